@@ -1,0 +1,81 @@
+// DuckDB access shared by ETL, scoring and monitoring: one in-memory database per call site, SQL literals,
+// and atomic Parquet writes (temp file + rename) so a retried activity replaces a partition, never half-writes it.
+import { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { randomUUID } from 'node:crypto';
+
+export type Row = Record<string, unknown>;
+
+/** Runs `work` with a fresh in-memory DuckDB connection, closed afterwards whatever happens. */
+export async function withDuckDB<T>(work: (db: DuckDBConnection) => Promise<T>, threads = 2): Promise<T> {
+  const instance = await DuckDBInstance.create(':memory:', { threads: String(threads) });
+  const connection = await instance.connect();
+  try {
+    return await work(connection);
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+}
+
+/** A single-quoted SQL string literal. */
+export function sqlString(value: string): string {
+  return `'${value.replaceAll("'", "''")}'`;
+}
+
+/** A double-quoted SQL identifier. */
+export function sqlIdent(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+/** Rows of a query as plain JS values: integers as numbers, DATE as 'YYYY-MM-DD', TIMESTAMP as ISO text. */
+export async function queryRows<T extends Row = Row>(db: DuckDBConnection, sql: string): Promise<T[]> {
+  const reader = await db.runAndReadAll(sql);
+  const types = reader.columnTypes().map(String);
+  const names = reader.columnNames();
+  return reader.getRowObjectsJS().map((row) => {
+    const out: Row = {};
+    names.forEach((name, index) => {
+      out[name] = toPlain(row[name], types[index]);
+    });
+    return out as T;
+  });
+}
+
+function toPlain(value: unknown, type: string): unknown {
+  if (typeof value === 'bigint') return Number(value);
+  if (value instanceof Date) return type === 'DATE' ? value.toISOString().slice(0, 10) : value.toISOString();
+  return value;
+}
+
+export async function queryValue<T = unknown>(db: DuckDBConnection, sql: string): Promise<T> {
+  const rows = await queryRows(db, sql);
+  const first = rows[0];
+  if (!first) throw new Error(`query returned no row: ${sql}`);
+  return Object.values(first)[0] as T;
+}
+
+/**
+ * Writes the result of `selectSql` to `destination` as one Parquet file, atomically: DuckDB writes a temporary
+ * file beside it, which is renamed over the destination only once complete. Returns the row count.
+ */
+export async function writeParquetAtomic(db: DuckDBConnection, selectSql: string, destination: string): Promise<number> {
+  await mkdir(dirname(destination), { recursive: true });
+  const temporary = `${destination}.${randomUUID()}.tmp`;
+  try {
+    const result = await db.run(`COPY (${selectSql}) TO ${sqlString(temporary)} (FORMAT parquet, COMPRESSION zstd)`);
+    const written = Number(result.rowsChanged);
+    await rename(temporary, destination);
+    return written;
+  } catch (error) {
+    await rm(temporary, { force: true });
+    throw error;
+  }
+}
+
+/** `read_parquet` of one file or a glob, with Hive partition columns. */
+export function readParquet(pathOrGlob: string | string[], hivePartitioning = false): string {
+  const list = Array.isArray(pathOrGlob) ? `[${pathOrGlob.map(sqlString).join(', ')}]` : sqlString(pathOrGlob);
+  return `read_parquet(${list}${hivePartitioning ? ', hive_partitioning = true' : ', hive_partitioning = false'})`;
+}

@@ -1,0 +1,46 @@
+// Process configuration from the environment, validated once at start. Temporal connection settings
+// (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TLS, API key) are read by @temporalio/envconfig: see lib/temporal-connection.ts.
+import { z } from 'zod';
+
+const number = (fallback: number) => z.coerce.number().finite().default(fallback);
+const share = (fallback: number) => z.coerce.number().min(0).max(1).default(fallback);
+
+export const configSchema = z.object({
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('credit-pipeline'),
+  DATAMART_DIR: z.string().min(1).default('./datamart'),
+  MODEL_BANK_DIR: z.string().min(1).default('./model_bank'),
+  REPORTS_DIR: z.string().min(1).default('./reports'),
+  TEMPORAL_DB_FILE: z.string().min(1).default('.temporal/dev.db'),
+  MAX_QUARANTINE_SHARE: share(0.2),
+  PSI_WARNING: number(0.1),
+  PSI_CRITICAL: number(0.2),
+  AUC_CRITICAL: share(0.7),
+  PROMOTION_MIN_AUC: share(0.7),
+  RETRAIN_COOLDOWN_DAYS: z.coerce.number().min(0).default(7),
+  ALERT_WEBHOOK_URL: z.url().optional(),
+  XGBOOST_LIBRARY: z.string().min(1).optional(),
+  WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().positive().default(4),
+  /** Tests only: `activityName:failures[,activityName:failures]`, the first attempts of those activities fail. */
+  FAULT_INJECTION: z
+    .string()
+    .regex(/^(\w+:\d+)(,\w+:\d+)*$/, 'expected name:count[,name:count]')
+    .optional(),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {}
+
+/** Reads and validates the environment; a bad value throws a message naming the variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = configSchema.safeParse(present);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const variable = issue.path.join('.');
+      return `  ${variable}=${JSON.stringify(env[variable] ?? '')}: ${issue.message}`;
+    });
+    throw new ConfigError(`invalid configuration in the environment:\n${problems.join('\n')}`);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,50 @@
+// The datamart and model bank layout of SPEC §2–3, as plain string paths (no Node APIs: workflows import it too).
+import { snapshotDate, type Month } from './months.js';
+
+export const SOURCES = ['attributes', 'financials', 'clickstream', 'loan_daily'] as const;
+export type Source = (typeof SOURCES)[number];
+
+export const SOURCE_FILES: Record<Source, string> = {
+  attributes: 'features_attributes.csv',
+  financials: 'features_financials.csv',
+  clickstream: 'feature_clickstream.csv',
+  loan_daily: 'lms_loan_daily.csv',
+};
+
+export type Layer = 'bronze' | 'silver' | 'quarantine';
+
+function join(...parts: string[]): string {
+  return parts.map((part, i) => (i === 0 ? part.replace(/\/+$/, '') : part.replace(/^\/+|\/+$/g, ''))).join('/');
+}
+
+export function partitionDir(tableDir: string, month: Month): string {
+  return join(tableDir, `snapshot_date=${snapshotDate(month)}`);
+}
+
+export function partitionFile(tableDir: string, month: Month): string {
+  return join(partitionDir(tableDir, month), 'data.parquet');
+}
+
+export const datamart = {
+  sourceTable: (root: string, layer: Layer, source: Source) => join(root, layer, source),
+  featureStore: (root: string) => join(root, 'gold', 'feature_store'),
+  labelStore: (root: string) => join(root, 'gold', 'label_store'),
+  predictions: (root: string, modelId: string) => join(root, 'gold', 'predictions', `model_id=${modelId}`),
+  monitoring: (root: string, modelId: string) => join(root, 'gold', 'monitoring', `model_id=${modelId}`, 'data.parquet'),
+  decisionLog: (root: string) => join(root, 'gold', 'governance', 'decisions.parquet'),
+};
+
+export const modelBank = {
+  dir: (root: string, modelId: string) => join(root, modelId),
+  file: (root: string, modelId: string, name: ModelArtifact) => join(root, modelId, name),
+  registry: (root: string) => join(root, 'registry.json'),
+};
+
+export const MODEL_ARTIFACTS = [
+  'model.onnx',
+  'booster.json',
+  'preprocessor.json',
+  'metadata.json',
+  'feature_importance.csv',
+] as const;
+export type ModelArtifact = (typeof MODEL_ARTIFACTS)[number];
