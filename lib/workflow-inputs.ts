@@ -1,0 +1,93 @@
+// zod schemas of workflow inputs: whatever starts a workflow (a client script, the temporal CLI, a schedule) is an
+// outside caller, so each workflow validates its input first. Pure: imported by workflows.
+import { ApplicationFailure } from '@temporalio/common';
+import { z } from 'zod';
+import { compareMonths } from './months.js';
+
+export const monthSchema = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'expected a month as YYYY-MM');
+
+const fromNotAfterTo = (value: { from: string; to: string }) => compareMonths(value.from, value.to) <= 0;
+const fromNotAfterToMessage = { message: '`from` must not be after `to`' };
+
+export const backfillInputSchema = z.object({
+  from: monthSchema,
+  to: monthSchema,
+  sourceDir: z.string().min(1),
+  trainAt: monthSchema.optional(),
+  parallelism: z.number().int().min(1).max(64).default(4),
+  /** Continue-as-new once history passes this many events (tests lower it to prove the hand-over). */
+  maxHistoryEvents: z.number().int().min(50).default(5000),
+  /** Carried across continue-as-new. */
+  carried: z
+    .object({
+      done: z.array(monthSchema),
+      failed: z.array(z.object({ month: monthSchema, error: z.string() })),
+      skipped: z.array(monthSchema),
+      trainAt: monthSchema.nullable(),
+      training: z
+        .object({ modelId: z.string(), promoted: z.boolean(), reason: z.string(), workflowId: z.string() })
+        .nullable(),
+    })
+    .optional(),
+}).refine(fromNotAfterTo, fromNotAfterToMessage);
+export type BackfillInput = z.input<typeof backfillInputSchema>;
+
+export const monthPipelineInputSchema = z.object({
+  /** Defaults to the month of the scheduled start (the monthly schedule passes none). */
+  month: monthSchema.optional(),
+  sourceDir: z.string().min(1),
+  /** Score with this model; undefined: the production model if there is one; null: do not score. */
+  modelId: z.string().min(1).nullable().optional(),
+});
+export type MonthPipelineInput = z.input<typeof monthPipelineInputSchema>;
+
+export const trainingInputSchema = z.object({
+  asOf: monthSchema,
+  reason: z.string().default('scheduled training'),
+  forced: z.boolean().default(false),
+  promotionMinAuc: z.number().min(0).max(1).default(0.7),
+});
+export type TrainingInput = z.input<typeof trainingInputSchema>;
+
+export const historyInputSchema = z
+  .object({
+    from: monthSchema,
+    to: monthSchema,
+    modelId: z.string().min(1).optional(),
+    parallelism: z.number().int().min(1).max(64).default(4),
+  })
+  .refine(fromNotAfterTo, fromNotAfterToMessage);
+export type HistoryInput = z.input<typeof historyInputSchema>;
+
+export const scoreMonthInputSchema = z.object({ month: monthSchema, modelId: z.string().min(1) });
+export type ScoreMonthInput = z.input<typeof scoreMonthInputSchema>;
+
+export const monitoringInputSchema = z.object({
+  /** Defaults to the month of the workflow's start (schedules pass none). */
+  asOf: monthSchema.optional(),
+  modelId: z.string().min(1).optional(),
+  /** Earliest application month to monitor; defaults to 24 months before asOf. */
+  from: monthSchema.optional(),
+});
+export type MonitoringInput = z.input<typeof monitoringInputSchema>;
+
+export const forceRetrainSchema = z.object({ reason: z.string().min(1), asOf: monthSchema.optional() });
+export type ForceRetrainRequest = z.input<typeof forceRetrainSchema>;
+export const promoteRequestSchema = z.object({ modelId: z.string().min(1) });
+export type PromoteRequest = z.input<typeof promoteRequestSchema>;
+export const rollbackRequestSchema = z.object({ reason: z.string().optional() });
+export type RollbackRequest = z.input<typeof rollbackRequestSchema>;
+
+/** Parses a workflow input; a bad one fails the workflow (not its task) with one readable sentence. */
+export function parseInput<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
+  const parsed = schema.safeParse(input ?? {});
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'input'}: ${issue.message}`);
+    throw ApplicationFailure.create({
+      type: 'InvalidWorkflowInput',
+      message: `invalid ${what} input: ${problems.join('; ')}`,
+      nonRetryable: true,
+    });
+  }
+  return parsed.data;
+}

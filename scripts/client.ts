@@ -1,0 +1,78 @@
+// What every client command shares: the connection, the lifecycle workflow started on demand, waiting on a workflow
+// with a progress bar fed by its `progress` query, and exit codes (0 done, 1 failed, 2 usage).
+import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { loadConfig, type Config } from '../lib/config.js';
+import { LIFECYCLE_WORKFLOW_ID, type Progress } from '../lib/temporal.js';
+import { connectClient } from '../core/temporal/connection.js';
+import { modelLifecycleWorkflow } from '../workflows/index.js';
+
+export async function openClient(): Promise<{ client: Client; config: Config; close: () => Promise<void> }> {
+  const config = loadConfig();
+  const client = await connectClient();
+  return { client, config, close: () => client.connection.close() };
+}
+
+/** model-lifecycle is started by whichever command needs it first; later calls attach to the running one. */
+export async function ensureLifecycle(client: Client, config: Config) {
+  return client.workflow.start(modelLifecycleWorkflow, {
+    workflowId: LIFECYCLE_WORKFLOW_ID,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    args: [{}],
+    workflowIdConflictPolicy: 'USE_EXISTING',
+  });
+}
+
+function bar(progress: Progress, width = 30): string {
+  const settled = progress.done + progress.failed;
+  const filled = progress.total === 0 ? width : Math.round((settled / progress.total) * width);
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${settled}/${progress.total} done=${progress.done} failed=${progress.failed} running=${progress.running}`;
+}
+
+/** Waits for the result; with a `progress` query, redraws a bar on stderr while waiting. */
+export async function waitWithProgress<T>(handle: WorkflowHandle, withProgress: boolean): Promise<T> {
+  const result = handle.result() as Promise<T>;
+  if (!withProgress) return result;
+  let finished = false;
+  const tty = process.stderr.isTTY;
+  const draw = async () => {
+    while (!finished) {
+      try {
+        const progress = await handle.query<Progress>('progress');
+        if (!finished) process.stderr.write(tty ? `\r${bar(progress)}` : `${bar(progress)}\n`);
+      } catch {
+        // Between continue-as-new runs or before the first task the query has no answer yet.
+      }
+      await Promise.race([result.catch(() => undefined), new Promise((wait) => setTimeout(wait, tty ? 500 : 5000))]);
+    }
+  };
+  const drawing = draw();
+  try {
+    return await result;
+  } finally {
+    finished = true;
+    await drawing;
+    if (tty) process.stderr.write('\n');
+  }
+}
+
+/** Runs a client command: prints failures readably and sets the exit code. */
+export function runCommand(main: () => Promise<void>): void {
+  main().catch((error) => {
+    if (error instanceof WorkflowFailedError) {
+      let cause: unknown = error.cause;
+      let message = error.message;
+      while (cause instanceof Error) {
+        message = cause.message;
+        cause = cause.cause;
+      }
+      console.error(`workflow failed: ${message}`);
+    } else {
+      console.error(error instanceof Error ? error.message : error);
+    }
+    process.exit(1);
+  });
+}
+
+export function printJson(value: unknown): void {
+  console.log(JSON.stringify(value, null, 2));
+}

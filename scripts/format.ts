@@ -1,0 +1,30 @@
+// Plain-text tables for the terminal.
+import type { MonitoringRow } from '../lib/contracts.js';
+
+export function formatTable(header: string[], rows: (string | number | null)[][]): string {
+  const cells = [header, ...rows.map((row) => row.map((cell) => (cell === null ? '—' : String(cell))))];
+  const widths = header.map((_, column) => Math.max(...cells.map((row) => row[column].length)));
+  const line = (row: string[]) => row.map((cell, column) => cell.padEnd(widths[column])).join('  ');
+  return [line(cells[0]), widths.map((width) => '-'.repeat(width)).join('  '), ...cells.slice(1).map(line)].join('\n');
+}
+
+const fixed = (value: number | null, digits = 3) => (value === null ? null : value.toFixed(digits));
+
+export function formatMonitoringTable(rows: MonitoringRow[]): string {
+  return formatTable(
+    ['month', 'scored', 'labelled', 'default rate', 'mean p', 'AUC', 'Gini', 'KS', 'PSI', 'max CSI', 'status'],
+    rows.map((row) => [
+      row.snapshot_date.slice(0, 7),
+      row.n_scored,
+      row.n_labelled,
+      fixed(row.observed_default_rate),
+      fixed(row.mean_probability),
+      fixed(row.auc),
+      fixed(row.gini),
+      fixed(row.ks),
+      fixed(row.psi),
+      row.max_csi === null ? null : `${row.max_csi.toFixed(3)} ${row.max_csi_feature ?? ''}`.trim(),
+      row.status,
+    ]),
+  );
+}

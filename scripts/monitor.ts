@@ -1,0 +1,43 @@
+// `npm run monitor -- --as-of YYYY-MM [--model ID] [--from YYYY-MM] [--no-wait]`: run monitoring now, print the
+// metrics table and where the dashboard is.
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { workflowIds } from '../lib/temporal.js';
+import { monitoringWorkflow } from '../workflows/index.js';
+import { readMonitoringTable } from '../core/datamart/monitoring-table.js';
+import { monthOption, NO_WAIT, parseCommandLine } from './cli.js';
+import { ensureLifecycle, openClient, runCommand, waitWithProgress } from './client.js';
+import { formatMonitoringTable } from './format.js';
+
+runCommand(async () => {
+  const options = parseCommandLine('monitor', 'Monitoring now: performance, drift, dashboard and the governance decision.', {
+    'as-of': { type: 'string', description: 'as-of month, YYYY-MM (default: this month)', schema: monthOption.optional() },
+    model: { type: 'string', description: 'model id (default: the production model)', schema: z.string().min(1).optional() },
+    from: { type: 'string', description: 'first application month to monitor (default: 24 months back)', schema: monthOption.optional() },
+    'no-wait': NO_WAIT,
+  });
+  const { client, config, close } = await openClient();
+  try {
+    await ensureLifecycle(client, config);
+    const asOf = options['as-of'] ?? new Date().toISOString().slice(0, 7);
+    const workflowId = workflowIds.monitoring(asOf);
+    const handle = await client.workflow.start(monitoringWorkflow, {
+      workflowId,
+      taskQueue: config.TEMPORAL_TASK_QUEUE,
+      args: [{ asOf, modelId: options.model, from: options.from }],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+    });
+    console.log(`monitoring ${workflowId}`);
+    if (options['no-wait']) return;
+    const result = await waitWithProgress<Awaited<ReturnType<typeof monitoringWorkflow>>>(handle, false);
+    if (!result.modelId) {
+      console.log(result.reason);
+      return;
+    }
+    console.log(formatMonitoringTable(await readMonitoringTable(config.DATAMART_DIR, result.modelId)));
+    console.log(`\ndecision: ${result.action} (${result.reason})${result.retrainRequested ? ' — retrain requested from model-lifecycle' : ''}`);
+    if (result.dashboard) console.log(`dashboard: ${resolve(result.dashboard.png)}\n           ${resolve(result.dashboard.html)}`);
+  } finally {
+    await close();
+  }
+});

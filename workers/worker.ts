@@ -1,0 +1,32 @@
+// One worker on the credit-pipeline task queue hosting every workflow and activity.
+import { fileURLToPath } from 'node:url';
+import type { Client } from '@temporalio/client';
+import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
+import type { Config } from '../lib/config.js';
+import { createActivities } from '../activities/index.js';
+
+export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+
+export interface CreateWorkerOptions {
+  config: Config;
+  connection: NativeConnection;
+  namespace: string;
+  client: Client;
+  /** Prebuilt workflow bundle (tests share one to save bundling time). */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+  identity?: string;
+}
+
+export async function createWorker({ config, connection, namespace, client, workflowBundle, identity }: CreateWorkerOptions) {
+  return Worker.create({
+    connection,
+    namespace,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    ...(workflowBundle ? { workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    activities: createActivities(config, client),
+    maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
+    // In-flight activities get this long to finish after SIGINT/SIGTERM before they are cancelled.
+    shutdownGraceTime: '30 seconds',
+    identity,
+  });
+}

@@ -1,0 +1,42 @@
+// Activity stubs grouped by kind of work, each with the timeouts and retry policy that kind deserves.
+// Data and artifact defects (InvalidSourceData, DataQualityError, InvalidModelArtifact) are never retried.
+import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import type { createDatamartActivities } from '../activities/datamart.js';
+import type { createEtlActivities } from '../activities/etl.js';
+import type { createLifecycleActivities } from '../activities/lifecycle.js';
+import type { createModelBankActivities } from '../activities/model-bank.js';
+import type { createMonitoringActivities } from '../activities/monitoring.js';
+import type { createScoringActivities } from '../activities/scoring.js';
+import type { createTrainingActivities } from '../activities/training.js';
+import { NON_RETRYABLE_TYPES } from '../lib/errors.js';
+
+const retryWithBackoff = (maximumAttempts: number) => ({
+  initialInterval: '1s',
+  backoffCoefficient: 2,
+  maximumInterval: '30s',
+  maximumAttempts,
+  nonRetryableErrorTypes: NON_RETRYABLE_TYPES,
+});
+
+/** ETL over files: minutes at most; transient I/O failures retried with backoff. */
+const etlOptions: ActivityOptions = { startToCloseTimeout: '15 minutes', retry: retryWithBackoff(5) };
+/** Training: long, so it heartbeats; a lost worker is noticed within the heartbeat timeout, not the whole run. */
+const trainingOptions: ActivityOptions = {
+  startToCloseTimeout: '60 minutes',
+  heartbeatTimeout: '2 minutes',
+  retry: retryWithBackoff(3),
+};
+/** Scoring a month: like ETL. */
+const scoringOptions: ActivityOptions = { startToCloseTimeout: '15 minutes', heartbeatTimeout: '2 minutes', retry: retryWithBackoff(5) };
+/** Small reads and writes of the registry, inventory and decision log. */
+const bookkeepingOptions: ActivityOptions = { startToCloseTimeout: '2 minutes', retry: retryWithBackoff(5) };
+/** Monitoring metrics and the dashboard. */
+const monitoringOptions: ActivityOptions = { startToCloseTimeout: '15 minutes', retry: retryWithBackoff(3) };
+
+export const etl = proxyActivities<ReturnType<typeof createEtlActivities>>(etlOptions);
+export const training = proxyActivities<ReturnType<typeof createTrainingActivities>>(trainingOptions);
+export const scoring = proxyActivities<ReturnType<typeof createScoringActivities>>(scoringOptions);
+export const modelBank = proxyActivities<ReturnType<typeof createModelBankActivities>>(bookkeepingOptions);
+export const datamart = proxyActivities<ReturnType<typeof createDatamartActivities>>(bookkeepingOptions);
+export const lifecycle = proxyActivities<ReturnType<typeof createLifecycleActivities>>(bookkeepingOptions);
+export const monitoring = proxyActivities<ReturnType<typeof createMonitoringActivities>>(monitoringOptions);

@@ -1,0 +1,76 @@
+import {
+  ApplicationFailure,
+  defineQuery,
+  executeChild,
+  setHandler,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
+import type { Month } from '../lib/months.js';
+import { searchAttributes, workflowIds, type Progress } from '../lib/temporal.js';
+import { historyInputSchema, parseInput, type HistoryInput } from '../lib/workflow-inputs.js';
+import { datamart, modelBank } from './activity-proxies.js';
+import { forEachBounded } from './bounded.js';
+import { describeFailure } from './failure-text.js';
+import { scoreMonthWorkflow } from './score-month.js';
+
+export const historyProgressQuery = defineQuery<Progress>('progress');
+
+export interface HistoryResult {
+  modelId: string;
+  scored: Array<{ month: Month; rows: number }>;
+  withoutFeatures: Month[];
+  failed: Array<{ month: Month; error: string }>;
+}
+
+/** Phase 2: the production model (or the one named) scores every month of the range that has features. */
+export async function historicalInferenceWorkflow(rawInput: HistoryInput): Promise<HistoryResult> {
+  const { from, to, parallelism, ...input } = parseInput(historyInputSchema, rawInput, 'historicalInferenceWorkflow');
+  const modelId = input.modelId ?? (await modelBank.readRegistry()).production;
+  if (!modelId) {
+    throw ApplicationFailure.nonRetryable('no production model: run a backfill (phase 1) first, or pass modelId', 'NoProductionModel');
+  }
+  upsertSearchAttributes([
+    { key: searchAttributes.pipelinePhase, value: 'score' },
+    { key: searchAttributes.modelId, value: modelId },
+  ]);
+
+  const { present, missing } = await datamart.inventoryMonths({ from, to, requirement: 'features' });
+  const result: HistoryResult = { modelId, scored: [], withoutFeatures: missing, failed: [] };
+  let running = 0;
+  setHandler(historyProgressQuery, () => ({
+    total: present.length,
+    done: result.scored.length,
+    failed: result.failed.length,
+    running,
+  }));
+
+  await forEachBounded(present, parallelism, async (month) => {
+    running++;
+    try {
+      const scored = await executeChild(scoreMonthWorkflow, {
+        workflowId: workflowIds.scoreMonth(month, modelId),
+        args: [{ month, modelId }],
+        typedSearchAttributes: [
+          { key: searchAttributes.pipelinePhase, value: 'score' },
+          { key: searchAttributes.snapshotMonth, value: month },
+          { key: searchAttributes.modelId, value: modelId },
+        ],
+      });
+      result.scored.push({ month, rows: scored.rows });
+    } catch (error) {
+      result.failed.push({ month, error: describeFailure(error) });
+    } finally {
+      running--;
+    }
+  });
+
+  if (result.failed.length > 0) {
+    throw ApplicationFailure.create({
+      type: 'HistoryIncomplete',
+      message: `${result.failed.length} of ${present.length} months failed: ${result.failed.map((f) => `${f.month} (${f.error})`).join('; ')}`,
+      nonRetryable: true,
+      details: [result],
+    });
+  }
+  return result;
+}

@@ -1,0 +1,178 @@
+import {
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  defineQuery,
+  defineSignal,
+  defineUpdate,
+  executeChild,
+  log,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Registry, RegistryEvent } from '../lib/contracts.js';
+import { addMonths, monthOf } from '../lib/months.js';
+import { searchAttributes, workflowIds } from '../lib/temporal.js';
+import {
+  forceRetrainSchema,
+  promoteRequestSchema,
+  type ForceRetrainRequest,
+  type PromoteRequest,
+  type RollbackRequest,
+  rollbackRequestSchema,
+} from '../lib/workflow-inputs.js';
+import { datamart, modelBank } from './activity-proxies.js';
+import { describeFailure } from './failure-text.js';
+import { trainingWorkflow } from './training.js';
+
+export interface TrainingRecord {
+  workflowId: string;
+  asOf: string | null;
+  reason: string;
+  modelId: string | null;
+  promoted: boolean;
+  outcome: string;
+}
+
+export interface LifecycleState {
+  production: string | null;
+  knownModels: string[];
+  history: RegistryEvent[];
+  trainings: TrainingRecord[];
+  pendingRetrains: ForceRetrainRequest[];
+}
+
+export interface LifecycleStatus extends LifecycleState {
+  previousProduction: string | null;
+  training: boolean;
+}
+
+export const statusQuery = defineQuery<LifecycleStatus>('status');
+export const forceRetrainSignal = defineSignal<[ForceRetrainRequest]>('forceRetrain');
+export const registryChangedSignal = defineSignal('registryChanged');
+export const promoteModelUpdate = defineUpdate<LifecycleStatus, [PromoteRequest]>('promoteModel');
+export const rollbackModelUpdate = defineUpdate<LifecycleStatus, [RollbackRequest]>('rollbackModel');
+
+const KEPT_EVENTS = 50;
+const HISTORY_EVENT_LIMIT = 2000;
+
+function productionChain(history: RegistryEvent[]): string[] {
+  return history.filter((event) => event.stage === 'production').map((event) => event.model_id);
+}
+
+/**
+ * The single long-lived owner of the production model: answers `status`, retrains on `forceRetrain` (cooldown
+ * bypassed, reason recorded), and promotes or rolls back through validated Updates. registry.json on disk is the
+ * durable record it mirrors; it continues as new to keep its history small.
+ */
+export async function modelLifecycleWorkflow(input: { state?: LifecycleState } = {}): Promise<void> {
+  const state: LifecycleState = input.state ?? {
+    production: null,
+    knownModels: [],
+    history: [],
+    trainings: [],
+    pendingRetrains: [],
+  };
+  let registryStale = true;
+  let training = false;
+
+  const apply = (registry: Registry, models?: string[]) => {
+    state.production = registry.production;
+    state.history = registry.history.slice(-KEPT_EVENTS);
+    if (models) state.knownModels = models;
+  };
+  const refresh = async () => {
+    const [registry, models] = await Promise.all([modelBank.readRegistry(), modelBank.listModels()]);
+    apply(registry, models.map((model) => model.modelId));
+  };
+  const status = (): LifecycleStatus => {
+    const chain = productionChain(state.history);
+    return { ...state, previousProduction: chain.length > 1 ? chain[chain.length - 2] : null, training };
+  };
+
+  setHandler(statusQuery, status);
+  setHandler(registryChangedSignal, () => {
+    registryStale = true;
+  });
+  setHandler(forceRetrainSignal, (request) => {
+    const parsed = forceRetrainSchema.safeParse(request);
+    if (!parsed.success) {
+      log.warn('forceRetrain ignored: invalid request', { request, problems: parsed.error.message });
+      return;
+    }
+    state.pendingRetrains.push(parsed.data);
+  });
+  setHandler(
+    promoteModelUpdate,
+    async (request) => {
+      const { modelId } = promoteRequestSchema.parse(request);
+      apply(await modelBank.promoteModel({ modelId, reason: 'promoted by operator (promoteModel update)' }));
+      return status();
+    },
+    {
+      validator: (request) => {
+        const { modelId } = promoteRequestSchema.parse(request);
+        if (!state.knownModels.includes(modelId)) {
+          throw new Error(`unknown model id '${modelId}'; known models: ${state.knownModels.join(', ') || 'none'}`);
+        }
+      },
+    },
+  );
+  setHandler(
+    rollbackModelUpdate,
+    async (request) => {
+      const { reason } = rollbackRequestSchema.parse(request ?? {});
+      apply(await modelBank.rollbackModel({ reason: reason ?? 'rolled back by operator (rollbackModel update)' }));
+      return status();
+    },
+    {
+      validator: (_request: RollbackRequest) => {
+        if (status().previousProduction === null) throw new Error('no earlier production model to roll back to');
+      },
+    },
+  );
+
+  const historyIsLarge = () =>
+    workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > HISTORY_EVENT_LIMIT;
+
+  for (;;) {
+    await condition(() => registryStale || state.pendingRetrains.length > 0 || historyIsLarge());
+    if (registryStale) {
+      registryStale = false;
+      await refresh();
+    } else if (state.pendingRetrains.length > 0) {
+      training = true;
+      await retrain(state.pendingRetrains.shift()!);
+      training = false;
+      await refresh();
+    } else {
+      await condition(allHandlersFinished);
+      await continueAsNew<typeof modelLifecycleWorkflow>({ state });
+    }
+  }
+
+  async function retrain(request: ForceRetrainRequest): Promise<void> {
+    const now = monthOf(new Date().toISOString());
+    const asOf = request.asOf ?? (await datamart.latestLabelledMonth({ from: addMonths(now, -120), to: now }));
+    if (!asOf) {
+      state.trainings.push({ workflowId: '', asOf: null, reason: request.reason, modelId: null, promoted: false, outcome: 'no month with mature labels' });
+      return;
+    }
+    const sameMonth = (await modelBank.listModels()).filter((model) => model.asOf === asOf).length;
+    const workflowId = workflowIds.training(asOf, sameMonth + 1 + state.trainings.filter((t) => t.asOf === asOf).length);
+    try {
+      const result = await executeChild(trainingWorkflow, {
+        workflowId,
+        args: [{ asOf, reason: `forced retrain: ${request.reason}`, forced: true }],
+        typedSearchAttributes: [
+          { key: searchAttributes.pipelinePhase, value: 'train' },
+          { key: searchAttributes.snapshotMonth, value: asOf },
+        ],
+      });
+      state.trainings.push({ workflowId, asOf, reason: request.reason, modelId: result.modelId, promoted: result.promoted, outcome: result.reason });
+    } catch (error) {
+      state.trainings.push({ workflowId, asOf, reason: request.reason, modelId: null, promoted: false, outcome: `failed: ${describeFailure(error)}` });
+    }
+    state.trainings = state.trainings.slice(-20);
+  }
+}

@@ -1,0 +1,81 @@
+import { executeChild, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { addMonths, monthOf } from '../lib/months.js';
+import { searchAttributes, workflowIds } from '../lib/temporal.js';
+import { monitoringInputSchema, parseInput, type MonitoringInput } from '../lib/workflow-inputs.js';
+import { datamart, lifecycle, modelBank, monitoring } from './activity-proxies.js';
+import { forEachBounded } from './bounded.js';
+import { scoreMonthWorkflow } from './score-month.js';
+
+export interface MonitoringResult {
+  asOf: string;
+  modelId: string | null;
+  months: number;
+  action: string;
+  reason: string;
+  findings: number;
+  dashboard: { png: string; html: string } | null;
+  retrainRequested: boolean;
+}
+
+/**
+ * Weekly monitoring: make sure every month with features is scored by the production model, compute performance
+ * (once labels mature) and drift, draw the dashboard, decide, alert, and ask model-lifecycle to retrain on a
+ * critical finding outside the cooldown.
+ */
+export async function monitoringWorkflow(rawInput: MonitoringInput = {}): Promise<MonitoringResult> {
+  const input = parseInput(monitoringInputSchema, rawInput, 'monitoringWorkflow');
+  const asOf = input.asOf ?? monthOf(new Date().toISOString());
+  upsertSearchAttributes([
+    { key: searchAttributes.pipelinePhase, value: 'monitor' },
+    { key: searchAttributes.snapshotMonth, value: asOf },
+  ]);
+  const modelId = input.modelId ?? (await modelBank.readRegistry()).production;
+  if (!modelId) {
+    return { asOf, modelId: null, months: 0, action: 'no_action', reason: 'no production model yet', findings: 0, dashboard: null, retrainRequested: false };
+  }
+  upsertSearchAttributes([{ key: searchAttributes.modelId, value: modelId }]);
+
+  const from = input.from ?? addMonths(asOf, -24);
+  const [features, predictions] = await Promise.all([
+    datamart.inventoryMonths({ from, to: asOf, requirement: 'features' }),
+    datamart.inventoryMonths({ from, to: asOf, requirement: 'predictions', modelId }),
+  ]);
+  const unscored = features.present.filter((month) => predictions.missing.includes(month));
+  await forEachBounded(unscored, 4, async (month) => {
+    await executeChild(scoreMonthWorkflow, {
+      workflowId: workflowIds.scoreMonth(month, modelId),
+      args: [{ month, modelId }],
+      typedSearchAttributes: [
+        { key: searchAttributes.pipelinePhase, value: 'score' },
+        { key: searchAttributes.snapshotMonth, value: month },
+        { key: searchAttributes.modelId, value: modelId },
+      ],
+    });
+  });
+
+  const metrics = await monitoring.computeMonitoring({ asOf, modelId });
+  const dashboard = await monitoring.renderDashboard({ asOf, modelId });
+  const decision = await monitoring.decideGovernance({
+    asOf,
+    modelId,
+    workflowId: workflowInfo().workflowId,
+    now: new Date().toISOString(),
+  });
+  if (decision.findings.length > 0) {
+    await monitoring.sendAlerts({ asOf, modelId, findings: decision.findings });
+  }
+  const retrainRequested = decision.action === 'retrain';
+  if (retrainRequested) {
+    await lifecycle.requestRetrain({ reason: `monitoring ${asOf}: ${decision.reason}` });
+  }
+  return {
+    asOf,
+    modelId,
+    months: metrics.rows.length,
+    action: decision.action,
+    reason: decision.reason,
+    findings: decision.findings.length,
+    dashboard: { png: dashboard.png, html: dashboard.html },
+    retrainRequested,
+  };
+}

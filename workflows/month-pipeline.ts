@@ -1,0 +1,67 @@
+import { executeChild, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { monthOf } from '../lib/months.js';
+import { SOURCES } from '../lib/layout.js';
+import { searchAttributes, workflowIds } from '../lib/temporal.js';
+import { monthPipelineInputSchema, parseInput, type MonthPipelineInput } from '../lib/workflow-inputs.js';
+import { etl, modelBank } from './activity-proxies.js';
+import { scoreMonthWorkflow } from './score-month.js';
+
+export interface MonthPipelineResult {
+  month: string;
+  bronzeRows: Record<string, number>;
+  silverRows: Record<string, number>;
+  quarantinedRows: Record<string, number>;
+  featureRows: number;
+  labelRows: number;
+  defaults: number;
+  scoredWith: string | null;
+}
+
+/** ETL of one month (bronze → silver → gold), then scoring if a production model exists. */
+export async function monthPipelineWorkflow(input: MonthPipelineInput): Promise<MonthPipelineResult> {
+  const parsed = parseInput(monthPipelineInputSchema, input, 'monthPipelineWorkflow');
+  const { sourceDir, modelId } = parsed;
+  const month = parsed.month ?? monthOf(scheduledStart().toISOString());
+  upsertSearchAttributes([
+    { key: searchAttributes.pipelinePhase, value: 'etl' },
+    { key: searchAttributes.snapshotMonth, value: month },
+  ]);
+
+  const bronze = await Promise.all(SOURCES.map((source) => etl.ingestBronze({ sourceDir, source, month })));
+  const silver = await Promise.all(SOURCES.map((source) => etl.buildSilver({ source, month })));
+  const [features, labels] = await Promise.all([
+    etl.buildFeatureStore({ sourceDir, month }),
+    etl.buildLabelStore({ month }),
+  ]);
+
+  const scoringModel = modelId === undefined ? (await modelBank.readRegistry()).production : modelId;
+  if (scoringModel && features.rows > 0) {
+    await executeChild(scoreMonthWorkflow, {
+      workflowId: workflowIds.scoreMonth(month, scoringModel),
+      args: [{ month, modelId: scoringModel }],
+      typedSearchAttributes: [
+        { key: searchAttributes.pipelinePhase, value: 'score' },
+        { key: searchAttributes.snapshotMonth, value: month },
+        { key: searchAttributes.modelId, value: scoringModel },
+      ],
+    });
+  }
+
+  return {
+    month,
+    bronzeRows: Object.fromEntries(bronze.map((b) => [b.source, b.rows])),
+    silverRows: Object.fromEntries(silver.map((s) => [s.source, s.rows])),
+    quarantinedRows: Object.fromEntries(silver.map((s) => [s.source, s.quarantined])),
+    featureRows: features.rows,
+    labelRows: labels.rows,
+    defaults: labels.defaults,
+    scoredWith: scoringModel && features.rows > 0 ? scoringModel : null,
+  };
+}
+
+/** When a schedule started this run, the time it was scheduled for (also right under a schedule backfill). */
+function scheduledStart(): Date {
+  const scheduled = workflowInfo().searchAttributes?.TemporalScheduledStartTime;
+  const first = Array.isArray(scheduled) ? scheduled[0] : undefined;
+  return first ? new Date(first as string | Date) : new Date();
+}

@@ -1,0 +1,55 @@
+import { upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { MODEL_FAMILIES } from '../lib/contracts.js';
+import { searchAttributes } from '../lib/temporal.js';
+import { parseInput, trainingInputSchema, type TrainingInput } from '../lib/workflow-inputs.js';
+import { selectBest } from '../core/models/selection.js';
+import { lifecycle, modelBank, training } from './activity-proxies.js';
+
+export interface TrainingResult {
+  asOf: string;
+  modelId: string;
+  family: string;
+  created: boolean;
+  promoted: boolean;
+  reason: string;
+  metrics: Record<string, number>;
+  candidates: Array<{ family: string; ootAuc: number }>;
+}
+
+/** Builds the training set as of a month, trains every family in parallel, registers the best, and promotes it
+ * only through the gate (OOT AUC ≥ the minimum and not worse than production on the same OOT months). */
+export async function trainingWorkflow(input: TrainingInput): Promise<TrainingResult> {
+  const { asOf, reason, promotionMinAuc } = parseInput(trainingInputSchema, input, 'trainingWorkflow');
+  upsertSearchAttributes([
+    { key: searchAttributes.pipelinePhase, value: 'train' },
+    { key: searchAttributes.snapshotMonth, value: asOf },
+  ]);
+
+  const trainingSet = await training.buildTrainingSet({ asOf });
+  const candidates = await Promise.all(
+    MODEL_FAMILIES.map((family) => training.trainCandidate({ trainingSet, family })),
+  );
+  const best = selectBest(candidates);
+  const { workflowId, runId } = workflowInfo();
+  const registered = await training.registerModel({ trainingSet, candidate: best, workflow: { workflowId, runId } });
+  upsertSearchAttributes([{ key: searchAttributes.modelId, value: registered.modelId }]);
+
+  const gate = await modelBank.evaluatePromotionGate({ modelId: registered.modelId, minAuc: promotionMinAuc });
+  if (gate.promote) {
+    await modelBank.promoteModel({ modelId: registered.modelId, reason: `${reason}: ${gate.reason}` });
+  } else {
+    await modelBank.recordCandidate({ modelId: registered.modelId, reason: gate.reason });
+  }
+  await lifecycle.notifyRegistryChanged();
+
+  return {
+    asOf,
+    modelId: registered.modelId,
+    family: best.family,
+    created: registered.created,
+    promoted: gate.promote,
+    reason: gate.reason,
+    metrics: { ...best.metrics },
+    candidates: candidates.map((candidate) => ({ family: candidate.family, ootAuc: candidate.metrics.oot_auc })),
+  };
+}
