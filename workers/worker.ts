@@ -27,6 +27,6 @@ export async function createWorker({ config, connection, namespace, client, work
     maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
     // In-flight activities get this long to finish after SIGINT/SIGTERM before they are cancelled.
     shutdownGraceTime: '30 seconds',
-    identity,
+    ...(identity ? { identity } : {}),
   });
 }
