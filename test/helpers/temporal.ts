@@ -4,11 +4,14 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { DefaultLogger, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { DefaultLogger, Runtime, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { loadConfig, type Config } from '../../lib/config.js';
 import { ALL_SEARCH_ATTRIBUTES } from '../../lib/temporal.js';
 import { PROJECT_ROOT, TEMPORAL_BINARY } from '../../core/temporal/dev-server.js';
 import { createWorker, WORKFLOWS_PATH } from '../../workers/worker.js';
+
+// Worker state changes and webpack reports are noise in test output; warnings and errors still show.
+Runtime.install({ logger: new DefaultLogger('WARN') });
 
 export const FIXTURE_DIR = resolve(PROJECT_ROOT, '../shared/fixtures/cs611-sample');
 

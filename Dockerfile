@@ -1,0 +1,18 @@
+# The credit-pipeline worker image: Node 20 on Debian bookworm with Debian's libxgboost (1.7.4).
+FROM node:20-bookworm-slim
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libxgboost0 fonts-dejavu-core ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY package.json package-lock.json .npmrc ./
+# onnxruntime-node's install script would download CUDA files; .npmrc sets onnxruntime-node-install=skip.
+RUN npm ci --no-audit --no-fund
+COPY lib ./lib
+COPY core ./core
+COPY activities ./activities
+COPY workflows ./workflows
+COPY workers ./workers
+COPY tsconfig.json ./
+ENV DATAMART_DIR=/data/datamart MODEL_BANK_DIR=/data/model_bank REPORTS_DIR=/data/reports
+USER node
+CMD ["npx", "tsx", "workers/main.ts"]
