@@ -1,0 +1,62 @@
+// Phase 1 then phase 2 over the real sample (2023-01..2024-12) on the real dev server: every month's partitions, one
+// production model, predictions for every month with applications, and `progress` reaching its total.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { registrySchema } from '../../lib/contracts.js';
+import { datamart, modelBank, partitionFile } from '../../lib/layout.js';
+import { monthRange } from '../../lib/months.js';
+import { workflowIds } from '../../lib/temporal.js';
+import { backfillWorkflow, historicalInferenceWorkflow } from '../../workflows/index.js';
+import { FIXTURE_DIR, scratchConfig, startTemporal, withWorker } from '../helpers/temporal.js';
+
+let env: TestWorkflowEnvironment;
+const scratch = scratchConfig('e2e');
+const FROM = '2023-01';
+const TO = '2024-12';
+
+before(async () => {
+  env = await startTemporal();
+});
+after(async () => {
+  await env?.teardown();
+  scratch.cleanup();
+});
+
+test('phase 1 and phase 2 over the real sample', async () => {
+  const { config } = scratch;
+  const months = monthRange(FROM, TO);
+  await withWorker(env, config, async () => {
+    const backfill = await env.client.workflow.start(backfillWorkflow, {
+      workflowId: workflowIds.backfill(FROM, TO),
+      taskQueue: config.TEMPORAL_TASK_QUEUE,
+      args: [{ from: FROM, to: TO, sourceDir: FIXTURE_DIR, parallelism: 4 }],
+    });
+    const phase1 = await backfill.result();
+    assert.deepEqual(phase1.failed, []);
+    assert.equal(phase1.done.length, months.length);
+    assert.equal(phase1.trainAt, '2024-12', 'default training month: the last with mature labels');
+    assert.ok(phase1.training?.promoted, `the model passed the gate: ${phase1.training?.reason}`);
+    assert.deepEqual(await backfill.query('progress'), { total: months.length, done: months.length, failed: 0, running: 0 });
+
+    const history = await env.client.workflow.start(historicalInferenceWorkflow, {
+      workflowId: workflowIds.history(FROM, TO),
+      taskQueue: config.TEMPORAL_TASK_QUEUE,
+      args: [{ from: FROM, to: TO }],
+    });
+    const phase2 = await history.result();
+    assert.equal(phase2.modelId, phase1.training?.modelId);
+    assert.equal(phase2.scored.length, months.length);
+    assert.deepEqual(await history.query('progress'), { total: months.length, done: months.length, failed: 0, running: 0 });
+
+    for (const month of months) {
+      assert.ok(existsSync(partitionFile(datamart.featureStore(config.DATAMART_DIR), month)), `features ${month}`);
+      assert.ok(existsSync(partitionFile(datamart.labelStore(config.DATAMART_DIR), month)), `labels ${month}`);
+      assert.ok(existsSync(partitionFile(datamart.predictions(config.DATAMART_DIR, phase2.modelId), month)), `predictions ${month}`);
+    }
+    const registry = registrySchema.parse(JSON.parse(readFileSync(modelBank.registry(config.MODEL_BANK_DIR), 'utf8')));
+    assert.equal(registry.production, phase1.training?.modelId);
+    assert.equal(registry.history.filter((event) => event.stage === 'production').length, 1);
+  });
+});
