@@ -1,0 +1,134 @@
+// Gold feature store (SPEC §2): one row per loan application of the month (the loan's installment_num = 0 row),
+// with only what is known at the application date: that snapshot's attributes and financials, the loan amount and
+// tenure of the application row, and the customer's latest clickstream row at or before the month within a
+// 3-month lookback. Nothing from any later month is read, which is what keeps the label from leaking in.
+import { datamart, partitionFile } from '../../lib/layout.js';
+import { addMonths, type Month } from '../../lib/months.js';
+import { readParquet, sqlIdent, withDuckDB, writeParquetAtomic } from '../duckdb.js';
+import { bronzeFile, ingestBronze } from './bronze.js';
+import { exists, requirePartition } from './partitions.js';
+import { buildSilver, silverFile } from './silver.js';
+import { LOAN_TYPES } from './silver-sql.js';
+import { CLICKSTREAM_FEATURE_COLUMNS } from './source-columns.js';
+
+export const FEATURE_KEYS = ['loan_id', 'Customer_ID', 'snapshot_date'] as const;
+export const CLICKSTREAM_LOOKBACK_MONTHS = 3;
+
+const ATTRIBUTE_NUMERIC = ['Age'];
+const FINANCIAL_NUMERIC = [
+  'Annual_Income',
+  'Monthly_Inhand_Salary',
+  'Num_Bank_Accounts',
+  'Num_Credit_Card',
+  'Interest_Rate',
+  'Num_of_Loan',
+  ...Object.values(LOAN_TYPES),
+  'Delay_from_due_date',
+  'Num_of_Delayed_Payment',
+  'Changed_Credit_Limit',
+  'Num_Credit_Inquiries',
+  'Outstanding_Debt',
+  'Credit_Utilization_Ratio',
+  'Credit_History_Age_months',
+  'Total_EMI_per_month',
+  'Amount_invested_monthly',
+  'Monthly_Balance',
+  'debt_to_income',
+  'emi_to_salary',
+  'invested_to_salary',
+  'balance_to_salary',
+  'debt_to_monthly_salary',
+];
+const FINANCIAL_CATEGORICAL = ['Credit_Mix', 'Payment_of_Min_Amount', 'spend_level', 'value_level'];
+
+/** Feature columns of the store, in order, with the type training reads them as. */
+export const FEATURE_COLUMNS: ReadonlyArray<{ name: string; type: 'DOUBLE' | 'VARCHAR' }> = [
+  { name: 'loan_amt', type: 'DOUBLE' },
+  { name: 'tenure', type: 'DOUBLE' },
+  ...ATTRIBUTE_NUMERIC.map((name) => ({ name, type: 'DOUBLE' as const })),
+  { name: 'Occupation', type: 'VARCHAR' },
+  ...FINANCIAL_NUMERIC.map((name) => ({ name, type: 'DOUBLE' as const })),
+  ...FINANCIAL_CATEGORICAL.map((name) => ({ name, type: 'VARCHAR' as const })),
+  ...CLICKSTREAM_FEATURE_COLUMNS.map((name) => ({ name, type: 'DOUBLE' as const })),
+  { name: 'clickstream_months_since', type: 'DOUBLE' },
+];
+
+export interface FeatureStoreResult {
+  month: Month;
+  rows: number;
+  path: string;
+}
+
+export function featureStoreFile(datamartDir: string, month: Month): string {
+  return partitionFile(datamart.featureStore(datamartDir), month);
+}
+
+/**
+ * Makes sure silver clickstream exists for every lookback month, building a missing one through the same
+ * functions the month's own workflow uses: months run in parallel, so month M cannot wait for M-1's workflow.
+ */
+async function ensureClickstreamLookback(options: {
+  datamartDir: string;
+  sourceDir: string;
+  month: Month;
+  maxQuarantineShare: number;
+}): Promise<string[]> {
+  const { datamartDir, sourceDir, month, maxQuarantineShare } = options;
+  const files: string[] = [];
+  for (let back = CLICKSTREAM_LOOKBACK_MONTHS; back >= 0; back--) {
+    const lookbackMonth = addMonths(month, -back);
+    const silver = silverFile(datamartDir, 'clickstream', lookbackMonth);
+    if (!(await exists(silver))) {
+      if (!(await exists(bronzeFile(datamartDir, 'clickstream', lookbackMonth)))) {
+        await ingestBronze({ datamartDir, sourceDir, source: 'clickstream', month: lookbackMonth });
+      }
+      await buildSilver({ datamartDir, source: 'clickstream', month: lookbackMonth, maxQuarantineShare });
+    }
+    files.push(silver);
+  }
+  return files;
+}
+
+export function featureSelect(inputs: { loans: string; attributes: string; financials: string; clickstream: string[] }): string {
+  const double = (table: string, column: string) => `CAST(${table}.${sqlIdent(column)} AS DOUBLE) AS ${sqlIdent(column)}`;
+  const text = (table: string, column: string) => `CAST(${table}.${sqlIdent(column)} AS VARCHAR) AS ${sqlIdent(column)}`;
+  return `
+    WITH applications AS (
+      SELECT loan_id, Customer_ID, CAST(snapshot_date AS DATE) AS snapshot_date, loan_amt, tenure
+      FROM ${readParquet(inputs.loans)} WHERE installment_num = 0
+    ), latest_click AS (
+      SELECT * FROM ${readParquet(inputs.clickstream)}
+      QUALIFY row_number() OVER (PARTITION BY Customer_ID ORDER BY snapshot_date DESC, source_line) = 1
+    )
+    SELECT app.loan_id, app.Customer_ID, app.snapshot_date,
+      CAST(app.loan_amt AS DOUBLE) AS loan_amt, CAST(app.tenure AS DOUBLE) AS tenure,
+      ${ATTRIBUTE_NUMERIC.map((c) => double('attr', c)).join(', ')},
+      ${text('attr', 'Occupation')},
+      ${FINANCIAL_NUMERIC.map((c) => double('fin', c)).join(',\n      ')},
+      ${FINANCIAL_CATEGORICAL.map((c) => text('fin', c)).join(', ')},
+      ${CLICKSTREAM_FEATURE_COLUMNS.map((c) => double('click', c)).join(', ')},
+      CAST(date_diff('month', click.snapshot_date, app.snapshot_date) AS DOUBLE) AS clickstream_months_since
+    FROM applications AS app
+    LEFT JOIN ${readParquet(inputs.attributes)} AS attr ON attr.Customer_ID = app.Customer_ID
+    LEFT JOIN ${readParquet(inputs.financials)} AS fin ON fin.Customer_ID = app.Customer_ID
+    LEFT JOIN latest_click AS click ON click.Customer_ID = app.Customer_ID
+    ORDER BY app.loan_id`;
+}
+
+export async function buildFeatureStore(options: {
+  datamartDir: string;
+  sourceDir: string;
+  month: Month;
+  maxQuarantineShare: number;
+}): Promise<FeatureStoreResult> {
+  const { datamartDir, month } = options;
+  const loans = await requirePartition(silverFile(datamartDir, 'loan_daily', month), 'silver loan_daily', month);
+  const attributes = await requirePartition(silverFile(datamartDir, 'attributes', month), 'silver attributes', month);
+  const financials = await requirePartition(silverFile(datamartDir, 'financials', month), 'silver financials', month);
+  const clickstream = await ensureClickstreamLookback(options);
+  const path = featureStoreFile(datamartDir, month);
+  const rows = await withDuckDB((db) =>
+    writeParquetAtomic(db, featureSelect({ loans, attributes, financials, clickstream }), path),
+  );
+  return { month, rows, path };
+}

@@ -1,0 +1,54 @@
+// Gold label store (SPEC §2): one row per loan reaching MOB 6 in the month, labelled 30dpd_6mob.
+import { datamart, partitionFile } from '../../lib/layout.js';
+import { type Month } from '../../lib/months.js';
+import { queryValue, readParquet, withDuckDB, writeParquetAtomic } from '../duckdb.js';
+import { silverFile } from './silver.js';
+import { requirePartition } from './partitions.js';
+
+export const LABEL_DEF = '30dpd_6mob';
+export const LABEL_MOB = 6;
+export const LABEL_DPD = 30;
+
+export interface LabelStoreResult {
+  month: Month;
+  rows: number;
+  defaults: number;
+  path: string;
+}
+
+export function labelStoreFile(datamartDir: string, month: Month): string {
+  return partitionFile(datamart.labelStore(datamartDir), month);
+}
+
+/** The label SQL over a relation of silver ledger rows (typed as silver writes them). */
+export function labelSelect(ledger: string): string {
+  return `
+    WITH mob AS (
+      SELECT loan_id, Customer_ID, loan_start_date, snapshot_date, overdue_amt,
+        CASE WHEN due_amt = 0 THEN 0 ELSE CAST(ceil(overdue_amt / due_amt) AS INTEGER) END AS missed
+      FROM ${ledger}
+      WHERE installment_num = ${LABEL_MOB}
+    )
+    SELECT loan_id, Customer_ID,
+      CAST(loan_start_date AS DATE) AS application_date,
+      CAST(snapshot_date AS DATE) AS snapshot_date,
+      CAST(CASE WHEN overdue_amt > 0
+        THEN date_diff('day', CAST(snapshot_date - to_months(missed) AS DATE), snapshot_date) ELSE 0 END AS INTEGER) AS dpd,
+      CAST(CASE WHEN overdue_amt > 0
+        AND date_diff('day', CAST(snapshot_date - to_months(missed) AS DATE), snapshot_date) >= ${LABEL_DPD}
+        THEN 1 ELSE 0 END AS INTEGER) AS label,
+      '${LABEL_DEF}' AS label_def
+    FROM mob
+    ORDER BY loan_id`;
+}
+
+export async function buildLabelStore(options: { datamartDir: string; month: Month }): Promise<LabelStoreResult> {
+  const { datamartDir, month } = options;
+  const ledger = await requirePartition(silverFile(datamartDir, 'loan_daily', month), 'silver loan_daily', month);
+  const path = labelStoreFile(datamartDir, month);
+  return withDuckDB(async (db) => {
+    const rows = await writeParquetAtomic(db, labelSelect(readParquet(ledger)), path);
+    const defaults = await queryValue<number>(db, `SELECT coalesce(sum(label), 0) FROM ${readParquet(path)}`);
+    return { month, rows, defaults, path };
+  });
+}

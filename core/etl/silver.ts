@@ -1,0 +1,110 @@
+// Silver: one month of one source typed and cleaned (silver-sql.ts), with rejected rows moved to quarantine with a
+// reason. Everything is decided in memory before anything is written, so a month refused for too many rejects
+// (DataQualityError) leaves its earlier partitions untouched.
+import { access } from 'node:fs/promises';
+import { DataQualityError } from '../../lib/errors.js';
+import { datamart, partitionFile, type Source } from '../../lib/layout.js';
+import { snapshotDate, type Month } from '../../lib/months.js';
+import { queryRows, queryValue, readParquet, sqlIdent, sqlString, withDuckDB, writeParquetAtomic } from '../duckdb.js';
+import { bronzeFile } from './bronze.js';
+import { defineCleaningMacros } from './cleaning-sql.js';
+import { DATE_SPELLINGS, type DateSpelling } from './date-spelling.js';
+import { SILVER_DEFINITIONS } from './silver-sql.js';
+import { BRONZE_LINEAGE_COLUMNS } from './source-columns.js';
+
+export interface SilverResult {
+  source: Source;
+  month: Month;
+  rows: number;
+  quarantined: number;
+  path: string;
+}
+
+export function silverFile(datamartDir: string, source: Source, month: Month): string {
+  return partitionFile(datamart.sourceTable(datamartDir, 'silver', source), month);
+}
+
+export function quarantineFile(datamartDir: string, source: Source, month: Month): string {
+  return partitionFile(datamart.sourceTable(datamartDir, 'quarantine', source), month);
+}
+
+export async function buildSilver(options: {
+  datamartDir: string;
+  source: Source;
+  month: Month;
+  maxQuarantineShare: number;
+}): Promise<SilverResult> {
+  const { datamartDir, source, month, maxQuarantineShare } = options;
+  const bronze = bronzeFile(datamartDir, source, month);
+  await access(bronze).catch(() => {
+    throw new Error(`bronze partition ${bronze} does not exist: ingest ${source} ${month} first`);
+  });
+  const definition = SILVER_DEFINITIONS[source];
+  const path = silverFile(datamartDir, source, month);
+  const quarantinePath = quarantineFile(datamartDir, source, month);
+
+  return withDuckDB(async (db) => {
+    await defineCleaningMacros(db);
+    await db.run(`CREATE VIEW bronze AS SELECT * FROM ${readParquet(bronze)}`);
+    const spellings = await queryRows<{ spelling: string }>(db, 'SELECT DISTINCT date_spelling AS spelling FROM bronze');
+    const spelling = (spellings[0]?.spelling ?? 'YYYY-MM-DD') as DateSpelling;
+    if (!DATE_SPELLINGS.includes(spelling) || spellings.length > 1) {
+      throw new Error(`bronze partition ${bronze} has an invalid date_spelling column`);
+    }
+    const rawColumns = (await queryRows<{ name: string }>(db, `SELECT column_name AS name FROM (DESCRIBE bronze)`))
+      .map((row) => row.name)
+      .filter((name) => !(BRONZE_LINEAGE_COLUMNS as readonly string[]).includes(name));
+    const digest = `md5(concat_ws('\u001f', ${rawColumns.map((c) => `coalesce(${sqlIdent(c)}, '\u001e')`).join(', ')}))`;
+    const keys = definition.keys.map(sqlIdent);
+    const keyed = keys.join(', ');
+
+    // Keys first, then the source's own row checks, then repeats: identical repeats keep their first line,
+    // conflicting repeats are all rejected (keeping either would be a guess).
+    await db.run(`
+      CREATE TABLE cleaned AS
+      WITH checked AS (
+        SELECT typed.*, digests.row_digest FROM (${definition.select({ snapshotDate: snapshotDate(month), dateSpelling: spelling })}) AS typed
+        JOIN (SELECT source_line, ${digest} AS row_digest FROM bronze) AS digests USING (source_line)
+      ), windowed AS (
+        SELECT *,
+          min(row_digest) OVER keyset AS first_digest,
+          max(row_digest) OVER keyset AS last_digest,
+          min(source_line) OVER keyset AS first_line
+        FROM checked
+        WINDOW keyset AS (PARTITION BY ${keyed})
+      )
+      SELECT * EXCLUDE (row_problem, row_digest, first_digest, last_digest, first_line),
+        CASE
+          ${definition.keys.map((key) => `WHEN ${sqlIdent(key)} IS NULL THEN ${sqlString(`${key} missing or invalid`)}`).join('\n          ')}
+          WHEN row_problem IS NOT NULL THEN row_problem
+          WHEN first_digest <> last_digest THEN ${sqlString(`conflicting duplicate ${definition.keys.join('+')} in the month`)}
+          WHEN source_line <> first_line THEN 'duplicate of line ' || first_line
+        END AS reason
+      FROM windowed`);
+
+    const total = await queryValue<number>(db, 'SELECT count(*) FROM cleaned');
+    const quarantined = await queryValue<number>(db, 'SELECT count(*) FROM cleaned WHERE reason IS NOT NULL');
+    if (total > 0 && quarantined / total > maxQuarantineShare) {
+      const reasons = await queryRows<{ reason: string; n: number }>(
+        db,
+        'SELECT reason, count(*) AS n FROM cleaned WHERE reason IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 3',
+      );
+      throw new DataQualityError(
+        `${source} ${month}: ${quarantined} of ${total} rows quarantined (${((100 * quarantined) / total).toFixed(1)}% > ` +
+          `${(100 * maxQuarantineShare).toFixed(1)}%); top reasons: ${reasons.map((r) => `${r.reason} (${r.n})`).join('; ')}`,
+      );
+    }
+    await writeParquetAtomic(
+      db,
+      `SELECT bronze.* EXCLUDE (ingested_at), cleaned.reason FROM bronze JOIN cleaned USING (source_line)
+       WHERE cleaned.reason IS NOT NULL ORDER BY source_line`,
+      quarantinePath,
+    );
+    const rows = await writeParquetAtomic(
+      db,
+      'SELECT * EXCLUDE (reason) FROM cleaned WHERE reason IS NULL ORDER BY source_line',
+      path,
+    );
+    return { source, month, rows, quarantined, path };
+  });
+}

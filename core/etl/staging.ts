@@ -1,0 +1,173 @@
+// Stages each source CSV once into a text-typed, month-partitioned Parquet cache so that every month's bronze is a
+// cheap read of one small file instead of a re-parse of the whole CSV. The cache is keyed by the file's real path,
+// size and mtime, built in a temporary directory and renamed into place whole: concurrent workers may build the
+// same cache, the first rename wins and the others use it. Its manifest carries the detected date spelling.
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdir, readFile, realpath, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { queryRows, queryValue, sqlIdent, sqlString, withDuckDB } from '../duckdb.js';
+import { InvalidSourceData } from '../../lib/errors.js';
+import { SOURCE_FILES, type Source } from '../../lib/layout.js';
+import { inspectSourceFile } from './csv-header.js';
+import { DATE_SPELLINGS, detectDateSpelling, monthUnder } from './date-spelling.js';
+import { REQUIRED_COLUMNS } from './source-columns.js';
+
+const manifestSchema = z.object({
+  source: z.string(),
+  file: z.string(),
+  size: z.number(),
+  mtimeMs: z.number(),
+  columns: z.array(z.string()).min(1),
+  dateSpelling: z.enum(DATE_SPELLINGS),
+  rows: z.number().int().min(1),
+  /** Rows whose snapshot_date is empty: they belong to no month, so no bronze partition holds them. */
+  undatedRows: z.number().int().min(0),
+  months: z.record(z.string().regex(/^\d{4}-\d{2}$/), z.number().int().min(1)),
+});
+export type StagedSource = z.infer<typeof manifestSchema> & { dir: string };
+
+const MANIFEST = 'manifest.json';
+
+export function stagingRoot(datamartDir: string): string {
+  return join(datamartDir, '_staging');
+}
+
+/** Parquet file of one staged month, or null when the source has no row in that month. */
+export function stagedMonthFile(staged: StagedSource, month: string): string | null {
+  return staged.months[month] ? join(staged.dir, `_month=${month}`, '*.parquet') : null;
+}
+
+// One build per cache key per process: the months of a backfill all ask for the same file at once.
+const inFlight = new Map<string, Promise<StagedSource>>();
+
+export async function stageSource(datamartDir: string, sourceDir: string, source: Source): Promise<StagedSource> {
+  const path = join(sourceDir, SOURCE_FILES[source]);
+  const file = await inspectSourceFile(path, REQUIRED_COLUMNS[source]);
+  const key = createHash('sha256')
+    .update(`${await realpath(path)}|${file.size}|${file.mtimeMs}`)
+    .digest('hex')
+    .slice(0, 20);
+  const dir = join(stagingRoot(datamartDir), source, key);
+  const existing = await readManifest(dir);
+  if (existing) return existing;
+  let pending = inFlight.get(dir);
+  if (!pending) {
+    pending = buildStage(dir, source, file.path, file.size, file.mtimeMs, file.columns).finally(() => inFlight.delete(dir));
+    inFlight.set(dir, pending);
+  }
+  return pending;
+}
+
+async function readManifest(dir: string): Promise<StagedSource | null> {
+  let text: string;
+  try {
+    text = await readFile(join(dir, MANIFEST), 'utf8');
+  } catch {
+    return null;
+  }
+  const parsed = manifestSchema.safeParse(JSON.parse(text));
+  if (!parsed.success) throw new Error(`staging manifest ${join(dir, MANIFEST)} is invalid: ${parsed.error.message}`);
+  return { ...parsed.data, dir };
+}
+
+async function buildStage(
+  dir: string,
+  source: Source,
+  path: string,
+  size: number,
+  mtimeMs: number,
+  columns: string[],
+): Promise<StagedSource> {
+  const temporary = `${dir}.${randomUUID()}.tmp`;
+  await mkdir(temporary, { recursive: true });
+  try {
+    const manifest = await withDuckDB(async (db) => {
+      await loadCsv(db, path, columns);
+      const rows = await queryValue<number>(db, 'SELECT count(*) FROM raw');
+      if (rows === 0) throw new InvalidSourceData({ file: path, line: 2 }, 'file has a header but no data rows');
+
+      const values = await queryRows<{ value: string; line: number }>(
+        db,
+        `SELECT snapshot_date AS value, min(rowid) + 2 AS line FROM raw WHERE snapshot_date IS NOT NULL AND trim(snapshot_date) <> '' GROUP BY 1`,
+      );
+      const dateSpelling = detectDateSpelling(values, path);
+      await db.run('CREATE TABLE month_of (value VARCHAR, month VARCHAR)');
+      const appender = await db.createAppender('month_of');
+      for (const { value } of values) {
+        appender.appendVarchar(value);
+        appender.appendVarchar(monthUnder(dateSpelling, value));
+        appender.endRow();
+      }
+      appender.closeSync();
+
+      // rowid follows file order (insertion order is preserved); +2 skips the header. Quoted fields spanning lines
+      // would shift this, which the sources never have.
+      await db.run(
+        `COPY (SELECT raw.*, raw.rowid + 2 AS source_line, month_of.month AS _month
+               FROM raw JOIN month_of ON raw.snapshot_date = month_of.value)
+         TO ${sqlString(temporary)} (FORMAT parquet, PARTITION_BY (_month), COMPRESSION zstd, OVERWRITE_OR_IGNORE)`,
+      );
+      const perMonth = await queryRows<{ month: string; rows: number }>(
+        db,
+        `SELECT month_of.month AS month, count(*) AS rows FROM raw JOIN month_of ON raw.snapshot_date = month_of.value GROUP BY 1 ORDER BY 1`,
+      );
+      const dated = perMonth.reduce((sum, entry) => sum + entry.rows, 0);
+      return manifestSchema.parse({
+        source,
+        file: path,
+        size,
+        mtimeMs,
+        columns,
+        dateSpelling,
+        rows,
+        undatedRows: rows - dated,
+        months: Object.fromEntries(perMonth.map((entry) => [entry.month, entry.rows])),
+      });
+    });
+    await writeFile(join(temporary, MANIFEST), JSON.stringify(manifest, null, 2));
+    try {
+      await rename(temporary, dir);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw error;
+      // Another worker staged the same file first: same content, use theirs.
+    }
+    const staged = await readManifest(dir);
+    if (!staged) throw new Error(`staging cache ${dir} has no manifest after it was built`);
+    return staged;
+  } finally {
+    await rm(temporary, { recursive: true, force: true });
+  }
+}
+
+/** Reads the CSV as text with the header's columns, strict about quoting and column counts. */
+async function loadCsv(db: DuckDBConnection, path: string, columns: string[]): Promise<void> {
+  const schema = `{${columns.map((column) => `${sqlString(column)}: 'VARCHAR'`).join(', ')}}`;
+  try {
+    await db.run(
+      `CREATE TABLE raw AS SELECT * FROM read_csv(${sqlString(path)}, columns = ${schema}, header = true,
+         auto_detect = false, delim = ',', quote = '"', escape = '"', strict_mode = true, encoding = 'utf-8')`,
+    );
+  } catch (error) {
+    throw csvError(path, error);
+  }
+  // Trim keys once here so that month assignment and detection see the same text.
+  await db.run(`UPDATE raw SET ${sqlIdent('snapshot_date')} = trim(snapshot_date)`);
+}
+
+function csvError(path: string, error: unknown): InvalidSourceData {
+  const message = error instanceof Error ? error.message : String(error);
+  const line = /Line:\s*(\d+)/.exec(message);
+  const problem = message
+    .split('\n')
+    .map((text) => text.trim())
+    .filter((text) => text && !/^(Invalid Input Error|Original Line|Possible (fixes|Solution)|file =|\*)/.test(text))
+    .slice(0, 2)
+    .join('; ');
+  return new InvalidSourceData(
+    { file: path, line: line ? Number(line[1]) : undefined },
+    `unreadable CSV: ${problem || message.split('\n')[0]}`,
+  );
+}
