@@ -1,0 +1,49 @@
+// Scores dense matrices with an exported model through onnxruntime-node.
+import * as ort from 'onnxruntime-node';
+import type { DenseMatrix } from '../xgboost/matrix.js';
+import { assertDenseMatrix } from '../xgboost/matrix.js';
+import { INPUT_NAME, PROBABILITY_OUTPUT } from './export.js';
+
+export class OnnxScorer {
+  #session: ort.InferenceSession | undefined;
+  readonly #inputName: string;
+  readonly #outputName: string;
+
+  private constructor(session: ort.InferenceSession) {
+    this.#session = session;
+    this.#inputName = session.inputNames.includes(INPUT_NAME) ? INPUT_NAME : session.inputNames[0];
+    this.#outputName = session.outputNames.includes(PROBABILITY_OUTPUT)
+      ? PROBABILITY_OUTPUT
+      : session.outputNames[session.outputNames.length - 1];
+  }
+
+  static async load(model: Uint8Array, options: ort.InferenceSession.SessionOptions = {}): Promise<OnnxScorer> {
+    const session = await ort.InferenceSession.create(model, { graphOptimizationLevel: 'all', ...options });
+    return new OnnxScorer(session);
+  }
+
+  /** Probability of class 1 per row, whatever the probability output's layout ([N, 2], [N, 1] or [N]). */
+  async score(matrix: DenseMatrix): Promise<Float32Array> {
+    if (!this.#session) throw new Error('the ONNX scorer has been released');
+    assertDenseMatrix(matrix);
+    if (matrix.rows === 0) return new Float32Array(0);
+    const input = new ort.Tensor('float32', matrix.data, [matrix.rows, matrix.cols]);
+    const outputs = await this.#session.run({ [this.#inputName]: input }, [this.#outputName]);
+    const output = outputs[this.#outputName];
+    const data = output.data as Float32Array;
+    const columns = output.dims.length === 2 ? Number(output.dims[1]) : 1;
+    if (!(data instanceof Float32Array) || data.length !== matrix.rows * columns || columns < 1 || columns > 2) {
+      throw new Error(`unexpected ONNX output '${this.#outputName}' of type ${output.type} and shape [${output.dims.join(', ')}]`);
+    }
+    if (columns === 1) return data;
+    const probabilities = new Float32Array(matrix.rows);
+    for (let row = 0; row < matrix.rows; row++) probabilities[row] = data[row * 2 + 1];
+    return probabilities;
+  }
+
+  async release(): Promise<void> {
+    const session = this.#session;
+    this.#session = undefined;
+    await session?.release();
+  }
+}

@@ -1,0 +1,127 @@
+// Boosting loop over the C API: one XGBoosterUpdateOneIter per round, validation AUC from XGBoosterEvalOneIter,
+// early stopping that keeps the rounds up to the best validation AUC.
+import { Booster, createBoosterHandle } from './booster.js';
+import { XGBoostError } from './errors.js';
+import { withDMatrices, type LabelledMatrix } from './matrix.js';
+import { check, copyBytes, loadXGBoost, type Handle } from './native.js';
+
+export type BoosterParams = Record<string, string | number | boolean>;
+
+export interface TrainOptions {
+  train: LabelledMatrix;
+  /** e.g. { booster: 'gbtree', objective: 'binary:logistic', max_depth: 4, eta: 0.1, seed: 7, nthread: 2 } */
+  params: BoosterParams;
+  rounds: number;
+  /** Early stopping watches AUC on it. */
+  validation?: LabelledMatrix;
+  earlyStoppingRounds?: number;
+  /** Called after every round (0-based), with the validation AUC when there is a validation matrix. */
+  onIteration?: (iteration: number, validationAuc?: number) => void;
+}
+
+export interface TrainResult {
+  /** Holds exactly bestIteration + 1 rounds. */
+  booster: Booster;
+  /** With early stopping: the round of the best validation AUC; otherwise the last round trained. */
+  bestIteration: number;
+  roundsTrained: number;
+  /** Validation AUC at bestIteration, when there was a validation matrix. */
+  bestValidationAuc?: number;
+}
+
+const VALIDATION_NAME = 'validation';
+
+function paramValue(value: string | number | boolean): string {
+  if (typeof value === 'number' && !Number.isFinite(value)) throw new RangeError(`parameter value ${value} is not finite`);
+  return String(value);
+}
+
+/** Parses `[3]\tvalidation-auc:0.8123` as printed by XGBoosterEvalOneIter. */
+export function parseEvalAuc(evaluation: string): number {
+  const match = new RegExp(`\\b${VALIDATION_NAME}-auc:(\\S+)`).exec(evaluation);
+  if (!match) throw new XGBoostError(`no ${VALIDATION_NAME}-auc in evaluation output '${evaluation}'`, 'XGBoosterEvalOneIter');
+  return Number(match[1]);
+}
+
+export function train(options: TrainOptions): TrainResult {
+  const { params, rounds, validation, earlyStoppingRounds, onIteration } = options;
+  if (!Number.isInteger(rounds) || rounds < 1) throw new RangeError(`rounds must be a positive integer, got ${rounds}`);
+  if (earlyStoppingRounds !== undefined) {
+    if (!validation) throw new RangeError('earlyStoppingRounds needs a validation matrix');
+    if (!Number.isInteger(earlyStoppingRounds) || earlyStoppingRounds < 1) {
+      throw new RangeError(`earlyStoppingRounds must be a positive integer, got ${earlyStoppingRounds}`);
+    }
+  }
+  if (validation && validation.cols !== options.train.cols) {
+    throw new RangeError(`validation has ${validation.cols} columns, train has ${options.train.cols}`);
+  }
+  const api = loadXGBoost();
+  // gblinear cannot be sliced (XGBoosterSlice is tree-only), so its best model is kept as a saved snapshot.
+  const linear = params.booster === 'gblinear';
+  const matrices = [{ matrix: options.train, what: 'train' }];
+  if (validation) matrices.push({ matrix: validation, what: 'validation' });
+
+  return withDMatrices(matrices, ([dtrain, dvalid]) => {
+    const booster = new Booster(createBoosterHandle(dvalid ? [dtrain, dvalid] : [dtrain]));
+    try {
+      for (const [name, value] of Object.entries(params)) {
+        check(api, api.XGBoosterSetParam(booster.handle, name, paramValue(value)), `XGBoosterSetParam(${name})`);
+      }
+      if (dvalid) check(api, api.XGBoosterSetParam(booster.handle, 'eval_metric', 'auc'), 'XGBoosterSetParam(eval_metric)');
+
+      let bestIteration = -1;
+      let bestAuc = Number.NEGATIVE_INFINITY;
+      let bestSnapshot: Uint8Array | undefined;
+      let lastAuc: number | undefined;
+      let roundsTrained = 0;
+      for (let iteration = 0; iteration < rounds; iteration++) {
+        check(api, api.XGBoosterUpdateOneIter(booster.handle, iteration, dtrain), 'XGBoosterUpdateOneIter');
+        roundsTrained = iteration + 1;
+        if (!dvalid) {
+          onIteration?.(iteration);
+          continue;
+        }
+        const auc = evaluateAuc(booster.handle, iteration, dvalid);
+        lastAuc = auc;
+        onIteration?.(iteration, auc);
+        if (auc > bestAuc || bestIteration < 0) {
+          bestAuc = auc;
+          bestIteration = iteration;
+          if (linear && earlyStoppingRounds !== undefined) bestSnapshot = saveRaw(booster.handle);
+        } else if (earlyStoppingRounds !== undefined && iteration - bestIteration >= earlyStoppingRounds) {
+          break;
+        }
+      }
+
+      if (earlyStoppingRounds === undefined || bestIteration === roundsTrained - 1) {
+        return {
+          booster,
+          bestIteration: roundsTrained - 1,
+          roundsTrained,
+          bestValidationAuc: lastAuc,
+        };
+      }
+      const best = linear ? Booster.fromJson(Buffer.from(bestSnapshot!).toString('utf8')) : booster.slice(0, bestIteration + 1);
+      booster.dispose();
+      return { booster: best, bestIteration, roundsTrained, bestValidationAuc: bestAuc };
+    } catch (error) {
+      booster.dispose();
+      throw error;
+    }
+  });
+}
+
+function evaluateAuc(booster: Handle, iteration: number, dvalid: Handle): number {
+  const api = loadXGBoost();
+  const out: [string | null] = [null];
+  check(api, api.XGBoosterEvalOneIter(booster, iteration, [dvalid], [VALIDATION_NAME], 1, out), 'XGBoosterEvalOneIter');
+  return parseEvalAuc(out[0] ?? '');
+}
+
+function saveRaw(booster: Handle): Uint8Array {
+  const api = loadXGBoost();
+  const length: [number | bigint] = [0];
+  const pointer: [Handle | null] = [null];
+  check(api, api.XGBoosterSaveModelToBuffer(booster, '{"format":"json"}', length, pointer), 'XGBoosterSaveModelToBuffer');
+  return copyBytes(pointer[0] as Handle, Number(length[0]));
+}
