@@ -1,0 +1,27 @@
+// Scoring activity: one month of the feature store scored by one registered model.
+import { z } from 'zod';
+import type { Config } from '../lib/config.js';
+import { scoreMonth, type ScoreMonthResult } from '../core/scoring/score-month.js';
+import { adaptActivity } from './failures.js';
+import { heartbeat } from './training.js';
+
+const scoreInput = z.object({
+  month: z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'expected YYYY-MM'),
+  modelId: z.string().min(1).regex(/^[\w.-]+$/, 'a model id is letters, digits, dot, dash or underscore'),
+});
+
+export function createScoringActivities(config: Config) {
+  return {
+    scoreMonth: adaptActivity(async (input: z.input<typeof scoreInput>): Promise<ScoreMonthResult> => {
+      const { month, modelId } = scoreInput.parse(input);
+      heartbeat({ stage: 'loading model', month, modelId });
+      return scoreMonth({
+        datamartDir: config.DATAMART_DIR,
+        modelBankDir: config.MODEL_BANK_DIR,
+        month,
+        modelId,
+        onProgress: (stage) => heartbeat({ stage, month, modelId }),
+      });
+    }),
+  };
+}

@@ -1,0 +1,51 @@
+// Training activities: thin adapters over core/models (validated input, domain errors as non-retryable failures,
+// heartbeats during long work).
+import { z } from 'zod';
+import { Context } from '@temporalio/activity';
+import type { Config } from '../lib/config.js';
+import { modelFamilySchema } from '../lib/contracts.js';
+import { registerModel } from '../core/models/bank.js';
+import { trainCandidate } from '../core/models/candidate.js';
+import { buildTrainingSet } from '../core/models/training-set.js';
+import { candidateSummarySchema, paramsSchema, trainingSetSummarySchema, type CandidateSummary, type TrainingSetSummary } from '../core/models/types.js';
+import { adaptActivity } from './failures.js';
+
+const month = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'expected YYYY-MM');
+const buildInput = z.object({
+  asOf: month,
+  ootMonths: z.number().int().min(1).max(12).optional(),
+  testMonths: z.number().int().min(1).max(12).optional(),
+});
+const trainInput = z.object({ trainingSet: trainingSetSummarySchema, family: modelFamilySchema, params: paramsSchema.optional() });
+const registerInput = z.object({
+  trainingSet: trainingSetSummarySchema,
+  candidate: candidateSummarySchema,
+  workflow: z.object({ workflowId: z.string().min(1), runId: z.string().min(1) }),
+});
+
+/** Heartbeats when running inside an activity; plain calls (tests, scripts) have no context and skip it. */
+export function heartbeat(details?: unknown): void {
+  try {
+    Context.current().heartbeat(details);
+  } catch {
+    // not inside an activity
+  }
+}
+
+export function createTrainingActivities(config: Config) {
+  return {
+    buildTrainingSet: adaptActivity(async (input: z.input<typeof buildInput>): Promise<TrainingSetSummary> => {
+      const { asOf, ootMonths, testMonths } = buildInput.parse(input);
+      heartbeat({ stage: 'building training set', asOf });
+      return buildTrainingSet({ datamartDir: config.DATAMART_DIR, modelBankDir: config.MODEL_BANK_DIR, asOf, ootMonths, testMonths });
+    }),
+    trainCandidate: adaptActivity(async (input: z.input<typeof trainInput>): Promise<CandidateSummary> => {
+      const { trainingSet, family, params } = trainInput.parse(input);
+      return trainCandidate({ trainingSet, family, params, onProgress: (progress) => heartbeat(progress) });
+    }),
+    registerModel: adaptActivity(async (input: z.input<typeof registerInput>) => {
+      const { trainingSet, candidate, workflow } = registerInput.parse(input);
+      return registerModel({ modelBankDir: config.MODEL_BANK_DIR, trainingSet, candidate, workflow });
+    }),
+  };
+}

@@ -1,0 +1,161 @@
+// The model bank (SPEC §3): registering a candidate as MODEL_BANK_DIR/<model_id>/ with metadata.json, and loading a
+// registered model back with every artifact checked against the sha256 recorded at registration.
+import { access, copyFile, readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { modelMetadataSchema, type ModelMetadata } from '../../lib/contracts.js';
+import { InvalidModelArtifact } from '../../lib/errors.js';
+import { modelBank, type ModelArtifact } from '../../lib/layout.js';
+import { baselineSchema } from '../monitoring/drift.js';
+import { xgboostVersion } from '../xgboost/index.js';
+import { CANDIDATE_FILES, readCandidate } from './candidate.js';
+import { canonicalJson, sha256File, sha256Hex } from './hashing.js';
+import { publishDirectory } from './fs-atomic.js';
+import { preprocessorSchema, rawFeatureNames, type Preprocessor } from './preprocessor.js';
+import { readRegistry, recordEvent } from './registry.js';
+import type { CandidateSummary, Params, TrainingSetSummary } from './types.js';
+
+/** Artifacts copied from the candidate directory and checksummed in metadata.json. */
+export const CHECKSUMMED_ARTIFACTS = ['model.onnx', 'booster.json', 'preprocessor.json', 'feature_importance.csv'] as const satisfies readonly ModelArtifact[];
+
+/** Same training data, family and parameters → same id. The OOT end month is there for people reading ids. */
+export function modelIdOf(trainingSet: Pick<TrainingSetSummary, 'trainingDataSha256' | 'windows'>, family: string, params: Params): string {
+  const digest = sha256Hex(canonicalJson({ training_data_sha256: trainingSet.trainingDataSha256, family, params })).slice(0, 12);
+  return `${family}-${trainingSet.windows.oot.to}-${digest}`;
+}
+
+export interface RegisterOptions {
+  modelBankDir: string;
+  trainingSet: TrainingSetSummary;
+  candidate: CandidateSummary;
+  workflow: { workflowId: string; runId: string };
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(() => true, () => false);
+}
+
+export async function registerModel(options: RegisterOptions): Promise<{ modelId: string; created: boolean; metrics: ModelMetadata['metrics']; family: ModelMetadata['family'] }> {
+  const { modelBankDir, trainingSet, workflow } = options;
+  // The candidate directory is the source of truth: the summary passed in only points at it.
+  const candidate = await readCandidate(options.candidate.candidateDir);
+  if (candidate.trainingDataSha256 !== trainingSet.trainingDataSha256) {
+    throw new Error(
+      `candidate ${candidate.candidateDir} was trained on ${candidate.trainingDataSha256}, not on training set ${trainingSet.trainingDataSha256}`,
+    );
+  }
+  const modelId = modelIdOf(trainingSet, candidate.family, candidate.params);
+  const dir = modelBank.dir(modelBankDir, modelId);
+  let created = false;
+  if (!(await exists(modelBank.file(modelBankDir, modelId, 'metadata.json')))) {
+    created = await publishDirectory(dir, async (staging) => {
+      const artifacts: Record<string, string> = {};
+      for (const name of CHECKSUMMED_ARTIFACTS) {
+        await copyFile(join(candidate.candidateDir, name), join(staging, name));
+        artifacts[name] = await sha256File(join(staging, name));
+      }
+      const preprocessor = preprocessorSchema.parse(JSON.parse(await readFile(join(staging, 'preprocessor.json'), 'utf8')));
+      const baseline = baselineSchema.parse(JSON.parse(await readFile(join(candidate.candidateDir, CANDIDATE_FILES.baseline), 'utf8')));
+      const metadata: ModelMetadata = modelMetadataSchema.parse({
+        model_id: modelId,
+        family: candidate.family,
+        params: candidate.params,
+        features: rawFeatureNames(preprocessor),
+        as_of: trainingSet.asOf,
+        windows: trainingSet.windows,
+        metrics: candidate.metrics,
+        threshold: candidate.threshold,
+        baseline,
+        training_data_sha256: trainingSet.trainingDataSha256,
+        feature_schema_sha256: trainingSet.featureSchemaSha256,
+        artifacts_sha256: artifacts,
+        xgboost_version: xgboostVersion(),
+        created_at: new Date().toISOString(),
+        workflow,
+      });
+      await writeFile(join(staging, 'metadata.json'), JSON.stringify(metadata, null, 2));
+    });
+  }
+  const metadata = await readMetadata(modelBankDir, modelId);
+  const registry = await readRegistry(modelBankDir);
+  if (!registry.history.some((event) => event.model_id === modelId)) {
+    await recordEvent(modelBankDir, modelId, 'candidate', `registered by ${workflow.workflowId} (OOT AUC ${metadata.metrics.oot_auc.toFixed(4)})`);
+  }
+  return { modelId, created, metrics: metadata.metrics, family: metadata.family };
+}
+
+/** metadata.json of a registered model, validated; a missing or invalid file is an InvalidModelArtifact. */
+export async function readMetadata(modelBankDir: string, modelId: string): Promise<ModelMetadata> {
+  const path = modelBank.file(modelBankDir, modelId, 'metadata.json');
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(path, 'utf8'));
+  } catch (error) {
+    throw new InvalidModelArtifact(`${path}: cannot read the metadata of model '${modelId}' (${(error as Error).message})`);
+  }
+  const parsed = modelMetadataSchema.safeParse(json);
+  if (!parsed.success) throw new InvalidModelArtifact(`${path}: invalid metadata: ${z.prettifyError(parsed.error)}`);
+  if (parsed.data.model_id !== modelId) throw new InvalidModelArtifact(`${path}: metadata names model '${parsed.data.model_id}', not '${modelId}'`);
+  return parsed.data;
+}
+
+export interface VerifiedModel {
+  modelId: string;
+  metadata: ModelMetadata;
+  preprocessor: Preprocessor;
+  onnx: Uint8Array;
+  boosterJson: string;
+}
+
+/**
+ * Loads a registered model, refusing it (InvalidModelArtifact, naming the file) when any artifact's sha256 differs
+ * from metadata.json. The bytes checked are the bytes used: nothing is read twice.
+ */
+export async function loadVerifiedModel(modelBankDir: string, modelId: string): Promise<VerifiedModel> {
+  const metadata = await readMetadata(modelBankDir, modelId);
+  const contents = new Map<string, Buffer>();
+  for (const name of CHECKSUMMED_ARTIFACTS) {
+    const path = modelBank.file(modelBankDir, modelId, name);
+    const expected = metadata.artifacts_sha256[name];
+    if (!expected) throw new InvalidModelArtifact(`${path}: metadata.json of model '${modelId}' records no sha256 for ${name}`);
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(path);
+    } catch (error) {
+      throw new InvalidModelArtifact(`${path}: artifact of model '${modelId}' is unreadable (${(error as Error).message})`);
+    }
+    const actual = sha256Hex(bytes);
+    if (actual !== expected) {
+      throw new InvalidModelArtifact(
+        `${path}: sha256 ${actual} does not match ${expected} recorded in metadata.json: the artifact changed after registration; refusing to load model '${modelId}'`,
+      );
+    }
+    contents.set(name, bytes);
+  }
+  const preprocessorPath = modelBank.file(modelBankDir, modelId, 'preprocessor.json');
+  const preprocessor = preprocessorSchema.safeParse(JSON.parse(contents.get('preprocessor.json')!.toString('utf8')));
+  if (!preprocessor.success) throw new InvalidModelArtifact(`${preprocessorPath}: invalid preprocessor: ${z.prettifyError(preprocessor.error)}`);
+  const onnxBytes = contents.get('model.onnx')!;
+  return {
+    modelId,
+    metadata,
+    preprocessor: preprocessor.data,
+    onnx: new Uint8Array(onnxBytes.buffer, onnxBytes.byteOffset, onnxBytes.byteLength),
+    boosterJson: contents.get('booster.json')!.toString('utf8'),
+  };
+}
+
+/** Every registered model directory with a valid metadata.json (others are skipped). */
+export async function listRegisteredModels(modelBankDir: string): Promise<ModelMetadata[]> {
+  const entries = await readdir(modelBankDir, { withFileTypes: true }).catch(() => []);
+  const models: ModelMetadata[] = [];
+  for (const entry of entries) {
+    if (!entry.isDirectory() || entry.name.startsWith('_') || entry.name.endsWith('.tmp')) continue;
+    try {
+      models.push(await readMetadata(modelBankDir, entry.name));
+    } catch {
+      // not a model directory (or a broken one): listing skips it, loading it by id reports why
+    }
+  }
+  return models.sort((a, b) => (a.created_at < b.created_at ? -1 : 1));
+}

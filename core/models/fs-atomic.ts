@@ -1,0 +1,39 @@
+// Atomic file and directory writes for the model bank: a reader never sees a half-written artifact.
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { randomUUID } from 'node:crypto';
+
+export async function writeFileAtomic(path: string, content: string | Uint8Array): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const temporary = `${path}.${randomUUID()}.tmp`;
+  try {
+    await writeFile(temporary, content);
+    await rename(temporary, path);
+  } catch (error) {
+    await rm(temporary, { force: true });
+    throw error;
+  }
+}
+
+/**
+ * Fills a fresh temporary directory with `fill`, then renames it to `destination`. When `destination` already
+ * exists (same content written before, or by a concurrent attempt) the temporary copy is dropped and false returned.
+ */
+export async function publishDirectory(destination: string, fill: (dir: string) => Promise<void>): Promise<boolean> {
+  await mkdir(dirname(destination), { recursive: true });
+  const temporary = `${destination}.${randomUUID()}.tmp`;
+  await mkdir(temporary, { recursive: true });
+  try {
+    await fill(temporary);
+    try {
+      await rename(temporary, destination);
+      return true;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOTEMPTY' || code === 'EEXIST') return false;
+      throw error;
+    }
+  } finally {
+    await rm(temporary, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,145 @@
+// registry.json: which model is in production and every stage change with its reason. Writes are atomic (temp
+// file + rename) and serialized twice over: a promise chain per registry file inside this process (two activities of
+// one worker may write at once) and a lock file across processes.
+import { open, readFile, rm, stat } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { modelBank } from '../../lib/layout.js';
+import { registrySchema, type Registry, type RegistryEvent } from '../../lib/contracts.js';
+import { writeFileAtomic } from './fs-atomic.js';
+
+const LOCK_WAIT_MS = 30_000;
+const STALE_LOCK_MS = 60_000;
+const chains = new Map<string, Promise<unknown>>();
+
+export function emptyRegistry(): Registry {
+  return { production: null, history: [] };
+}
+
+export async function readRegistry(modelBankDir: string): Promise<Registry> {
+  const path = modelBank.registry(modelBankDir);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return emptyRegistry();
+    throw error;
+  }
+  const parsed = registrySchema.safeParse(JSON.parse(text));
+  if (!parsed.success) throw new Error(`${path} is not a valid registry: ${parsed.error.message}`);
+  return parsed.data;
+}
+
+async function withLockFile<T>(lockPath: string, work: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const handle = await open(lockPath, 'wx');
+      await handle.writeFile(`${process.pid}\n`);
+      await handle.close();
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const age = await stat(lockPath).then((s) => Date.now() - s.mtimeMs, () => 0);
+      if (age > STALE_LOCK_MS) {
+        await rm(lockPath, { force: true }); // its writer died holding it
+        continue;
+      }
+      if (Date.now() > deadline) throw new Error(`registry lock ${lockPath} held for more than ${LOCK_WAIT_MS / 1000}s`);
+      await sleep(Math.min(200, 10 * 2 ** Math.min(attempt, 5)));
+    }
+  }
+  try {
+    return await work();
+  } finally {
+    await rm(lockPath, { force: true });
+  }
+}
+
+/**
+ * Reads, changes and writes the registry under both locks. `change` returns the new registry, or null to leave the
+ * file untouched (an idempotent repeat).
+ */
+export function updateRegistry(modelBankDir: string, change: (current: Registry) => Registry | null | Promise<Registry | null>): Promise<Registry> {
+  const path = modelBank.registry(modelBankDir);
+  const previous = chains.get(path) ?? Promise.resolve();
+  const next = previous.catch(() => undefined).then(() =>
+    withLockFile(`${path}.lock`, async () => {
+      const current = await readRegistry(modelBankDir);
+      const changed = await change(current);
+      if (changed === null) return current;
+      const valid = registrySchema.parse(changed);
+      await writeFileAtomic(path, JSON.stringify(valid, null, 2) + '\n');
+      return valid;
+    }),
+  );
+  chains.set(path, next);
+  void next.finally(() => {
+    if (chains.get(path) === next) chains.delete(path);
+  }).catch(() => undefined);
+  return next;
+}
+
+export function event(modelId: string, stage: RegistryEvent['stage'], reason: string, at = new Date()): RegistryEvent {
+  return { model_id: modelId, stage, at: at.toISOString(), reason };
+}
+
+/** The last event recorded for a model, if any. */
+export function lastEventOf(registry: Registry, modelId: string): RegistryEvent | undefined {
+  for (let i = registry.history.length - 1; i >= 0; i--) if (registry.history[i].model_id === modelId) return registry.history[i];
+  return undefined;
+}
+
+/** Records `stage` for a model unless its last event already says the same with the same reason. */
+export function recordEvent(modelBankDir: string, modelId: string, stage: RegistryEvent['stage'], reason: string): Promise<Registry> {
+  return updateRegistry(modelBankDir, (registry) => {
+    const last = lastEventOf(registry, modelId);
+    if (last && last.stage === stage && last.reason === reason) return null;
+    return { ...registry, history: [...registry.history, event(modelId, stage, reason)] };
+  });
+}
+
+/** Makes `modelId` the production model; the one it replaces is archived. Promoting the production model is a no-op. */
+export function promote(modelBankDir: string, modelId: string, reason: string): Promise<Registry> {
+  return updateRegistry(modelBankDir, (registry) => {
+    if (registry.production === modelId) return null;
+    const history = [...registry.history];
+    if (registry.production) history.push(event(registry.production, 'archived', `replaced by ${modelId}`));
+    history.push(event(modelId, 'production', reason));
+    return { production: modelId, history };
+  });
+}
+
+export class NoPreviousModel extends Error {
+  readonly type = 'NoPreviousModel';
+}
+
+/**
+ * The model to roll back to: the most recent earlier production model other than the current one that was not
+ * itself rolled back (rejected) afterwards.
+ */
+export function previousProduction(registry: Registry): string | null {
+  const rejected = new Set<string>();
+  for (let i = registry.history.length - 1; i >= 0; i--) {
+    const { model_id, stage } = registry.history[i];
+    if (stage === 'rejected') rejected.add(model_id);
+    if (stage === 'production' && model_id !== registry.production && !rejected.has(model_id)) return model_id;
+  }
+  return null;
+}
+
+/** Back to the previous production model; the current one is marked rejected with the reason. */
+export function rollback(modelBankDir: string, reason: string): Promise<Registry> {
+  return updateRegistry(modelBankDir, (registry) => {
+    if (!registry.production) throw new NoPreviousModel('no production model to roll back');
+    const target = previousProduction(registry);
+    if (!target) throw new NoPreviousModel(`production model ${registry.production} has no earlier production model to roll back to`);
+    return {
+      production: target,
+      history: [
+        ...registry.history,
+        event(registry.production, 'rejected', `rolled back: ${reason}`),
+        event(target, 'production', `rollback from ${registry.production}: ${reason}`),
+      ],
+    };
+  });
+}

@@ -1,0 +1,192 @@
+// Building the training set: a time-aware split of the application months whose labels are mature by the as-of
+// month (oldest → train, then test, most recent → out-of-time), encoded with a preprocessor fitted on the train
+// months, and written to a content-addressed working directory MODEL_BANK_DIR/_work/<training_data_sha256>/.
+import { access, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { DataQualityError } from '../../lib/errors.js';
+import type { Month } from '../../lib/months.js';
+import { loadLabelledRows, matureApplicationMonths, type LabelledRow } from './dataset.js';
+import { canonicalJson, sha256Hex } from './hashing.js';
+import { publishDirectory } from './fs-atomic.js';
+import { encodeRows, fitPreprocessor, preprocessorSchema, rawFeatureNames, type Preprocessor } from './preprocessor.js';
+import { trainingSetSummarySchema, type TrainingSetSummary } from './types.js';
+
+export const SPLITS = ['train', 'test', 'oot'] as const;
+export type Split = (typeof SPLITS)[number];
+
+export interface Matrix {
+  data: Float32Array;
+  rows: number;
+  cols: number;
+}
+export interface LabelledMatrix extends Matrix {
+  labels: Float32Array;
+}
+
+const MANIFEST = 'manifest.json';
+const ootRawSchema = z.record(z.string(), z.array(z.union([z.number(), z.string(), z.null()])));
+const manifestSchema = trainingSetSummarySchema.omit({ path: true }).extend({
+  preprocessor: preprocessorSchema,
+  positives: z.object({ train: z.number().int(), test: z.number().int(), oot: z.number().int() }),
+});
+type Manifest = z.infer<typeof manifestSchema>;
+
+export interface LoadedTrainingSet {
+  summary: TrainingSetSummary;
+  preprocessor: Preprocessor;
+  splits: Record<Split, LabelledMatrix>;
+  /** Raw feature-store values of the OOT rows, by feature: the population of the PSI/CSI baseline. */
+  ootRaw: Record<string, Array<number | string | null>>;
+}
+
+export interface BuildTrainingSetOptions {
+  datamartDir: string;
+  modelBankDir: string;
+  asOf: Month;
+  ootMonths?: number;
+  testMonths?: number;
+}
+
+export function workRoot(modelBankDir: string): string {
+  return join(modelBankDir, '_work');
+}
+
+/** Splits months (oldest first): the last `oot` → OOT, the `test` before them → test, the rest → train. */
+export function splitMonths(months: readonly Month[], ootMonths: number, testMonths: number): Record<Split, Month[]> {
+  const trainCount = months.length - ootMonths - testMonths;
+  return {
+    train: months.slice(0, Math.max(0, trainCount)),
+    test: months.slice(Math.max(0, trainCount), months.length - ootMonths),
+    oot: months.slice(months.length - ootMonths),
+  };
+}
+
+function labelsOf(rows: readonly LabelledRow[]): Float32Array {
+  return Float32Array.from(rows, (row) => (Number(row.label) === 1 ? 1 : 0));
+}
+
+function countPositives(labels: Float32Array): number {
+  return labels.reduce((sum, label) => sum + label, 0);
+}
+
+function fileName(split: Split, what: 'x' | 'y'): string {
+  return `${split}.${what}.f32`;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+export async function buildTrainingSet(options: BuildTrainingSetOptions): Promise<TrainingSetSummary> {
+  const { datamartDir, modelBankDir, asOf, ootMonths = 2, testMonths = 2 } = options;
+  const months = await matureApplicationMonths(datamartDir, asOf);
+  if (months.length < ootMonths + testMonths + 1) {
+    throw new DataQualityError(
+      `only ${months.length} application month(s) have labels mature by ${asOf} (${months.join(', ') || 'none'}); ` +
+        `training needs at least ${ootMonths + testMonths + 1} (${ootMonths} OOT, ${testMonths} test, 1 train)`,
+    );
+  }
+  const byMonth = splitMonths(months, ootMonths, testMonths);
+  const data = await loadLabelledRows(datamartDir, asOf, months);
+  const rowsOf = (split: Split) => {
+    const set = new Set(byMonth[split]);
+    return data.rows.filter((row) => set.has(row.month));
+  };
+  const splitRows = { train: rowsOf('train'), test: rowsOf('test'), oot: rowsOf('oot') };
+
+  const preprocessor = fitPreprocessor(data.columns, splitRows.train);
+  const matrices = {} as Record<Split, LabelledMatrix>;
+  const positives = {} as Record<Split, number>;
+  for (const split of SPLITS) {
+    const labels = labelsOf(splitRows[split]);
+    positives[split] = countPositives(labels);
+    if (positives[split] === 0 || positives[split] === labels.length) {
+      throw new DataQualityError(
+        `the ${split} months ${byMonth[split].join(', ')} have ${labels.length} labelled row(s), all of one class: ` +
+          'AUC and early stopping need both defaults and non-defaults',
+      );
+    }
+    matrices[split] = { ...encodeRows(preprocessor, splitRows[split]), labels };
+  }
+  const ootRaw: Record<string, Array<number | string | null>> = {};
+  for (const name of rawFeatureNames(preprocessor)) {
+    ootRaw[name] = splitRows.oot.map((row) => (row[name] ?? null) as number | string | null);
+  }
+
+  const windows = {
+    train: { from: byMonth.train[0], to: byMonth.train[byMonth.train.length - 1] },
+    test: { from: byMonth.test[0], to: byMonth.test[byMonth.test.length - 1] },
+    oot: { from: byMonth.oot[0], to: byMonth.oot[byMonth.oot.length - 1] },
+  };
+  const featureSchemaSha256 = sha256Hex(canonicalJson(preprocessor));
+  const trainingDataSha256 = sha256Hex(
+    canonicalJson({ windows, preprocessor }),
+    ...SPLITS.flatMap((split) => [matrices[split].data, matrices[split].labels]),
+  );
+  const totalRows = SPLITS.reduce((sum, split) => sum + matrices[split].rows, 0);
+  const totalPositives = SPLITS.reduce((sum, split) => sum + positives[split], 0);
+  const manifest: Manifest = {
+    asOf,
+    trainingDataSha256,
+    featureSchemaSha256,
+    windows,
+    rows: { train: matrices.train.rows, test: matrices.test.rows, oot: matrices.oot.rows },
+    defaultRate: totalPositives / totalRows,
+    preprocessor,
+    positives,
+  };
+
+  const path = join(workRoot(modelBankDir), trainingDataSha256);
+  if (!(await exists(join(path, MANIFEST)))) {
+    await publishDirectory(path, async (dir) => {
+      for (const split of SPLITS) {
+        await writeFile(join(dir, fileName(split, 'x')), new Uint8Array(matrices[split].data.buffer));
+        await writeFile(join(dir, fileName(split, 'y')), new Uint8Array(matrices[split].labels.buffer));
+      }
+      await writeFile(join(dir, 'oot-raw.json'), JSON.stringify(ootRaw));
+      await writeFile(join(dir, 'preprocessor.json'), JSON.stringify(preprocessor, null, 2));
+      await writeFile(join(dir, MANIFEST), JSON.stringify(manifest, null, 2)); // last: its presence marks completeness
+    });
+  }
+  const { preprocessor: _p, positives: _n, ...summary } = manifest;
+  return trainingSetSummarySchema.parse({ path, ...summary });
+}
+
+async function readFloat32(path: string, expectedLength: number): Promise<Float32Array> {
+  const bytes = await readFile(path);
+  if (bytes.byteLength !== expectedLength * 4) {
+    throw new Error(`${path}: expected ${expectedLength} float32 values, found ${bytes.byteLength} bytes`);
+  }
+  const copy = new Uint8Array(bytes.byteLength);
+  copy.set(bytes);
+  return new Float32Array(copy.buffer);
+}
+
+/** Reads a training set written by buildTrainingSet back, validating its manifest and matrix sizes. */
+export async function loadTrainingSet(path: string): Promise<LoadedTrainingSet> {
+  let manifestJson: unknown;
+  try {
+    manifestJson = JSON.parse(await readFile(join(path, MANIFEST), 'utf8'));
+  } catch (error) {
+    throw new Error(`training set ${path} is unreadable (${(error as Error).message}): build it again`);
+  }
+  const manifest = manifestSchema.parse(manifestJson);
+  const cols = manifest.preprocessor.encoded.length;
+  const splits = {} as Record<Split, LabelledMatrix>;
+  for (const split of SPLITS) {
+    const rows = manifest.rows[split];
+    splits[split] = {
+      rows,
+      cols,
+      data: await readFloat32(join(path, fileName(split, 'x')), rows * cols),
+      labels: await readFloat32(join(path, fileName(split, 'y')), rows),
+    };
+  }
+  const ootRaw = ootRawSchema.parse(JSON.parse(await readFile(join(path, 'oot-raw.json'), 'utf8')));
+  const { preprocessor, positives: _n, ...summary } = manifest;
+  return { summary: { path, ...summary }, preprocessor, splits, ootRaw };
+}

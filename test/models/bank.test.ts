@@ -1,0 +1,137 @@
+// Registry changes (promote, rollback, candidate events, concurrent writers) and the promotion gate.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { ApplicationFailure } from '@temporalio/common';
+import { loadConfig, type Config } from '../../lib/config.js';
+import { registerModel } from '../../core/models/bank.js';
+import { trainCandidate } from '../../core/models/candidate.js';
+import { previousProduction, readRegistry, recordEvent } from '../../core/models/registry.js';
+import { buildTrainingSet } from '../../core/models/training-set.js';
+import { releaseScoringSessions } from '../../core/scoring/model-loader.js';
+import { createModelBankActivities } from '../../activities/model-bank.js';
+import { scratchDir, STANDARD_STORES, writeSyntheticStores } from './synthetic.js';
+
+let cleanup: () => Promise<void>;
+let config: Config;
+let noiseConfig: Config;
+const ids: { strong: string; weak: string; noise: string } = { strong: '', weak: '', noise: '' };
+const workflow = { workflowId: 'training-test', runId: 'run' };
+
+before(async () => {
+  const scratch = await scratchDir('models');
+  cleanup = scratch.cleanup;
+  config = loadConfig({ DATAMART_DIR: join(scratch.dir, 'datamart'), MODEL_BANK_DIR: join(scratch.dir, 'model_bank') });
+  // Labels independent of the features: any model's OOT AUC is near 0.5. Same model bank.
+  noiseConfig = { ...config, DATAMART_DIR: join(scratch.dir, 'noise-datamart') };
+  await writeSyntheticStores(config.DATAMART_DIR, STANDARD_STORES);
+  await writeSyntheticStores(noiseConfig.DATAMART_DIR, { ...STANDARD_STORES, seed: 7, signal: 0 });
+
+  const set = await buildTrainingSet({ datamartDir: config.DATAMART_DIR, modelBankDir: config.MODEL_BANK_DIR, asOf: '2024-12' });
+  const strong = await trainCandidate({ trainingSet: set, family: 'gbtree' });
+  const weak = await trainCandidate({ trainingSet: set, family: 'gbtree', params: { max_depth: 1, eta: 0.01 } });
+  ids.strong = (await registerModel({ modelBankDir: config.MODEL_BANK_DIR, trainingSet: set, candidate: strong, workflow })).modelId;
+  ids.weak = (await registerModel({ modelBankDir: config.MODEL_BANK_DIR, trainingSet: set, candidate: weak, workflow })).modelId;
+
+  const noiseSet = await buildTrainingSet({ datamartDir: noiseConfig.DATAMART_DIR, modelBankDir: config.MODEL_BANK_DIR, asOf: '2024-12' });
+  const noise = await trainCandidate({ trainingSet: noiseSet, family: 'gblinear' });
+  ids.noise = (await registerModel({ modelBankDir: config.MODEL_BANK_DIR, trainingSet: noiseSet, candidate: noise, workflow })).modelId;
+});
+after(async () => {
+  await releaseScoringSessions();
+  await cleanup();
+});
+
+test('gate, no production model yet: a candidate above the minimum is promoted', async () => {
+  const bank = createModelBankActivities(config);
+  const gate = await bank.evaluatePromotionGate({ modelId: ids.strong, minAuc: 0.7 });
+  assert.equal(gate.promote, true, gate.reason);
+  assert.equal(gate.productionModelId, null);
+  assert.equal(gate.productionOotAuc, null);
+  assert.ok(gate.candidateOotAuc >= 0.7);
+  assert.match(gate.reason, /no production model yet/);
+  const registry = await bank.promoteModel({ modelId: ids.strong, reason: gate.reason });
+  assert.equal(registry.production, ids.strong);
+  assert.deepEqual(registry.history.at(-1)?.stage, 'production');
+});
+
+test('gate: the candidate OOT AUC is the registered one, recomputed through ONNX on the same rows', async () => {
+  const bank = createModelBankActivities(config);
+  const models = await bank.listModels();
+  const registered = models.find((model) => model.modelId === ids.weak)!;
+  const gate = await bank.evaluatePromotionGate({ modelId: ids.weak, minAuc: 0.5 });
+  assert.ok(Math.abs(gate.candidateOotAuc - registered.ootAuc) < 1e-4, `${gate.candidateOotAuc} vs ${registered.ootAuc}`);
+});
+
+test('gate: a candidate worse than production on the same OOT months stays candidate, reason recorded', async () => {
+  const bank = createModelBankActivities(config);
+  const gate = await bank.evaluatePromotionGate({ modelId: ids.weak, minAuc: 0.5 });
+  assert.equal(gate.promote, false);
+  assert.equal(gate.productionModelId, ids.strong);
+  assert.ok(gate.productionOotAuc !== null && gate.candidateOotAuc < gate.productionOotAuc);
+  assert.match(gate.reason, new RegExp(`worse than production ${ids.strong}'s 0\\.\\d{4} on the same OOT months 2024-05\\.\\.2024-06`));
+  const registry = await bank.recordCandidate({ modelId: ids.weak, reason: gate.reason });
+  assert.equal(registry.production, ids.strong);
+  assert.deepEqual(registry.history.at(-1), { ...registry.history.at(-1)!, model_id: ids.weak, stage: 'candidate', reason: gate.reason });
+});
+
+test('gate: OOT AUC below 0.70 stays candidate with the reason recorded', async () => {
+  const bank = createModelBankActivities(noiseConfig);
+  const gate = await bank.evaluatePromotionGate({ modelId: ids.noise, minAuc: 0.7 });
+  assert.equal(gate.promote, false);
+  assert.ok(gate.candidateOotAuc < 0.7, `noise model OOT AUC ${gate.candidateOotAuc}`);
+  assert.match(gate.reason, /OOT AUC 0\.\d{4} on OOT months 2024-05\.\.2024-06 \(500 rows\) is below the minimum 0\.7000/);
+  const registry = await bank.recordCandidate({ modelId: ids.noise, reason: gate.reason });
+  assert.equal(registry.production, ids.strong);
+  assert.equal(registry.history.at(-1)?.reason, gate.reason);
+  // recording the same decision again (an activity retry) adds nothing
+  const again = await bank.recordCandidate({ modelId: ids.noise, reason: gate.reason });
+  assert.equal(again.history.length, registry.history.length);
+});
+
+test('gate: the production model itself is not promoted again', async () => {
+  const gate = await createModelBankActivities(config).evaluatePromotionGate({ modelId: ids.strong, minAuc: 0.7 });
+  assert.equal(gate.promote, false);
+  assert.match(gate.reason, /already the production model/);
+});
+
+test('promote archives the replaced model; rollback returns to it and rejects the rolled-back one', async () => {
+  const bank = createModelBankActivities(config);
+  let registry = await bank.promoteModel({ modelId: ids.weak, reason: 'operator' });
+  assert.equal(registry.production, ids.weak);
+  assert.deepEqual(registry.history.slice(-2).map((e) => [e.model_id, e.stage]), [[ids.strong, 'archived'], [ids.weak, 'production']]);
+  const length = registry.history.length;
+  registry = await bank.promoteModel({ modelId: ids.weak, reason: 'operator' }); // idempotent
+  assert.equal(registry.history.length, length);
+
+  registry = await bank.rollbackModel({ reason: 'bad week' });
+  assert.equal(registry.production, ids.strong);
+  assert.deepEqual(registry.history.slice(-2).map((e) => [e.model_id, e.stage]), [[ids.weak, 'rejected'], [ids.strong, 'production']]);
+  assert.equal(previousProduction(registry), null);
+  await assert.rejects(
+    bank.rollbackModel({ reason: 'again' }),
+    (error: unknown) => error instanceof ApplicationFailure && error.type === 'NoPreviousModel' && error.nonRetryable,
+  );
+  await assert.rejects(
+    bank.promoteModel({ modelId: 'gbtree-2024-06-000000000000', reason: 'typo' }),
+    (error: unknown) => error instanceof ApplicationFailure && error.type === 'InvalidModelArtifact',
+  );
+  assert.equal((await bank.readRegistry()).production, ids.strong);
+});
+
+test('concurrent registry writers in one process lose no event, and the file stays valid', async () => {
+  const before = (await readRegistry(config.MODEL_BANK_DIR)).history.length;
+  await Promise.all(Array.from({ length: 25 }, (_, i) => recordEvent(config.MODEL_BANK_DIR, `model-${i}`, 'candidate', `concurrent ${i}`)));
+  const registry = await readRegistry(config.MODEL_BANK_DIR);
+  assert.equal(registry.history.length, before + 25);
+  assert.equal(new Set(registry.history.slice(before).map((e) => e.model_id)).size, 25);
+});
+
+test('listModels lists every registered model with family, as-of and OOT AUC', async () => {
+  const models = await createModelBankActivities(config).listModels();
+  assert.deepEqual(models.map((m) => m.modelId).sort(), [ids.strong, ids.weak, ids.noise].sort());
+  for (const model of models) {
+    assert.equal(model.asOf, '2024-12');
+    assert.ok(model.ootAuc > 0 && model.ootAuc < 1);
+  }
+});

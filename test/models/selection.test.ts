@@ -1,0 +1,31 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { selectBest } from '../../core/models/selection.js';
+import type { CandidateSummary } from '../../core/models/types.js';
+
+function candidate(family: CandidateSummary['family'], ootAuc: number): CandidateSummary {
+  return {
+    family,
+    params: {},
+    candidateDir: `/tmp/${family}`,
+    trainingDataSha256: 'a'.repeat(64),
+    metrics: { train_auc: 0.9, test_auc: 0.8, oot_auc: ootAuc, oot_gini: 2 * ootAuc - 1, oot_ks: 0.4 },
+    threshold: 0.3,
+    trainingSeconds: 1,
+    rounds: 10,
+  };
+}
+
+test('the highest OOT AUC wins when the gap is at least 1e-3', () => {
+  const best = selectBest([candidate('gblinear', 0.75), candidate('rf', 0.78), candidate('gbtree', 0.7812)]);
+  assert.equal(best.family, 'gbtree');
+});
+
+test('ties within 1e-3 go to the simpler family: gblinear < rf < gbtree', () => {
+  assert.equal(selectBest([candidate('gbtree', 0.8005), candidate('rf', 0.8), candidate('gblinear', 0.7999)]).family, 'gblinear');
+  assert.equal(selectBest([candidate('gbtree', 0.8005), candidate('rf', 0.8), candidate('gblinear', 0.79)]).family, 'rf');
+});
+
+test('selectBest refuses an empty list', () => {
+  assert.throws(() => selectBest([]), /at least one candidate/);
+});

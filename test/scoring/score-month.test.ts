@@ -1,0 +1,153 @@
+// Batch scoring: partition shape, agreement with the native booster, refusal of tampered artifacts and of a
+// feature store missing a model column, session reuse, and throughput.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ApplicationFailure } from '@temporalio/common';
+import { loadConfig, type Config } from '../../lib/config.js';
+import { RISK_BANDS } from '../../lib/contracts.js';
+import { InvalidModelArtifact, InvalidSourceData } from '../../lib/errors.js';
+import { datamart, modelBank, partitionFile } from '../../lib/layout.js';
+import { queryRows, readParquet, withDuckDB, writeParquetAtomic } from '../../core/duckdb.js';
+import { loadVerifiedModel, registerModel } from '../../core/models/bank.js';
+import { trainCandidate } from '../../core/models/candidate.js';
+import { encodeRows } from '../../core/models/preprocessor.js';
+import { buildTrainingSet } from '../../core/models/training-set.js';
+import { cachedSessionCount, releaseScoringSessions } from '../../core/scoring/model-loader.js';
+import { scoreMonth } from '../../core/scoring/score-month.js';
+import { Booster } from '../../core/xgboost/index.js';
+import { createScoringActivities } from '../../activities/scoring.js';
+import { scratchDir, STANDARD_STORES, writeSyntheticStores } from '../models/synthetic.js';
+
+let dir: string;
+let cleanup: () => Promise<void>;
+let config: Config;
+const models: Record<'gbtree' | 'gblinear', string> = { gbtree: '', gblinear: '' };
+
+before(async () => {
+  ({ dir, cleanup } = await scratchDir('scoring'));
+  config = loadConfig({ DATAMART_DIR: join(dir, 'datamart'), MODEL_BANK_DIR: join(dir, 'model_bank') });
+  await writeSyntheticStores(config.DATAMART_DIR, STANDARD_STORES);
+  const trainingSet = await buildTrainingSet({ datamartDir: config.DATAMART_DIR, modelBankDir: config.MODEL_BANK_DIR, asOf: '2024-12' });
+  for (const family of ['gbtree', 'gblinear'] as const) {
+    const candidate = await trainCandidate({ trainingSet, family });
+    const workflow = { workflowId: 'training-test', runId: 'run' };
+    models[family] = (await registerModel({ modelBankDir: config.MODEL_BANK_DIR, trainingSet, candidate, workflow })).modelId;
+  }
+});
+after(async () => {
+  await releaseScoringSessions();
+  await cleanup();
+});
+
+async function featureRows(month: string): Promise<Record<string, unknown>[]> {
+  return withDuckDB((db) =>
+    queryRows(db, `SELECT * EXCLUDE (snapshot_date) FROM ${readParquet(partitionFile(datamart.featureStore(config.DATAMART_DIR), month))} ORDER BY loan_id`),
+  );
+}
+
+for (const family of ['gbtree', 'gblinear'] as const) {
+  test(`${family}: one prediction per feature-store row, SPEC columns, probabilities equal Booster.predict within 1e-5`, async () => {
+    const modelId = models[family];
+    const result = await createScoringActivities(config).scoreMonth({ month: '2024-12', modelId });
+    assert.equal(result.rows, 250);
+    assert.equal(result.path, partitionFile(datamart.predictions(config.DATAMART_DIR, modelId), '2024-12'));
+
+    const written = await withDuckDB(async (db) => ({
+      columns: await queryRows<{ column_name: string; column_type: string }>(db, `DESCRIBE SELECT * FROM ${readParquet(result.path)}`),
+      rows: await queryRows(db, `SELECT * FROM ${readParquet(result.path)} ORDER BY loan_id`),
+    }));
+    assert.deepEqual(
+      written.columns.map((c) => `${c.column_name}:${c.column_type}`),
+      ['loan_id:VARCHAR', 'Customer_ID:VARCHAR', 'snapshot_date:DATE', 'model_id:VARCHAR', 'default_probability:DOUBLE',
+        'predicted_default:INTEGER', 'risk_band:VARCHAR', 'scored_at:TIMESTAMP'],
+    );
+    const source = await featureRows('2024-12');
+    assert.deepEqual(written.rows.map((r) => r.loan_id), source.map((r) => r.loan_id));
+
+    const model = await loadVerifiedModel(config.MODEL_BANK_DIR, modelId);
+    const booster = Booster.fromJson(model.boosterJson);
+    const direct = booster.predict(encodeRows(model.preprocessor, source));
+    booster.dispose();
+    written.rows.forEach((row, i) => {
+      const probability = row.default_probability as number;
+      assert.ok(Math.abs(probability - direct[i]) < 1e-5, `row ${i}: ${probability} vs ${direct[i]}`);
+      assert.equal(row.predicted_default, probability >= model.metadata.threshold ? 1 : 0);
+      assert.ok((RISK_BANDS as readonly unknown[]).includes(row.risk_band));
+      assert.equal(row.risk_band === 'High', row.predicted_default === 1);
+      assert.equal(row.snapshot_date, '2024-12-01');
+      assert.equal(row.model_id, modelId);
+      assert.equal(row.Customer_ID, source[i].Customer_ID);
+    });
+    assert.ok(new Set(written.rows.map((r) => r.risk_band)).size >= 2, 'a real model spreads rows over bands');
+  });
+}
+
+test('scoring the same month again replaces the partition (no duplicate rows) and reuses the cached session', async () => {
+  const sessions = cachedSessionCount();
+  const again = await scoreMonth({ datamartDir: config.DATAMART_DIR, modelBankDir: config.MODEL_BANK_DIR, month: '2024-12', modelId: models.gbtree });
+  assert.equal(again.rows, 250);
+  assert.equal(cachedSessionCount(), sessions);
+  const count = await withDuckDB((db) => queryRows(db, `SELECT count(*) AS n FROM ${readParquet(again.path)}`));
+  assert.equal(count[0].n, 250);
+});
+
+test('a bad artifact (one edited byte in model.onnx) is refused at load with a clear error, even with a cached session', async () => {
+  const file = modelBank.file(config.MODEL_BANK_DIR, models.gbtree, 'model.onnx');
+  const original = await readFile(file);
+  const edited = Buffer.from(original);
+  edited[Math.floor(edited.length / 2)] ^= 0x01;
+  await writeFile(file, edited);
+  try {
+    await assert.rejects(
+      scoreMonth({ datamartDir: config.DATAMART_DIR, modelBankDir: config.MODEL_BANK_DIR, month: '2024-11', modelId: models.gbtree }),
+      (error: unknown) =>
+        error instanceof InvalidModelArtifact &&
+        error.message.includes(file) &&
+        /sha256 [0-9a-f]{64} does not match [0-9a-f]{64} recorded in metadata\.json/.test(error.message),
+    );
+    await assert.rejects(
+      createScoringActivities(config).scoreMonth({ month: '2024-11', modelId: models.gbtree }),
+      (error: unknown) => error instanceof ApplicationFailure && error.type === 'InvalidModelArtifact' && error.nonRetryable,
+    );
+  } finally {
+    await writeFile(file, original);
+  }
+  const restored = await scoreMonth({ datamartDir: config.DATAMART_DIR, modelBankDir: config.MODEL_BANK_DIR, month: '2024-11', modelId: models.gbtree });
+  assert.equal(restored.rows, 250);
+});
+
+test('a feature column missing from the store is InvalidSourceData naming it; extra columns are ignored', async () => {
+  const broken = { ...config, DATAMART_DIR: join(dir, 'broken-datamart') };
+  const source = partitionFile(datamart.featureStore(config.DATAMART_DIR), '2024-12');
+  const target = partitionFile(datamart.featureStore(broken.DATAMART_DIR), '2024-12');
+  await withDuckDB((db) => writeParquetAtomic(db, `SELECT * EXCLUDE (Debt_Ratio), 42 AS unrelated_extra FROM ${readParquet(source)}`, target));
+  await assert.rejects(
+    scoreMonth({ datamartDir: broken.DATAMART_DIR, modelBankDir: config.MODEL_BANK_DIR, month: '2024-12', modelId: models.gbtree }),
+    (error: unknown) => error instanceof InvalidSourceData && error.location.column === 'Debt_Ratio' && error.message.includes(target),
+  );
+  await assert.rejects(
+    createScoringActivities(broken).scoreMonth({ month: '2024-12', modelId: models.gbtree }),
+    (error: unknown) => error instanceof ApplicationFailure && error.type === 'InvalidSourceData' && /Debt_Ratio/.test(error.message),
+  );
+  // extra column only: scores fine
+  await withDuckDB((db) => writeParquetAtomic(db, `SELECT *, 42 AS unrelated_extra FROM ${readParquet(source)}`, target));
+  const ok = await scoreMonth({ datamartDir: broken.DATAMART_DIR, modelBankDir: config.MODEL_BANK_DIR, month: '2024-12', modelId: models.gbtree });
+  assert.equal(ok.rows, 250);
+  await assert.rejects(
+    scoreMonth({ datamartDir: broken.DATAMART_DIR, modelBankDir: config.MODEL_BANK_DIR, month: '2024-01', modelId: models.gbtree }),
+    (error: unknown) => error instanceof InvalidSourceData && /partition is missing/.test(error.message),
+  );
+});
+
+test('throughput: a 100,000-row month', async (t) => {
+  const big = { ...config, DATAMART_DIR: join(dir, 'big-datamart') };
+  await mkdir(big.DATAMART_DIR, { recursive: true });
+  await writeSyntheticStores(big.DATAMART_DIR, { ...STANDARD_STORES, from: '2025-01', to: '2025-01', perMonth: 100_000, seed: 99 });
+  await scoreMonth({ datamartDir: big.DATAMART_DIR, modelBankDir: config.MODEL_BANK_DIR, month: '2025-01', modelId: models.gbtree }); // warm
+  const result = await scoreMonth({ datamartDir: big.DATAMART_DIR, modelBankDir: config.MODEL_BANK_DIR, month: '2025-01', modelId: models.gbtree });
+  assert.equal(result.rows, 100_000);
+  t.diagnostic(`scoreMonth ${result.rows} rows in ${result.seconds.toFixed(2)}s = ${Math.round(result.rows / result.seconds)} rows/s (gbtree ${models.gbtree})`);
+});
+
