@@ -1,0 +1,78 @@
+// Monitoring activities: thin adapters over core/monitoring. Inputs are validated; long work heartbeats when it runs
+// inside an activity; results are paths and small summaries.
+import { z } from 'zod';
+import { Context } from '@temporalio/activity';
+import type { Config } from '../lib/config.js';
+import { findingSchema, type Finding, type MonitoringRow } from '../lib/contracts.js';
+import type { Month } from '../lib/months.js';
+import { sendAlerts, type AlertLogger } from '../core/monitoring/alerts.js';
+import { decideGovernance, type GovernanceOutcome } from '../core/monitoring/governance.js';
+import { renderDashboardFiles, type DashboardFiles } from '../core/monitoring/report.js';
+import { thresholdsFrom } from '../core/monitoring/status.js';
+import { computeMonitoringTable } from '../core/monitoring/table.js';
+import { adaptActivity } from './failures.js';
+
+const month = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'expected YYYY-MM');
+const modelInput = z.object({ asOf: month, modelId: z.string().min(1) });
+const governanceInput = modelInput.extend({
+  workflowId: z.string().min(1),
+  now: z.string().refine((value) => !Number.isNaN(Date.parse(value)), 'expected an ISO time'),
+});
+const alertsInput = modelInput.extend({ findings: z.array(findingSchema) });
+
+/** The activity context when running inside one; undefined in plain calls (tests, scripts). */
+function activityContext(): Context | undefined {
+  try {
+    return Context.current();
+  } catch {
+    return undefined;
+  }
+}
+
+function heartbeat(details: unknown): void {
+  activityContext()?.heartbeat(details);
+}
+
+/** The activity's logger inside an activity (it carries the workflow and activity ids), the console otherwise. */
+function alertLogger(): AlertLogger {
+  const context = activityContext();
+  if (context) return { warn: (m, meta) => context.log.warn(m, meta), error: (m, meta) => context.log.error(m, meta) };
+  return { warn: (m) => console.warn(m), error: (m) => console.error(m) };
+}
+
+export function createMonitoringActivities(config: Config) {
+  const thresholds = thresholdsFrom(config);
+  const settings = {
+    datamartDir: config.DATAMART_DIR,
+    modelBankDir: config.MODEL_BANK_DIR,
+    reportsDir: config.REPORTS_DIR,
+    thresholds,
+  };
+  return {
+    /** Rewrites gold/monitoring/model_id=<id>/data.parquet: one row per application month with predictions ≤ asOf. */
+    computeMonitoring: adaptActivity(
+      async (input: z.input<typeof modelInput>): Promise<{ asOf: Month; modelId: string; rows: MonitoringRow[]; path: string }> => {
+        const { asOf, modelId } = modelInput.parse(input);
+        const { rows, path } = await computeMonitoringTable(settings, asOf, modelId, (done) => heartbeat({ month: done }));
+        return { asOf, modelId, rows, path };
+      },
+    ),
+    renderDashboard: adaptActivity(async (input: z.input<typeof modelInput>): Promise<DashboardFiles> => {
+      const { asOf, modelId } = modelInput.parse(input);
+      return renderDashboardFiles(settings, asOf, modelId);
+    }),
+    decideGovernance: adaptActivity(async (input: z.input<typeof governanceInput>): Promise<GovernanceOutcome> => {
+      const request = governanceInput.parse(input);
+      return decideGovernance(
+        { datamartDir: config.DATAMART_DIR, thresholds, cooldownDays: config.RETRAIN_COOLDOWN_DAYS },
+        request,
+      );
+    }),
+    sendAlerts: adaptActivity(async (input: z.input<typeof alertsInput>): Promise<{ logged: number; posted: boolean }> => {
+      const request = alertsInput.parse(input);
+      const findings: Finding[] = request.findings;
+      const { logged, posted } = await sendAlerts({ ...request, findings }, alertLogger(), { url: config.ALERT_WEBHOOK_URL });
+      return { logged, posted };
+    }),
+  };
+}

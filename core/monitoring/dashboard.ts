@@ -1,0 +1,350 @@
+// The monitoring dashboard: six Vega-Lite panels compiled to Vega, rendered headless to SVG, rasterised to PNG with
+// resvg (DejaVu fonts), and an HTML page with the picture and the monthly metrics as a table.
+import { compile, type TopLevelSpec } from 'vega-lite';
+import * as vega from 'vega';
+import { Resvg } from '@resvg/resvg-js';
+import type { MonitoringRow } from '../../lib/contracts.js';
+import type { Month } from '../../lib/months.js';
+import type { Confusion, CurvePoint } from './metrics.js';
+import type { NumericBins } from './drift.js';
+import type { Thresholds } from './status.js';
+
+export const FONT_DIR = '/usr/share/fonts/truetype/dejavu';
+export const FONT = 'DejaVu Sans';
+const PANEL = { width: 380, height: 250 };
+const STATUS_COLORS = { stable: '#2e7d32', warning: '#f9a825', critical: '#c62828', immature: '#9e9e9e' };
+
+/** The latest mature month's curves and confusion matrix, drawn in the first three panels. */
+export interface MatureMonthView {
+  month: string;
+  auc: number | null;
+  defaultRate: number;
+  curve: CurvePoint[];
+  confusion: Confusion;
+}
+
+export interface DashboardData {
+  modelId: string;
+  asOf: Month;
+  threshold: number;
+  thresholds: Thresholds;
+  rows: MonitoringRow[];
+  mature: MatureMonthView | null;
+  /** Score distribution on the baseline's decile bins: the model's training population vs the latest month. */
+  scoreBins: { bin: number; label: string; baseline: number; latest: number }[];
+  latestMonth: string | null;
+}
+
+/** Labels of right-closed bins on inner edges: "≤ a", "a–b", …, "> z". */
+export function binLabels(bins: NumericBins): string[] {
+  const edges = bins.edges.map((edge) => edge.toFixed(3));
+  if (edges.length === 0) return ['all'];
+  return [`≤ ${edges[0]}`, ...edges.slice(1).map((edge, i) => `${edges[i]}–${edge}`), `> ${edges.at(-1)}`];
+}
+
+function emptyPanel(title: string, message: string): Record<string, unknown> {
+  return {
+    title,
+    width: PANEL.width,
+    height: PANEL.height,
+    data: { values: [{ message }] },
+    mark: { type: 'text', fontSize: 13, color: '#666' },
+    encoding: { text: { field: 'message' } },
+  };
+}
+
+function rocPanel(mature: MatureMonthView | null): Record<string, unknown> {
+  if (!mature) return emptyPanel('ROC curve', 'No mature month with labels yet');
+  const auc = mature.auc === null ? 'n/a' : mature.auc.toFixed(3);
+  return {
+    title: { text: `ROC curve — ${mature.month.slice(0, 7)}`, subtitle: `AUC ${auc} · rates as shares of non-defaulters (x) and defaulters (y)` },
+    width: PANEL.width,
+    height: PANEL.height,
+    layer: [
+      {
+        data: { values: [{ x: 0, y: 0 }, { x: 1, y: 1 }] },
+        mark: { type: 'line', strokeDash: [5, 4], color: '#999' },
+        encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' } },
+      },
+      {
+        data: { values: mature.curve.map((point, order) => ({ order, fpr: point.fpr, tpr: point.tpr })) },
+        mark: { type: 'line', color: '#1565c0', strokeWidth: 2.5 },
+        encoding: {
+          x: { field: 'fpr', type: 'quantitative', title: 'False positive rate', scale: { domain: [0, 1] } },
+          y: { field: 'tpr', type: 'quantitative', title: 'True positive rate', scale: { domain: [0, 1] } },
+          order: { field: 'order' },
+        },
+      },
+    ],
+  };
+}
+
+function prPanel(mature: MatureMonthView | null): Record<string, unknown> {
+  if (!mature) return emptyPanel('Precision–recall curve', 'No mature month with labels yet');
+  return {
+    title: {
+      text: `Precision–recall — ${mature.month.slice(0, 7)}`,
+      subtitle: `dashed: default rate ${(mature.defaultRate * 100).toFixed(1)}%, the no-skill precision`,
+    },
+    width: PANEL.width,
+    height: PANEL.height,
+    layer: [
+      {
+        data: { values: [{ rate: mature.defaultRate }] },
+        mark: { type: 'rule', strokeDash: [5, 4], color: '#999' },
+        encoding: { y: { field: 'rate', type: 'quantitative' } },
+      },
+      {
+        data: { values: mature.curve.slice(1).map((point, order) => ({ order, recall: point.recall, precision: point.precision })) },
+        mark: { type: 'line', color: '#6a1b9a', strokeWidth: 2.5 },
+        encoding: {
+          x: { field: 'recall', type: 'quantitative', title: 'Recall', scale: { domain: [0, 1] } },
+          y: { field: 'precision', type: 'quantitative', title: 'Precision', scale: { domain: [0, 1] } },
+          order: { field: 'order' },
+        },
+      },
+    ],
+  };
+}
+
+function confusionPanel(mature: MatureMonthView | null, threshold: number): Record<string, unknown> {
+  if (!mature) return emptyPanel('Confusion matrix', 'No mature month with labels yet');
+  const { truePositives, falsePositives, trueNegatives, falseNegatives } = mature.confusion;
+  const cells = [
+    { actual: 'Default (1)', predicted: 'Default (1)', count: truePositives },
+    { actual: 'Default (1)', predicted: 'No default (0)', count: falseNegatives },
+    { actual: 'No default (0)', predicted: 'Default (1)', count: falsePositives },
+    { actual: 'No default (0)', predicted: 'No default (0)', count: trueNegatives },
+  ];
+  const order = ['No default (0)', 'Default (1)'];
+  return {
+    title: { text: `Confusion matrix — ${mature.month.slice(0, 7)}`, subtitle: `loans, at threshold ${threshold.toFixed(3)}` },
+    width: PANEL.width,
+    height: PANEL.height,
+    data: { values: cells },
+    encoding: {
+      x: { field: 'predicted', type: 'nominal', sort: order, title: 'Predicted', axis: { labelAngle: 0, grid: false } },
+      y: { field: 'actual', type: 'nominal', sort: order, title: 'Actual (MOB 6)', axis: { grid: false } },
+    },
+    layer: [
+      {
+        mark: { type: 'rect', stroke: 'white', strokeWidth: 2 },
+        encoding: {
+          color: { field: 'count', type: 'quantitative', scale: { scheme: 'blues' }, legend: null },
+        },
+      },
+      {
+        mark: { type: 'text', fontSize: 20, fontWeight: 'bold' },
+        encoding: {
+          text: { field: 'count', type: 'quantitative', format: ',d' },
+          color: { condition: { test: `datum.count > ${Math.max(...cells.map((c) => c.count)) / 2}`, value: 'white' }, value: '#222' },
+        },
+      },
+    ],
+  };
+}
+
+function scorePanel(data: DashboardData): Record<string, unknown> {
+  if (!data.latestMonth || data.scoreBins.length === 0) return emptyPanel('Score distribution', 'No scored month');
+  const series = ['Baseline (training)', `${data.latestMonth.slice(0, 7)} (latest month)`];
+  const values = data.scoreBins.flatMap((bin) => [
+    { bin: bin.bin, label: bin.label, series: series[0], share: bin.baseline * 100 },
+    { bin: bin.bin, label: bin.label, series: series[1], share: bin.latest * 100 },
+  ]);
+  return {
+    title: { text: 'Score distribution: baseline vs latest month', subtitle: 'on the baseline score deciles' },
+    width: PANEL.width,
+    height: PANEL.height,
+    data: { values },
+    mark: { type: 'bar' },
+    encoding: {
+      x: {
+        field: 'label',
+        type: 'ordinal',
+        sort: { field: 'bin' },
+        title: 'Default probability bin',
+        axis: { labelAngle: -40, labelFontSize: 9 },
+      },
+      xOffset: { field: 'series', sort: series },
+      y: { field: 'share', type: 'quantitative', title: 'Share of loans (%)' },
+      color: {
+        field: 'series',
+        type: 'nominal',
+        scale: { domain: series, range: ['#90a4ae', '#1565c0'] },
+        legend: { orient: 'top', title: null, labelLimit: 300 },
+      },
+    },
+  };
+}
+
+const statusColor = {
+  field: 'status',
+  type: 'nominal',
+  title: 'Status',
+  scale: { domain: Object.keys(STATUS_COLORS), range: Object.values(STATUS_COLORS) },
+  legend: { orient: 'top', title: null },
+};
+
+function monthly(rows: readonly MonitoringRow[]) {
+  return rows.map((row) => ({ month: row.snapshot_date, auc: row.auc, psi: row.psi, status: row.status }));
+}
+
+function aucPanel(data: DashboardData): Record<string, unknown> {
+  const values = monthly(data.rows).filter((row) => row.auc !== null);
+  if (values.length === 0) return emptyPanel('Monthly AUC', 'No mature month with labels yet');
+  const low = Math.min(0.5, ...values.map((row) => row.auc as number));
+  const x = { field: 'month', type: 'temporal', timeUnit: 'yearmonth', title: 'Application month', axis: { format: '%Y-%m', labelAngle: -40 } };
+  return {
+    title: { text: 'Monthly AUC (mature months)', subtitle: `red rule: critical below ${data.thresholds.aucCritical}` },
+    width: PANEL.width,
+    height: PANEL.height,
+    layer: [
+      {
+        data: { values },
+        mark: { type: 'line', color: '#1565c0', point: false },
+        encoding: { x, y: { field: 'auc', type: 'quantitative', title: 'AUC', scale: { domain: [Math.floor(low * 10) / 10, 1] } } },
+      },
+      {
+        data: { values },
+        mark: { type: 'point', filled: true, size: 50 },
+        encoding: { x, y: { field: 'auc', type: 'quantitative' }, color: statusColor },
+      },
+      {
+        data: { values: [{ y: data.thresholds.aucCritical }] },
+        mark: { type: 'rule', color: STATUS_COLORS.critical, strokeDash: [6, 4], strokeWidth: 1.5 },
+        encoding: { y: { field: 'y', type: 'quantitative' } },
+      },
+    ],
+  };
+}
+
+function psiPanel(data: DashboardData): Record<string, unknown> {
+  const values = monthly(data.rows);
+  if (values.length === 0) return emptyPanel('Monthly PSI', 'No scored month');
+  const top = Math.max(data.thresholds.psiCritical * 1.25, ...values.map((row) => row.psi));
+  return {
+    title: {
+      text: 'Monthly score PSI',
+      subtitle: `rules: warning ${data.thresholds.psiWarning}, critical ${data.thresholds.psiCritical}`,
+    },
+    width: PANEL.width,
+    height: PANEL.height,
+    layer: [
+      {
+        data: { values },
+        mark: { type: 'bar' },
+        encoding: {
+          x: { field: 'month', type: 'ordinal', timeUnit: 'yearmonth', title: 'Application month', axis: { format: '%Y-%m', labelAngle: -40 } },
+          y: { field: 'psi', type: 'quantitative', title: 'PSI (score vs baseline)', scale: { domain: [0, top] } },
+          color: statusColor,
+        },
+      },
+      ...(['psiWarning', 'psiCritical'] as const).map((level) => ({
+        data: { values: [{ y: data.thresholds[level] }] },
+        mark: {
+          type: 'rule',
+          strokeDash: [6, 4],
+          strokeWidth: 1.5,
+          color: level === 'psiWarning' ? STATUS_COLORS.warning : STATUS_COLORS.critical,
+        },
+        encoding: { y: { field: 'y', type: 'quantitative' } },
+      })),
+    ],
+  };
+}
+
+export const PANEL_TITLES = ['ROC', 'Precision–recall', 'Confusion matrix', 'Score distribution', 'Monthly AUC', 'Monthly score PSI'];
+
+/** The whole dashboard as one Vega-Lite spec: six panels, three per row. */
+export function dashboardSpec(data: DashboardData): TopLevelSpec {
+  const latest = data.rows.at(-1);
+  const subtitle = latest
+    ? `latest month ${latest.snapshot_date.slice(0, 7)}: status ${latest.status}, PSI ${latest.psi.toFixed(3)} · ${data.rows.length} month(s) monitored · threshold ${data.threshold.toFixed(3)}`
+    : 'no scored month yet';
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: `Credit default model ${data.modelId} — monitoring as of ${data.asOf}`, subtitle, fontSize: 20, subtitleFontSize: 13, anchor: 'start' },
+    background: 'white',
+    padding: 20,
+    columns: 3,
+    spacing: { row: 40, column: 50 },
+    resolve: { scale: { color: 'independent' }, legend: { color: 'independent' } },
+    config: {
+      font: FONT,
+      title: { fontSize: 14, subtitleFontSize: 11, subtitleColor: '#555', anchor: 'start', offset: 8 },
+      axis: { titleFontSize: 11, labelFontSize: 10, grid: true, gridColor: '#eee' },
+      legend: { labelFontSize: 10, titleFontSize: 10 },
+      view: { stroke: '#ddd' },
+    },
+    concat: [rocPanel(data.mature), prPanel(data.mature), confusionPanel(data.mature, data.threshold), scorePanel(data), aucPanel(data), psiPanel(data)],
+  } as unknown as TopLevelSpec;
+}
+
+/** SVG of a Vega-Lite spec, rendered without a browser. */
+export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  const compiled = compile(spec).spec;
+  const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
+
+export function svgToPng(svg: string): Buffer {
+  const resvg = new Resvg(svg, {
+    background: 'white',
+    font: { loadSystemFonts: false, fontDirs: [FONT_DIR], defaultFontFamily: FONT, sansSerifFamily: FONT },
+    fitTo: { mode: 'zoom', value: 1.5 },
+  });
+  return resvg.render().asPng();
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+const TABLE_COLUMNS: (keyof MonitoringRow)[] = [
+  'snapshot_date', 'status', 'n_scored', 'n_labelled', 'observed_default_rate', 'mean_probability', 'auc', 'gini', 'ks',
+  'accuracy', 'precision', 'recall', 'f1', 'brier', 'psi', 'max_csi', 'max_csi_feature',
+];
+
+function cell(value: unknown): string {
+  if (value === null || value === undefined) return '<td class="null">—</td>';
+  if (typeof value === 'number') return `<td class="num">${Number.isInteger(value) ? value : value.toFixed(4)}</td>`;
+  return `<td>${escapeHtml(String(value))}</td>`;
+}
+
+/** A self-contained page: the dashboard picture (embedded) and the monthly metrics table. */
+export function dashboardHtml(data: DashboardData, png: Buffer): string {
+  const rows = data.rows
+    .map((row) => `<tr class="${row.status}">${TABLE_COLUMNS.map((column) => cell(row[column])).join('')}</tr>`)
+    .join('\n');
+  const title = `Monitoring — model ${escapeHtml(data.modelId)} as of ${escapeHtml(data.asOf)}`;
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${title}</title>
+<style>
+body { font-family: 'DejaVu Sans', sans-serif; margin: 24px; color: #222; }
+img { max-width: 100%; border: 1px solid #ddd; }
+table { border-collapse: collapse; font-size: 13px; margin-top: 16px; }
+th, td { border: 1px solid #ddd; padding: 4px 8px; }
+th { background: #f3f3f3; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.null { color: #999; text-align: center; }
+tr.warning td { background: #fff8e1; } tr.critical td { background: #ffebee; } tr.immature td { color: #777; }
+</style></head>
+<body>
+<h1>${title}</h1>
+<p>Decision threshold ${data.threshold.toFixed(4)}. PSI warning ≥ ${data.thresholds.psiWarning}, critical ≥ ${data.thresholds.psiCritical};
+AUC critical &lt; ${data.thresholds.aucCritical} on mature months. Months whose labels (application + 6 months) are after the as-of date are immature.</p>
+<img alt="monitoring dashboard" src="data:image/png;base64,${png.toString('base64')}">
+<h2>Monthly metrics</h2>
+<table id="metrics">
+<thead><tr>${TABLE_COLUMNS.map((column) => `<th>${column}</th>`).join('')}</tr></thead>
+<tbody>
+${rows}
+</tbody>
+</table>
+</body></html>
+`;
+}

@@ -1,0 +1,172 @@
+// What monitoring reads: a model's metadata, its predictions per application month, the matching labels six months
+// later, and the month's features. Everything read back is checked, and a defect names the file and the row.
+import { readdir, readFile, stat } from 'node:fs/promises';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { modelMetadataSchema, type ModelMetadata } from '../../lib/contracts.js';
+import { datamart, modelBank, partitionFile } from '../../lib/layout.js';
+import { InvalidModelArtifact } from '../../lib/errors.js';
+import { addMonths, compareMonths, type Month } from '../../lib/months.js';
+import { readParquet, sqlIdent } from '../duckdb.js';
+import type { ScoredOutcome } from './metrics.js';
+
+/** Months after an application month at which its label is observed (MOB 6, SPEC §2). */
+export const LABEL_DELAY_MONTHS = 6;
+
+export class MonitoringInputError extends Error {
+  constructor(file: string, problem: string) {
+    super(`${file}: ${problem}`);
+    this.name = 'MonitoringInputError';
+  }
+}
+
+export async function loadModelMetadata(modelBankDir: string, modelId: string): Promise<ModelMetadata> {
+  const file = modelBank.file(modelBankDir, modelId, 'metadata.json');
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new InvalidModelArtifact(`${file}: cannot read the model's metadata (${(error as Error).message})`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new InvalidModelArtifact(`${file}: not JSON (${(error as Error).message})`);
+  }
+  const parsed = modelMetadataSchema.safeParse(json);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
+    throw new InvalidModelArtifact(`${file}: invalid metadata: ${problems.slice(0, 5).join('; ')}`);
+  }
+  return parsed.data;
+}
+
+/** Application months with a predictions partition for the model, up to and including `asOf`, in order. */
+export async function predictionMonths(datamartDir: string, modelId: string, asOf: Month): Promise<Month[]> {
+  const tableDir = datamart.predictions(datamartDir, modelId);
+  let entries: string[];
+  try {
+    entries = await readdir(tableDir);
+  } catch {
+    return [];
+  }
+  return entries
+    .map((entry) => /^snapshot_date=(\d{4}-\d{2})-01$/.exec(entry)?.[1])
+    .filter((month): month is Month => month !== undefined && compareMonths(month, asOf) <= 0)
+    .sort(compareMonths);
+}
+
+export function labelMonthOf(applicationMonth: Month): Month {
+  return addMonths(applicationMonth, LABEL_DELAY_MONTHS);
+}
+
+export function isMature(applicationMonth: Month, asOf: Month): boolean {
+  return compareMonths(labelMonthOf(applicationMonth), asOf) <= 0;
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    return (await stat(file)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+async function columnNames(db: DuckDBConnection, file: string): Promise<Map<string, string>> {
+  const reader = await db.runAndReadAll(`DESCRIBE SELECT * FROM ${readParquet(file)}`);
+  const rows = reader.getRowObjectsJS();
+  return new Map(rows.map((row) => [String(row.column_name), String(row.column_type)]));
+}
+
+function requireColumns(file: string, present: Map<string, string>, required: readonly string[]): void {
+  const missing = required.filter((column) => !present.has(column));
+  if (missing.length > 0) throw new MonitoringInputError(file, `missing column(s) ${missing.join(', ')}`);
+}
+
+function toNumber(value: unknown): number | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'number') return value;
+  if (typeof value === 'bigint') return Number(value);
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  const parsed = Number(value);
+  return Number.isFinite(parsed) ? parsed : null;
+}
+
+export interface MonthScores {
+  month: Month;
+  file: string;
+  /** Every scored loan's probability: the population for PSI. */
+  probabilities: number[];
+  /** Scored loans with a label, when the month is mature (empty when its label partition is absent). */
+  outcomes: ScoredOutcome[];
+  mature: boolean;
+  /** Whether the label partition of a mature month was found. */
+  labelsFound: boolean;
+}
+
+/** One month's predictions, joined on loan_id with the label store partition six months later when it is mature. */
+export async function readMonthScores(
+  db: DuckDBConnection,
+  datamartDir: string,
+  modelId: string,
+  month: Month,
+  asOf: Month,
+): Promise<MonthScores> {
+  const file = partitionFile(datamart.predictions(datamartDir, modelId), month);
+  const predictionColumns = await columnNames(db, file);
+  requireColumns(file, predictionColumns, ['loan_id', 'default_probability', 'predicted_default']);
+  const mature = isMature(month, asOf);
+  const labelFile = partitionFile(datamart.labelStore(datamartDir), labelMonthOf(month));
+  const labelsFound = mature && (await exists(labelFile));
+  if (labelsFound) requireColumns(labelFile, await columnNames(db, labelFile), ['loan_id', 'label']);
+  const sql = labelsFound
+    ? `SELECT p.default_probability AS probability, p.predicted_default AS predicted, l.label AS label
+       FROM ${readParquet(file)} p LEFT JOIN (SELECT loan_id, any_value(label) AS label FROM ${readParquet(labelFile)}
+       GROUP BY loan_id) l USING (loan_id)`
+    : `SELECT default_probability AS probability, predicted_default AS predicted, NULL AS label FROM ${readParquet(file)}`;
+  const columns = (await db.runAndReadAll(sql)).getColumnsObjectJS();
+  const probabilities: number[] = [];
+  const outcomes: ScoredOutcome[] = [];
+  const count = columns.probability.length;
+  for (let row = 0; row < count; row++) {
+    const probability = toNumber(columns.probability[row]);
+    if (probability === null || probability < 0 || probability > 1) {
+      throw new MonitoringInputError(file, `row ${row + 1}: default_probability ${String(columns.probability[row])} is not in [0, 1]`);
+    }
+    probabilities.push(probability);
+    const label = toNumber(columns.label[row]);
+    if (label === null) continue;
+    const predicted = toNumber(columns.predicted[row]);
+    if (predicted !== 0 && predicted !== 1) {
+      throw new MonitoringInputError(file, `row ${row + 1}: predicted_default ${String(columns.predicted[row])} is not 0/1`);
+    }
+    if (label !== 0 && label !== 1) throw new MonitoringInputError(labelFile, `label ${label} is not 0/1`);
+    outcomes.push({ probability, predicted, label });
+  }
+  return { month, file, probabilities, outcomes, mature, labelsFound };
+}
+
+/**
+ * The month's feature values of the loans the model scored, one array per requested feature present in the feature
+ * store (absent features are left out: the caller reports CSI over what it can see). Empty when the partition is absent.
+ */
+export async function readMonthFeatures(
+  db: DuckDBConnection,
+  datamartDir: string,
+  modelId: string,
+  month: Month,
+  features: readonly string[],
+): Promise<Record<string, unknown[]>> {
+  const featureFile = partitionFile(datamart.featureStore(datamartDir), month);
+  if (!(await exists(featureFile))) return {};
+  const present = await columnNames(db, featureFile);
+  requireColumns(featureFile, present, ['loan_id']);
+  const wanted = features.filter((feature) => present.has(feature));
+  if (wanted.length === 0) return {};
+  const predictionsFile = partitionFile(datamart.predictions(datamartDir, modelId), month);
+  const sql = `SELECT ${wanted.map((feature) => `f.${sqlIdent(feature)}`).join(', ')}
+    FROM ${readParquet(featureFile)} f SEMI JOIN ${readParquet(predictionsFile)} p USING (loan_id)`;
+  return (await db.runAndReadAll(sql)).getColumnsObjectJS() as Record<string, unknown[]>;
+}
+
+export { toNumber };

@@ -1,0 +1,103 @@
+// The dashboard files of one monitoring run: reports/monitoring-<asOf>.png/.html and reports/latest.png/.html,
+// each written atomically (temporary file + rename) so a reader never sees half a picture.
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { datamart } from '../../lib/layout.js';
+import { monthOf, type Month } from '../../lib/months.js';
+import { withDuckDB } from '../duckdb.js';
+import { binLabels, dashboardHtml, dashboardSpec, renderSvg, svgToPng, type DashboardData } from './dashboard.js';
+import { numericProportions } from './drift.js';
+import { loadModelMetadata, readMonthScores } from './inputs.js';
+import { confusion, thinCurve, thresholdCurve } from './metrics.js';
+import type { Thresholds } from './status.js';
+import { readMonitoringTable } from './table.js';
+
+export interface ReportSettings {
+  datamartDir: string;
+  modelBankDir: string;
+  reportsDir: string;
+  thresholds: Thresholds;
+}
+
+export interface DashboardFiles {
+  png: string;
+  html: string;
+  latestPng: string;
+  latestHtml: string;
+}
+
+async function writeAtomic(path: string, content: string | Buffer): Promise<void> {
+  const temporary = `${path}.${randomUUID()}.tmp`;
+  try {
+    await writeFile(temporary, content);
+    await rename(temporary, path);
+  } catch (error) {
+    await rm(temporary, { force: true });
+    throw error;
+  }
+}
+
+/** Everything the six panels show, read from the monitoring table, the metadata and two months of predictions. */
+export async function dashboardData(settings: ReportSettings, asOf: Month, modelId: string): Promise<DashboardData> {
+  const metadata = await loadModelMetadata(settings.modelBankDir, modelId);
+  return withDuckDB(async (db) => {
+    const rows = await readMonitoringTable(db, datamart.monitoring(settings.datamartDir, modelId));
+    const latestMatureRow = rows.filter((row) => row.status !== 'immature' && row.n_labelled > 0).at(-1);
+    let mature: DashboardData['mature'] = null;
+    if (latestMatureRow) {
+      const month = monthOf(latestMatureRow.snapshot_date);
+      const { outcomes } = await readMonthScores(db, settings.datamartDir, modelId, month, asOf);
+      const curve = thresholdCurve(
+        outcomes.map((outcome) => outcome.probability),
+        outcomes.map((outcome) => outcome.label),
+      );
+      mature = {
+        month: latestMatureRow.snapshot_date,
+        auc: latestMatureRow.auc,
+        defaultRate: latestMatureRow.observed_default_rate ?? 0,
+        curve: thinCurve(curve, 400),
+        confusion: confusion(outcomes),
+      };
+    }
+    const latestRow = rows.at(-1);
+    let scoreBins: DashboardData['scoreBins'] = [];
+    if (latestRow) {
+      const { probabilities } = await readMonthScores(db, settings.datamartDir, modelId, monthOf(latestRow.snapshot_date), asOf);
+      const bins = metadata.baseline.score;
+      const latest = numericProportions(probabilities, bins.edges, bins.missing);
+      const labels = binLabels(bins);
+      scoreBins = labels.map((label, bin) => ({ bin, label, baseline: bins.expected[bin] ?? 0, latest: latest[bin] ?? 0 }));
+    }
+    return {
+      modelId,
+      asOf,
+      threshold: metadata.threshold,
+      thresholds: settings.thresholds,
+      rows,
+      mature,
+      scoreBins,
+      latestMonth: latestRow?.snapshot_date ?? null,
+    };
+  });
+}
+
+/** Renders the dashboard and writes the four files; returns their paths. */
+export async function renderDashboardFiles(settings: ReportSettings, asOf: Month, modelId: string): Promise<DashboardFiles> {
+  const data = await dashboardData(settings, asOf, modelId);
+  const svg = await renderSvg(dashboardSpec(data));
+  const png = svgToPng(svg);
+  const html = dashboardHtml(data, png);
+  await mkdir(settings.reportsDir, { recursive: true });
+  const files: DashboardFiles = {
+    png: join(settings.reportsDir, `monitoring-${asOf}.png`),
+    html: join(settings.reportsDir, `monitoring-${asOf}.html`),
+    latestPng: join(settings.reportsDir, 'latest.png'),
+    latestHtml: join(settings.reportsDir, 'latest.html'),
+  };
+  await writeAtomic(files.png, png);
+  await writeAtomic(files.html, html);
+  await writeAtomic(files.latestPng, png);
+  await writeAtomic(files.latestHtml, html);
+  return files;
+}

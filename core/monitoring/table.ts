@@ -1,0 +1,153 @@
+// The monitoring table of a model (gold/monitoring/model_id=<id>/data.parquet): one row per application month with
+// performance (mature months only) and drift, recomputed from the predictions, labels and features on every run.
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { monitoringRowSchema, type ModelMetadata, type MonitoringRow } from '../../lib/contracts.js';
+import { datamart } from '../../lib/layout.js';
+import { snapshotDate, type Month } from '../../lib/months.js';
+import { queryRows, readParquet, sqlString, withDuckDB, writeParquetAtomic } from '../duckdb.js';
+import { stabilityIndex, type Bins } from './drift.js';
+import { loadModelMetadata, predictionMonths, readMonthFeatures, readMonthScores, toNumber } from './inputs.js';
+import { NO_PERFORMANCE, performanceMetrics } from './metrics.js';
+import { monthStatus, type Thresholds } from './status.js';
+import { stat } from 'node:fs/promises';
+
+export interface MonitoringSettings {
+  datamartDir: string;
+  modelBankDir: string;
+  thresholds: Thresholds;
+}
+
+/** Feature values as the stored bins expect them: numbers for numeric bins, text for categorical ones. */
+function valuesForBins(bins: Bins, values: readonly unknown[]): (number | string | null)[] {
+  if (bins.kind === 'numeric') return values.map(toNumber);
+  return values.map((value) => (value === null || value === undefined ? null : String(value)));
+}
+
+/** Largest CSI over the model's features present this month, and which feature it is; NULLs when none is present. */
+export function maxCsi(
+  baseline: ModelMetadata['baseline'],
+  features: Record<string, readonly unknown[]>,
+): { max_csi: number | null; max_csi_feature: string | null } {
+  let best: { max_csi: number | null; max_csi_feature: string | null } = { max_csi: null, max_csi_feature: null };
+  for (const [feature, values] of Object.entries(features).sort(([a], [b]) => a.localeCompare(b))) {
+    const bins = baseline.features[feature];
+    if (!bins || values.length === 0) continue;
+    const csi = stabilityIndex(bins, valuesForBins(bins, values));
+    if (best.max_csi === null || csi > best.max_csi) best = { max_csi: csi, max_csi_feature: feature };
+  }
+  return best;
+}
+
+/** One month's row of the monitoring table. */
+export async function monitorMonth(
+  db: DuckDBConnection,
+  settings: MonitoringSettings,
+  metadata: ModelMetadata,
+  month: Month,
+  asOf: Month,
+): Promise<MonitoringRow | null> {
+  const scores = await readMonthScores(db, settings.datamartDir, metadata.model_id, month, asOf);
+  if (scores.probabilities.length === 0) return null;
+  const psi = stabilityIndex(metadata.baseline.score, scores.probabilities);
+  const features = metadata.features.filter((feature) => feature in metadata.baseline.features);
+  const drift = maxCsi(metadata.baseline, await readMonthFeatures(db, settings.datamartDir, metadata.model_id, month, features));
+  const performance = scores.mature ? performanceMetrics(scores.outcomes) : NO_PERFORMANCE;
+  const meanProbability = scores.probabilities.reduce((sum, value) => sum + value, 0) / scores.probabilities.length;
+  return monitoringRowSchema.parse({
+    model_id: metadata.model_id,
+    snapshot_date: snapshotDate(month),
+    n_scored: scores.probabilities.length,
+    ...performance,
+    mean_probability: meanProbability,
+    psi,
+    ...drift,
+    status: monthStatus({ mature: scores.mature, psi, auc: performance.auc }, settings.thresholds),
+  });
+}
+
+const DOUBLE_COLUMNS = [
+  'observed_default_rate',
+  'mean_probability',
+  'auc',
+  'gini',
+  'ks',
+  'accuracy',
+  'precision',
+  'recall',
+  'f1',
+  'brier',
+  'psi',
+  'max_csi',
+] as const;
+
+/** A DOUBLE literal that round-trips exactly (text → strtod), or NULL. */
+function sqlDouble(value: number | null): string {
+  return value === null || !Number.isFinite(value) ? 'NULL::DOUBLE' : `${sqlString(String(value))}::DOUBLE`;
+}
+
+function rowSelect(row: MonitoringRow): string {
+  return `SELECT ${sqlString(row.model_id)} AS model_id, DATE ${sqlString(row.snapshot_date)} AS snapshot_date,
+    ${row.n_scored}::BIGINT AS n_scored, ${row.n_labelled}::BIGINT AS n_labelled,
+    ${DOUBLE_COLUMNS.map((column) => `${sqlDouble(row[column])} AS ${column}`).join(', ')},
+    ${row.max_csi_feature === null ? 'NULL::VARCHAR' : sqlString(row.max_csi_feature)} AS max_csi_feature,
+    ${sqlString(row.status)} AS status`;
+}
+
+/** Replaces the table with `rows`, atomically. An empty table keeps its columns (a typed SELECT with no row). */
+export async function writeMonitoringTable(db: DuckDBConnection, rows: readonly MonitoringRow[], path: string): Promise<void> {
+  const empty: MonitoringRow = monitoringRowSchema.parse({
+    model_id: '', snapshot_date: '1970-01-01', n_scored: 0, n_labelled: 0, observed_default_rate: null,
+    mean_probability: 0, auc: null, gini: null, ks: null, accuracy: null, precision: null, recall: null, f1: null,
+    brier: null, psi: 0, max_csi: null, max_csi_feature: null, status: 'immature',
+  });
+  const select = rows.length > 0 ? rows.map(rowSelect).join('\nUNION ALL\n') : `${rowSelect(empty)} LIMIT 0`;
+  await writeParquetAtomic(db, `SELECT * FROM (${select}) ORDER BY snapshot_date`, path);
+}
+
+/** The stored table, validated row by row. */
+export async function readMonitoringTable(db: DuckDBConnection, path: string): Promise<MonitoringRow[]> {
+  try {
+    await stat(path);
+  } catch {
+    throw new Error(`${path}: no monitoring table: run computeMonitoring for this model first`);
+  }
+  const rows = await queryRows(db, `SELECT * FROM ${readParquet(path)} ORDER BY snapshot_date`);
+  return rows.map((row, index) => {
+    const parsed = monitoringRowSchema.safeParse(row);
+    if (!parsed.success) {
+      throw new Error(`${path}: row ${index + 1} is not a monitoring row: ${parsed.error.issues[0]?.message ?? ''}`);
+    }
+    return parsed.data;
+  });
+}
+
+export interface MonitoringResult {
+  rows: MonitoringRow[];
+  path: string;
+  metadata: ModelMetadata;
+}
+
+/** Recomputes and rewrites the whole table of `modelId` as of `asOf`; `onMonth` is told after each month (heartbeats). */
+export async function computeMonitoringTable(
+  settings: MonitoringSettings,
+  asOf: Month,
+  modelId: string,
+  onMonth: (month: Month) => void = () => {},
+): Promise<MonitoringResult> {
+  const metadata = await loadModelMetadata(settings.modelBankDir, modelId);
+  if (metadata.model_id !== modelId) {
+    throw new Error(`metadata.json of ${modelId} names another model: ${metadata.model_id}`);
+  }
+  const months = await predictionMonths(settings.datamartDir, modelId, asOf);
+  const path = datamart.monitoring(settings.datamartDir, modelId);
+  return withDuckDB(async (db) => {
+    const rows: MonitoringRow[] = [];
+    for (const month of months) {
+      const row = await monitorMonth(db, settings, metadata, month, asOf);
+      if (row) rows.push(row);
+      onMonth(month);
+    }
+    await writeMonitoringTable(db, rows, path);
+    return { rows, path, metadata };
+  });
+}

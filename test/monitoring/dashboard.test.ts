@@ -1,0 +1,142 @@
+// The dashboard: four files per run, a PNG of six non-empty panels, an HTML page with the picture and the table.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile, stat } from 'node:fs/promises';
+import { Resvg } from '@resvg/resvg-js';
+import { createMonitoringActivities } from '../../activities/monitoring.js';
+import { dashboardSpec, renderSvg, FONT, FONT_DIR } from '../../core/monitoring/dashboard.js';
+import { dashboardData } from '../../core/monitoring/report.js';
+import { thresholdsFrom } from '../../core/monitoring/status.js';
+import { loadConfig } from '../../lib/config.js';
+import { monthRange } from '../../lib/months.js';
+import { makeLoans, makeTempDir, metadataFor, seeded, writeMetadata, writeMonth } from './fixtures.js';
+
+const PANEL_TITLES = ['ROC curve', 'Precision–recall', 'Confusion matrix', 'Score distribution', 'Monthly AUC', 'Monthly score PSI'];
+
+function pngSize(png: Buffer): { width: number; height: number } {
+  assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], 'PNG signature');
+  return { width: png.readUInt32BE(16), height: png.readUInt32BE(20) };
+}
+
+/**
+ * Share of coloured (saturated) pixels in each cell of a 3 × 2 grid under the page title. Text, axes, grid and frames
+ * are grey, so only drawn data counts: every panel of a full dashboard must have some.
+ */
+function inkPerPanel(svg: string): number[] {
+  const image = new Resvg(svg, { background: 'white', font: { loadSystemFonts: false, fontDirs: [FONT_DIR], defaultFontFamily: FONT } }).render();
+  const { width, height, pixels } = image;
+  const top = Math.round(height * 0.1);
+  const shares: number[] = [];
+  for (let row = 0; row < 2; row++) {
+    for (let column = 0; column < 3; column++) {
+      let ink = 0;
+      let total = 0;
+      const y0 = top + Math.round(((height - top) * row) / 2);
+      const y1 = top + Math.round(((height - top) * (row + 1)) / 2);
+      for (let y = y0; y < y1; y += 2) {
+        for (let x = Math.round((width * column) / 3); x < Math.round((width * (column + 1)) / 3); x += 2) {
+          const i = (y * width + x) * 4;
+          total++;
+          const [r, g, b] = [pixels[i], pixels[i + 1], pixels[i + 2]];
+          if (Math.max(r, g, b) - Math.min(r, g, b) > 60) ink++;
+        }
+      }
+      shares.push(ink / total);
+    }
+  }
+  return shares;
+}
+
+async function fixture(dir: string, months: string[]) {
+  const datamartDir = `${dir}/datamart`;
+  const modelBankDir = `${dir}/model_bank`;
+  const modelId = 'dash_model';
+  await writeMetadata(modelBankDir, metadataFor(modelId, '2023-06', makeLoans('b', 3000, seeded(5)), 0.35));
+  for (const [i, month] of months.entries()) {
+    await writeMonth(datamartDir, modelId, month, makeLoans(month, 1000, seeded(50 + i), 2.6 - 0.1 * i, 0.04 * i), 0.35);
+  }
+  const config = loadConfig({ DATAMART_DIR: datamartDir, MODEL_BANK_DIR: modelBankDir, REPORTS_DIR: `${dir}/reports` });
+  return { config, modelId, activities: createMonitoringActivities(config) };
+}
+
+test('renderDashboard writes the dated and latest PNG and HTML: six panels with content, the metrics table', async () => {
+  const { dir, cleanup } = await makeTempDir();
+  try {
+    const months = monthRange('2023-07', '2024-06');
+    const { config, modelId, activities } = await fixture(dir, months);
+    const asOf = '2024-06';
+    const computed = await activities.computeMonitoring({ asOf, modelId });
+    const files = await activities.renderDashboard({ asOf, modelId });
+    assert.deepEqual(files, {
+      png: `${dir}/reports/monitoring-2024-06.png`,
+      html: `${dir}/reports/monitoring-2024-06.html`,
+      latestPng: `${dir}/reports/latest.png`,
+      latestHtml: `${dir}/reports/latest.html`,
+    });
+    const png = await readFile(files.png);
+    const { width, height } = pngSize(png);
+    assert.ok(width >= 1800 && height >= 900, `a readable picture, got ${width}×${height}`);
+    assert.ok(png.length > 80_000, `a non-trivial PNG, got ${png.length} bytes`);
+    assert.ok((await readFile(files.latestPng)).equals(png), 'latest.png is the same picture');
+
+    const data = await dashboardData(
+      { datamartDir: config.DATAMART_DIR, modelBankDir: config.MODEL_BANK_DIR, reportsDir: config.REPORTS_DIR, thresholds: thresholdsFrom(config) },
+      asOf,
+      modelId,
+    );
+    const spec = dashboardSpec(data) as unknown as { concat: unknown[] };
+    assert.equal(spec.concat.length, 6);
+    assert.equal(data.mature?.month, '2023-12-01', 'the latest mature month as of 2024-06 is 2023-12');
+    const svg = await renderSvg(dashboardSpec(data));
+    for (const title of PANEL_TITLES) assert.ok(svg.includes(title), `panel '${title}' is in the picture`);
+    assert.ok(svg.includes(`dash_model — monitoring as of 2024-06`), 'titled with model id and as-of');
+    const ink = inkPerPanel(svg);
+    for (const [i, share] of ink.entries()) assert.ok(share > 0.003, `panel ${i + 1} is not empty (${(share * 100).toFixed(1)}% ink)`);
+
+    const html = await readFile(files.html, 'utf8');
+    assert.equal(html, await readFile(files.latestHtml, 'utf8'));
+    assert.match(html, /<table id="metrics">/);
+    assert.ok(html.includes(`src="data:image/png;base64,${png.toString('base64').slice(0, 200)}`), 'the PNG is embedded');
+    const tableRows = html.match(/<tr class="(stable|warning|critical|immature)">/g) ?? [];
+    assert.equal(tableRows.length, computed.rows.length);
+    const december = computed.rows.find((row) => row.snapshot_date === '2023-12-01')!;
+    assert.ok(html.includes(`<td class="num">${december.auc!.toFixed(4)}</td>`), 'the AUC of 2023-12 is in the table');
+    assert.ok((await stat(files.png)).mtimeMs > 0);
+  } finally {
+    await cleanup();
+  }
+});
+
+test('with no mature month the dashboard still renders and says so', async () => {
+  const { dir, cleanup } = await makeTempDir();
+  try {
+    const { modelId, activities } = await fixture(dir, ['2024-05', '2024-06']);
+    await activities.computeMonitoring({ asOf: '2024-06', modelId });
+    const files = await activities.renderDashboard({ asOf: '2024-06', modelId });
+    const html = await readFile(files.html, 'utf8');
+    assert.equal((html.match(/<tr class="immature">/g) ?? []).length, 2);
+    const svg = await renderSvg(dashboardSpec(await dashboardData(
+      { datamartDir: `${dir}/datamart`, modelBankDir: `${dir}/model_bank`, reportsDir: `${dir}/reports`, thresholds: thresholdsFrom(loadConfig({})) },
+      '2024-06',
+      modelId,
+    )));
+    assert.equal((svg.match(/>No mature month with labels yet</g) ?? []).length, 4, 'ROC, PR, confusion and AUC panels say why they are empty');
+    const ink = inkPerPanel(svg);
+    // the ink measure tells an empty panel from a drawn one: text-only panels stay below the bar the full test uses
+    for (const i of [0, 1, 2, 4]) assert.ok(ink[i] < 0.002, `panel ${i + 1} holds only its message (${ink[i]})`);
+    assert.ok(ink[3] > 0.003 && ink[5] > 0.003, 'score distribution and PSI are drawn');
+    assert.ok(pngSize(await readFile(files.png)).width > 1000);
+  } finally {
+    await cleanup();
+  }
+});
+
+test('rendering before computing fails with a message saying what to run', async () => {
+  const { dir, cleanup } = await makeTempDir();
+  try {
+    const { modelId, activities } = await fixture(dir, ['2024-05']);
+    await assert.rejects(activities.renderDashboard({ asOf: '2024-06', modelId }), /no monitoring table: run computeMonitoring/);
+  } finally {
+    await cleanup();
+  }
+});
