@@ -4,7 +4,8 @@
 export const INVALID_SOURCE_DATA = 'InvalidSourceData';
 export const DATA_QUALITY_ERROR = 'DataQualityError';
 export const INVALID_MODEL_ARTIFACT = 'InvalidModelArtifact';
-export const NON_RETRYABLE_TYPES = [INVALID_SOURCE_DATA, DATA_QUALITY_ERROR, INVALID_MODEL_ARTIFACT];
+export const INVALID_INPUT = 'InvalidInput';
+export const NON_RETRYABLE_TYPES = [INVALID_SOURCE_DATA, DATA_QUALITY_ERROR, INVALID_MODEL_ARTIFACT, INVALID_INPUT];
 
 export interface SourceLocation {
   file: string;
