@@ -1,0 +1,19 @@
+// Content fingerprints of gold tables: a hash over sorted rows (volatile timestamps left out), so two runs can be
+// compared however their partitions were written.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { queryRows, queryValue, sqlIdent, sqlString, withDuckDB } from '../../core/duckdb.js';
+
+const VOLATILE_COLUMNS = ['scored_at', 'ingested_at'];
+
+export async function goldTableHash(tableDir: string): Promise<string> {
+  if (!existsSync(tableDir)) return 'absent';
+  return withDuckDB(async (db) => {
+    const source = `read_parquet(${sqlString(join(tableDir, '**', 'data.parquet'))}, hive_partitioning = false, union_by_name = true)`;
+    const columns = (await queryRows<{ column_name: string }>(db, `DESCRIBE SELECT * FROM ${source}`))
+      .map((row) => row.column_name)
+      .filter((name) => !VOLATILE_COLUMNS.includes(name));
+    const rows = `SELECT ${columns.map(sqlIdent).join(', ')} FROM ${source}`;
+    return String(await queryValue(db, `SELECT md5(coalesce(string_agg(t::VARCHAR, chr(10) ORDER BY t::VARCHAR), '')) || ':' || count(*) FROM (${rows}) t`));
+  });
+}
