@@ -1,5 +1,6 @@
 // Phase 1 then phase 2 over the real sample (2023-01..2024-12) on the real dev server: every month's partitions, one
-// production model, predictions for every month with applications, and `progress` reaching its total.
+// production model, predictions for every month with applications, `progress` reaching its total, and the backfill
+// continuing as new when its history budget runs out.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
@@ -31,9 +32,13 @@ test('phase 1 and phase 2 over the real sample', async () => {
     const backfill = await env.client.workflow.start(backfillWorkflow, {
       workflowId: workflowIds.backfill(FROM, TO),
       taskQueue: config.TEMPORAL_TASK_QUEUE,
-      args: [{ from: FROM, to: TO, sourceDir: FIXTURE_DIR, parallelism: 4 }],
+      // A small history budget makes it continue as new mid-way, as a 120-month backfill would.
+      args: [{ from: FROM, to: TO, sourceDir: FIXTURE_DIR, parallelism: 4, maxHistoryEvents: 80 }],
     });
     const phase1 = await backfill.result();
+    const runs: string[] = [];
+    for await (const execution of env.client.workflow.list({ query: `WorkflowId = '${backfill.workflowId}'` })) runs.push(execution.runId);
+    assert.ok(runs.length >= 2, `continued as new: ${runs.length} runs`);
     assert.deepEqual(phase1.failed, []);
     assert.equal(phase1.done.length, months.length);
     assert.equal(phase1.trainAt, '2024-12', 'default training month: the last with mature labels');
