@@ -10,7 +10,7 @@ import { baselineSchema } from '../monitoring/drift.js';
 import { xgboostVersion } from '../xgboost/index.js';
 import { CANDIDATE_FILES, readCandidate } from './candidate.js';
 import { canonicalJson, sha256File, sha256Hex } from './hashing.js';
-import { publishDirectory } from './fs-atomic.js';
+import { publishDirectory } from '../fs-atomic.js';
 import { preprocessorSchema, rawFeatureNames, type Preprocessor } from './preprocessor.js';
 import { readRegistry, recordEvent } from './registry.js';
 import type { CandidateSummary, Params, TrainingSetSummary } from './types.js';

@@ -11,7 +11,7 @@ import { exportToOnnx } from '../onnx/index.js';
 import { logit, shiftBaseMargin } from './calibration.js';
 import { familyPlan } from './families.js';
 import { canonicalJson, sha256Hex } from './hashing.js';
-import { publishDirectory } from './fs-atomic.js';
+import { publishDirectory } from '../fs-atomic.js';
 import { auc, gini, ks, maxF1Threshold } from './metrics.js';
 import { imputeInPlace, withMissingPolicy, type Preprocessor } from './preprocessor.js';
 import { loadTrainingSet, SPLITS, type LabelledMatrix, type Split } from './training-set.js';

@@ -5,7 +5,7 @@ import { open, readFile, rm, stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { modelBank } from '../../lib/layout.js';
 import { registrySchema, type Registry, type RegistryEvent } from '../../lib/contracts.js';
-import { writeFileAtomic } from './fs-atomic.js';
+import { writeFileAtomic } from '../fs-atomic.js';
 
 const LOCK_WAIT_MS = 30_000;
 const STALE_LOCK_MS = 60_000;

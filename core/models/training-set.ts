@@ -8,7 +8,7 @@ import { DataQualityError } from '../../lib/errors.js';
 import type { Month } from '../../lib/months.js';
 import { loadLabelledRows, matureApplicationMonths, type LabelledRow } from './dataset.js';
 import { canonicalJson, sha256Hex } from './hashing.js';
-import { publishDirectory } from './fs-atomic.js';
+import { publishDirectory } from '../fs-atomic.js';
 import { encodeRows, fitPreprocessor, preprocessorSchema, rawFeatureNames, type Preprocessor } from './preprocessor.js';
 import { trainingSetSummarySchema, type TrainingSetSummary } from './types.js';
 

@@ -1,8 +1,8 @@
 // The dashboard files of one monitoring run: reports/monitoring-<asOf>.png/.html and reports/latest.png/.html,
 // each written atomically (temporary file + rename) so a reader never sees half a picture.
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../fs-atomic.js';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { randomUUID } from 'node:crypto';
 import { datamart } from '../../lib/layout.js';
 import { monthOf, type Month } from '../../lib/months.js';
 import { withDuckDB } from '../duckdb.js';
@@ -25,17 +25,6 @@ export interface DashboardFiles {
   html: string;
   latestPng: string;
   latestHtml: string;
-}
-
-async function writeAtomic(path: string, content: string | Buffer): Promise<void> {
-  const temporary = `${path}.${randomUUID()}.tmp`;
-  try {
-    await writeFile(temporary, content);
-    await rename(temporary, path);
-  } catch (error) {
-    await rm(temporary, { force: true });
-    throw error;
-  }
 }
 
 /** Everything the six panels show, read from the monitoring table, the metadata and two months of predictions. */
@@ -95,9 +84,9 @@ export async function renderDashboardFiles(settings: ReportSettings, asOf: Month
     latestPng: join(settings.reportsDir, 'latest.png'),
     latestHtml: join(settings.reportsDir, 'latest.html'),
   };
-  await writeAtomic(files.png, png);
-  await writeAtomic(files.html, html);
-  await writeAtomic(files.latestPng, png);
-  await writeAtomic(files.latestHtml, html);
+  await writeFileAtomic(files.png, png);
+  await writeFileAtomic(files.html, html);
+  await writeFileAtomic(files.latestPng, png);
+  await writeFileAtomic(files.latestHtml, html);
   return files;
 }

@@ -1,4 +1,4 @@
-// Atomic file and directory writes for the model bank: a reader never sees a half-written artifact.
+// Atomic file and directory writes: a reader never sees a half-written artifact, report or registry.
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { randomUUID } from 'node:crypto';
