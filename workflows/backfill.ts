@@ -16,7 +16,7 @@ import { backfillInputSchema, parseInput, type BackfillInput } from '../lib/work
 import { datamart, modelBank } from './activity-proxies.js';
 import { forEachBounded } from './bounded.js';
 import { monthPipelineWorkflow } from './month-pipeline.js';
-import { scoreMonthWorkflow } from './score-month.js';
+import { scoreMonthChild } from './children.js';
 import { trainingWorkflow } from './training.js';
 import { describeFailure } from './failure-text.js';
 
@@ -111,10 +111,7 @@ export async function backfillWorkflow(rawInput: BackfillInput): Promise<Backfil
   if (production && !input.trainAt && state.trainAt) {
     const unscored = later.filter((month) => state.done.includes(month));
     await forEachBounded(unscored, parallelism, async (month) => {
-      await executeChild(scoreMonthWorkflow, {
-        workflowId: workflowIds.scoreMonth(month, production),
-        args: [{ month, modelId: production }],
-      }).catch((error) => state.failed.push({ month, error: describeFailure(error) }));
+      await scoreMonthChild(month, production).catch((error) => state.failed.push({ month, error: describeFailure(error) }));
     });
   }
 

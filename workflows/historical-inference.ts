@@ -1,17 +1,16 @@
 import {
   ApplicationFailure,
   defineQuery,
-  executeChild,
   setHandler,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { Month } from '../lib/months.js';
-import { searchAttributes, workflowIds, type Progress } from '../lib/temporal.js';
+import { searchAttributes, type Progress } from '../lib/temporal.js';
 import { historyInputSchema, parseInput, type HistoryInput } from '../lib/workflow-inputs.js';
 import { datamart, modelBank } from './activity-proxies.js';
 import { forEachBounded } from './bounded.js';
 import { describeFailure } from './failure-text.js';
-import { scoreMonthWorkflow } from './score-month.js';
+import { scoreMonthChild } from './children.js';
 
 export const historyProgressQuery = defineQuery<Progress>('progress');
 
@@ -47,15 +46,7 @@ export async function historicalInferenceWorkflow(rawInput: HistoryInput): Promi
   await forEachBounded(present, parallelism, async (month) => {
     running++;
     try {
-      const scored = await executeChild(scoreMonthWorkflow, {
-        workflowId: workflowIds.scoreMonth(month, modelId),
-        args: [{ month, modelId }],
-        typedSearchAttributes: [
-          { key: searchAttributes.pipelinePhase, value: 'score' },
-          { key: searchAttributes.snapshotMonth, value: month },
-          { key: searchAttributes.modelId, value: modelId },
-        ],
-      });
+      const scored = await scoreMonthChild(month, modelId);
       result.scored.push({ month, rows: scored.rows });
     } catch (error) {
       result.failed.push({ month, error: describeFailure(error) });

@@ -1,10 +1,10 @@
-import { executeChild, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { addMonths, monthOf } from '../lib/months.js';
-import { searchAttributes, workflowIds } from '../lib/temporal.js';
+import { searchAttributes } from '../lib/temporal.js';
 import { monitoringInputSchema, parseInput, type MonitoringInput } from '../lib/workflow-inputs.js';
 import { datamart, lifecycle, modelBank, monitoring } from './activity-proxies.js';
 import { forEachBounded } from './bounded.js';
-import { scoreMonthWorkflow } from './score-month.js';
+import { scoreMonthChild } from './children.js';
 
 export interface MonitoringResult {
   asOf: string;
@@ -42,15 +42,7 @@ export async function monitoringWorkflow(rawInput: MonitoringInput = {}): Promis
   ]);
   const unscored = features.present.filter((month) => predictions.missing.includes(month));
   await forEachBounded(unscored, 4, async (month) => {
-    await executeChild(scoreMonthWorkflow, {
-      workflowId: workflowIds.scoreMonth(month, modelId),
-      args: [{ month, modelId }],
-      typedSearchAttributes: [
-        { key: searchAttributes.pipelinePhase, value: 'score' },
-        { key: searchAttributes.snapshotMonth, value: month },
-        { key: searchAttributes.modelId, value: modelId },
-      ],
-    });
+    await scoreMonthChild(month, modelId);
   });
 
   const metrics = await monitoring.computeMonitoring({ asOf, modelId });

@@ -1,10 +1,10 @@
-import { executeChild, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { monthOf } from '../lib/months.js';
 import { SOURCES } from '../lib/layout.js';
-import { searchAttributes, workflowIds } from '../lib/temporal.js';
+import { searchAttributes } from '../lib/temporal.js';
 import { monthPipelineInputSchema, parseInput, type MonthPipelineInput } from '../lib/workflow-inputs.js';
 import { etl, modelBank } from './activity-proxies.js';
-import { scoreMonthWorkflow } from './score-month.js';
+import { scoreMonthChild } from './children.js';
 
 export interface MonthPipelineResult {
   month: string;
@@ -36,15 +36,7 @@ export async function monthPipelineWorkflow(input: MonthPipelineInput): Promise<
 
   const scoringModel = modelId === undefined ? (await modelBank.readRegistry()).production : modelId;
   if (scoringModel && features.rows > 0) {
-    await executeChild(scoreMonthWorkflow, {
-      workflowId: workflowIds.scoreMonth(month, scoringModel),
-      args: [{ month, modelId: scoringModel }],
-      typedSearchAttributes: [
-        { key: searchAttributes.pipelinePhase, value: 'score' },
-        { key: searchAttributes.snapshotMonth, value: month },
-        { key: searchAttributes.modelId, value: scoringModel },
-      ],
-    });
+    await scoreMonthChild(month, scoringModel);
   }
 
   return {
