@@ -6,17 +6,8 @@ import { datamart, partitionFile } from '../../lib/layout.js';
 import { addMonths, monthRange, snapshotDate, type Month } from '../../lib/months.js';
 import { sqlString, withDuckDB, writeParquetAtomic } from '../../core/duckdb.js';
 
-/** mulberry32: a tiny seeded PRNG, so every run writes the same stores. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom } from '../helpers/random.js';
+import { seededRandom } from '../helpers/random.js';
 
 function normal(random: () => number): number {
   return Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());

@@ -6,17 +6,8 @@ import type { LabelledMatrix } from '../../core/xgboost/index.js';
 
 export const SAMPLE_DIR = process.env.CS611_SAMPLE_DIR ?? '/work/shared/fixtures/cs611-sample';
 
-/** mulberry32: small, seedable, good enough for test data. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom } from '../helpers/random.js';
+import { seededRandom } from '../helpers/random.js';
 
 function gaussian(random: () => number): number {
   const u = Math.max(random(), 1e-12);
