@@ -53,16 +53,27 @@ function tcpOpen(host: string, port: number): Promise<boolean> {
 export async function probeAddress(address: string): Promise<PortState> {
   const [host, port] = splitAddress(address);
   if (!(await tcpOpen(host, port))) return 'free';
-  try {
+  // Something that is not a gRPC server may neither answer nor hang up: bound the whole check in time.
+  const answer = (async () => {
     const connection = await Connection.connect({ address, connectTimeout: 3000 });
     try {
-      await connection.workflowService.getSystemInfo({});
-      return 'temporal';
+      await connection.withDeadline(Date.now() + 3000, () => connection.workflowService.getSystemInfo({}));
+      return 'temporal' as const;
     } finally {
       await connection.close();
     }
+  })();
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'other'>((done) => {
+    timer = setTimeout(() => done('other'), 5000);
+  });
+  try {
+    return await Promise.race([answer, timeout]);
   } catch {
     return 'other';
+  } finally {
+    clearTimeout(timer);
+    answer.catch(() => undefined);
   }
 }
 
