@@ -58,17 +58,11 @@ export async function waitWithProgress<T>(handle: WorkflowHandle, withProgress: 
 /** Runs a client command: prints failures readably and sets the exit code. */
 export function runCommand(main: () => Promise<void>): void {
   main().catch((error) => {
-    if (error instanceof WorkflowFailedError) {
-      let cause: unknown = error.cause;
-      let message = error.message;
-      while (cause instanceof Error) {
-        message = cause.message;
-        cause = cause.cause;
-      }
-      console.error(`workflow failed: ${message}`);
-    } else {
-      console.error(error instanceof Error ? error.message : error);
-    }
+    // Temporal wraps the reason (a workflow's failure, an update validator's rejection) in causes: show the innermost.
+    const messages: string[] = [];
+    for (let current: unknown = error; current instanceof Error; current = current.cause) messages.push(current.message);
+    const prefix = error instanceof WorkflowFailedError ? 'workflow failed: ' : '';
+    console.error(prefix + (messages.length > 1 ? `${messages[0]}: ${messages[messages.length - 1]}` : messages[0] ?? String(error)));
     process.exit(1);
   });
 }

@@ -18,16 +18,19 @@ const retryWithBackoff = (maximumAttempts: number) => ({
   nonRetryableErrorTypes: NON_RETRYABLE_TYPES,
 });
 
-/** ETL over files: minutes at most; transient I/O failures retried with backoff. */
-const etlOptions: ActivityOptions = { startToCloseTimeout: '15 minutes', retry: retryWithBackoff(5) };
+/**
+ * ETL over files: minutes at most; transient I/O failures retried with backoff. The activities heartbeat every 5 s,
+ * so a worker that died (kill -9, lost host) is noticed within the heartbeat timeout rather than after 15 minutes.
+ */
+const etlOptions: ActivityOptions = { startToCloseTimeout: '15 minutes', heartbeatTimeout: '15 seconds', retry: retryWithBackoff(5) };
 /** Training: long, so it heartbeats; a lost worker is noticed within the heartbeat timeout, not the whole run. */
 const trainingOptions: ActivityOptions = {
   startToCloseTimeout: '60 minutes',
   heartbeatTimeout: '2 minutes',
   retry: retryWithBackoff(3),
 };
-/** Scoring a month: like ETL. */
-const scoringOptions: ActivityOptions = { startToCloseTimeout: '15 minutes', heartbeatTimeout: '2 minutes', retry: retryWithBackoff(5) };
+/** Scoring a month: like ETL (it heartbeats after loading the model, reading and scoring). */
+const scoringOptions: ActivityOptions = { startToCloseTimeout: '15 minutes', heartbeatTimeout: '30 seconds', retry: retryWithBackoff(5) };
 /** Small reads and writes of the registry, inventory and decision log. */
 const bookkeepingOptions: ActivityOptions = { startToCloseTimeout: '2 minutes', retry: retryWithBackoff(5) };
 /** Monitoring metrics and the dashboard. */
