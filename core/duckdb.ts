@@ -79,3 +79,38 @@ export function readParquet(pathOrGlob: string | string[], hivePartitioning = fa
   const list = Array.isArray(pathOrGlob) ? `[${pathOrGlob.map(sqlString).join(', ')}]` : sqlString(pathOrGlob);
   return `read_parquet(${list}${hivePartitioning ? ', hive_partitioning = true' : ', hive_partitioning = false'})`;
 }
+
+/**
+ * Runs a query whose first `keyCount` columns are text and whose others are FLOAT, and returns the keys and a
+ * row-major Float32Array of the rest (NULL → NaN). Reads DuckDB's chunks directly: converting every value into a JS
+ * row object first took several times longer than scoring itself.
+ */
+export async function queryFloatMatrix(
+  db: DuckDBConnection,
+  sql: string,
+  keyCount: number,
+): Promise<{ keys: string[][]; matrix: { data: Float32Array; rows: number; cols: number } }> {
+  const result = await db.run(sql);
+  const rows = Number(result.rowCount);
+  const cols = result.columnCount - keyCount;
+  const data = new Float32Array(rows * cols);
+  const keys: string[][] = Array.from({ length: keyCount }, () => new Array<string>(rows));
+  let offset = 0;
+  for (let index = 0; index < result.chunkCount; index++) {
+    const chunk = result.getChunk(index);
+    const size = chunk.rowCount;
+    for (let k = 0; k < keyCount; k++) {
+      const vector = chunk.getColumnVector(k);
+      for (let r = 0; r < size; r++) keys[k][offset + r] = String(vector.getItem(r));
+    }
+    for (let c = 0; c < cols; c++) {
+      const vector = chunk.getColumnVector(keyCount + c);
+      for (let r = 0; r < size; r++) {
+        const value = vector.getItem(r) as number | null;
+        data[(offset + r) * cols + c] = value === null ? Number.NaN : value;
+      }
+    }
+    offset += size;
+  }
+  return { keys, matrix: { data, rows, cols } };
+}

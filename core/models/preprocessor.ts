@@ -131,3 +131,19 @@ export function imputeInPlace(preprocessor: Preprocessor, data: Float32Array): v
     if (Number.isNaN(data[i])) data[i] = fills[i % cols] ?? 0;
   }
 }
+
+/**
+ * The same encoding as encodeRows, as SQL over a feature-store relation: one DOUBLE per encoded column (NULL where
+ * missing and not imputed). Scoring reads it straight into the matrix instead of building a JS object per row.
+ */
+export function encodedSelectList(preprocessor: Preprocessor, quote: (name: string) => string, literal: (text: string) => string): string[] {
+  return preprocessor.features.flatMap((feature) => {
+    const column = quote(feature.name);
+    if (feature.kind === 'numeric') {
+      const finite = `CASE WHEN isfinite(TRY_CAST(${column} AS DOUBLE)) THEN TRY_CAST(${column} AS DOUBLE) END`;
+      return [preprocessor.missing === 'impute' ? `coalesce(${finite}, ${feature.impute})` : finite];
+    }
+    return feature.categories.map((category) => `CASE WHEN CAST(${column} AS VARCHAR) = ${literal(category)} THEN 1.0 ELSE 0.0 END`);
+  });
+}
+

@@ -5,9 +5,9 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { InvalidSourceData } from '../../lib/errors.js';
 import { datamart, partitionFile } from '../../lib/layout.js';
 import { snapshotDate, type Month } from '../../lib/months.js';
-import { queryRows, readParquet, sqlIdent, sqlString, withDuckDB, writeParquetAtomic } from '../duckdb.js';
-import { describeColumns, featureSelectList, requireColumns } from '../models/dataset.js';
-import { encodeRows, KEY_COLUMNS, rawFeatureNames, type FeatureRow, type Preprocessor } from '../models/preprocessor.js';
+import { queryFloatMatrix, readParquet, sqlIdent, sqlString, withDuckDB, writeParquetAtomic } from '../duckdb.js';
+import { describeColumns, requireColumns } from '../models/dataset.js';
+import { encodedSelectList, KEY_COLUMNS, rawFeatureNames, type Preprocessor } from '../models/preprocessor.js';
 import { loadScoringModel } from './model-loader.js';
 import { predictedDefault, riskBand } from './risk-bands.js';
 import { scoreMatrix } from './score-rows.js';
@@ -28,11 +28,18 @@ export interface ScoreMonthOptions {
   onProgress?: (stage: string) => void;
 }
 
+export interface EncodedMonth {
+  loanIds: string[];
+  customerIds: string[];
+  matrix: { data: Float32Array; rows: number; cols: number };
+}
+
 /**
- * Reads the preprocessor's features (cast to its kinds) from one feature-store partition. A feature the model needs
- * that the partition lacks is InvalidSourceData naming it; extra columns are ignored.
+ * Reads one feature-store partition already encoded by the preprocessor (feature order, one-hot, imputation), column
+ * by column. A feature the model needs that the partition lacks is InvalidSourceData naming it; extra columns are
+ * ignored.
  */
-export async function readFeatureRows(db: DuckDBConnection, file: string, preprocessor: Preprocessor): Promise<FeatureRow[]> {
+export async function readEncodedMonth(db: DuckDBConnection, file: string, preprocessor: Preprocessor): Promise<EncodedMonth> {
   try {
     await access(file);
   } catch {
@@ -41,12 +48,13 @@ export async function readFeatureRows(db: DuckDBConnection, file: string, prepro
   const source = readParquet(file);
   const described = await describeColumns(db, source);
   requireColumns(described, [...KEY_COLUMNS, ...rawFeatureNames(preprocessor)], file);
-  const columns = preprocessor.features.map((feature) => ({ name: feature.name, kind: feature.kind }));
-  return queryRows(
+  const encoded = encodedSelectList(preprocessor, sqlIdent, sqlString).map((expression) => `CAST(${expression} AS FLOAT)`);
+  const { keys, matrix } = await queryFloatMatrix(
     db,
-    `SELECT CAST(loan_id AS VARCHAR) AS loan_id, CAST(Customer_ID AS VARCHAR) AS Customer_ID, ${featureSelectList(columns)}
-     FROM ${source} ORDER BY loan_id`,
+    `SELECT CAST(loan_id AS VARCHAR), CAST(Customer_ID AS VARCHAR), ${encoded.join(', ')} FROM ${source} ORDER BY loan_id`,
+    2,
   );
+  return { loanIds: keys[0], customerIds: keys[1], matrix };
 }
 
 export async function scoreMonth(options: ScoreMonthOptions): Promise<ScoreMonthResult> {
@@ -58,21 +66,21 @@ export async function scoreMonth(options: ScoreMonthOptions): Promise<ScoreMonth
   const destination = partitionFile(datamart.predictions(datamartDir, modelId), month);
 
   const rows = await withDuckDB(async (db) => {
-    const featureRows = await readFeatureRows(db, source, preprocessor);
-    onProgress?.(`read ${featureRows.length} rows`);
-    const probabilities = await scoreMatrix(loaded.scorer, encodeRows(preprocessor, featureRows));
-    onProgress?.(`scored ${featureRows.length} rows`);
+    const { loanIds, customerIds, matrix } = await readEncodedMonth(db, source, preprocessor);
+    onProgress?.(`read ${matrix.rows} rows`);
+    const probabilities = await scoreMatrix(loaded.scorer, matrix);
+    onProgress?.(`scored ${matrix.rows} rows`);
 
     await db.run(
       'CREATE TEMP TABLE scored (row_index INTEGER, loan_id VARCHAR, Customer_ID VARCHAR, default_probability DOUBLE, predicted_default INTEGER, risk_band VARCHAR)',
     );
     const appender = await db.createAppender('scored');
-    featureRows.forEach((row, index) => {
+    loanIds.forEach((loanId, index) => {
       const probability = probabilities[index];
-      if (!Number.isFinite(probability)) throw new Error(`model ${modelId} gave a non-finite score for loan ${String(row.loan_id)}`);
+      if (!Number.isFinite(probability)) throw new Error(`model ${modelId} gave a non-finite score for loan ${loanId}`);
       appender.appendInteger(index);
-      appender.appendVarchar(String(row.loan_id));
-      appender.appendVarchar(String(row.Customer_ID));
+      appender.appendVarchar(loanId);
+      appender.appendVarchar(customerIds[index]);
       appender.appendDouble(probability);
       appender.appendInteger(predictedDefault(probability, metadata.threshold));
       appender.appendVarchar(riskBand(probability, metadata.threshold));
