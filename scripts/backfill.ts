@@ -25,6 +25,7 @@ runCommand(async () => {
       args: [{ from: options.from, to: options.to, trainAt: options['train-at'], parallelism: options.parallelism, sourceDir: resolve(options.source) }],
       // A second caller while it runs attaches to the same execution instead of starting another.
       workflowIdConflictPolicy: 'USE_EXISTING',
+      staticSummary: `phase 1 backfill ${options.from}..${options.to}`,
     });
     console.log(`backfill ${workflowId} (run ${handle.firstExecutionRunId})`);
     if (options['no-wait']) return;

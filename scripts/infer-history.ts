@@ -21,6 +21,7 @@ runCommand(async () => {
       taskQueue: config.TEMPORAL_TASK_QUEUE,
       args: [{ from: options.from, to: options.to, modelId: options.model, parallelism: options.parallelism }],
       workflowIdConflictPolicy: 'USE_EXISTING',
+      staticSummary: `phase 2 scoring ${options.from}..${options.to}`,
     });
     console.log(`historical inference ${workflowId}`);
     if (options['no-wait']) return;

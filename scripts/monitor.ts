@@ -26,6 +26,7 @@ runCommand(async () => {
       taskQueue: config.TEMPORAL_TASK_QUEUE,
       args: [{ asOf, modelId: options.model, from: options.from }],
       workflowIdConflictPolicy: 'USE_EXISTING',
+      staticSummary: `monitoring as of ${asOf}`,
     });
     console.log(`monitoring ${workflowId}`);
     if (options['no-wait']) return;

@@ -73,6 +73,7 @@ export async function backfillWorkflow(rawInput: BackfillInput): Promise<Backfil
       await executeChild(monthPipelineWorkflow, {
         workflowId: workflowIds.month(month),
         args: [{ month, sourceDir }],
+        staticSummary: `ETL of ${month} (bronze → silver → gold)`,
         typedSearchAttributes: [
           { key: searchAttributes.pipelinePhase, value: 'etl' },
           { key: searchAttributes.snapshotMonth, value: month },
@@ -148,6 +149,7 @@ async function trainOnce(
     const trained = await executeChild(trainingWorkflow, {
       workflowId,
       args: [{ asOf, reason: `backfill training as of ${asOf}` }],
+      staticSummary: `training as of ${asOf}`,
       typedSearchAttributes: [
         { key: searchAttributes.pipelinePhase, value: 'train' },
         { key: searchAttributes.snapshotMonth, value: asOf },

@@ -9,6 +9,7 @@ export function scoreMonthChild(month: Month, modelId: string) {
   return executeChild(scoreMonthWorkflow, {
     workflowId: workflowIds.scoreMonth(month, modelId),
     args: [{ month, modelId }],
+    staticSummary: `score ${month} with ${modelId}`,
     typedSearchAttributes: [
       { key: searchAttributes.pipelinePhase, value: 'score' },
       { key: searchAttributes.snapshotMonth, value: month },

@@ -164,6 +164,7 @@ export async function modelLifecycleWorkflow(input: { state?: LifecycleState } =
       const result = await executeChild(trainingWorkflow, {
         workflowId,
         args: [{ asOf, reason: `forced retrain: ${request.reason}`, forced: true }],
+        staticSummary: `forced retraining as of ${asOf}: ${request.reason}`,
         typedSearchAttributes: [
           { key: searchAttributes.pipelinePhase, value: 'train' },
           { key: searchAttributes.snapshotMonth, value: asOf },
