@@ -1,0 +1,111 @@
+// Where the time of a run went, read from workflow histories: time inside activities (started → closed of the
+// attempt that closed), time activities waited (scheduled → started: queueing behind busy slots plus retry backoff),
+// and workflow task time (queue wait and processing by the worker). Pure over history events.
+import { defaultPayloadConverter } from '@temporalio/common';
+import type { temporal } from '@temporalio/proto';
+
+type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+type Timestamp = { seconds?: { toNumber(): number } | number | string | null; nanos?: number | null } | null | undefined;
+
+export function eventMs(time: Timestamp): number {
+  if (!time) return NaN;
+  const seconds = time.seconds;
+  const whole = typeof seconds === 'object' && seconds !== null ? seconds.toNumber() : Number(seconds ?? 0);
+  return whole * 1000 + (time.nanos ?? 0) / 1e6;
+}
+
+const id = (value: unknown) => String(value ?? '');
+
+export interface ActivityTiming {
+  count: number;
+  /** Attempts beyond the first, summed. */
+  retries: number;
+  /** Sum of started → closed (ms): the work itself, as the server saw it. */
+  runMs: number;
+  /** Sum of scheduled → started (ms): waiting for a free slot, and backoff between attempts. */
+  waitMs: number;
+  maxRunMs: number;
+  /** Sum of `rows` of the results that carry one (ingestBronze, scoreMonth, …). */
+  rows: number;
+}
+
+export interface HistoryTiming {
+  workflows: number;
+  events: number;
+  activities: Record<string, ActivityTiming>;
+  activityRunMs: number;
+  activityWaitMs: number;
+  workflowTasks: number;
+  /** Sum of workflow task scheduled → started (ms). */
+  workflowTaskWaitMs: number;
+  /** Sum of workflow task started → completed (ms): replay and workflow code in the worker. */
+  workflowTaskRunMs: number;
+}
+
+export function emptyTiming(): HistoryTiming {
+  return { workflows: 0, events: 0, activities: {}, activityRunMs: 0, activityWaitMs: 0, workflowTasks: 0, workflowTaskWaitMs: 0, workflowTaskRunMs: 0 };
+}
+
+/** Adds one workflow's history to `into` (mutates and returns it). */
+export function addHistory(into: HistoryTiming, events: HistoryEvent[]): HistoryTiming {
+  const time = new Map<string, number>();
+  const activityType = new Map<string, string>();
+  const activityStart = new Map<string, { at: number; attempt: number }>();
+  into.workflows++;
+  into.events += events.length;
+  for (const event of events) {
+    const at = eventMs(event.eventTime as Timestamp);
+    time.set(id(event.eventId), at);
+    if (event.activityTaskScheduledEventAttributes) {
+      activityType.set(id(event.eventId), event.activityTaskScheduledEventAttributes.activityType?.name ?? 'unknown');
+    } else if (event.activityTaskStartedEventAttributes) {
+      const started = event.activityTaskStartedEventAttributes;
+      activityStart.set(id(started.scheduledEventId), { at, attempt: started.attempt ?? 1 });
+    } else {
+      const closed =
+        event.activityTaskCompletedEventAttributes ??
+        event.activityTaskFailedEventAttributes ??
+        event.activityTaskTimedOutEventAttributes ??
+        event.activityTaskCanceledEventAttributes;
+      if (closed && 'scheduledEventId' in closed) {
+        const scheduledId = id(closed.scheduledEventId);
+        const scheduledAt = time.get(scheduledId) ?? at;
+        const start = activityStart.get(scheduledId);
+        const name = activityType.get(scheduledId) ?? 'unknown';
+        const entry = (into.activities[name] ??= { count: 0, retries: 0, runMs: 0, waitMs: 0, maxRunMs: 0, rows: 0 });
+        const runMs = start ? at - start.at : 0;
+        const waitMs = (start ? start.at : at) - scheduledAt;
+        entry.count++;
+        entry.retries += Math.max(0, (start?.attempt ?? 1) - 1);
+        entry.runMs += runMs;
+        entry.waitMs += waitMs;
+        entry.maxRunMs = Math.max(entry.maxRunMs, runMs);
+        entry.rows += resultRows(event.activityTaskCompletedEventAttributes?.result?.payloads?.[0]);
+        into.activityRunMs += runMs;
+        into.activityWaitMs += waitMs;
+      }
+    }
+    if (event.workflowTaskStartedEventAttributes) {
+      const scheduledAt = time.get(id(event.workflowTaskStartedEventAttributes.scheduledEventId));
+      if (scheduledAt !== undefined) into.workflowTaskWaitMs += at - scheduledAt;
+    }
+    if (event.workflowTaskCompletedEventAttributes) {
+      const startedAt = time.get(id(event.workflowTaskCompletedEventAttributes.startedEventId));
+      if (startedAt !== undefined) into.workflowTaskRunMs += at - startedAt;
+      into.workflowTasks++;
+    }
+  }
+  return into;
+}
+
+/** The `rows` field of an activity result payload, 0 when there is none. */
+function resultRows(payload: temporal.api.common.v1.IPayload | undefined): number {
+  if (!payload) return 0;
+  try {
+    const value = defaultPayloadConverter.fromPayload<unknown>(payload);
+    const rows = value && typeof value === 'object' ? (value as { rows?: unknown }).rows : undefined;
+    return typeof rows === 'number' && Number.isFinite(rows) ? rows : 0;
+  } catch {
+    return 0;
+  }
+}

@@ -1,0 +1,28 @@
+// Options of `npm run bench`: one zod schema, so a bad value is rejected with its name before anything starts.
+import { z } from 'zod';
+import { compareMonths, isMonth } from '../../lib/months.js';
+
+/** Customers at scale 1: the real data set's size. */
+export const CUSTOMERS_AT_SCALE_1 = 12_500;
+
+const month = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'expected YYYY-MM');
+
+export const benchOptionsSchema = z
+  .object({
+    scale: z.coerce.number({ message: 'scale must be a number' }).positive('scale must be above 0').max(200, 'scale must be at most 200'),
+    from: month.default('2023-01'),
+    to: month.default('2024-12'),
+    seed: z.coerce.number().int().min(0).default(42),
+    parallelism: z.coerce.number().int().min(1).max(64).default(4),
+    concurrency: z.coerce.number().int().min(1).max(64).default(4),
+    keep: z.boolean().default(false),
+    out: z.string().min(1).default('bench/results'),
+    work: z.string().min(1).default('bench/tmp'),
+  })
+  .refine((options) => !isMonth(options.from) || !isMonth(options.to) || compareMonths(options.from, options.to) <= 0, { message: '`from` must not be after `to`', path: ['to'] });
+
+export type BenchOptions = z.output<typeof benchOptionsSchema>;
+
+export function customersAt(scale: number): number {
+  return Math.max(50, Math.round(CUSTOMERS_AT_SCALE_1 * scale));
+}

@@ -1,0 +1,248 @@
+// The benchmark: generated data at a scale, its own headless dev server on a free port, the worker as a child process
+// (so its peak resident memory can be read), then phase 1, phase 2 and monitoring as the demo runs them. Everything it
+// started is stopped at the end, also when a stage fails.
+import { mkdirSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { loadavg } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { loadConfig } from '../../lib/config.js';
+import { LIFECYCLE_WORKFLOW_ID, workflowIds } from '../../lib/temporal.js';
+import { generateSources } from '../generator/index.js';
+import { startDevServer, type DevServer } from '../temporal/dev-server.js';
+import { backfillWorkflow, historicalInferenceWorkflow, modelLifecycleWorkflow, monitoringWorkflow } from '../../workflows/index.js';
+import { addHistory, emptyTiming, type HistoryTiming } from './history-timing.js';
+import { describeMachine, type MachineDescription } from './machine.js';
+import { customersAt, type BenchOptions } from './options.js';
+import { startWorkerChild, type WorkerChild } from './worker-process.js';
+import { profileScoring, type ScoringProfile } from './scoring-profile.js';
+
+export interface BenchResult {
+  date: string;
+  scale: number;
+  customers: number;
+  months: { from: string; to: string };
+  machine: MachineDescription & { loadAverageAtStart: number[] };
+  settings: { parallelism: number; workerConcurrentActivities: number };
+  /** Wall seconds per stage; `pipeline` = phase 1 + phase 2 + monitoring, `total` = everything incl. setup. */
+  seconds: Record<'generate' | 'serverStart' | 'workerStart' | 'phase1' | 'phase2' | 'monitoring' | 'pipeline' | 'total', number>;
+  rows: { bronze: number; scored: number; scoredPhase2: number; features: number; labels: number };
+  throughput: {
+    /** Bronze rows ingested per wall second of phase 1. */
+    etlRowsPerSecond: number;
+    /** Rows scored per second of scoreMonth activity time (started → completed). */
+    scoringRowsPerSecond: number;
+    /** Phase 2 rows per wall second of phase 2 (what a user waits). */
+    phase2RowsPerWallSecond: number;
+  };
+  temporal: {
+    workflows: number;
+    events: number;
+    activitySeconds: number;
+    activityWaitSeconds: number;
+    workflowTasks: number;
+    workflowTaskWaitSeconds: number;
+    workflowTaskRunSeconds: number;
+    /** Activity seconds over (pipeline wall × worker activity slots): how busy the slots were. */
+    activitySlotUtilisation: number;
+    byActivity: Record<string, { count: number; retries: number; seconds: number; waitSeconds: number; maxSeconds: number; rows: number }>;
+    byWorkflowType: Record<string, { workflows: number; activitySeconds: number; workflowTaskSeconds: number }>;
+  };
+  /** peakRssBytes: the kernel's high-water mark (VmHWM); peakSampleStage: the stage running when sampled RSS peaked. */
+  worker: { peakRssBytes: number; peakRssMiB: number; peakSampleStage: string; peakSampleSecondsIntoStage: number };
+  /** scoreMonth's stages and the scoring kernel measured outside Temporal on this run's datamart (null: no model). */
+  scoringProfile: ScoringProfile | null;
+  outcome: { trainedModel: string | null; promoted: boolean; monitoringAction: string; failedMonths: number };
+  targets: Record<string, { target: string; met: boolean }>;
+}
+
+const round = (value: number, digits = 2) => Number(value.toFixed(digits));
+
+export async function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const server = createServer();
+    server.once('error', fail);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => done(port));
+    });
+  });
+}
+
+export async function runBench(options: BenchOptions, log: (line: string) => void = console.log): Promise<BenchResult> {
+  const t0 = Date.now();
+  const loadAtStart = loadavg().map((value) => Number(value.toFixed(2)));
+  const customers = customersAt(options.scale);
+  const work = resolve(options.work, `scale-${options.scale}-${process.pid}`);
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(work, { recursive: true });
+  const config = loadConfig({
+    DATAMART_DIR: join(work, 'datamart'),
+    MODEL_BANK_DIR: join(work, 'model_bank'),
+    REPORTS_DIR: join(work, 'reports'),
+    TEMPORAL_TASK_QUEUE: 'credit-pipeline-bench',
+    WORKER_MAX_CONCURRENT_ACTIVITIES: String(options.concurrency),
+  });
+  const sourceDir = join(work, 'sources');
+  const seconds = {} as BenchResult['seconds'];
+  const lap = (since: number) => (Date.now() - since) / 1000;
+
+  let server: DevServer | undefined;
+  let worker: WorkerChild | undefined;
+  let connection: Connection | undefined;
+  try {
+    let t = Date.now();
+    log(`generating ${customers} customers (scale ${options.scale}) into ${sourceDir} …`);
+    await generateSources({ customers, out: sourceDir, seed: options.seed });
+    seconds.generate = lap(t);
+
+    t = Date.now();
+    const port = await freePort();
+    server = await startDevServer({ port, headless: true, dbFile: join(work, 'temporal.db'), logFile: join(work, 'server.log') });
+    seconds.serverStart = lap(t);
+    log(`dev server on ${server.address} (${seconds.serverStart.toFixed(1)} s)`);
+
+    t = Date.now();
+    worker = await startWorkerChild({ address: server.address, config });
+    seconds.workerStart = lap(t);
+    log(`worker pid ${worker.pid} polling (${seconds.workerStart.toFixed(1)} s, includes bundling the workflows)`);
+
+    connection = await Connection.connect({ address: server.address });
+    const client = new Client({ connection });
+    const taskQueue = config.TEMPORAL_TASK_QUEUE;
+    await client.workflow.start(modelLifecycleWorkflow, { workflowId: LIFECYCLE_WORKFLOW_ID, taskQueue, args: [{}], workflowIdConflictPolicy: 'USE_EXISTING' });
+
+    const tPipeline = Date.now();
+    const stageStarts: Array<[string, number]> = [['phase 1', tPipeline]];
+    t = Date.now();
+    const phase1 = await client.workflow.execute(backfillWorkflow, {
+      workflowId: workflowIds.backfill(options.from, options.to),
+      taskQueue,
+      args: [{ from: options.from, to: options.to, sourceDir, parallelism: options.parallelism }],
+    });
+    seconds.phase1 = lap(t);
+    log(`phase 1: ${phase1.done.length} months, model ${phase1.training?.modelId ?? 'none'} (${seconds.phase1.toFixed(1)} s)`);
+
+    t = Date.now();
+    stageStarts.push(['phase 2', t]);
+    const phase2 = await client.workflow.execute(historicalInferenceWorkflow, {
+      workflowId: workflowIds.history(options.from, options.to),
+      taskQueue,
+      args: [{ from: options.from, to: options.to, parallelism: options.parallelism }],
+    });
+    seconds.phase2 = lap(t);
+    const scoredPhase2 = phase2.scored.reduce((sum, month) => sum + month.rows, 0);
+    log(`phase 2: ${scoredPhase2} rows over ${phase2.scored.length} months (${seconds.phase2.toFixed(1)} s)`);
+
+    t = Date.now();
+    stageStarts.push(['monitoring', t]);
+    const monitored = await client.workflow.execute(monitoringWorkflow, {
+      workflowId: workflowIds.monitoring(options.to),
+      taskQueue,
+      args: [{ asOf: options.to, from: options.from }],
+    });
+    seconds.monitoring = lap(t);
+    seconds.pipeline = lap(tPipeline);
+    log(`monitoring: ${monitored.action} (${seconds.monitoring.toFixed(1)} s)`);
+
+    await client.workflow.getHandle(LIFECYCLE_WORKFLOW_ID).terminate('bench over');
+    stageStarts.push(['after monitoring', Date.now()]);
+    await worker.stop();
+    const peakRssBytes = worker.peakRssBytes();
+    const rssPeak = worker.rssPeakSample();
+    const peakStage = [...stageStarts].reverse().find(([, start]) => start <= rssPeak.at) ?? ['worker start', rssPeak.at];
+
+    // Every execution on this private server belongs to the run: read their histories.
+    const timing = emptyTiming();
+    const byType: Record<string, HistoryTiming> = {};
+    for await (const execution of client.workflow.list()) {
+      const history = await client.workflow.getHandle(execution.workflowId, execution.runId).fetchHistory();
+      const events = history.events ?? [];
+      addHistory(timing, events);
+      addHistory((byType[execution.type] ??= emptyTiming()), events);
+    }
+    t = Date.now();
+    const scoringProfile = phase2.modelId
+      ? await profileScoring(config.DATAMART_DIR, config.MODEL_BANK_DIR, phase2.modelId, phase2.scored.map((month) => month.month))
+      : null;
+    log(`scoring profile (${lap(t).toFixed(1)} s): kernel ${scoringProfile?.kernelRowsPerSecond ?? '-'} rows/s`);
+    const activity = (name: string) => timing.activities[name] ?? { count: 0, retries: 0, runMs: 0, waitMs: 0, maxRunMs: 0, rows: 0 };
+    const bronze = activity('ingestBronze').rows;
+    const scored = activity('scoreMonth').rows;
+    seconds.total = lap(t0);
+
+    const result: BenchResult = {
+      date: new Date().toISOString(),
+      scale: options.scale,
+      customers,
+      months: { from: options.from, to: options.to },
+      machine: { ...describeMachine(), loadAverageAtStart: loadAtStart },
+      settings: { parallelism: options.parallelism, workerConcurrentActivities: options.concurrency },
+      seconds: Object.fromEntries(Object.entries(seconds).map(([key, value]) => [key, round(value)])) as BenchResult['seconds'],
+      rows: { bronze, scored, scoredPhase2, features: activity('buildFeatureStore').rows, labels: activity('buildLabelStore').rows },
+      throughput: {
+        etlRowsPerSecond: Math.round(bronze / seconds.phase1),
+        scoringRowsPerSecond: Math.round(scored / (activity('scoreMonth').runMs / 1000)),
+        phase2RowsPerWallSecond: Math.round(scoredPhase2 / seconds.phase2),
+      },
+      temporal: {
+        workflows: timing.workflows,
+        events: timing.events,
+        activitySeconds: round(timing.activityRunMs / 1000),
+        activityWaitSeconds: round(timing.activityWaitMs / 1000),
+        workflowTasks: timing.workflowTasks,
+        workflowTaskWaitSeconds: round(timing.workflowTaskWaitMs / 1000),
+        workflowTaskRunSeconds: round(timing.workflowTaskRunMs / 1000),
+        activitySlotUtilisation: round(timing.activityRunMs / 1000 / (seconds.pipeline * options.concurrency), 3),
+        byActivity: Object.fromEntries(
+          Object.entries(timing.activities)
+            .sort(([, a], [, b]) => b.runMs - a.runMs)
+            .map(([name, a]) => [name, { count: a.count, retries: a.retries, seconds: round(a.runMs / 1000), waitSeconds: round(a.waitMs / 1000), maxSeconds: round(a.maxRunMs / 1000), rows: a.rows }]),
+        ),
+        byWorkflowType: Object.fromEntries(
+          Object.entries(byType).map(([type, w]) => [type, { workflows: w.workflows, activitySeconds: round(w.activityRunMs / 1000), workflowTaskSeconds: round((w.workflowTaskRunMs + w.workflowTaskWaitMs) / 1000) }]),
+        ),
+      },
+      worker: {
+        peakRssBytes,
+        peakRssMiB: round(peakRssBytes / 2 ** 20, 1),
+        peakSampleStage: peakStage[0],
+        peakSampleSecondsIntoStage: round((rssPeak.at - peakStage[1]) / 1000, 1),
+      },
+      scoringProfile,
+      outcome: {
+        trainedModel: phase1.training?.modelId ?? null,
+        promoted: phase1.training?.promoted ?? false,
+        monitoringAction: monitored.action,
+        failedMonths: phase1.failed.length + phase2.failed.length,
+      },
+      targets: {},
+    };
+    result.targets = targetsFor(result);
+    return result;
+  } finally {
+    await worker?.kill().catch(() => undefined);
+    await connection?.close().catch(() => undefined);
+    await server?.stop().catch(() => undefined);
+    if (!options.keep) rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** The issue's targets: S=1 under 60 s end to end, S=10 under 5 min with the worker under 2 GiB, scoring > 500k rows/s. */
+export function targetsFor(result: BenchResult): BenchResult['targets'] {
+  const targets: BenchResult['targets'] = {
+    scoringRowsPerSecond: { target: '> 500,000 rows/s of scoring activity time', met: result.throughput.scoringRowsPerSecond > 500_000 },
+    scoringKernelRowsPerSecond: {
+      target: '> 500,000 rows/s of the scoring kernel (onnxruntime, all months in one call)',
+      met: (result.scoringProfile?.kernelRowsPerSecond ?? 0) > 500_000,
+    },
+  };
+  const workerLimit = 2 * 2 ** 30;
+  if (result.scale <= 1) targets.endToEnd = { target: 'S=1 under 60 s (pipeline wall)', met: result.seconds.pipeline < 60 };
+  if (result.scale >= 10) {
+    targets.endToEnd = { target: 'S=10 under 300 s (pipeline wall)', met: result.seconds.pipeline < 300 };
+    targets.workerMemory = { target: 'worker peak RSS under 2 GiB', met: result.worker.peakRssBytes < workerLimit };
+  }
+  return targets;
+}

@@ -1,0 +1,92 @@
+// `npm run bench -- --scale S`: generated data at S × 12,500 customers through phase 1, phase 2 and monitoring on a
+// private dev server and a worker child process; prints the figures and writes bench/results/<date>-<scale>.json.
+import { mkdirSync, writeFileSync, renameSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { benchOptionsSchema } from '../core/bench/options.js';
+import { runBench, type BenchResult } from '../core/bench/run.js';
+import { parseCommandLine } from './cli.js';
+import { formatTable } from './format.js';
+
+const raw = parseCommandLine('bench', 'Benchmark the whole pipeline on generated data (its own dev server and worker; all stopped at the end).', {
+  scale: { type: 'string', description: 'data size: S × 12,500 customers over 25 months (required; fractions allowed, e.g. 0.1)' },
+  from: { type: 'string', description: 'first month of phase 1 and 2 (default 2023-01)' },
+  to: { type: 'string', description: 'last month (default 2024-12)' },
+  seed: { type: 'string', description: 'generator seed (default 42)' },
+  parallelism: { type: 'string', description: 'months in flight in the backfill and history workflows (default 4)' },
+  concurrency: { type: 'string', description: 'worker activity slots, WORKER_MAX_CONCURRENT_ACTIVITIES (default 4)' },
+  out: { type: 'string', description: 'folder of the result JSON (default bench/results)' },
+  work: { type: 'string', description: 'scratch folder for data, datamart and server db (default bench/tmp)' },
+  keep: { type: 'boolean', description: 'keep the scratch folder afterwards' },
+});
+
+if (raw.scale === undefined) {
+  console.error('bench: --scale is required, e.g. --scale 1 (see --help)');
+  process.exit(2);
+}
+const parsed = benchOptionsSchema.safeParse(Object.fromEntries(Object.entries(raw).filter(([, value]) => value !== undefined)));
+if (!parsed.success) {
+  console.error(`bench: ${parsed.error.issues.map((issue) => `--${issue.path.join('.') || 'options'}: ${issue.message}`).join('; ')} (see --help)`);
+  process.exit(2);
+}
+const options = parsed.data;
+
+function report(result: BenchResult): string {
+  const s = result.seconds;
+  const t = result.temporal;
+  const stages = formatTable(['stage', 'seconds'], [
+    ['generate data', String(s.generate)],
+    ['start dev server', String(s.serverStart)],
+    ['start worker (bundle)', String(s.workerStart)],
+    ['phase 1 backfill + training', String(s.phase1)],
+    ['phase 2 historical inference', String(s.phase2)],
+    ['monitoring', String(s.monitoring)],
+    ['pipeline (phase 1+2+monitoring)', String(s.pipeline)],
+    ['total', String(s.total)],
+  ]);
+  const figures = formatTable(['figure', 'value'], [
+    ['customers', result.customers.toLocaleString('en')],
+    ['bronze rows', result.rows.bronze.toLocaleString('en')],
+    ['ETL rows/s (bronze rows / phase 1 wall)', result.throughput.etlRowsPerSecond.toLocaleString('en')],
+    ['rows scored', result.rows.scored.toLocaleString('en')],
+    ['scoring rows/s (per scoreMonth activity second)', result.throughput.scoringRowsPerSecond.toLocaleString('en')],
+    ['phase 2 rows per wall second', result.throughput.phase2RowsPerWallSecond.toLocaleString('en')],
+    ['activity time (sum, s)', String(t.activitySeconds)],
+    ['activity wait: schedule→start (sum, s)', String(t.activityWaitSeconds)],
+    ['workflow tasks: wait / run (sum, s)', `${t.workflowTaskWaitSeconds} / ${t.workflowTaskRunSeconds} (${t.workflowTasks} tasks)`],
+    ['activity slot utilisation', String(t.activitySlotUtilisation)],
+    ['worker peak RSS (VmHWM)', `${result.worker.peakRssMiB} MiB, peak in ${result.worker.peakSampleStage} at +${result.worker.peakSampleSecondsIntoStage} s`],
+  ]);
+  const activities = formatTable(['activity', 'count', 'retries', 'seconds', 'wait s', 'max s', 'rows'],
+    Object.entries(t.byActivity).map(([name, a]) => [name, String(a.count), String(a.retries), String(a.seconds), String(a.waitSeconds), String(a.maxSeconds), a.rows.toLocaleString('en')]));
+  const p = result.scoringProfile;
+  const profile = p
+    ? formatTable(['scoring, outside Temporal (sum over months)', 'value'], [
+        ['load + verify model (s)', p.stages.loadAndVerifyModel.toFixed(2)],
+        ['read month encoded by DuckDB (s)', p.stages.readEncoded.toFixed(2)],
+        ['onnxruntime (s)', p.stages.onnxScore.toFixed(2)],
+        ['whole scoreMonth calls (s)', `${p.scoreMonthSeconds.toFixed(2)} → ${p.scoreMonthRowsPerSecond.toLocaleString('en')} rows/s`],
+        ['onnxruntime, all months in one call', `${p.kernelRows.toLocaleString('en')} rows in ${p.kernelSeconds.toFixed(3)} s → ${p.kernelRowsPerSecond.toLocaleString('en')} rows/s`],
+      ])
+    : 'no scoring profile (no model)';
+  const targets = Object.entries(result.targets).map(([name, target]) => `  ${target.met ? 'MET   ' : 'MISSED'} ${name}: ${target.target}`).join('\n');
+  return [stages, figures, activities, profile, `targets:\n${targets}`].join('\n\n');
+}
+
+async function main(): Promise<void> {
+  const result = await runBench(options);
+  console.log('\n' + report(result));
+  const dir = resolve(options.out);
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${result.date.slice(0, 10)}-${options.scale}.json`);
+  writeFileSync(`${file}.tmp`, JSON.stringify(result, null, 2) + '\n');
+  renameSync(`${file}.tmp`, file);
+  console.log(`\nwritten ${file}`);
+}
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    console.error(`bench failed: ${error instanceof Error ? error.message : error}`);
+    process.exit(1);
+  },
+);
