@@ -2,20 +2,36 @@
 // and atomic Parquet writes (temp file + rename) so a retried activity replaces a partition, never half-writes it.
 import { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { mkdir, rename, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
+import { tmpdir } from 'node:os';
 import { randomUUID } from 'node:crypto';
+import { removeOrphanedTemporaries, temporaryPathFor } from './temp-files.js';
 
 export type Row = Record<string, unknown>;
 
+/**
+ * Each in-memory database may hold this much before it spills to disk. A worker runs several activities at once and
+ * DuckDB's default (80% of RAM each) let four stagings of large CSVs push a worker past 2 GiB.
+ */
+export const DUCKDB_MEMORY_LIMIT = '512MB';
+
 /** Runs `work` with a fresh in-memory DuckDB connection, closed afterwards whatever happens. */
 export async function withDuckDB<T>(work: (db: DuckDBConnection) => Promise<T>, threads = 2): Promise<T> {
-  const instance = await DuckDBInstance.create(':memory:', { threads: String(threads) });
+  // Spill files are named per database, not per process: each database gets a directory of its own.
+  const spillDirectory = join(tmpdir(), 'credit-pipeline-duckdb', randomUUID());
+  await mkdir(spillDirectory, { recursive: true });
+  const instance = await DuckDBInstance.create(':memory:', {
+    threads: String(threads),
+    memory_limit: DUCKDB_MEMORY_LIMIT,
+    temp_directory: spillDirectory,
+  });
   const connection = await instance.connect();
   try {
     return await work(connection);
   } finally {
     connection.closeSync();
     instance.closeSync();
+    await rm(spillDirectory, { recursive: true, force: true });
   }
 }
 
@@ -62,11 +78,12 @@ export async function queryValue<T = unknown>(db: DuckDBConnection, sql: string)
  */
 export async function writeParquetAtomic(db: DuckDBConnection, selectSql: string, destination: string): Promise<number> {
   await mkdir(dirname(destination), { recursive: true });
-  const temporary = `${destination}.${randomUUID()}.tmp`;
+  const temporary = temporaryPathFor(destination);
   try {
     const result = await db.run(`COPY (${selectSql}) TO ${sqlString(temporary)} (FORMAT parquet, COMPRESSION zstd)`);
     const written = Number(result.rowsChanged);
     await rename(temporary, destination);
+    await removeOrphanedTemporaries(destination);
     return written;
   } catch (error) {
     await rm(temporary, { force: true });

@@ -1,14 +1,15 @@
 // Atomic file and directory writes: a reader never sees a half-written artifact, report or registry.
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { randomUUID } from 'node:crypto';
+import { removeOrphanedTemporaries, temporaryPathFor } from './temp-files.js';
 
 export async function writeFileAtomic(path: string, content: string | Uint8Array): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
-  const temporary = `${path}.${randomUUID()}.tmp`;
+  const temporary = temporaryPathFor(path);
   try {
     await writeFile(temporary, content);
     await rename(temporary, path);
+    await removeOrphanedTemporaries(path);
   } catch (error) {
     await rm(temporary, { force: true });
     throw error;
@@ -21,7 +22,7 @@ export async function writeFileAtomic(path: string, content: string | Uint8Array
  */
 export async function publishDirectory(destination: string, fill: (dir: string) => Promise<void>): Promise<boolean> {
   await mkdir(dirname(destination), { recursive: true });
-  const temporary = `${destination}.${randomUUID()}.tmp`;
+  const temporary = temporaryPathFor(destination);
   await mkdir(temporary, { recursive: true });
   try {
     await fill(temporary);
@@ -35,5 +36,6 @@ export async function publishDirectory(destination: string, fill: (dir: string) 
     }
   } finally {
     await rm(temporary, { recursive: true, force: true });
+    await removeOrphanedTemporaries(destination);
   }
 }

@@ -86,7 +86,9 @@ async function main(): Promise<void> {
 main().then(
   () => process.exit(0),
   (error) => {
-    console.error(`bench failed: ${error instanceof Error ? error.message : error}`);
+    const messages: string[] = [];
+    for (let current: unknown = error; current instanceof Error; current = current.cause) messages.push(current.message);
+    console.error(`bench failed: ${messages.join(': ') || String(error)}`);
     process.exit(1);
   },
 );

@@ -2,7 +2,8 @@
 // cheap read of one small file instead of a re-parse of the whole CSV. The cache is keyed by the file's real path,
 // size and mtime, built in a temporary directory and renamed into place whole: concurrent workers may build the
 // same cache, the first rename wins and the others use it. Its manifest carries the detected date spelling.
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { removeOrphanedTemporaries, temporaryPathFor } from '../temp-files.js';
 import { mkdir, readFile, realpath, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -80,7 +81,7 @@ async function buildStage(
   mtimeMs: number,
   columns: string[],
 ): Promise<StagedSource> {
-  const temporary = `${dir}.${randomUUID()}.tmp`;
+  const temporary = temporaryPathFor(dir);
   await mkdir(temporary, { recursive: true });
   try {
     const manifest = await withDuckDB(async (db) => {
@@ -134,6 +135,7 @@ async function buildStage(
       if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw error;
       // Another worker staged the same file first: same content, use theirs.
     }
+    await removeOrphanedTemporaries(dir);
     const staged = await readManifest(dir);
     if (!staged) throw new Error(`staging cache ${dir} has no manifest after it was built`);
     return staged;

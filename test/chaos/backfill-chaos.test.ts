@@ -89,7 +89,6 @@ function assertSameAsReference(run: RunOutcome): void {
 // A write killed between its start and its rename leaves its temp file (data.parquet.<uuid>.tmp) behind: readers
 // never see it, but nothing removes it either. Reported with a fix to core/duckdb.ts / core/fs-atomic.ts; until that
 // lands, this check is a TODO for the kill scenario (and strict where no process is killed).
-const LEFTOVER_TODO = 'killed writes leave *.tmp files: writeParquetAtomic/writeFileAtomic have no sweep of orphans yet';
 
 test('undisturbed reference backfill', { timeout: TEST_TIMEOUT }, async () => {
   reference = await inScenario('reference', {}, async (s, p) => {
@@ -150,7 +149,7 @@ test(`worker SIGKILLed ${KILLS} times during the backfill and restarted`, { time
   });
   assertSameAsReference(run);
   if (run.leftovers.length > 0) console.log(`# leftovers after kills: ${run.leftovers.join(', ')}`);
-  await t.test('no temp file left by a killed write', { todo: LEFTOVER_TODO }, () => assert.deepEqual(run.leftovers, []));
+  await t.test('no temp file left by a killed write', () => assert.deepEqual(run.leftovers, []));
 });
 
 test(`dev server killed ${SERVER_RESTARTS} time(s) and restarted on its database`, { timeout: TEST_TIMEOUT }, async () => {
