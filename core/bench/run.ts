@@ -14,7 +14,7 @@ import { backfillWorkflow, historicalInferenceWorkflow, modelLifecycleWorkflow, 
 import { addHistory, emptyTiming, type HistoryTiming } from './history-timing.js';
 import { describeMachine, type MachineDescription } from './machine.js';
 import { customersAt, type BenchOptions } from './options.js';
-import { startWorkerChild, type WorkerChild } from './worker-process.js';
+import { startWorkerChild, type WorkerChild } from '../temporal/worker-process.js';
 import { profileScoring, type ScoringProfile } from './scoring-profile.js';
 
 export interface BenchResult {

@@ -11,7 +11,7 @@ import { datamart } from '../../lib/layout.js';
 import { LIFECYCLE_WORKFLOW_ID, workflowIds } from '../../lib/temporal.js';
 import { backfillWorkflow } from '../../workflows/index.js';
 import { goldTableHash } from '../helpers/gold.js';
-import { startWorkerProcess, type WorkerProcess } from '../helpers/processes.js';
+import { startWorkerChild, type WorkerChild } from '../../core/temporal/worker-process.js';
 import { FIXTURE_DIR, scratchConfig, startTemporal, withWorker } from '../helpers/temporal.js';
 
 const run = promisify(execFile);
@@ -20,7 +20,7 @@ const TO = '2024-12';
 let env: TestWorkflowEnvironment;
 const shared = scratchConfig('two-workers');
 const single = scratchConfig('one-worker');
-const workers: WorkerProcess[] = [];
+const workers: WorkerChild[] = [];
 
 before(async () => {
   env = await startTemporal();
@@ -46,7 +46,7 @@ async function listIds(query: string): Promise<string[]> {
 
 test('two worker processes share a backfill driven by the temporal CLI', async () => {
   const { config } = shared;
-  workers.push(await startWorkerProcess(env.address, config), await startWorkerProcess(env.address, config));
+  workers.push(await startWorkerChild({ address: env.address, config }), await startWorkerChild({ address: env.address, config }));
   const queue = ['--task-queue', config.TEMPORAL_TASK_QUEUE];
 
   await temporal('workflow', 'start', ...queue, '--type', 'modelLifecycleWorkflow', '--workflow-id', LIFECYCLE_WORKFLOW_ID, '--input', '{}');
@@ -78,7 +78,7 @@ test('two worker processes share a backfill driven by the temporal CLI', async (
       if (event.activityTaskStartedEventAttributes?.identity) identities.add(event.activityTaskStartedEventAttributes.identity);
     }
   }
-  const pids = workers.map((worker) => String(worker.process.pid));
+  const pids = workers.map((worker) => String(worker.pid));
   assert.deepEqual([...identities].map((identity) => identity.split('@')[0]).sort(), [...pids].sort());
 
   // forceRetrain by signal, then the lifecycle's status by query.
