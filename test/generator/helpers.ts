@@ -1,5 +1,6 @@
 // Test helpers for the generator: a small CSV reader, SPEC §2 labels through DuckDB, AUC, a logistic regression
 // on cleaned features (what "a good model on the cleaned features" can reach), and dirt shares.
+import { parseCsv, type CsvTable } from '../helpers/csv.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { queryRows, sqlString, withDuckDB } from '../../core/duckdb.js';
@@ -12,29 +13,11 @@ export const FILES = {
   loan_daily: 'lms_loan_daily.csv',
 } as const;
 
-export type Table = { header: string[]; rows: Record<string, string>[] };
+export type Table = CsvTable;
 
 /** RFC 4180 parse of a whole (small) file. */
 export function readCsv(path: string): Table {
-  const text = readFileSync(path, 'utf8');
-  const records: string[][] = [];
-  let field = '';
-  let record: string[] = [];
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') { field += '"'; i++; }
-      else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') { record.push(field); field = ''; }
-    else if (c === '\n') { record.push(field); records.push(record); record = []; field = ''; }
-    else if (c !== '\r') field += c;
-  }
-  if (field !== '' || record.length > 0) { record.push(field); records.push(record); }
-  const [header, ...body] = records;
-  return { header, rows: body.map((values) => Object.fromEntries(header.map((name, i) => [name, values[i] ?? '']))) };
+  return parseCsv(readFileSync(path, 'utf8'));
 }
 
 export function readSources(dir: string): Record<keyof typeof FILES, Table> {

@@ -2,6 +2,7 @@
 // straight from the real cs611 sample (dirty values become NaN), with a simple default label.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { parseCsv as parseCsvTable } from '../helpers/csv.js';
 import type { LabelledMatrix } from '../../core/xgboost/index.js';
 
 export const SAMPLE_DIR = process.env.CS611_SAMPLE_DIR ?? '/work/shared/fixtures/cs611-sample';
@@ -53,35 +54,9 @@ export function splitRows(matrix: LabelledMatrix, at: number): [LabelledMatrix, 
   return [part(0, at), part(at, matrix.rows)];
 }
 
-/** Minimal RFC 4180 reader (quoted fields may hold commas), enough for the sample's CSVs. */
+/** Rows of a CSV as records by column name. */
 export function parseCsv(text: string): Record<string, string>[] {
-  const records: string[][] = [];
-  let field = '';
-  let record: string[] = [];
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const char = text[i];
-    if (quoted) {
-      if (char === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (char === '"') quoted = false;
-      else field += char;
-    } else if (char === '"') quoted = true;
-    else if (char === ',') {
-      record.push(field);
-      field = '';
-    } else if (char === '\n' || char === '\r') {
-      if (char === '\r' && text[i + 1] === '\n') i++;
-      record.push(field);
-      records.push(record);
-      record = [];
-      field = '';
-    } else field += char;
-  }
-  if (field !== '' || record.length > 0) records.push([...record, field]);
-  const [header, ...rows] = records.filter((r) => r.length > 1 || r[0] !== '');
-  return rows.map((row) => Object.fromEntries(header.map((name, index) => [name, row[index] ?? ''])));
+  return parseCsvTable(text).rows;
 }
 
 export const REAL_FEATURES = [
