@@ -1,9 +1,10 @@
 // Shared by the ETL tests: the real sample, temporary directories, and content hashes of a datamart tree.
+import { FIXTURE_DIR } from '../helpers/fixture.js';
 import { createHash } from 'node:crypto';
 import { cp, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 
-export const SAMPLE_DIR = new URL('../../../shared/fixtures/cs611-sample/', import.meta.url).pathname;
+export const SAMPLE_DIR = FIXTURE_DIR;
 const TMP_ROOT = new URL('../../.test-tmp/etl/', import.meta.url).pathname;
 
 export async function tempDir(prefix: string): Promise<string> {

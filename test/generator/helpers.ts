@@ -1,11 +1,12 @@
 // Test helpers for the generator: a small CSV reader, SPEC §2 labels through DuckDB, AUC, a logistic regression
 // on cleaned features (what "a good model on the cleaned features" can reach), and dirt shares.
 import { parseCsv, type CsvTable } from '../helpers/csv.js';
+import { FIXTURE_DIR } from '../helpers/fixture.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { queryRows, sqlString, withDuckDB } from '../../core/duckdb.js';
 
-export const REAL_SAMPLE = '/work/shared/fixtures/cs611-sample';
+export const REAL_SAMPLE = FIXTURE_DIR;
 export const FILES = {
   attributes: 'features_attributes.csv',
   financials: 'features_financials.csv',

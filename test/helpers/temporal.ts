@@ -1,7 +1,7 @@
 // Test harness: a real Temporal dev server (the CLI built by scripts/setup, never the SDK's download and never the
 // time-skipping server) plus an in-process worker on a unique task queue, both torn down by the caller.
 import { mkdirSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
@@ -13,7 +13,7 @@ import { createWorker, WORKFLOWS_PATH } from '../../workers/worker.js';
 // Worker state changes and webpack reports are noise in test output; warnings and errors still show.
 Runtime.install({ logger: new DefaultLogger('WARN') });
 
-export const FIXTURE_DIR = resolve(PROJECT_ROOT, '../shared/fixtures/cs611-sample');
+export { FIXTURE_DIR } from './fixture.js';
 
 export async function startTemporal(): Promise<TestWorkflowEnvironment> {
   return TestWorkflowEnvironment.createLocal({

@@ -3,9 +3,10 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseCsv as parseCsvTable } from '../helpers/csv.js';
+import { FIXTURE_DIR } from '../helpers/fixture.js';
 import type { LabelledMatrix } from '../../core/xgboost/index.js';
 
-export const SAMPLE_DIR = process.env.CS611_SAMPLE_DIR ?? '/work/shared/fixtures/cs611-sample';
+export const SAMPLE_DIR = FIXTURE_DIR;
 
 export { seededRandom } from '../helpers/random.js';
 import { seededRandom } from '../helpers/random.js';
