@@ -3,7 +3,7 @@
 // continuing as new when its history budget runs out.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { registrySchema } from '../../lib/contracts.js';
 import { datamart, modelBank, partitionFile } from '../../lib/layout.js';
@@ -63,5 +63,17 @@ test('phase 1 and phase 2 over the real sample', async () => {
     const registry = registrySchema.parse(JSON.parse(readFileSync(modelBank.registry(config.MODEL_BANK_DIR), 'utf8')));
     assert.equal(registry.production, phase1.training?.modelId);
     assert.equal(registry.history.filter((event) => event.stage === 'production').length, 1);
+
+    // The same backfill again redoes only what is missing: here, one month whose feature partition was lost.
+    rmSync(partitionFile(datamart.featureStore(config.DATAMART_DIR), '2023-07'));
+    const again = await env.client.workflow.execute(backfillWorkflow, {
+      workflowId: workflowIds.backfill(FROM, TO),
+      taskQueue: config.TEMPORAL_TASK_QUEUE,
+      args: [{ from: FROM, to: TO, sourceDir: FIXTURE_DIR }],
+    });
+    assert.deepEqual(again.done, ['2023-07']);
+    assert.equal(again.skipped.length, months.length - 1);
+    assert.equal(again.training?.modelId, phase1.training?.modelId, 'no second training for the same month');
+    assert.ok(existsSync(partitionFile(datamart.featureStore(config.DATAMART_DIR), '2023-07')));
   });
 });
