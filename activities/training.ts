@@ -37,7 +37,14 @@ export function createTrainingActivities(config: Config) {
     buildTrainingSet: adaptActivity(async (input: z.input<typeof buildInput>): Promise<TrainingSetSummary> => {
       const { asOf, ootMonths, testMonths } = buildInput.parse(input);
       heartbeat({ stage: 'building training set', asOf });
-      return buildTrainingSet({ datamartDir: config.DATAMART_DIR, modelBankDir: config.MODEL_BANK_DIR, asOf, ootMonths, testMonths });
+      return buildTrainingSet({
+        datamartDir: config.DATAMART_DIR,
+        modelBankDir: config.MODEL_BANK_DIR,
+        asOf,
+        ootMonths,
+        testMonths,
+        windowMonths: config.TRAINING_WINDOW_MONTHS,
+      });
     }),
     trainCandidate: adaptActivity(async (input: z.input<typeof trainInput>): Promise<CandidateSummary> => {
       const { trainingSet, family, params } = trainInput.parse(input);

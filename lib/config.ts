@@ -17,6 +17,8 @@ export const configSchema = z.object({
   AUC_CRITICAL: share(0.7),
   PROMOTION_MIN_AUC: share(0.7),
   RETRAIN_COOLDOWN_DAYS: z.coerce.number().min(0).default(7),
+  /** Train on the most recent N labelled application months only; 0 = all of them. */
+  TRAINING_WINDOW_MONTHS: z.coerce.number().int().min(0).default(0),
   ALERT_WEBHOOK_URL: z.url().optional(),
   XGBOOST_LIBRARY: z.string().min(1).optional(),
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().positive().default(4),

@@ -46,6 +46,8 @@ export interface BuildTrainingSetOptions {
   asOf: Month;
   ootMonths?: number;
   testMonths?: number;
+  /** Only the most recent labelled months (0: all). After a concept drift, old months would drown the new pattern. */
+  windowMonths?: number;
 }
 
 export function workRoot(modelBankDir: string): string {
@@ -82,8 +84,8 @@ async function exists(path: string): Promise<boolean> {
 }
 
 export async function buildTrainingSet(options: BuildTrainingSetOptions): Promise<TrainingSetSummary> {
-  const { datamartDir, modelBankDir, asOf, ootMonths = 2, testMonths = 2 } = options;
-  const months = await matureApplicationMonths(datamartDir, asOf);
+  const { datamartDir, modelBankDir, asOf, ootMonths = 2, testMonths = 2, windowMonths = 0 } = options;
+  const months = (await matureApplicationMonths(datamartDir, asOf)).slice(windowMonths > 0 ? -windowMonths : 0);
   if (months.length < ootMonths + testMonths + 1) {
     throw new DataQualityError(
       `only ${months.length} application month(s) have labels mature by ${asOf} (${months.join(', ') || 'none'}); ` +

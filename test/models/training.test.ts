@@ -57,6 +57,17 @@ test('labels not yet mature at the as-of month are left out', async () => {
   );
 });
 
+test('a training window keeps only the most recent labelled months', async () => {
+  const windowed = await buildTrainingSet({ datamartDir: config.DATAMART_DIR, modelBankDir: config.MODEL_BANK_DIR, asOf: '2025-01', windowMonths: 8 });
+  assert.deepEqual(windowed.windows, {
+    train: { from: '2023-11', to: '2024-02' },
+    test: { from: '2024-03', to: '2024-04' },
+    oot: { from: '2024-05', to: '2024-06' },
+  });
+  assert.deepEqual(windowed.rows, { train: 4 * 250, test: 2 * 250, oot: 2 * 250 });
+  assert.notEqual(windowed.trainingDataSha256, result.trainingSet.trainingDataSha256);
+});
+
 test('the training set is content-addressed: the same data gives the same directory, built once', async () => {
   const again = await buildTrainingSet({ datamartDir: config.DATAMART_DIR, modelBankDir: config.MODEL_BANK_DIR, asOf: '2025-01' });
   assert.equal(again.trainingDataSha256, result.trainingSet.trainingDataSha256);
