@@ -12,7 +12,7 @@ import { LIFECYCLE_WORKFLOW_ID, workflowIds } from '../lib/temporal.js';
 import { temporalConnectConfig } from '../core/temporal/connection.js';
 import { ensureSearchAttributes, probeAddress, startDevServer, type DevServer } from '../core/temporal/dev-server.js';
 import { generateSources } from '../core/generator/index.js';
-import { readMonitoringTable } from '../core/datamart/monitoring-table.js';
+import { readMonitoringTable } from '../core/monitoring/read-table.js';
 import { createWorker } from '../workers/worker.js';
 import { backfillWorkflow, historicalInferenceWorkflow, modelLifecycleWorkflow, monitoringWorkflow, statusQuery } from '../workflows/index.js';
 import { monthOption, parseCommandLine } from './cli.js';

@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { workflowIds } from '../lib/temporal.js';
 import { monitoringWorkflow } from '../workflows/index.js';
-import { readMonitoringTable } from '../core/datamart/monitoring-table.js';
+import { readMonitoringTable } from '../core/monitoring/read-table.js';
 import { monthOption, NO_WAIT, parseCommandLine } from './cli.js';
 import { ensureLifecycle, openClient, runCommand, waitWithProgress } from './client.js';
 import { formatMonitoringTable } from './format.js';
