@@ -1,10 +1,11 @@
 // Planning activities: read-only questions about the datamart that workflows use to decide what to (re)do.
+import { monthSchema } from '../lib/months.js';
 import { z } from 'zod';
 import type { Config } from '../lib/config.js';
 import { inventoryMonths, latestLabelledMonth } from '../core/datamart/inventory.js';
 import { adaptActivity } from './failures.js';
 
-const month = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/);
+const month = monthSchema;
 const inventoryInput = z.object({
   from: month,
   to: month,

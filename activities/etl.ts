@@ -1,5 +1,6 @@
 // ETL activities: thin adapters over core/etl. Inputs are validated, domain errors leave as non-retryable
 // failures (adaptActivity), and long steps heartbeat so a dead worker is noticed.
+import { monthSchema } from '../lib/months.js';
 import { Context } from '@temporalio/activity';
 import { z } from 'zod';
 import type { Config } from '../lib/config.js';
@@ -10,7 +11,7 @@ import { buildLabelStore } from '../core/etl/label-store.js';
 import { buildSilver } from '../core/etl/silver.js';
 import { adaptActivity } from './failures.js';
 
-const month = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'expected a month as YYYY-MM');
+const month = monthSchema;
 const source = z.enum(SOURCES);
 const ingestInput = z.object({ sourceDir: z.string().min(1), source, month });
 const silverInput = z.object({ source, month });

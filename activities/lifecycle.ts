@@ -1,12 +1,13 @@
 // Activities that talk to the model-lifecycle workflow through a Temporal client: a workflow cannot signal-with-start
 // another workflow, and governance must reach model-lifecycle whether or not it is running yet.
+import { monthSchema } from '../lib/months.js';
 import { z } from 'zod';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Config } from '../lib/config.js';
 import { LIFECYCLE_WORKFLOW_ID } from '../lib/temporal.js';
 import { adaptActivity } from './failures.js';
 
-const retrainInput = z.object({ reason: z.string().min(1), asOf: z.string().regex(/^\d{4}-\d{2}$/).optional() });
+const retrainInput = z.object({ reason: z.string().min(1), asOf: monthSchema.optional() });
 
 export function createLifecycleActivities(config: Config, client: Client) {
   return {

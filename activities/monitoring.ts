@@ -1,5 +1,6 @@
 // Monitoring activities: thin adapters over core/monitoring. Inputs are validated; long work heartbeats when it runs
 // inside an activity; results are paths and small summaries.
+import { monthSchema } from '../lib/months.js';
 import { z } from 'zod';
 import { Context } from '@temporalio/activity';
 import type { Config } from '../lib/config.js';
@@ -12,7 +13,7 @@ import { thresholdsFrom } from '../core/monitoring/status.js';
 import { computeMonitoringTable } from '../core/monitoring/table.js';
 import { adaptActivity } from './failures.js';
 
-const month = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'expected YYYY-MM');
+const month = monthSchema;
 const modelInput = z.object({ asOf: month, modelId: z.string().min(1) });
 const governanceInput = modelInput.extend({
   workflowId: z.string().min(1),

@@ -1,4 +1,5 @@
 // Scoring activity: one month of the feature store scored by one registered model.
+import { monthSchema } from '../lib/months.js';
 import { z } from 'zod';
 import type { Config } from '../lib/config.js';
 import { scoreMonth, type ScoreMonthResult } from '../core/scoring/score-month.js';
@@ -6,7 +7,7 @@ import { adaptActivity } from './failures.js';
 import { heartbeat } from './training.js';
 
 const scoreInput = z.object({
-  month: z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'expected YYYY-MM'),
+  month: monthSchema,
   modelId: z.string().min(1).regex(/^[\w.-]+$/, 'a model id is letters, digits, dot, dash or underscore'),
 });
 

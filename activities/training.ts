@@ -1,5 +1,6 @@
 // Training activities: thin adapters over core/models (validated input, domain errors as non-retryable failures,
 // heartbeats during long work).
+import { monthSchema } from '../lib/months.js';
 import { z } from 'zod';
 import { Context } from '@temporalio/activity';
 import type { Config } from '../lib/config.js';
@@ -10,7 +11,7 @@ import { buildTrainingSet } from '../core/models/training-set.js';
 import { candidateSummarySchema, paramsSchema, trainingSetSummarySchema, type CandidateSummary, type TrainingSetSummary } from '../core/models/types.js';
 import { adaptActivity } from './failures.js';
 
-const month = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'expected YYYY-MM');
+const month = monthSchema;
 const buildInput = z.object({
   asOf: month,
   ootMonths: z.number().int().min(1).max(12).optional(),

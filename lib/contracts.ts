@@ -1,5 +1,6 @@
 // Shapes that cross module boundaries and are read back from disk: model metadata, the registry, monitoring rows,
 // governance decisions. zod schemas, so that a file read back is validated before use.
+import { monthSchema } from './months.js';
 import { z } from 'zod';
 import { baselineSchema } from '../core/monitoring/drift.js';
 
@@ -7,7 +8,7 @@ export const MODEL_FAMILIES = ['gbtree', 'gblinear', 'rf'] as const;
 export const modelFamilySchema = z.enum(MODEL_FAMILIES);
 export type ModelFamily = z.infer<typeof modelFamilySchema>;
 
-const monthSchema = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'expected YYYY-MM');
+
 const monthWindowSchema = z.object({ from: monthSchema, to: monthSchema });
 
 export const modelMetricsSchema = z.object({

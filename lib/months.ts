@@ -1,4 +1,5 @@
 // Month arithmetic on 'YYYY-MM' strings. Pure: shared by workflows (deterministic) and activities.
+import { z } from 'zod';
 
 export type Month = string;
 
@@ -55,3 +56,6 @@ export function snapshotDate(month: Month): string {
 export function monthOf(date: string): Month {
   return parseMonth(date.slice(0, 7), `date '${date}'`);
 }
+
+/** A 'YYYY-MM' month as a zod schema, for every outside input that names one. */
+export const monthSchema = z.string().regex(MONTH_PATTERN, 'expected a month as YYYY-MM');

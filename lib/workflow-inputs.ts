@@ -2,9 +2,9 @@
 // outside caller, so each workflow validates its input first. Pure: imported by workflows.
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
-import { compareMonths } from './months.js';
+import { compareMonths, monthSchema } from './months.js';
 
-export const monthSchema = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'expected a month as YYYY-MM');
+export { monthSchema };
 
 const fromNotAfterTo = (value: { from: string; to: string }) => compareMonths(value.from, value.to) <= 0;
 const fromNotAfterToMessage = { message: '`from` must not be after `to`' };

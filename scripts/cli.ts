@@ -1,5 +1,6 @@
 // Command-line options for the client scripts: node's parseArgs for the syntax, zod for the values, `--help` for
 // people. A bad option exits with a message naming it.
+import { monthSchema } from '../lib/months.js';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 
@@ -14,7 +15,7 @@ type Values<S extends Record<string, OptionSpec>> = {
   [K in keyof S]: S[K]['schema'] extends z.ZodType ? z.output<S[K]['schema']> : S[K]['type'] extends 'boolean' ? boolean : string | undefined;
 };
 
-export const monthOption = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'expected YYYY-MM');
+export const monthOption = monthSchema;
 export const NO_WAIT: OptionSpec = { type: 'boolean', description: 'start and print the workflow id instead of waiting' };
 
 export class UsageError extends Error {}

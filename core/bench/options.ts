@@ -1,11 +1,11 @@
 // Options of `npm run bench`: one zod schema, so a bad value is rejected with its name before anything starts.
 import { z } from 'zod';
-import { compareMonths, isMonth } from '../../lib/months.js';
+import { compareMonths, isMonth, monthSchema } from '../../lib/months.js';
 
 /** Customers at scale 1: the real data set's size. */
 export const CUSTOMERS_AT_SCALE_1 = 12_500;
 
-const month = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'expected YYYY-MM');
+const month = monthSchema;
 
 export const benchOptionsSchema = z
   .object({

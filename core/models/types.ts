@@ -1,8 +1,9 @@
 // Summaries that cross activity boundaries (training set, candidate). zod only: workflows import these types.
+import { monthSchema } from '../../lib/months.js';
 import { z } from 'zod';
 import { modelFamilySchema, modelMetricsSchema } from '../../lib/contracts.js';
 
-const monthSchema = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'expected YYYY-MM');
+
 const windowSchema = z.object({ from: monthSchema, to: monthSchema });
 const sha256Schema = z.string().regex(/^[0-9a-f]{64}$/, 'expected a sha256 hex digest');
 
