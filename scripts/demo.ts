@@ -1,7 +1,7 @@
 // `npm run demo`: the whole job in one command. Generates data when data/raw is empty (or uses --source), starts the
 // dev server unless one answers, runs a worker, then phase 1 (backfill + training), phase 2 (historical inference)
 // and monitoring; prints a summary and where to look. Stays up for exploring until Ctrl-C, or exits with --exit.
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
@@ -10,13 +10,13 @@ import { loadConfig } from '../lib/config.js';
 import { SOURCE_FILES } from '../lib/layout.js';
 import { LIFECYCLE_WORKFLOW_ID, workflowIds } from '../lib/temporal.js';
 import { temporalConnectConfig } from '../core/temporal/connection.js';
-import { ensureSearchAttributes, probeAddress, startDevServer, type DevServer } from '../core/temporal/dev-server.js';
+import { ensureDevServer, type DevServer } from '../core/temporal/dev-server.js';
 import { generateSources } from '../core/generator/index.js';
 import { readMonitoringTable } from '../core/monitoring/read-table.js';
 import { createWorker } from '../workers/worker.js';
-import { backfillWorkflow, historicalInferenceWorkflow, modelLifecycleWorkflow, monitoringWorkflow, statusQuery } from '../workflows/index.js';
+import { backfillWorkflow, historicalInferenceWorkflow, monitoringWorkflow, statusQuery } from '../workflows/index.js';
 import { monthOption, parseCommandLine } from './cli.js';
-import { waitWithProgress } from './client.js';
+import { ensureLifecycle, waitWithProgress } from './client.js';
 import { formatMonitoringTable, formatTable } from './format.js';
 
 const options = parseCommandLine('demo', 'Run the whole pipeline on generated data (or --source) against a local Temporal.', {
@@ -41,7 +41,7 @@ async function main(): Promise<number> {
 
   // 1. Data.
   const sourceDir = resolve(options.source ?? 'data/raw');
-  if (!options.source && (!existsSync(sourceDir) || readdirSync(sourceDir).length === 0 || !hasSources(sourceDir))) {
+  if (!options.source && !hasSources(sourceDir)) {
     const t = Date.now();
     console.log(`generating ${options.customers} customers into ${sourceDir} …`);
     await generateSources({ customers: options.customers, out: sourceDir });
@@ -53,17 +53,14 @@ async function main(): Promise<number> {
   // 2. Temporal: use a reachable server, else start the dev server.
   const { connectionOptions, namespace } = temporalConnectConfig();
   const address = connectionOptions.address;
-  const state = await probeAddress(address);
-  if (state === 'other') throw new Error(`${address} is taken by something that is not a Temporal server; set TEMPORAL_ADDRESS`);
-  if (state === 'free') {
-    const separator = address.lastIndexOf(':');
-    started.server = await startDevServer({ ip: address.slice(0, separator), port: Number(address.slice(separator + 1)), dbFile: config.TEMPORAL_DB_FILE, namespace });
+  const { server } = await ensureDevServer(address, namespace, { dbFile: config.TEMPORAL_DB_FILE });
+  if (server) {
+    started.server = server;
     console.log(`started the Temporal dev server on ${address} (state in ${config.TEMPORAL_DB_FILE})`);
   } else {
     console.log(`using the Temporal server already on ${address}`);
   }
   const connection = await Connection.connect(connectionOptions);
-  await ensureSearchAttributes(connection, namespace);
   const client = new Client({ connection, namespace });
   const workerConnection = await NativeConnection.connect(connectionOptions);
   const worker = await createWorker({ config, connection: workerConnection, namespace, client, identity: `demo-worker@${process.pid}` });
@@ -80,7 +77,7 @@ async function main(): Promise<number> {
   let status = 0;
   try {
     const t0 = Date.now();
-    await client.workflow.start(modelLifecycleWorkflow, { workflowId: LIFECYCLE_WORKFLOW_ID, taskQueue: config.TEMPORAL_TASK_QUEUE, args: [{}], workflowIdConflictPolicy: 'USE_EXISTING' });
+    await ensureLifecycle(client, config);
 
     console.log(`\nphase 1: backfill ${options.from}..${options.to}`);
     const backfill = await client.workflow.start(backfillWorkflow, {

@@ -1,9 +1,8 @@
 // `npm run server`: the Temporal dev server on 127.0.0.1 (gRPC 7233, UI 8233), persisted to TEMPORAL_DB_FILE,
 // with the search attributes of SPEC §5. Leaves an already running server alone. Ctrl-C stops it.
-import { Connection } from '@temporalio/client';
 import { loadConfig } from '../lib/config.js';
 import { temporalConnectConfig } from '../core/temporal/connection.js';
-import { ensureSearchAttributes, probeAddress, startDevServer } from '../core/temporal/dev-server.js';
+import { ensureDevServer } from '../core/temporal/dev-server.js';
 import { parseCommandLine } from './cli.js';
 
 async function main(): Promise<void> {
@@ -11,25 +10,24 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const { connectionOptions, namespace } = temporalConnectConfig();
   const address = connectionOptions.address;
-  const state = await probeAddress(address);
-  if (state === 'temporal') {
-    const connection = await Connection.connect({ address });
-    const added = await ensureSearchAttributes(connection, namespace);
-    await connection.close();
-    console.log(`a Temporal server already answers on ${address}: leaving it alone${added.length ? ` (registered ${added.join(', ')})` : ''}`);
+  const { server, registered } = await ensureDevServer(address, namespace, { dbFile: config.TEMPORAL_DB_FILE });
+  if (!server) {
+    console.log(`a Temporal server already answers on ${address}: leaving it alone${registered.length ? ` (registered ${registered.join(', ')})` : ''}`);
     return;
   }
-  const [ip, port] = [address.slice(0, address.lastIndexOf(':')), Number(address.slice(address.lastIndexOf(':') + 1))];
-  const server = await startDevServer({ ip, port, dbFile: config.TEMPORAL_DB_FILE, namespace });
   console.log(`Temporal dev server on ${server.address}, Web UI ${server.uiUrl}, state in ${config.TEMPORAL_DB_FILE}`);
   console.log('Ctrl-C to stop.');
+  // Ctrl-C in a terminal signals the server too, so it may exit before stop() runs: that is a clean stop as well.
+  let stopping = false;
   const stop = async () => {
+    stopping = true;
     await server.stop();
     process.exit(0);
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   await new Promise((done) => server.process.once('exit', done));
+  if (stopping) return;
   console.error('the Temporal dev server exited');
   process.exit(1);
 }

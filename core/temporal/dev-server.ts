@@ -163,3 +163,29 @@ export async function ensureSearchAttributes(connection: Connection, namespace: 
   }
   return missing.map((key) => key.name);
 }
+
+/**
+ * Uses the Temporal server answering on `address` (registering any search attribute it lacks), or starts the dev
+ * server there. Returns the started server, or null when one was already running; refuses a port held by
+ * something else.
+ */
+export async function ensureDevServer(
+  address: string,
+  namespace: string,
+  options: Omit<DevServerOptions, 'ip' | 'port' | 'namespace'> = {},
+): Promise<{ server: DevServer | null; registered: string[] }> {
+  const state = await probeAddress(address);
+  if (state === 'other') {
+    throw new Error(`${address} is taken by something that is not a Temporal server; stop it or set TEMPORAL_ADDRESS`);
+  }
+  if (state === 'temporal') {
+    const connection = await Connection.connect({ address });
+    try {
+      return { server: null, registered: await ensureSearchAttributes(connection, namespace) };
+    } finally {
+      await connection.close();
+    }
+  }
+  const [ip, port] = splitAddress(address);
+  return { server: await startDevServer({ ...options, ip, port, namespace }), registered: [] };
+}
