@@ -4,7 +4,6 @@ import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { compareMonths, monthSchema } from './months.js';
 
-
 const fromNotAfterTo = (value: { from: string; to: string }) => compareMonths(value.from, value.to) <= 0;
 const fromNotAfterToMessage = { message: '`from` must not be after `to`' };
 
