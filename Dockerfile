@@ -4,9 +4,9 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends libxgboost0 fonts-dejavu-core ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
-COPY package.json package-lock.json .npmrc ./
-# onnxruntime-node's install script would download CUDA files; .npmrc sets onnxruntime-node-install=skip.
-RUN npm ci --no-audit --no-fund
+COPY package.json package-lock.json ./
+# onnxruntime-node's install script would download CUDA files: ONNXRUNTIME_NODE_INSTALL=skip turns it off.
+RUN ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund
 COPY lib ./lib
 COPY core ./core
 COPY activities ./activities
