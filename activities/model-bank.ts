@@ -5,7 +5,7 @@ import type { Config } from '../lib/config.js';
 import type { Registry } from '../lib/contracts.js';
 import { listRegisteredModels, readMetadata } from '../core/models/bank.js';
 import { evaluatePromotionGate, type GateDecision } from '../core/models/gate.js';
-import { NoPreviousModel, promote, readRegistry, recordEvent, rollback } from '../core/models/registry.js';
+import { NoPreviousModel, promote, readRegistry, recordCandidate, rollback } from '../core/models/registry.js';
 import { adaptActivity } from './failures.js';
 
 const modelId = z.string().min(1).regex(/^[\w.-]+$/, 'a model id is letters, digits, dot, dash or underscore');
@@ -38,7 +38,7 @@ export function createModelBankActivities(config: Config) {
     }),
     recordCandidate: adaptActivity(async (input: z.input<typeof promoteInput>): Promise<Registry> => {
       const { modelId: id, reason } = promoteInput.parse(input);
-      return recordEvent(root, id, 'candidate', reason);
+      return recordCandidate(root, id, reason);
     }),
     readRegistry: adaptActivity(async (): Promise<Registry> => readRegistry(root)),
     listModels: adaptActivity(async (): Promise<Array<{ modelId: string; family: string; asOf: string; ootAuc: number }>> => {

@@ -29,10 +29,16 @@ export const searchAttributes = {
 };
 export const ALL_SEARCH_ATTRIBUTES = Object.values(searchAttributes);
 
-/** Progress answered by the `progress` query of backfill and history workflows. */
+/**
+ * Progress answered by the `progress` query of the backfill, history, training and monitoring workflows: counts of
+ * the units of work (months, candidates, steps), what is happening now in words, and the child workflow doing it
+ * (whose own `progress` says more).
+ */
 export interface Progress {
   total: number;
   done: number;
   failed: number;
   running: number;
+  step?: string;
+  child?: string;
 }

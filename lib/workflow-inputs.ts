@@ -23,7 +23,7 @@ export const backfillInputSchema = z.object({
       skipped: z.array(monthSchema),
       trainAt: monthSchema.nullable(),
       training: z
-        .object({ modelId: z.string(), promoted: z.boolean(), reason: z.string(), workflowId: z.string() })
+        .object({ modelId: z.string(), promoted: z.boolean(), reused: z.boolean().optional(), reason: z.string(), workflowId: z.string() })
         .nullable(),
     })
     .optional(),

@@ -22,27 +22,48 @@ export async function ensureLifecycle(client: Client, config: Config) {
   });
 }
 
-function bar(progress: Progress, width = 30): string {
+function bar(progress: Progress, width = 20): string {
   const settled = progress.done + progress.failed;
-  const filled = progress.total === 0 ? width : Math.round((settled / progress.total) * width);
-  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${settled}/${progress.total} done=${progress.done} failed=${progress.failed} running=${progress.running}`;
+  const filled = progress.total === 0 ? width : Math.min(width, Math.round((settled / progress.total) * width));
+  const counts = `${settled}/${progress.total}${progress.failed ? ` (${progress.failed} failed)` : ''}${progress.running ? `, ${progress.running} running` : ''}`;
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${counts}`;
 }
 
-/** Waits for the result; with a `progress` query, redraws a bar on stderr while waiting. */
-export async function waitWithProgress<T>(handle: WorkflowHandle, withProgress: boolean): Promise<T> {
+/** One line: the bar and step of a workflow, and the step of the child it names (e.g. the training as of a month). */
+async function progressLine(handle: WorkflowHandle, label: string): Promise<string> {
+  const progress = await handle.query<Progress>('progress');
+  let step = progress.step ?? '';
+  if (progress.child) {
+    // The child's own progress says which stage it is in (e.g. which candidates are trained).
+    const child = await handle.client.getHandle(progress.child).query<Progress>('progress').catch(() => undefined);
+    if (child?.step) step = `${step}: ${child.step}`;
+  }
+  return `${label ? `${label} ` : ''}${bar(progress)}${step ? ` · ${step}` : ''}`;
+}
+
+/**
+ * Waits for the result; with a `progress` query, shows one line saying how far the workflow is and what it does now:
+ * redrawn in place on a terminal, printed only when it changes otherwise (logs stay short).
+ */
+export async function waitWithProgress<T>(handle: WorkflowHandle, withProgress: boolean, label = ''): Promise<T> {
   const result = handle.result() as Promise<T>;
   if (!withProgress) return result;
   let finished = false;
   const tty = process.stderr.isTTY;
+  let shown = '';
   const draw = async () => {
     while (!finished) {
       try {
-        const progress = await handle.query<Progress>('progress');
-        if (!finished) process.stderr.write(tty ? `\r${bar(progress)}` : `${bar(progress)}\n`);
+        const line = await progressLine(handle, label);
+        if (!finished && line !== shown) {
+          const width = process.stderr.columns ?? 120;
+          process.stderr.write(tty ? `\r${line.slice(0, width - 1)}\x1b[K` : `${line}\n`);
+          shown = line;
+        }
       } catch {
         // Between continue-as-new runs or before the first task the query has no answer yet.
       }
-      await Promise.race([result.catch(() => undefined), new Promise((wait) => setTimeout(wait, tty ? 500 : 5000))]);
+      await Promise.race([result.catch(() => undefined), new Promise((wait) => setTimeout(wait, tty ? 500 : 2000))]);
     }
   };
   const drawing = draw();
@@ -51,7 +72,7 @@ export async function waitWithProgress<T>(handle: WorkflowHandle, withProgress: 
   } finally {
     finished = true;
     await drawing;
-    if (tty) process.stderr.write('\n');
+    if (tty && shown) process.stderr.write('\n');
   }
 }
 

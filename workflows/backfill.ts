@@ -30,7 +30,8 @@ export interface BackfillResult {
   skipped: Month[];
   failed: Array<{ month: Month; error: string }>;
   trainAt: Month | null;
-  training: { modelId: string; promoted: boolean; reason: string; workflowId: string } | null;
+  /** `reused`: a model as of trainAt already existed, so this run trained and promoted nothing. */
+  training: { modelId: string; promoted: boolean; reused?: boolean; reason: string; workflowId: string } | null;
 }
 
 /**
@@ -50,11 +51,21 @@ export async function backfillWorkflow(rawInput: BackfillInput): Promise<Backfil
   const months = monthRange(from, to);
   const state = input.carried ?? { done: [], failed: [], skipped: [], trainAt: input.trainAt ?? null, training: null };
   let running = 0;
+  // What is happening now, for the `progress` query and the Web UI's current details.
+  let step = 'checking which months are already done';
+  let child: string | undefined;
+  const setStep = (text: string, childId?: string) => {
+    step = text;
+    child = childId;
+    setCurrentDetails(text);
+  };
   setHandler(progressQuery, () => ({
     total: months.length,
     done: state.done.length + state.skipped.length,
     failed: state.failed.length,
     running,
+    step,
+    ...(child ? { child } : {}),
   }));
 
   if (!input.carried) {
@@ -68,7 +79,6 @@ export async function backfillWorkflow(rawInput: BackfillInput): Promise<Backfil
 
   const runMonth = async (month: Month) => {
     running++;
-    setCurrentDetails(`running month ${month}`);
     try {
       await executeChild(monthPipelineWorkflow, {
         workflowId: workflowIds.month(month),
@@ -95,27 +105,33 @@ export async function backfillWorkflow(rawInput: BackfillInput): Promise<Backfil
   };
 
   // 1. The months the training needs: up to trainAt, or all of them when the training month is found afterwards.
-  await runMonths(state.trainAt ? months.filter((month) => compareMonths(month, state.trainAt!) <= 0) : months);
+  const first = state.trainAt ? months.filter((month) => compareMonths(month, state.trainAt!) <= 0) : months;
+  setStep(`ETL of ${first.length} months (${first[0]}..${first[first.length - 1]}), ${parallelism} at a time`);
+  await runMonths(first);
 
   // 2. Training at the last month with mature labels unless told otherwise, once per as-of month.
+  setStep('finding the last month with mature labels');
   state.trainAt ??= await datamart.latestLabelledMonth({ from, to });
   if (state.trainAt && !state.training && !state.failed.some((f) => f.month === state.trainAt)) {
-    state.training = await trainOnce(state.trainAt, state.failed);
+    state.training = await trainOnce(state.trainAt, state.failed, setStep);
   }
 
   // 3. The months after the training month: ETL and scoring with the production model.
   const later = state.trainAt ? months.filter((month) => compareMonths(month, state.trainAt!) > 0) : [];
+  if (later.some((month) => !settled(month))) setStep(`ETL and scoring of the ${later.length} months after ${state.trainAt}`);
   await runMonths(later);
 
   // Months ETL'd in step 1 after the training month (trainAt found late) get their scores here.
   const production = (await modelBank.readRegistry()).production;
   if (production && !input.trainAt && state.trainAt) {
     const unscored = later.filter((month) => state.done.includes(month));
+    if (unscored.length > 0) setStep(`scoring ${unscored.length} months after ${state.trainAt} with ${production}`);
     await forEachBounded(unscored, parallelism, async (month) => {
       await scoreMonthChild(month, production).catch((error) => state.failed.push({ month, error: describeFailure(error) }));
     });
   }
 
+  setStep(state.failed.length > 0 ? `finished with ${state.failed.length} failed months` : 'finished');
   const result: BackfillResult = { from, to, total: months.length, ...state };
   if (state.failed.length > 0) {
     const list = state.failed.map((f) => `${f.month} (${f.error})`).join('; ');
@@ -132,19 +148,24 @@ export async function backfillWorkflow(rawInput: BackfillInput): Promise<Backfil
 async function trainOnce(
   asOf: Month,
   failed: Array<{ month: Month; error: string }>,
+  setStep: (text: string, child?: string) => void,
 ): Promise<BackfillResult['training']> {
   const existing = (await modelBank.listModels()).filter((model) => model.asOf === asOf);
   const registry = await modelBank.readRegistry();
   const alreadyTrained = existing.find((model) => model.modelId === registry.production) ?? existing[0];
   if (alreadyTrained) {
+    // Nothing was trained or promoted by this run: say so, and what the existing model's stage is.
+    const stage = registry.production === alreadyTrained.modelId ? 'the production model' : 'not in production';
     return {
       modelId: alreadyTrained.modelId,
-      promoted: registry.production === alreadyTrained.modelId,
-      reason: `a model as of ${asOf} already exists`,
+      promoted: false,
+      reused: true,
+      reason: `not retrained: ${alreadyTrained.modelId} (as of ${asOf}) already exists and is ${stage}`,
       workflowId: '',
     };
   }
   const workflowId = workflowIds.training(asOf, 1);
+  setStep(`training as of ${asOf}`, workflowId);
   try {
     const trained = await executeChild(trainingWorkflow, {
       workflowId,

@@ -1,6 +1,7 @@
 import {
   ApplicationFailure,
   defineQuery,
+  setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
@@ -36,11 +37,14 @@ export async function historicalInferenceWorkflow(rawInput: HistoryInput): Promi
   const { present, missing } = await datamart.inventoryMonths({ from, to, requirement: 'features' });
   const result: HistoryResult = { modelId, scored: [], withoutFeatures: missing, failed: [] };
   let running = 0;
+  const step = `scoring ${present.length} months with ${modelId}, ${parallelism} at a time`;
+  setCurrentDetails(step);
   setHandler(historyProgressQuery, () => ({
     total: present.length,
     done: result.scored.length,
     failed: result.failed.length,
     running,
+    step,
   }));
 
   await forEachBounded(present, parallelism, async (month) => {

@@ -1,4 +1,5 @@
 import {
+  ApplicationFailure,
   allHandlersFinished,
   condition,
   continueAsNew,
@@ -15,6 +16,7 @@ import { addMonths, monthOf } from '../lib/months.js';
 import { searchAttributes, workflowIds } from '../lib/temporal.js';
 import {
   forceRetrainSchema,
+  parseInput,
   promoteRequestSchema,
   type ForceRetrainRequest,
   type PromoteRequest,
@@ -45,6 +47,8 @@ export interface LifecycleState {
 export interface LifecycleStatus extends LifecycleState {
   previousProduction: string | null;
   training: boolean;
+  /** Workflow id of the training child running now (its `progress` query says how far it is). */
+  currentTraining: string | null;
 }
 
 export const statusQuery = defineQuery<LifecycleStatus>('status');
@@ -75,6 +79,7 @@ export async function modelLifecycleWorkflow(input: { state?: LifecycleState } =
   };
   let registryStale = true;
   let training = false;
+  let currentTraining: string | null = null;
 
   const apply = (registry: Registry, models?: string[]) => {
     state.production = registry.production;
@@ -87,7 +92,7 @@ export async function modelLifecycleWorkflow(input: { state?: LifecycleState } =
   };
   const status = (): LifecycleStatus => {
     const chain = productionChain(state.history);
-    return { ...state, previousProduction: chain.length > 1 ? chain[chain.length - 2] : null, training };
+    return { ...state, previousProduction: chain.length > 1 ? chain[chain.length - 2] : null, training, currentTraining };
   };
 
   setHandler(statusQuery, status);
@@ -110,10 +115,14 @@ export async function modelLifecycleWorkflow(input: { state?: LifecycleState } =
       return status();
     },
     {
+      // A rejection is final (nonRetryable): asking again with the same request cannot succeed.
       validator: (request) => {
-        const { modelId } = promoteRequestSchema.parse(request);
+        const { modelId } = parseInput(promoteRequestSchema, request, 'promoteModel');
         if (!state.knownModels.includes(modelId)) {
-          throw new Error(`unknown model id '${modelId}'; known models: ${state.knownModels.join(', ') || 'none'}`);
+          throw ApplicationFailure.nonRetryable(
+            `unknown model id '${modelId}'; known models: ${state.knownModels.join(', ') || 'none'}`,
+            'UnknownModel',
+          );
         }
       },
     },
@@ -127,7 +136,12 @@ export async function modelLifecycleWorkflow(input: { state?: LifecycleState } =
     },
     {
       validator: (_request: RollbackRequest) => {
-        if (status().previousProduction === null) throw new Error('no earlier production model to roll back to');
+        if (status().previousProduction === null) {
+          throw ApplicationFailure.nonRetryable(
+            `no earlier production model to roll back to (production: ${state.production ?? 'none'})`,
+            'NoPreviousModel',
+          );
+        }
       },
     },
   );
@@ -160,6 +174,7 @@ export async function modelLifecycleWorkflow(input: { state?: LifecycleState } =
     }
     const sameMonth = (await modelBank.listModels()).filter((model) => model.asOf === asOf).length;
     const workflowId = workflowIds.training(asOf, sameMonth + 1 + state.trainings.filter((t) => t.asOf === asOf).length);
+    currentTraining = workflowId;
     try {
       const result = await executeChild(trainingWorkflow, {
         workflowId,
@@ -173,6 +188,8 @@ export async function modelLifecycleWorkflow(input: { state?: LifecycleState } =
       state.trainings.push({ workflowId, asOf, reason: request.reason, modelId: result.modelId, promoted: result.promoted, outcome: result.reason });
     } catch (error) {
       state.trainings.push({ workflowId, asOf, reason: request.reason, modelId: null, promoted: false, outcome: `failed: ${describeFailure(error)}` });
+    } finally {
+      currentTraining = null;
     }
     state.trainings = state.trainings.slice(-20);
   }

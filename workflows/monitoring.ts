@@ -1,10 +1,14 @@
-import { upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { defineQuery, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { addMonths, monthOf } from '../lib/months.js';
-import { searchAttributes } from '../lib/temporal.js';
+import { searchAttributes, type Progress } from '../lib/temporal.js';
 import { monitoringInputSchema, parseInput, type MonitoringInput } from '../lib/workflow-inputs.js';
 import { datamart, lifecycle, modelBank, monitoring } from './activity-proxies.js';
 import { forEachBounded } from './bounded.js';
 import { scoreMonthChild } from './children.js';
+
+export const monitoringProgressQuery = defineQuery<Progress>('progress');
+
+const MONITORING_STEPS = 5;
 
 export interface MonitoringResult {
   asOf: string;
@@ -25,6 +29,15 @@ export interface MonitoringResult {
 export async function monitoringWorkflow(rawInput: MonitoringInput = {}): Promise<MonitoringResult> {
   const input = parseInput(monitoringInputSchema, rawInput, 'monitoringWorkflow');
   const asOf = input.asOf ?? monthOf(new Date().toISOString());
+  // Progress counts the steps: scoring what is unscored, metrics and drift, dashboard, decision, alerts.
+  let done = 0;
+  let step = 'reading the registry';
+  const nextStep = (text: string) => {
+    if (step !== 'reading the registry') done++;
+    step = text;
+    setCurrentDetails(text);
+  };
+  setHandler(monitoringProgressQuery, () => ({ total: MONITORING_STEPS, done, failed: 0, running: done < MONITORING_STEPS ? 1 : 0, step }));
   upsertSearchAttributes([
     { key: searchAttributes.pipelinePhase, value: 'monitor' },
     { key: searchAttributes.snapshotMonth, value: asOf },
@@ -41,12 +54,16 @@ export async function monitoringWorkflow(rawInput: MonitoringInput = {}): Promis
     datamart.inventoryMonths({ from, to: asOf, requirement: 'predictions', modelId }),
   ]);
   const unscored = features.present.filter((month) => predictions.missing.includes(month));
+  nextStep(`scoring ${unscored.length} unscored months with ${modelId}`);
   await forEachBounded(unscored, 4, async (month) => {
     await scoreMonthChild(month, modelId);
   });
 
+  nextStep(`performance and drift of ${modelId} as of ${asOf}`);
   const metrics = await monitoring.computeMonitoring({ asOf, modelId });
+  nextStep('drawing the dashboard');
   const dashboard = await monitoring.renderDashboard({ asOf, modelId });
+  nextStep('governance decision');
   const decision = await monitoring.decideGovernance({
     asOf,
     modelId,
@@ -56,10 +73,12 @@ export async function monitoringWorkflow(rawInput: MonitoringInput = {}): Promis
   if (decision.findings.length > 0) {
     await monitoring.sendAlerts({ asOf, modelId, findings: decision.findings });
   }
+  nextStep(`decision ${decision.action}: ${decision.findings.length} findings`);
   const retrainRequested = decision.action === 'retrain';
   if (retrainRequested) {
     await lifecycle.requestRetrain({ reason: `monitoring ${asOf}: ${decision.reason}` });
   }
+  done = MONITORING_STEPS;
   return {
     asOf,
     modelId,

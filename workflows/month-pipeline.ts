@@ -1,5 +1,5 @@
-import { upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
-import { monthOf } from '../lib/months.js';
+import { ApplicationFailure, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { addMonths, monthOf } from '../lib/months.js';
 import { SOURCES } from '../lib/layout.js';
 import { searchAttributes } from '../lib/temporal.js';
 import { monthPipelineInputSchema, parseInput, type MonthPipelineInput } from '../lib/workflow-inputs.js';
@@ -21,13 +21,19 @@ export interface MonthPipelineResult {
 export async function monthPipelineWorkflow(input: MonthPipelineInput): Promise<MonthPipelineResult> {
   const parsed = parseInput(monthPipelineInputSchema, input, 'monthPipelineWorkflow');
   const { sourceDir, modelId } = parsed;
-  const month = parsed.month ?? monthOf(scheduledStart().toISOString());
+  // Without a month (the monthly schedule passes none), the month that ended before the scheduled start: the run at
+  // 01:00 on the 1st processes the previous month, whose data is complete, never the month just begun.
+  const month = parsed.month ?? addMonths(monthOf(scheduledStart().toISOString()), -1);
   upsertSearchAttributes([
     { key: searchAttributes.pipelinePhase, value: 'etl' },
     { key: searchAttributes.snapshotMonth, value: month },
   ]);
 
   const bronze = await Promise.all(SOURCES.map((source) => etl.ingestBronze({ sourceDir, source, month })));
+  if (bronze.every((b) => b.rows === 0)) {
+    // Not "completed with zero rows": a month without data is a failure someone should see.
+    throw ApplicationFailure.nonRetryable(`no source rows for ${month} in ${sourceDir}: its data has not arrived`, 'NoSourceData');
+  }
   const silver = await Promise.all(SOURCES.map((source) => etl.buildSilver({ source, month })));
   const [features, labels] = await Promise.all([
     etl.buildFeatureStore({ sourceDir, month }),

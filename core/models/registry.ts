@@ -91,11 +91,22 @@ export function lastEventOf(registry: Registry, modelId: string): RegistryEvent 
 
 /** Records `stage` for a model unless its last event already says the same with the same reason. */
 export function recordEvent(modelBankDir: string, modelId: string, stage: RegistryEvent['stage'], reason: string): Promise<Registry> {
-  return updateRegistry(modelBankDir, (registry) => {
-    const last = lastEventOf(registry, modelId);
-    if (last && last.stage === stage && last.reason === reason) return null;
-    return { ...registry, history: [...registry.history, event(modelId, stage, reason)] };
-  });
+  return updateRegistry(modelBankDir, (registry) => withEvent(registry, modelId, stage, reason));
+}
+
+/** The registry with one more event, or null when the model's last event already says the same. */
+function withEvent(registry: Registry, modelId: string, stage: RegistryEvent['stage'], reason: string): Registry | null {
+  const last = lastEventOf(registry, modelId);
+  if (last && last.stage === stage && last.reason === reason) return null;
+  return { ...registry, history: [...registry.history, event(modelId, stage, reason)] };
+}
+
+/**
+ * Records a trained model that was not promoted as a candidate. A retrain can yield the production model's own id
+ * (same data, same code, same parameters): that model is not a candidate, so nothing is recorded.
+ */
+export function recordCandidate(modelBankDir: string, modelId: string, reason: string): Promise<Registry> {
+  return updateRegistry(modelBankDir, (registry) => (registry.production === modelId ? null : withEvent(registry, modelId, 'candidate', reason)));
 }
 
 /** Makes `modelId` the production model; the one it replaces is archived. Promoting the production model is a no-op. */

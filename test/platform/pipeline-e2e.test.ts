@@ -8,9 +8,10 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { registrySchema } from '../../lib/contracts.js';
 import { datamart, modelBank, partitionFile } from '../../lib/layout.js';
 import { monthRange } from '../../lib/months.js';
-import { workflowIds } from '../../lib/temporal.js';
+import { workflowIds, type Progress } from '../../lib/temporal.js';
 import { backfillWorkflow, historicalInferenceWorkflow } from '../../workflows/index.js';
 import { FIXTURE_DIR, scratchConfig, startTemporal, withWorker } from '../helpers/temporal.js';
+import { workflowTaskDurations } from '../helpers/workflow-tasks.js';
 
 let env: TestWorkflowEnvironment;
 const scratch = scratchConfig('e2e');
@@ -43,7 +44,9 @@ test('phase 1 and phase 2 over the real sample', async () => {
     assert.equal(phase1.done.length, months.length);
     assert.equal(phase1.trainAt, '2024-12', 'default training month: the last with mature labels');
     assert.ok(phase1.training?.promoted, `the model passed the gate: ${phase1.training?.reason}`);
-    assert.deepEqual(await backfill.query('progress'), { total: months.length, done: months.length, failed: 0, running: 0 });
+    const { step, ...counts } = await backfill.query<Progress>('progress');
+    assert.deepEqual(counts, { total: months.length, done: months.length, failed: 0, running: 0 });
+    assert.equal(step, 'finished', 'progress says what the backfill does now');
 
     const history = await env.client.workflow.start(historicalInferenceWorkflow, {
       workflowId: workflowIds.history(FROM, TO),
@@ -53,7 +56,9 @@ test('phase 1 and phase 2 over the real sample', async () => {
     const phase2 = await history.result();
     assert.equal(phase2.modelId, phase1.training?.modelId);
     assert.equal(phase2.scored.length, months.length);
-    assert.deepEqual(await history.query('progress'), { total: months.length, done: months.length, failed: 0, running: 0 });
+    const { step: historyStep, ...historyCounts } = await history.query<Progress>('progress');
+    assert.deepEqual(historyCounts, { total: months.length, done: months.length, failed: 0, running: 0 });
+    assert.match(historyStep ?? '', new RegExp(`scoring ${months.length} months with ${phase2.modelId}`));
 
     for (const month of months) {
       assert.ok(existsSync(partitionFile(datamart.featureStore(config.DATAMART_DIR), month)), `features ${month}`);
@@ -76,4 +81,12 @@ test('phase 1 and phase 2 over the real sample', async () => {
     assert.equal(again.training?.modelId, phase1.training?.modelId, 'no second training for the same month');
     assert.ok(existsSync(partitionFile(datamart.featureStore(config.DATAMART_DIR), '2023-07')));
   });
+
+  // A workflow task is orchestration only: milliseconds. One over a second means the worker's event loop was blocked
+  // (synchronous native work in an activity) or the workflow code is heavy (TMPRL1104 warns at 5 s).
+  const tasks = await workflowTaskDurations(env.client, config.TEMPORAL_TASK_QUEUE);
+  assert.ok(tasks.length > 100, `${tasks.length} workflow tasks read`);
+  console.log(`longest workflow tasks: ${tasks.slice(0, 5).map((t) => `${t.workflowId} #${t.startedEventId} ${t.ms.toFixed(0)} ms`).join(', ')}`);
+  const slow = tasks.filter((task) => task.ms > 1000);
+  assert.deepEqual(slow, [], 'no workflow task over 1 s');
 });
