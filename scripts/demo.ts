@@ -1,8 +1,10 @@
 // `npm run demo`: the whole job in one command. Generates data when data/raw is empty (or uses --source), starts the
-// dev server unless one answers, runs a worker, then phase 1 (backfill + training), phase 2 (historical inference)
-// and monitoring; prints a summary and where to look. Stays up for exploring until Ctrl-C, or exits with --exit.
+// dev server unless one answers, runs a worker, then phase 1 (backfill + training), a challenger model as of an
+// earlier month through model-lifecycle, phase 2 (historical inference) and monitoring; creates the schedules
+// (paused); prints a summary, where to look and what to try next. Stays up for exploring until Ctrl-C (or SIGINT /
+// SIGTERM), or exits with --exit.
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { relative, resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { z } from 'zod';
@@ -14,10 +16,14 @@ import { ensureDevServer, type DevServer } from '../core/temporal/dev-server.js'
 import { generateSources } from '../core/generator/index.js';
 import { readMonitoringTable } from '../core/monitoring/read-table.js';
 import { createWorker } from '../workers/worker.js';
-import { backfillWorkflow, historicalInferenceWorkflow, monitoringWorkflow, statusQuery } from '../workflows/index.js';
+import { addMonths, compareMonths } from '../lib/months.js';
+import { listRegisteredModels } from '../core/models/bank.js';
+import { TEMPORAL_BINARY } from '../core/temporal/dev-server.js';
+import { backfillWorkflow, forceRetrainSignal, historicalInferenceWorkflow, monitoringWorkflow, statusQuery } from '../workflows/index.js';
 import { monthOption, parseCommandLine } from './cli.js';
 import { ensureLifecycle, waitWithProgress } from './client.js';
-import { formatMonitoringTable, formatTable } from './format.js';
+import { formatMonitoringTable, formatTable, truncate } from './format.js';
+import { createSchedules } from './schedules.js';
 
 const options = parseCommandLine('demo', 'Run the whole pipeline on generated data (or --source) against a local Temporal.', {
   source: { type: 'string', description: 'folder of the four source CSVs (default: data/raw, generated when empty)', schema: z.string().optional() },
@@ -27,6 +33,12 @@ const options = parseCommandLine('demo', 'Run the whole pipeline on generated da
   exit: { type: 'boolean', description: 'stop what the demo started and exit with the pipeline status (for scripts)' },
 });
 
+/** The challenger is trained this many months before the first model's as-of month. */
+const CHALLENGER_MONTHS_EARLIER = 6;
+const SUMMARY_CELL_WIDTH = 72;
+const SCHEDULE_NOTE = 'created paused by the demo: its data ends before today, so a run now would find no data; unpause with npm run schedules -- unpause';
+const TEMPORAL_CLI = relative(process.cwd(), TEMPORAL_BINARY) || TEMPORAL_BINARY;
+
 // The demo prints its own story; the SDK's worker-state and bundler chatter would drown it (warnings still show).
 Runtime.install({ logger: new DefaultLogger('WARN') });
 
@@ -34,10 +46,54 @@ function hasSources(dir: string): boolean {
   return existsSync(dir) && Object.values(SOURCE_FILES).every((file) => existsSync(resolve(dir, file)));
 }
 
+const sleep = (ms: number) => new Promise((wait) => setTimeout(wait, ms));
+
+/** The shell line to run a client command against this demo's server (the address only when it is not the default). */
+function command(line: string): string {
+  const address = process.env.TEMPORAL_ADDRESS;
+  return address ? `TEMPORAL_ADDRESS=${address} ${line}` : line;
+}
+
+/**
+ * A challenger through model-lifecycle: the forceRetrain signal as of an earlier month, then its training child
+ * watched through the lifecycle's `currentTraining`. Returns the model id, or null when the training failed.
+ */
+async function trainChallenger(client: Client, asOf: string, label: string): Promise<{ modelId: string | null; promoted: boolean; outcome: string }> {
+  const lifecycle = client.workflow.getHandle(LIFECYCLE_WORKFLOW_ID);
+  const before = (await lifecycle.query(statusQuery)).trainings.length;
+  await lifecycle.signal(forceRetrainSignal, { reason: `demo: a challenger as of ${asOf}`, asOf });
+  for (;;) {
+    const status = await lifecycle.query(statusQuery);
+    if (status.currentTraining) {
+      await waitWithProgress(client.workflow.getHandle(status.currentTraining), true, label).catch(() => undefined);
+    }
+    if (status.trainings.length > before) {
+      const record = status.trainings[status.trainings.length - 1];
+      return { modelId: record.modelId, promoted: record.promoted, outcome: record.outcome };
+    }
+    await sleep(500);
+  }
+}
+
 async function main(): Promise<number> {
   const config = loadConfig();
   const started: { server?: DevServer } = {};
   const seconds = (since: number) => ((Date.now() - since) / 1000).toFixed(1);
+
+  // Ctrl-C (or SIGINT/SIGTERM to npm, which passes it on) at any moment: stop the worker, close the connections, stop
+  // the dev server if the demo started it, exit. A terminal's Ctrl-C reaches npm, this process and the server at once,
+  // so a second signal while stopping is expected and ignored.
+  let shutdown: () => Promise<void> = async () => started.server?.stop();
+  let pipelineStatus: number | null = null;
+  let stopping = false;
+  const stopOnSignal = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    console.error(`\n${signal}: stopping the worker${started.server ? ' and the dev server' : ''} …`);
+    void shutdown().finally(() => process.exit(pipelineStatus ?? (signal === 'SIGINT' ? 130 : 143)));
+  };
+  process.on('SIGINT', stopOnSignal);
+  process.on('SIGTERM', stopOnSignal);
 
   // 1. Data.
   const sourceDir = resolve(options.source ?? 'data/raw');
@@ -60,13 +116,14 @@ async function main(): Promise<number> {
   } else {
     console.log(`using the Temporal server already on ${address}`);
   }
+  if (stopping) return new Promise<never>(() => undefined); // a signal came while the server started: let it finish
   const connection = await Connection.connect(connectionOptions);
   const client = new Client({ connection, namespace });
   const workerConnection = await NativeConnection.connect(connectionOptions);
   const worker = await createWorker({ config, connection: workerConnection, namespace, client, identity: `demo-worker@${process.pid}` });
   const workerRun = worker.run();
 
-  const shutdown = async () => {
+  shutdown = async () => {
     if (worker.getState() === 'RUNNING') worker.shutdown();
     await workerRun.catch(() => undefined);
     await workerConnection.close();
@@ -79,15 +136,30 @@ async function main(): Promise<number> {
     const t0 = Date.now();
     await ensureLifecycle(client, config);
 
-    console.log(`\nphase 1: backfill ${options.from}..${options.to}`);
+    console.log(`\nphase 1: backfill ${options.from}..${options.to}, training as of the last month with mature labels`);
     const backfill = await client.workflow.start(backfillWorkflow, {
       workflowId: workflowIds.backfill(options.from, options.to),
       taskQueue: config.TEMPORAL_TASK_QUEUE,
       args: [{ from: options.from, to: options.to, sourceDir }],
       workflowIdConflictPolicy: 'USE_EXISTING',
     });
-    const phase1 = await waitWithProgress<Awaited<ReturnType<typeof backfillWorkflow>>>(backfill, true);
+    const phase1 = await waitWithProgress<Awaited<ReturnType<typeof backfillWorkflow>>>(backfill, true, 'phase 1');
     const t1 = Date.now();
+
+    // A second model, so that promote and rollback have something to act on: a challenger as of an earlier month
+    // through model-lifecycle's forceRetrain (once: a later run finds it in the model bank).
+    const challengerAsOf = phase1.trainAt ? addMonths(phase1.trainAt, -CHALLENGER_MONTHS_EARLIER) : null;
+    let challenger: { modelId: string | null; promoted: boolean; outcome: string; reused: boolean } | null = null;
+    if (challengerAsOf && compareMonths(challengerAsOf, options.from) > 0) {
+      const existing = (await listRegisteredModels(config.MODEL_BANK_DIR)).find((model) => model.as_of === challengerAsOf);
+      if (existing) {
+        challenger = { modelId: existing.model_id, promoted: false, outcome: 'trained by an earlier run', reused: true };
+      } else {
+        console.log(`challenger: forced retraining as of ${challengerAsOf} (signal forceRetrain to ${LIFECYCLE_WORKFLOW_ID})`);
+        challenger = { ...(await trainChallenger(client, challengerAsOf, 'challenger')), reused: false };
+      }
+    }
+    const t2 = Date.now();
 
     console.log(`phase 2: historical inference ${options.from}..${options.to}`);
     const history = await client.workflow.start(historicalInferenceWorkflow, {
@@ -96,48 +168,87 @@ async function main(): Promise<number> {
       args: [{ from: options.from, to: options.to }],
       workflowIdConflictPolicy: 'USE_EXISTING',
     });
-    const phase2 = await waitWithProgress<Awaited<ReturnType<typeof historicalInferenceWorkflow>>>(history, true);
-    const t2 = Date.now();
+    const phase2 = await waitWithProgress<Awaited<ReturnType<typeof historicalInferenceWorkflow>>>(history, true, 'phase 2');
+    const t3 = Date.now();
 
     console.log(`monitoring as of ${options.to}`);
-    const monitored = await client.workflow.execute(monitoringWorkflow, {
+    const monitoringRun = await client.workflow.start(monitoringWorkflow, {
       workflowId: workflowIds.monitoring(options.to),
       taskQueue: config.TEMPORAL_TASK_QUEUE,
       args: [{ asOf: options.to, from: options.from }],
       workflowIdConflictPolicy: 'USE_EXISTING',
     });
-    const t3 = Date.now();
-    const lifecycle = await client.workflow.getHandle(LIFECYCLE_WORKFLOW_ID).query(statusQuery);
+    const monitored = await waitWithProgress<Awaited<ReturnType<typeof monitoringWorkflow>>>(monitoringRun, true, 'monitoring');
+    const t4 = Date.now();
 
+    const schedules = await createSchedules(client, config, sourceDir, { note: SCHEDULE_NOTE });
+    const lifecycle = await client.workflow.getHandle(LIFECYCLE_WORKFLOW_ID).query(statusQuery);
+    const models = await listRegisteredModels(config.MODEL_BANK_DIR);
+
+    const first = phase1.training;
+    const firstText = !first
+      ? 'none'
+      : first.reused
+        ? `${first.modelId}: ${first.reason}`
+        : `${first.modelId} ${first.promoted ? 'promoted' : 'kept as candidate'} (${first.reason})`;
+    const challengerText = !challenger
+      ? `none (the range has no month ${CHALLENGER_MONTHS_EARLIER} months before the training month)`
+      : challenger.reused
+        ? `${challenger.modelId}: not retrained, ${challenger.outcome}`
+        : challenger.modelId
+          ? `${challenger.modelId} ${challenger.promoted ? 'promoted' : 'kept as candidate'} (${challenger.outcome})`
+          : `training failed: ${challenger.outcome}`;
+    const cell = (text: string) => truncate(text, SUMMARY_CELL_WIDTH);
     console.log('\n' + formatTable(['stage', 'result', 'seconds'], [
-      ['phase 1 backfill', `${phase1.done.length} months run, ${phase1.skipped.length} already done, ${phase1.failed.length} failed`, ((t1 - t0) / 1000).toFixed(1)],
-      ['training', phase1.training ? `${phase1.training.modelId} (${phase1.training.promoted ? 'promoted' : 'not promoted'}: ${phase1.training.reason})` : 'none', ''],
-      ['phase 2 inference', `${phase2.scored.reduce((sum, month) => sum + month.rows, 0)} rows over ${phase2.scored.length} months`, ((t2 - t1) / 1000).toFixed(1)],
-      ['monitoring', `${monitored.months} months, decision ${monitored.action}`, ((t3 - t2) / 1000).toFixed(1)],
+      ['phase 1 backfill', cell(`${phase1.done.length} months run, ${phase1.skipped.length} already done, ${phase1.failed.length} failed`), ((t1 - t0) / 1000).toFixed(1)],
+      [`training ${phase1.trainAt ?? ''}`.trim(), cell(firstText), ''],
+      [`challenger ${challengerAsOf ?? ''}`.trim(), cell(challengerText), ((t2 - t1) / 1000).toFixed(1)],
+      ['phase 2 inference', cell(`${phase2.scored.reduce((sum, month) => sum + month.rows, 0)} rows over ${phase2.scored.length} months`), ((t3 - t2) / 1000).toFixed(1)],
+      ['monitoring', cell(`${monitored.months} months, decision ${monitored.action}`), ((t4 - t3) / 1000).toFixed(1)],
       ['production model', lifecycle.production ?? 'none', ''],
+      ['model bank', cell(`${models.length} models: ${models.map((model) => model.model_id).join(', ')}`), ''],
+      ['schedules', cell(schedules.map((schedule) => `${schedule.scheduleId} ${schedule.outcome}`).join(', ')), ''],
     ]));
     if (monitored.modelId) console.log('\n' + formatMonitoringTable(await readMonitoringTable(config.DATAMART_DIR, monitored.modelId)));
-    console.log(`\nWeb UI:      ${started.server?.uiUrl ?? `the UI of ${address}`}  (http://127.0.0.1:8233/namespaces/${namespace}/workflows)`);
-    console.log(`datamart:    ${resolve(config.DATAMART_DIR)}`);
+
+    const uiBase = started.server?.uiUrl ?? 'http://127.0.0.1:8233';
+    const ui = `${uiBase}/namespaces/${namespace}/workflows`;
+    console.log(`\ndatamart:    ${resolve(config.DATAMART_DIR)}`);
     console.log(`model bank:  ${resolve(config.MODEL_BANK_DIR)}`);
     if (monitored.dashboard) console.log(`dashboard:   ${resolve(monitored.dashboard.png)}\n             ${resolve(monitored.dashboard.html)}`);
-    console.log(`CLI:         .tools/bin/temporal workflow list --query "PipelinePhase='train'"`);
+    console.log(`schedules:   paused, so that they do not run on months without data; to let them run:`);
+    console.log(`               ${command('npm run schedules -- unpause')}`);
+
+    const other = models.map((model) => model.model_id).find((id) => id !== lifecycle.production);
+    const tryNext = [
+      ...(other ? [[command(`npm run promote -- --model ${other}`), `make ${other} the production model`], [command('npm run rollback -- --reason "demo: back again"'), `back to ${lifecycle.production}`]] : []),
+      [command(`npm run monitor -- --as-of ${options.to}`), 'monitoring again, with the production model of then'],
+      [command('npm run status'), 'the production model and its history'],
+      [command('npm run schedules -- describe'), 'the schedules, paused'],
+      [`${TEMPORAL_CLI} workflow list --address ${address} --query "PipelinePhase='train'"`, 'the trainings, from the CLI'],
+    ];
+    const uiByPhase = `${ui}?query=${encodeURIComponent(`PipelinePhase="train"`)}`;
+    if (options.exit) {
+      console.log(`\nthe demo stopped its worker${started.server ? ' and the dev server' : ''}. Try next, with ${command('npm run server')} and ${command('npm run worker')} running:`);
+    } else {
+      console.log(`\nWeb UI:      ${ui}`);
+      console.log(`\ntry next (another terminal; this one keeps the server and the worker up):`);
+    }
+    for (const [line, what] of tryNext) console.log(`  ${line}\n      ${what}`);
+    console.log(`  open ${uiByPhase}\n      the Web UI filtered by phase (train, etl, score, monitor, backfill)`);
   } catch (error) {
     status = 1;
     console.error(`\npipeline failed: ${error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : error}`);
   }
+  pipelineStatus = status;
 
   if (options.exit) {
+    stopping = true;
     await shutdown();
     return status;
   }
   console.log('\nserver and worker stay up for exploring; Ctrl-C stops them.');
-  await new Promise<void>((done) => {
-    process.once('SIGINT', done);
-    process.once('SIGTERM', done);
-  });
-  await shutdown();
-  return status;
+  return new Promise<never>(() => undefined); // stopOnSignal exits
 }
 
 main().then(

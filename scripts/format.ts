@@ -1,6 +1,11 @@
 // Plain-text tables for the terminal.
 import type { MonitoringRow } from '../lib/contracts.js';
 
+/** Cuts text to `width` characters, marking the cut, so one long cell cannot widen a whole table. */
+export function truncate(text: string, width: number): string {
+  return text.length <= width ? text : `${text.slice(0, width - 1)}…`;
+}
+
 export function formatTable(header: string[], rows: (string | number | null)[][]): string {
   const cells = [header, ...rows.map((row) => row.map((cell) => (cell === null ? '—' : String(cell))))];
   const widths = header.map((_, column) => Math.max(...cells.map((row) => row[column].length)));
@@ -12,7 +17,7 @@ const fixed = (value: number | null, digits = 3) => (value === null ? null : val
 
 export function formatMonitoringTable(rows: MonitoringRow[]): string {
   return formatTable(
-    ['month', 'scored', 'labelled', 'default rate', 'mean p', 'AUC', 'Gini', 'KS', 'PSI', 'max CSI', 'status'],
+    ['month', 'scored', 'labelled', 'default rate', 'mean p', 'AUC', 'Gini', 'KS', 'PSI', 'max CSI', 'CSI feature', 'status'],
     rows.map((row) => [
       row.snapshot_date.slice(0, 7),
       row.n_scored,
@@ -23,7 +28,8 @@ export function formatMonitoringTable(rows: MonitoringRow[]): string {
       fixed(row.gini),
       fixed(row.ks),
       fixed(row.psi),
-      row.max_csi === null ? null : `${row.max_csi.toFixed(3)} ${row.max_csi_feature ?? ''}`.trim(),
+      fixed(row.max_csi),
+      row.max_csi_feature,
       row.status,
     ]),
   );

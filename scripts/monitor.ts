@@ -30,7 +30,7 @@ runCommand(async () => {
     });
     console.log(`monitoring ${workflowId}`);
     if (options['no-wait']) return;
-    const result = await waitWithProgress<Awaited<ReturnType<typeof monitoringWorkflow>>>(handle, false);
+    const result = await waitWithProgress<Awaited<ReturnType<typeof monitoringWorkflow>>>(handle, true, 'monitoring');
     if (!result.modelId) {
       console.log(result.reason);
       return;
