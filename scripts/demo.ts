@@ -127,8 +127,10 @@ async function main(): Promise<number> {
     if (worker.getState() === 'RUNNING') worker.shutdown();
     await workerRun.catch(() => undefined);
     await workerConnection.close();
-    await connection.close();
     await started.server?.stop();
+    // The client's connection last and only when nothing waits on it: after a signal a progress query or result
+    // poll may still be retrying, and a closed channel would throw from its timer; process.exit closes it then.
+    if (pipelineStatus !== null) await connection.close();
   };
 
   let status = 0;
