@@ -81,11 +81,15 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown, what:
   const parsed = schema.safeParse(input ?? {});
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'input'}: ${issue.message}`);
-    throw ApplicationFailure.create({
+    const failure = ApplicationFailure.create({
       type: 'InvalidWorkflowInput',
       message: `invalid ${what} input: ${problems.join('; ')}`,
       nonRetryable: true,
     });
+    // The caller's input is at fault, not a line of workflow code: the worker logs "Workflow failed" with this error,
+    // and a stack into the workflow bundle would only bury the one sentence that matters.
+    failure.stack = `InvalidWorkflowInput: ${failure.message}`;
+    throw failure;
   }
   return parsed.data;
 }

@@ -3,7 +3,8 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { workflowIds } from '../lib/temporal.js';
 import { backfillWorkflow } from '../workflows/index.js';
-import { monthOption, NO_WAIT, parseCommandLine } from './cli.js';
+import { compareMonths } from '../lib/months.js';
+import { monthOption, NO_WAIT, parseCommandLine, usageError as fail } from './cli.js';
 import { ensureLifecycle, openClient, printJson, runCommand, waitWithProgress } from './client.js';
 
 runCommand(async () => {
@@ -15,6 +16,11 @@ runCommand(async () => {
     source: { type: 'string', description: 'folder of the four source CSVs (default data/raw)', schema: z.string().default('data/raw') },
     'no-wait': NO_WAIT,
   });
+  // Refused here rather than by the workflow: a bad range never reaches the worker.
+  if (compareMonths(options.from, options.to) > 0) fail('backfill', `--from ${options.from} is after --to ${options.to}`);
+  if (options['train-at'] && (compareMonths(options['train-at'], options.from) < 0 || compareMonths(options['train-at'], options.to) > 0)) {
+    fail('backfill', `--train-at ${options['train-at']} lies outside ${options.from}..${options.to}`);
+  }
   const { client, config, close } = await openClient();
   try {
     await ensureLifecycle(client, config);

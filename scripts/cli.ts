@@ -58,6 +58,12 @@ export function parseCommandLine<S extends Record<string, OptionSpec>>(
   return values as Values<S>;
 }
 
+/** A combination of options that each parsed but do not fit together: exit 2 with the problem. */
+export function usageError(command: string, problem: string): never {
+  console.error(`${command}: ${problem} (--help for the options)`);
+  process.exit(2);
+}
+
 function fail(command: string, description: string, options: Record<string, OptionSpec>, problem: string): never {
   console.error(`${command}: ${problem}\n\n${usage(command, description, options)}`);
   process.exit(2);

@@ -2,7 +2,8 @@
 import { z } from 'zod';
 import { workflowIds } from '../lib/temporal.js';
 import { historicalInferenceWorkflow } from '../workflows/index.js';
-import { monthOption, NO_WAIT, parseCommandLine } from './cli.js';
+import { compareMonths } from '../lib/months.js';
+import { monthOption, NO_WAIT, parseCommandLine, usageError } from './cli.js';
 import { openClient, printJson, runCommand, waitWithProgress } from './client.js';
 
 runCommand(async () => {
@@ -13,6 +14,7 @@ runCommand(async () => {
     parallelism: { type: 'string', description: 'months at once (default 4)', schema: z.coerce.number().int().min(1).max(64).default(4) },
     'no-wait': NO_WAIT,
   });
+  if (compareMonths(options.from, options.to) > 0) usageError('infer-history', `--from ${options.from} is after --to ${options.to}`);
   const { client, config, close } = await openClient();
   try {
     const workflowId = workflowIds.history(options.from, options.to);
