@@ -2,8 +2,8 @@
 // private dev server and a worker child process; prints the figures and writes bench/results/<date>-<scale>.json.
 import { mkdirSync, writeFileSync, renameSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { benchOptionsSchema } from '../core/bench/options.js';
-import { runBench, type BenchResult } from '../core/bench/run.js';
+import { benchOptionsSchema } from '../tools/bench/options.js';
+import { runBench, type BenchResult } from '../tools/bench/run.js';
 import { parseCommandLine } from './cli.js';
 import { formatTable } from './format.js';
 

@@ -8,13 +8,13 @@ import { join, resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig } from '../../lib/config.js';
 import { LIFECYCLE_WORKFLOW_ID, workflowIds } from '../../lib/temporal.js';
-import { generateSources } from '../generator/index.js';
-import { startDevServer, type DevServer } from '../temporal/dev-server.js';
+import { generateSources } from '../../core/generator/index.js';
+import { startDevServer, type DevServer } from '../../core/temporal/dev-server.js';
 import { backfillWorkflow, historicalInferenceWorkflow, modelLifecycleWorkflow, monitoringWorkflow } from '../../workflows/index.js';
 import { addHistory, emptyTiming, type HistoryTiming } from './history-timing.js';
 import { describeMachine, type MachineDescription } from './machine.js';
 import { customersAt, type BenchOptions } from './options.js';
-import { startWorkerChild, type WorkerChild } from '../temporal/worker-process.js';
+import { startWorkerChild, type WorkerChild } from '../../core/temporal/worker-process.js';
 import { profileScoring, type ScoringProfile } from './scoring-profile.js';
 
 export interface BenchResult {
