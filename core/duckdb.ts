@@ -8,7 +8,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { availableParallelism, tmpdir } from 'node:os';
-import { z } from 'zod';
+import { configSchema } from '../lib/config.js';
 import { removeOrphanedTemporaries, temporaryPathFor } from './temp-files.js';
 
 export type Row = Record<string, unknown>;
@@ -19,13 +19,7 @@ export type Row = Record<string, unknown>;
  */
 export const DUCKDB_MEMORY_LIMIT = '1GB';
 
-const duckdbEnvSchema = z.object({
-  DUCKDB_THREADS: z.coerce.number().int().min(1).max(256).optional(),
-  DUCKDB_MEMORY_LIMIT: z
-    .string()
-    .regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'expected a size such as 1GB or 512MiB')
-    .optional(),
-});
+const duckdbEnvSchema = configSchema.pick({ DUCKDB_THREADS: true, DUCKDB_MEMORY_LIMIT: true });
 
 export interface DuckDBSettings {
   threads: number;
