@@ -16,6 +16,8 @@ export const benchOptionsSchema = z
     seed: z.coerce.number().int().min(0).default(42),
     parallelism: z.coerce.number().int().min(1).max(64).default(4),
     concurrency: z.coerce.number().int().min(1).max(64).default(2 * availableParallelism()),
+    /** A folder of the four CSVs to run on (resampled to the scale) instead of generated data. */
+    source: z.string().min(1).optional(),
     keep: z.boolean().default(false),
     out: z.string().min(1).default('bench/results'),
     work: z.string().min(1).default('bench/tmp'),
