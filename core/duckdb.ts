@@ -1,37 +1,140 @@
-// DuckDB access shared by ETL, scoring and monitoring: one in-memory database per call site, SQL literals,
-// and atomic Parquet writes (temp file + rename) so a retried activity replaces a partition, never half-writes it.
+// DuckDB access shared by ETL, scoring and monitoring: one DuckDB instance per process (opening one costs tens of
+// milliseconds and its own buffer pool, paid by every activity before), a connection per call with a scratch catalog
+// of its own, SQL literals, and atomic Parquet writes (temp file + rename) so a retried activity replaces a
+// partition, never half-writes it.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { mkdirSync, rmSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { tmpdir } from 'node:os';
-import { randomUUID } from 'node:crypto';
+import { availableParallelism, tmpdir } from 'node:os';
+import { configSchema } from '../lib/config.js';
 import { removeOrphanedTemporaries, temporaryPathFor } from './temp-files.js';
 
 export type Row = Record<string, unknown>;
 
 /**
- * Each in-memory database may hold this much before it spills to disk. A worker runs several activities at once and
- * DuckDB's default (80% of RAM each) let four stagings of large CSVs push a worker past 2 GiB.
+ * The whole process's DuckDB may hold this much before it spills to disk (DUCKDB_MEMORY_LIMIT). One instance serves
+ * every concurrent activity of a worker, so this bounds them together; DuckDB's own default (80% of RAM) would not.
  */
-export const DUCKDB_MEMORY_LIMIT = '512MB';
+export const DUCKDB_MEMORY_LIMIT = '1GB';
 
-/** Runs `work` with a fresh in-memory DuckDB connection, closed afterwards whatever happens. */
-export async function withDuckDB<T>(work: (db: DuckDBConnection) => Promise<T>, threads = 2): Promise<T> {
-  // Spill files are named per database, not per process: each database gets a directory of its own.
-  const spillDirectory = join(tmpdir(), 'credit-pipeline-duckdb', randomUUID());
-  await mkdir(spillDirectory, { recursive: true });
-  const instance = await DuckDBInstance.create(':memory:', {
-    threads: String(threads),
-    memory_limit: DUCKDB_MEMORY_LIMIT,
-    temp_directory: spillDirectory,
-  });
-  const connection = await instance.connect();
+const duckdbEnvSchema = configSchema.pick({ DUCKDB_THREADS: true, DUCKDB_MEMORY_LIMIT: true });
+
+export interface DuckDBSettings {
+  threads: number;
+  memoryLimit: string;
+}
+
+/** Threads default to the cores this process may use; a bad variable is an error naming it. */
+export function duckdbSettings(env: NodeJS.ProcessEnv = process.env): DuckDBSettings {
+  const present = Object.fromEntries(Object.entries(env).filter(([key, value]) => key.startsWith('DUCKDB_') && value));
+  const parsed = duckdbEnvSchema.safeParse(present);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`invalid ${issue.path.join('.')}=${JSON.stringify(env[String(issue.path[0])])}: ${issue.message}`);
+  }
+  return {
+    threads: parsed.data.DUCKDB_THREADS ?? availableParallelism(),
+    memoryLimit: parsed.data.DUCKDB_MEMORY_LIMIT ?? DUCKDB_MEMORY_LIMIT,
+  };
+}
+
+let shared: { instance: Promise<DuckDBInstance>; spillDirectory: string } | undefined;
+const spillDirectories = new Set<string>();
+process.once('exit', () => spillDirectories.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+
+/** The process's DuckDB instance, created on first use with duckdbSettings() and a spill directory of its own. */
+export function sharedDuckDB(): Promise<DuckDBInstance> {
+  if (!shared) {
+    const settings = duckdbSettings();
+    // Spill files are named per database, not per process: each process gets a directory of its own.
+    const spillDirectory = join(tmpdir(), 'credit-pipeline-duckdb', `${process.pid}-${Date.now().toString(36)}`);
+    mkdirSync(spillDirectory, { recursive: true });
+    spillDirectories.add(spillDirectory);
+    const instance = DuckDBInstance.create(':memory:', {
+      threads: String(settings.threads),
+      memory_limit: settings.memoryLimit,
+      temp_directory: spillDirectory,
+    });
+    shared = { instance, spillDirectory };
+    instance.catch(() => (shared = undefined));
+  }
+  return shared.instance;
+}
+
+/** Closes the process's instance (tests, shutdown); the next call opens a new one. */
+export async function closeSharedDuckDB(): Promise<void> {
+  const current = shared;
+  shared = undefined;
+  if (!current) return;
+  const instance = await current.instance.catch(() => undefined);
+  instance?.closeSync();
+  await rm(current.spillDirectory, { recursive: true, force: true });
+  spillDirectories.delete(current.spillDirectory);
+}
+
+/** A connection held by withDuckDBSession for a run of steps; `busy` while one step uses it. */
+interface Session {
+  connection: DuckDBConnection;
+  busy: boolean;
+}
+const sessions = new AsyncLocalStorage<Session>();
+let scratchCounter = 0;
+
+/**
+ * Runs `work` with its own scratch catalog (an attached in-memory database made the default with USE), so the tables,
+ * views and macros a step creates by plain names cannot meet another step's on the shared instance; the catalog and
+ * the connection's temporary objects are dropped afterwards whatever happens.
+ */
+async function inScratch<T>(connection: DuckDBConnection, work: (db: DuckDBConnection) => Promise<T>): Promise<T> {
+  const scratch = `scratch_${process.pid}_${++scratchCounter}`;
+  await connection.run(`ATTACH ':memory:' AS ${scratch}; USE ${scratch}`);
   try {
     return await work(connection);
   } finally {
+    const temporary = await connection.runAndReadAll(
+      `SELECT table_name, table_type FROM information_schema.tables WHERE table_catalog = 'temp'`,
+    );
+    const drops = temporary
+      .getRowObjectsJS()
+      .map((row) => `DROP ${row.table_type === 'VIEW' ? 'VIEW' : 'TABLE'} IF EXISTS temp.main.${sqlIdent(String(row.table_name))};`);
+    await connection.run(`${drops.join(' ')} USE memory; DETACH ${scratch}`);
+  }
+}
+
+/**
+ * Runs `work` with a DuckDB connection of the process's shared instance, closed afterwards whatever happens. Inside
+ * withDuckDBSession the session's connection is reused (unless a step of it is still using it).
+ */
+export async function withDuckDB<T>(work: (db: DuckDBConnection) => Promise<T>): Promise<T> {
+  const session = sessions.getStore();
+  if (session && !session.busy) {
+    session.busy = true;
+    try {
+      return await inScratch(session.connection, work);
+    } finally {
+      session.busy = false;
+    }
+  }
+  const connection = await (await sharedDuckDB()).connect();
+  try {
+    return await inScratch(connection, work);
+  } finally {
     connection.closeSync();
-    instance.closeSync();
-    await rm(spillDirectory, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Runs `steps` with one DuckDB connection that every withDuckDB inside them reuses (each step still in a scratch
+ * catalog of its own): a month's ETL as one unit of work instead of a connection per step.
+ */
+export async function withDuckDBSession<T>(steps: () => Promise<T>): Promise<T> {
+  const connection = await (await sharedDuckDB()).connect();
+  try {
+    return await sessions.run({ connection, busy: false }, steps);
+  } finally {
+    connection.closeSync();
   }
 }
 

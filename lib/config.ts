@@ -1,5 +1,6 @@
 // Process configuration from the environment, validated once at start. Temporal connection settings
 // (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TLS, API key) are read by @temporalio/envconfig: see lib/temporal-connection.ts.
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 
 const number = (fallback: number) => z.coerce.number().finite().default(fallback);
@@ -21,7 +22,15 @@ export const configSchema = z.object({
   TRAINING_WINDOW_MONTHS: z.coerce.number().int().min(0).default(0),
   ALERT_WEBHOOK_URL: z.url().optional(),
   XGBOOST_LIBRARY: z.string().min(1).optional(),
-  WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().positive().default(4),
+  /**
+   * Activity slots: two per core by default. An activity is mostly DuckDB, libxgboost or onnxruntime work (their
+   * threads are sized to the cores) plus file I/O, so a second slot per core keeps the cores busy during the I/O.
+   */
+  WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().positive().default(2 * availableParallelism()),
+  /** Threads of the worker's one DuckDB instance (default: the cores); read by core/duckdb.ts. */
+  DUCKDB_THREADS: z.coerce.number().int().min(1).max(256).optional(),
+  /** Memory of the worker's one DuckDB instance before it spills (default 1GB); read by core/duckdb.ts. */
+  DUCKDB_MEMORY_LIMIT: z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'expected a size such as 1GB or 512MiB').optional(),
   /** Tests only: `activityName:failures[,activityName:failures]`, the first attempts of those activities fail. */
   FAULT_INJECTION: z
     .string()

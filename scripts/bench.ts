@@ -2,18 +2,19 @@
 // private dev server and a worker child process; prints the figures and writes bench/results/<date>-<scale>.json.
 import { mkdirSync, writeFileSync, renameSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { benchOptionsSchema } from '../core/bench/options.js';
-import { runBench, type BenchResult } from '../core/bench/run.js';
+import { benchOptionsSchema } from '../tools/bench/options.js';
+import { runBench, type BenchResult } from '../tools/bench/run.js';
 import { parseCommandLine } from './cli.js';
 import { formatTable } from './format.js';
 
 const raw = parseCommandLine('bench', 'Benchmark the whole pipeline on generated data (its own dev server and worker; all stopped at the end).', {
   scale: { type: 'string', description: 'data size: S × 12,500 customers over 25 months (required; fractions allowed, e.g. 0.1)' },
+  source: { type: 'string', description: 'folder of the four CSVs to run on instead of generated data, its customers replicated under new ids to reach the scale' },
   from: { type: 'string', description: 'first month of phase 1 and 2 (default 2023-01)' },
   to: { type: 'string', description: 'last month (default 2024-12)' },
   seed: { type: 'string', description: 'generator seed (default 42)' },
   parallelism: { type: 'string', description: 'months in flight in the backfill and history workflows (default 4)' },
-  concurrency: { type: 'string', description: 'worker activity slots, WORKER_MAX_CONCURRENT_ACTIVITIES (default 4)' },
+  concurrency: { type: 'string', description: 'worker activity slots, WORKER_MAX_CONCURRENT_ACTIVITIES (default 2 × cores)' },
   out: { type: 'string', description: 'folder of the result JSON (default bench/results)' },
   work: { type: 'string', description: 'scratch folder for data, datamart and server db (default bench/tmp)' },
   keep: { type: 'boolean', description: 'keep the scratch folder afterwards' },
@@ -42,6 +43,8 @@ function report(result: BenchResult): string {
     ['monitoring', String(s.monitoring)],
     ['pipeline (phase 1+2+monitoring)', String(s.pipeline)],
     ['total', String(s.total)],
+    ['floor: same core functions, one process, no Temporal', `${result.floor.seconds.total.toFixed(2)} (etl ${result.floor.seconds.etl.toFixed(1)}, training ${result.floor.seconds.training.toFixed(1)}, scoring ${result.floor.seconds.scoring.toFixed(1)}, monitoring ${result.floor.seconds.monitoring.toFixed(1)}; ${result.floor.cpuSeconds.toFixed(1)} CPU s)`],
+    ['pipeline ÷ floor', String(result.floor.pipelineOverFloor)],
   ]);
   const figures = formatTable(['figure', 'value'], [
     ['customers', result.customers.toLocaleString('en')],
@@ -54,6 +57,10 @@ function report(result: BenchResult): string {
     ['activity wait: schedule→start (sum, s)', String(t.activityWaitSeconds)],
     ['workflow tasks: wait / run (sum, s)', `${t.workflowTaskWaitSeconds} / ${t.workflowTaskRunSeconds} (${t.workflowTasks} tasks)`],
     ['activity slot utilisation', String(t.activitySlotUtilisation)],
+    ['wall with no activity running (Temporal only)', `${result.overhead.idleSeconds} s = ${(100 * result.overhead.temporalShare).toFixed(1)}% of the pipeline`],
+    ['activity time beyond the floor (fixed costs, contention)', `${result.overhead.activityMinusFloorSeconds} s`],
+    ['data', result.data.kind === 'generated' ? 'generated' : `${result.data.source} (${result.data.customers} customers) ×${result.data.factor}`],
+    ['load average at start / end', `${result.machine.loadAverageAtStart.join(' ')} / ${result.machine.loadAverage.join(' ')}`],
     ['worker peak RSS (VmHWM)', `${result.worker.peakRssMiB} MiB, peak in ${result.worker.peakSampleStage} at +${result.worker.peakSampleSecondsIntoStage} s`],
   ]);
   const activities = formatTable(['activity', 'count', 'retries', 'seconds', 'wait s', 'max s', 'rows'],
@@ -77,7 +84,7 @@ async function main(): Promise<void> {
   console.log('\n' + report(result));
   const dir = resolve(options.out);
   mkdirSync(dir, { recursive: true });
-  const file = join(dir, `${result.date.slice(0, 10)}-${options.scale}.json`);
+  const file = join(dir, `${result.date.slice(0, 10)}-${options.scale}${result.data.kind === "resampled" ? "-real" : ""}.json`);
   writeFileSync(`${file}.tmp`, JSON.stringify(result, null, 2) + '\n');
   renameSync(`${file}.tmp`, file);
   console.log(`\nwritten ${file}`);

@@ -4,6 +4,7 @@ import type { Client } from '@temporalio/client';
 import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import type { Config } from '../lib/config.js';
 import { createActivities } from '../activities/index.js';
+import { cachedWorkflowBundle } from '../core/temporal/workflow-bundle.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -12,7 +13,7 @@ export interface CreateWorkerOptions {
   connection: NativeConnection;
   namespace: string;
   client: Client;
-  /** Prebuilt workflow bundle (tests share one to save bundling time). */
+  /** Prebuilt workflow bundle (tests share one); by default the one cached on disk for these sources. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   identity?: string;
 }
@@ -22,7 +23,7 @@ export async function createWorker({ config, connection, namespace, client, work
     connection,
     namespace,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
-    ...(workflowBundle ? { workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    workflowBundle: workflowBundle ?? { code: (await cachedWorkflowBundle(WORKFLOWS_PATH)).code },
     activities: createActivities(config, client),
     maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
     // In-flight activities get this long to finish after SIGINT/SIGTERM before they are cancelled.

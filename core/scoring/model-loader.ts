@@ -1,8 +1,11 @@
-// One onnxruntime session per model per worker process, created once and reused. Every load request still checks
-// the sha256 of every artifact against metadata.json first, so an artifact edited after registration is refused
-// even when a session for the model is already cached.
+// One onnxruntime session per model per worker process, created once and reused. Every load request checks the
+// artifacts against metadata.json: their sha256 is recomputed whenever a file's identity (inode, size, modification
+// and change times, to the nanosecond) differs from the one verified last, so an artifact edited after registration
+// is refused even when a session for the model is cached; an untouched model costs five stat calls, not a re-hash.
+import { stat } from 'node:fs/promises';
+import { modelBank } from '../../lib/layout.js';
 import { OnnxScorer } from '../onnx/index.js';
-import { loadVerifiedModel, type VerifiedModel } from '../models/bank.js';
+import { CHECKSUMMED_ARTIFACTS, loadVerifiedModel, type VerifiedModel } from '../models/bank.js';
 
 export interface ScoringModel {
   model: VerifiedModel;
@@ -10,9 +13,33 @@ export interface ScoringModel {
 }
 
 const sessions = new Map<string, Promise<OnnxScorer>>();
+const verified = new Map<string, { identity: string; model: VerifiedModel }>();
+
+/** Inode, size, mtime and ctime (ns) of metadata.json and every checksummed artifact: any write changes it. */
+async function artifactsIdentity(modelBankDir: string, modelId: string): Promise<string | null> {
+  try {
+    const files = (['metadata.json', ...CHECKSUMMED_ARTIFACTS] as const).map((name) => modelBank.file(modelBankDir, modelId, name));
+    const stats = await Promise.all(files.map((file) => stat(file, { bigint: true })));
+    return stats.map((s) => `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`).join('|');
+  } catch {
+    return null; // a missing file: loadVerifiedModel names it
+  }
+}
+
+async function verifiedModel(modelBankDir: string, modelId: string): Promise<VerifiedModel> {
+  const key = `${modelBankDir}\0${modelId}`;
+  const identity = await artifactsIdentity(modelBankDir, modelId);
+  const cached = verified.get(key);
+  if (identity !== null && cached?.identity === identity) return cached.model;
+  verified.delete(key);
+  const model = await loadVerifiedModel(modelBankDir, modelId);
+  // Only when nothing changed while it was read and hashed.
+  if (identity !== null && (await artifactsIdentity(modelBankDir, modelId)) === identity) verified.set(key, { identity, model });
+  return model;
+}
 
 export async function loadScoringModel(modelBankDir: string, modelId: string): Promise<ScoringModel> {
-  const model = await loadVerifiedModel(modelBankDir, modelId);
+  const model = await verifiedModel(modelBankDir, modelId);
   const key = `${modelBankDir}\0${modelId}\0${model.metadata.artifacts_sha256['model.onnx']}`;
   let session = sessions.get(key);
   if (!session) {
@@ -32,6 +59,7 @@ export function cachedSessionCount(): number {
 export async function releaseScoringSessions(): Promise<void> {
   const all = [...sessions.values()];
   sessions.clear();
+  verified.clear();
   for (const session of all) {
     try {
       (await session).release();

@@ -16,3 +16,13 @@ export function riskBand(probability: number, threshold: number): RiskBand {
   if (probability >= threshold * MEDIUM_FROM_SHARE_OF_THRESHOLD) return 'Medium';
   return 'Low';
 }
+
+/** predictedDefault and riskBand as SQL over a DOUBLE expression: the same comparisons on the same doubles. */
+export function riskColumnsSql(probability: string, threshold: number): { predictedDefault: string; riskBand: string } {
+  // Through a string so DuckDB parses the exact double, not a DECIMAL literal.
+  const at = `CAST('${threshold}' AS DOUBLE)`;
+  return {
+    predictedDefault: `CASE WHEN ${probability} >= ${at} THEN 1 ELSE 0 END`,
+    riskBand: `CASE WHEN ${probability} >= ${at} THEN 'High' WHEN ${probability} >= ${at} * ${MEDIUM_FROM_SHARE_OF_THRESHOLD} THEN 'Medium' ELSE 'Low' END`,
+  };
+}

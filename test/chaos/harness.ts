@@ -11,7 +11,7 @@ import { registrySchema } from '../../lib/contracts.js';
 import { workflowIds } from '../../lib/temporal.js';
 import { generateSources } from '../../core/generator/index.js';
 import { PROJECT_ROOT, startDevServer, type DevServer } from '../../core/temporal/dev-server.js';
-import { freePort } from '../../core/bench/run.js';
+import { freePort } from '../../tools/bench/run.js';
 import { startWorkerChild, type WorkerChild } from '../../core/temporal/worker-process.js';
 import { backfillWorkflow, type BackfillResult } from '../../workflows/backfill.js';
 import { historicalInferenceWorkflow, type HistoryResult } from '../../workflows/historical-inference.js';

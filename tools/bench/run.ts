@@ -8,19 +8,23 @@ import { join, resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig } from '../../lib/config.js';
 import { LIFECYCLE_WORKFLOW_ID, workflowIds } from '../../lib/temporal.js';
-import { generateSources } from '../generator/index.js';
-import { startDevServer, type DevServer } from '../temporal/dev-server.js';
+import { generateSources } from '../../core/generator/index.js';
+import { startDevServer, type DevServer } from '../../core/temporal/dev-server.js';
 import { backfillWorkflow, historicalInferenceWorkflow, modelLifecycleWorkflow, monitoringWorkflow } from '../../workflows/index.js';
-import { addHistory, emptyTiming, type HistoryTiming } from './history-timing.js';
+import { addHistory, emptyTiming, idleMs, type HistoryTiming } from './history-timing.js';
+import { runFloor, type FloorResult } from './floor.js';
+import { countCustomers, resampleSources } from '../../core/generator/resample.js';
 import { describeMachine, type MachineDescription } from './machine.js';
 import { customersAt, type BenchOptions } from './options.js';
-import { startWorkerChild, type WorkerChild } from '../temporal/worker-process.js';
+import { startWorkerChild, type WorkerChild } from '../../core/temporal/worker-process.js';
 import { profileScoring, type ScoringProfile } from './scoring-profile.js';
 
 export interface BenchResult {
   date: string;
   scale: number;
   customers: number;
+  /** `generated`, or the folder the data was resampled from (--source) and by what factor. */
+  data: { kind: 'generated' } | { kind: 'resampled'; source: string; customers: number; factor: number };
   months: { from: string; to: string };
   machine: MachineDescription & { loadAverageAtStart: number[] };
   settings: { parallelism: number; workerConcurrentActivities: number };
@@ -50,6 +54,13 @@ export interface BenchResult {
   };
   /** peakRssBytes: the kernel's high-water mark (VmHWM); peakSampleStage: the stage running when sampled RSS peaked. */
   worker: { peakRssBytes: number; peakRssMiB: number; peakSampleStage: string; peakSampleSecondsIntoStage: number };
+  /** The same core functions in one process without Temporal (tools/bench/floor.ts), on the same data. */
+  floor: FloorResult & { pipelineOverFloor: number };
+  /**
+   * Where the pipeline's wall beyond the floor went: `idleSeconds` = wall during which no activity ran (orchestration
+   * alone: workflow tasks, child starts, scheduling); its share of the wall is Temporal's own share.
+   */
+  overhead: { idleSeconds: number; temporalShare: number; activityMinusFloorSeconds: number };
   /** scoreMonth's stages and the scoring kernel measured outside Temporal on this run's datamart (null: no model). */
   scoringProfile: ScoringProfile | null;
   outcome: { trainedModel: string | null; promoted: boolean; monitoringAction: string; failedMonths: number };
@@ -93,8 +104,19 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
   let connection: Connection | undefined;
   try {
     let t = Date.now();
-    log(`generating ${customers} customers (scale ${options.scale}) into ${sourceDir} …`);
-    await generateSources({ customers, out: sourceDir, seed: options.seed });
+    let data: BenchResult['data'] = { kind: 'generated' };
+    let benchCustomers = customers;
+    if (options.source) {
+      const base = await countCustomers(options.source);
+      const factor = Math.max(1, Math.round(customers / base));
+      log(`resampling ${options.source} (${base} customers) ×${factor} into ${sourceDir} …`);
+      await resampleSources({ source: options.source, out: sourceDir, factor });
+      data = { kind: 'resampled', source: options.source, customers: base, factor };
+      benchCustomers = base * factor;
+    } else {
+      log(`generating ${customers} customers (scale ${options.scale}) into ${sourceDir} …`);
+      await generateSources({ customers, out: sourceDir, seed: options.seed });
+    }
     seconds.generate = lap(t);
 
     t = Date.now();
@@ -167,6 +189,10 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
       ? await profileScoring(config.DATAMART_DIR, config.MODEL_BANK_DIR, phase2.modelId, phase2.scored.map((month) => month.month))
       : null;
     log(`scoring profile (${lap(t).toFixed(1)} s): kernel ${scoringProfile?.kernelRowsPerSecond ?? '-'} rows/s`);
+    t = Date.now();
+    const floor = await runFloor({ work: join(work, 'floor'), sourceDir, from: options.from, to: options.to });
+    log(`floor (${lap(t).toFixed(1)} s): ${floor.seconds.total.toFixed(1)} s, ${floor.cpuSeconds.toFixed(1)} CPU s`);
+    const idle = idleMs(timing.activityIntervals, tPipeline, tPipeline + seconds.pipeline * 1000) / 1000;
     const activity = (name: string) => timing.activities[name] ?? { count: 0, retries: 0, runMs: 0, waitMs: 0, maxRunMs: 0, rows: 0 };
     const bronze = activity('ingestBronze').rows;
     const scored = activity('scoreMonth').rows;
@@ -175,7 +201,8 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
     const result: BenchResult = {
       date: new Date().toISOString(),
       scale: options.scale,
-      customers,
+      customers: benchCustomers,
+      data,
       months: { from: options.from, to: options.to },
       machine: { ...describeMachine(), loadAverageAtStart: loadAtStart },
       settings: { parallelism: options.parallelism, workerConcurrentActivities: options.concurrency },
@@ -210,6 +237,12 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
         peakSampleStage: peakStage[0],
         peakSampleSecondsIntoStage: round((rssPeak.at - peakStage[1]) / 1000, 1),
       },
+      floor: { ...floor, pipelineOverFloor: round(seconds.pipeline / floor.seconds.total) },
+      overhead: {
+        idleSeconds: round(idle),
+        temporalShare: round(idle / seconds.pipeline, 3),
+        activityMinusFloorSeconds: round(timing.activityRunMs / 1000 - floor.seconds.total),
+      },
       scoringProfile,
       outcome: {
         trainedModel: phase1.training?.modelId ?? null,
@@ -229,20 +262,17 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
   }
 }
 
-/** The issue's targets: S=1 under 60 s end to end, S=10 under 5 min with the worker under 2 GiB, scoring > 500k rows/s. */
+/** Issue 15's targets (a figure measured on a loaded machine can miss a wall target the code meets when quiet). */
 export function targetsFor(result: BenchResult): BenchResult['targets'] {
   const targets: BenchResult['targets'] = {
-    scoringRowsPerSecond: { target: '> 500,000 rows/s of scoring activity time', met: result.throughput.scoringRowsPerSecond > 500_000 },
-    scoringKernelRowsPerSecond: {
-      target: '> 500,000 rows/s of the scoring kernel (onnxruntime, all months in one call)',
-      met: (result.scoringProfile?.kernelRowsPerSecond ?? 0) > 500_000,
-    },
+    pipelineOverFloor: { target: 'pipeline ≤ 2 × floor (same data, same run)', met: result.floor.pipelineOverFloor <= 2 },
+    temporalShare: { target: "Temporal's own share (wall with no activity running) ≤ 15%", met: result.overhead.temporalShare <= 0.15 },
   };
-  const workerLimit = 2 * 2 ** 30;
-  if (result.scale <= 1) targets.endToEnd = { target: 'S=1 under 60 s (pipeline wall)', met: result.seconds.pipeline < 60 };
-  if (result.scale >= 10) {
-    targets.endToEnd = { target: 'S=10 under 300 s (pipeline wall)', met: result.seconds.pipeline < 300 };
-    targets.workerMemory = { target: 'worker peak RSS under 2 GiB', met: result.worker.peakRssBytes < workerLimit };
+  if (result.scale <= 1) targets.pipeline = { target: 'S=1 pipeline ≤ 10 s', met: result.seconds.pipeline <= 10 };
+  if (result.scale >= 10 && result.scale < 100) {
+    targets.pipeline = { target: 'S=10 pipeline ≤ 30 s', met: result.seconds.pipeline <= 30 };
+    targets.scoringRowsPerSecond = { target: '≥ 200,000 rows per scoreMonth activity second', met: result.throughput.scoringRowsPerSecond >= 200_000 };
   }
+  if (result.scale >= 100) targets.workerMemory = { target: 'worker peak RSS ≤ 4 GiB', met: result.worker.peakRssBytes <= 4 * 2 ** 30 };
   return targets;
 }

@@ -4,10 +4,10 @@
 // month's rows in one call: the scoring kernel a > 500k rows/s target can be held against.
 import { datamart, partitionFile } from '../../lib/layout.js';
 import type { Month } from '../../lib/months.js';
-import { withDuckDB } from '../duckdb.js';
-import { loadScoringModel } from '../scoring/model-loader.js';
-import { readEncodedMonth, scoreMonth } from '../scoring/score-month.js';
-import { scoreMatrix } from '../scoring/score-rows.js';
+import { withDuckDB } from '../../core/duckdb.js';
+import { loadScoringModel } from '../../core/scoring/model-loader.js';
+import { readEncodedMonth, scoreMonth } from '../../core/scoring/score-month.js';
+import { scoreMatrix } from '../../core/scoring/score-rows.js';
 
 export interface ScoringProfile {
   months: number;

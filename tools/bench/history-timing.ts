@@ -40,10 +40,12 @@ export interface HistoryTiming {
   workflowTaskWaitMs: number;
   /** Sum of workflow task started → completed (ms): replay and workflow code in the worker. */
   workflowTaskRunMs: number;
+  /** [started, closed] epoch ms of every activity attempt that closed: when at least one activity was running. */
+  activityIntervals: Array<[number, number]>;
 }
 
 export function emptyTiming(): HistoryTiming {
-  return { workflows: 0, events: 0, activities: {}, activityRunMs: 0, activityWaitMs: 0, workflowTasks: 0, workflowTaskWaitMs: 0, workflowTaskRunMs: 0 };
+  return { workflows: 0, events: 0, activities: {}, activityRunMs: 0, activityWaitMs: 0, workflowTasks: 0, workflowTaskWaitMs: 0, workflowTaskRunMs: 0, activityIntervals: [] };
 }
 
 /** Adds one workflow's history to `into` (mutates and returns it). */
@@ -82,6 +84,7 @@ export function addHistory(into: HistoryTiming, events: HistoryEvent[]): History
         entry.maxRunMs = Math.max(entry.maxRunMs, runMs);
         entry.rows += resultRows(event.activityTaskCompletedEventAttributes?.result?.payloads?.[0]);
         into.activityRunMs += runMs;
+        if (start) into.activityIntervals.push([start.at, at]);
         into.activityWaitMs += waitMs;
       }
     }
@@ -108,4 +111,16 @@ function resultRows(payload: temporal.api.common.v1.IPayload | undefined): numbe
   } catch {
     return 0;
   }
+}
+
+/** Milliseconds of [from, to] during which no interval is running: time spent only on orchestration. */
+export function idleMs(intervals: ReadonlyArray<[number, number]>, from: number, to: number): number {
+  const sorted = intervals.map(([a, b]) => [Math.max(a, from), Math.min(b, to)] as [number, number]).filter(([a, b]) => b > a).sort((x, y) => x[0] - y[0]);
+  let idle = 0;
+  let cursor = from;
+  for (const [start, end] of sorted) {
+    if (start > cursor) idle += start - cursor;
+    cursor = Math.max(cursor, end);
+  }
+  return idle + Math.max(0, to - cursor);
 }

@@ -1,5 +1,6 @@
 // Options of `npm run bench`: one zod schema, so a bad value is rejected with its name before anything starts.
 import { z } from 'zod';
+import { availableParallelism } from 'node:os';
 import { compareMonths, isMonth, monthSchema } from '../../lib/months.js';
 
 /** Customers at scale 1: the real data set's size. */
@@ -14,7 +15,9 @@ export const benchOptionsSchema = z
     to: month.default('2024-12'),
     seed: z.coerce.number().int().min(0).default(42),
     parallelism: z.coerce.number().int().min(1).max(64).default(4),
-    concurrency: z.coerce.number().int().min(1).max(64).default(4),
+    concurrency: z.coerce.number().int().min(1).max(64).default(2 * availableParallelism()),
+    /** A folder of the four CSVs to run on (resampled to the scale) instead of generated data. */
+    source: z.string().min(1).optional(),
     keep: z.boolean().default(false),
     out: z.string().min(1).default('bench/results'),
     work: z.string().min(1).default('bench/tmp'),

@@ -1,0 +1,57 @@
+// The pipeline's core functions over the real sample in one process (ETL of every month, the three families trained,
+// every month scored, the monitoring table), returning the content hash of every gold table and the model id: what
+// the speed work must not change. `etl` picks the path: per step (as the ETL activities run) or one connection per
+// month (runMonthEtlSession). `npx tsx test/helpers/sample-pipeline.ts DIR` prints the hashes as JSON.
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { MODEL_FAMILIES } from '../../lib/contracts.js';
+import { datamart } from '../../lib/layout.js';
+import { monthRange } from '../../lib/months.js';
+import { registerModel } from '../../core/models/bank.js';
+import { trainCandidate } from '../../core/models/candidate.js';
+import { selectBest } from '../../core/models/selection.js';
+import { buildTrainingSet } from '../../core/models/training-set.js';
+import { computeMonitoringTable } from '../../core/monitoring/table.js';
+import { runMonthEtl } from '../../core/etl/month-etl.js';
+import { scoreMonth } from '../../core/scoring/score-month.js';
+import { FIXTURE_DIR } from './fixture.js';
+import { goldTableHash } from './gold.js';
+
+export const SAMPLE_FROM = '2023-01';
+export const SAMPLE_TO = '2024-12';
+export const SAMPLE_TRAIN_AT = '2024-06';
+
+export async function samplePipelineHashes(work: string, etl: 'per-step' | 'one-connection' = 'per-step'): Promise<Record<string, string>> {
+  await rm(work, { recursive: true, force: true });
+  await mkdir(work, { recursive: true });
+  const datamartDir = join(work, 'datamart');
+  const modelBankDir = join(work, 'model_bank');
+  const months = monthRange(SAMPLE_FROM, SAMPLE_TO);
+  for (const month of months) {
+    const options = { datamartDir, sourceDir: FIXTURE_DIR, month, maxQuarantineShare: 0.2 };
+    if (etl === 'per-step') await runMonthEtl(options);
+    else await (await import('../../core/etl/month-etl-session.js')).runMonthEtlSession(options);
+  }
+  const trainingSet = await buildTrainingSet({ datamartDir, modelBankDir, asOf: SAMPLE_TRAIN_AT });
+  const candidates = [];
+  for (const family of MODEL_FAMILIES) candidates.push(await trainCandidate({ trainingSet, family }));
+  const { modelId } = await registerModel({ modelBankDir, trainingSet, candidate: selectBest(candidates), workflow: { workflowId: 'gold-test', runId: 'run' } });
+  for (const month of months) await scoreMonth({ datamartDir, modelBankDir, month, modelId });
+  const thresholds = { psiWarning: 0.1, psiCritical: 0.2, aucCritical: 0.7 };
+  await computeMonitoringTable({ datamartDir, modelBankDir, thresholds }, SAMPLE_TO, modelId);
+  const tables: Record<string, string> = {
+    feature_store: datamart.featureStore(datamartDir),
+    label_store: join(datamartDir, 'gold', 'label_store'),
+    predictions: datamart.predictions(datamartDir, modelId),
+    monitoring: join(datamartDir, 'gold', 'monitoring'),
+    ...Object.fromEntries(['attributes', 'financials', 'clickstream', 'loan_daily'].map((source) => [`silver_${source}`, join(datamartDir, 'silver', source)])),
+  };
+  const hashes: Record<string, string> = { model_id: modelId };
+  for (const [name, dir] of Object.entries(tables)) hashes[name] = await goldTableHash(dir);
+  return hashes;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const work = process.argv[2] ?? '/tmp/sample-pipeline';
+  console.log(JSON.stringify(await samplePipelineHashes(work, (process.argv[3] as 'per-step' | 'one-connection') ?? 'per-step'), null, 2));
+}
