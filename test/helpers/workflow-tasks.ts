@@ -2,7 +2,7 @@
 // workflow on a task queue. A workflow task should take milliseconds; a long one means the worker's event loop was
 // blocked or the workflow code itself is heavy.
 import type { Client } from '@temporalio/client';
-import { eventMs } from '../../core/bench/history-timing.js';
+import { eventMs } from '../../tools/bench/history-timing.js';
 
 export interface SlowTask {
   workflowId: string;

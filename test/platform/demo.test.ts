@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { freePort } from '../../core/bench/run.js';
+import { freePort } from '../../tools/bench/run.js';
 import { PROJECT_ROOT, TEMPORAL_BINARY } from '../../core/temporal/dev-server.js';
 import { registrySchema } from '../../lib/contracts.js';
 import { modelBank } from '../../lib/layout.js';
