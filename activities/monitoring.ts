@@ -2,7 +2,6 @@
 // inside an activity; results are paths and small summaries.
 import { monthSchema } from '../lib/months.js';
 import { z } from 'zod';
-import { Context } from '@temporalio/activity';
 import type { Config } from '../lib/config.js';
 import { findingSchema, type Finding, type MonitoringRow } from '../lib/contracts.js';
 import type { Month } from '../lib/months.js';
@@ -12,6 +11,7 @@ import { renderDashboardFiles, type DashboardFiles } from '../core/monitoring/re
 import { thresholdsFrom } from '../core/monitoring/status.js';
 import { computeMonitoringTable } from '../core/monitoring/table.js';
 import { adaptActivity } from './failures.js';
+import { activityContext, heartbeat } from './heartbeat.js';
 
 const month = monthSchema;
 const modelInput = z.object({ asOf: month, modelId: z.string().min(1) });
@@ -20,19 +20,6 @@ const governanceInput = modelInput.extend({
   now: z.string().refine((value) => !Number.isNaN(Date.parse(value)), 'expected an ISO time'),
 });
 const alertsInput = modelInput.extend({ findings: z.array(findingSchema) });
-
-/** The activity context when running inside one; undefined in plain calls (tests, scripts). */
-function activityContext(): Context | undefined {
-  try {
-    return Context.current();
-  } catch {
-    return undefined;
-  }
-}
-
-function heartbeat(details: unknown): void {
-  activityContext()?.heartbeat(details);
-}
 
 /** The activity's logger inside an activity (it carries the workflow and activity ids), the console otherwise. */
 function alertLogger(): AlertLogger {
