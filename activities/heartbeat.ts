@@ -3,6 +3,7 @@
 // activity only through a heartbeat answer, so long work heartbeats every second (the worker flushes heartbeats at
 // most a second apart, see workers/worker.ts) and stops at its next chunk once the signal fires.
 import { Context } from '@temporalio/activity';
+import type { AlertLogger } from '../core/monitoring/alerts.js';
 
 /** How often `heartbeating` reports while its work runs. */
 export const HEARTBEAT_INTERVAL_MS = 1_000;
@@ -56,4 +57,11 @@ export async function heartbeating<T>(details: unknown, work: (signal?: AbortSig
     clearInterval(timer);
     if (onAbort) signal.removeEventListener('abort', onAbort);
   }
+}
+
+/** The activity's logger inside an activity (it carries the workflow and activity ids), the console otherwise. */
+export function activityLogger(): AlertLogger {
+  const context = activityContext();
+  if (context) return { warn: (m, meta) => context.log.warn(m, meta), error: (m, meta) => context.log.error(m, meta) };
+  return { warn: (m) => console.warn(m), error: (m) => console.error(m) };
 }

@@ -14,6 +14,9 @@ export const workflowIds = {
   monitoring: (asOf: Month) => `monitoring-${asOf}`,
 };
 
+/** Months before M whose clickstream the feature store of M reads (core/datamart/lineage.ts). */
+export const CLICKSTREAM_LOOKBACK = 3;
+
 export const scheduleIds = {
   monthlyPipeline: 'credit-monthly-pipeline',
   weeklyMonitoring: 'credit-weekly-monitoring',

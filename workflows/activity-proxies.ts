@@ -1,6 +1,7 @@
 // Activity stubs grouped by kind of work, each with the timeouts and retry policy that kind deserves.
 // Data and artifact defects (InvalidSourceData, DataQualityError, InvalidModelArtifact) are never retried.
 import { ActivityCancellationType, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import type { createCoordinationActivities } from '../activities/coordination.js';
 import type { createDatamartActivities } from '../activities/datamart.js';
 import type { createEtlActivities } from '../activities/etl.js';
 import type { createLifecycleActivities } from '../activities/lifecycle.js';
@@ -54,3 +55,13 @@ export const modelBank = proxyActivities<ReturnType<typeof createModelBankActivi
 export const datamart = proxyActivities<ReturnType<typeof createDatamartActivities>>(bookkeepingOptions);
 export const lifecycle = proxyActivities<ReturnType<typeof createLifecycleActivities>>(bookkeepingOptions);
 export const monitoring = proxyActivities<ReturnType<typeof createMonitoringActivities>>(monitoringOptions);
+
+/** Awaiting another backfill's month or training run: as long as that run, heartbeating, cancellable. */
+export const { awaitWorkflow } = proxyActivities<ReturnType<typeof createCoordinationActivities>>({
+  startToCloseTimeout: '2 hours',
+  heartbeatTimeout: '10 seconds',
+  retry: retryWithBackoff(5),
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+});
+/** Failure alerts: a few quick attempts (the activity itself retries the webhook and never fails on it). */
+export const { sendPipelineAlert } = proxyActivities<ReturnType<typeof createCoordinationActivities>>(bookkeepingOptions);

@@ -1,9 +1,10 @@
-import { upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { isCancellation, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { monthOf } from '../lib/months.js';
 import { SOURCES } from '../lib/layout.js';
 import { searchAttributes } from '../lib/temporal.js';
 import { monthPipelineInputSchema, parseInput, type MonthPipelineInput } from '../lib/workflow-inputs.js';
-import { etl, modelBank } from './activity-proxies.js';
+import { etl, modelBank, sendPipelineAlert } from './activity-proxies.js';
+import { describeFailure } from './failure-text.js';
 import { scoreMonthChild } from './children.js';
 
 export interface MonthPipelineResult {
@@ -17,16 +18,30 @@ export interface MonthPipelineResult {
   scoredWith: string | null;
 }
 
-/** ETL of one month (bronze → silver → gold), then scoring if a production model exists. */
+/** ETL of one month (bronze → silver → gold), then scoring if a production model exists. A failure posts an alert. */
 export async function monthPipelineWorkflow(input: MonthPipelineInput): Promise<MonthPipelineResult> {
   const parsed = parseInput(monthPipelineInputSchema, input, 'monthPipelineWorkflow');
-  const { sourceDir, modelId } = parsed;
   const month = parsed.month ?? monthOf(scheduledStart().toISOString());
   upsertSearchAttributes([
     { key: searchAttributes.pipelinePhase, value: 'etl' },
     { key: searchAttributes.snapshotMonth, value: month },
   ]);
+  try {
+    return await runMonth(month, parsed.sourceDir, parsed.modelId);
+  } catch (error) {
+    if (!isCancellation(error)) {
+      await sendPipelineAlert({
+        kind: 'month',
+        workflowId: workflowInfo().workflowId,
+        summary: `month ${month} failed: ${describeFailure(error)}`,
+        action: 'a data defect (InvalidSourceData, DataQualityError) needs the named file fixed; anything else: rerun the backfill',
+      });
+    }
+    throw error;
+  }
+}
 
+async function runMonth(month: string, sourceDir: string, modelId: string | null | undefined): Promise<MonthPipelineResult> {
   const bronze = await Promise.all(SOURCES.map((source) => etl.ingestBronze({ sourceDir, source, month })));
   const silver = await Promise.all(SOURCES.map((source) => etl.buildSilver({ source, month })));
   const [features, labels] = await Promise.all([

@@ -1,6 +1,7 @@
 // What the datamart already holds: which month partitions exist, which label months have rows. Backfills and
 // monitoring plan from this, so idempotency rests on the data rather than on workflow ids.
-import { access } from 'node:fs/promises';
+import { access, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { datamart, partitionFile } from '../../lib/layout.js';
 import { compareMonths, monthRange, type Month } from '../../lib/months.js';
 import { queryValue, readParquet, withDuckDB } from '../duckdb.js';
@@ -104,4 +105,18 @@ export async function planMonths(datamartDir: string, sourceDir: string, months:
     plans.push({ month, current: problems.length === 0, reason: problems.join(', ') || 'current' });
   }
   return plans;
+}
+
+/** The staging versions the bronze partitions were read from (their lineage's `stagedFrom`). */
+export async function referencedStagingVersions(datamartDir: string): Promise<Set<string>> {
+  const referenced = new Set<string>();
+  for (const source of SOURCES) {
+    const table = datamart.sourceTable(datamartDir, 'bronze', source);
+    for (const entry of await readdir(table).catch(() => [] as string[])) {
+      if (!entry.startsWith('snapshot_date=')) continue;
+      const lineage = await readLineage(join(table, entry, 'data.parquet'));
+      if (lineage?.stagedFrom) referenced.add(lineage.stagedFrom);
+    }
+  }
+  return referenced;
 }

@@ -10,6 +10,7 @@ import { z } from 'zod';
 import type { Source } from '../../lib/layout.js';
 import { addMonths, monthSchema, type Month } from '../../lib/months.js';
 import { writeFileAtomic } from '../fs-atomic.js';
+import { CLICKSTREAM_LOOKBACK } from '../../lib/temporal.js';
 import { canonicalJson, sha256Hex } from '../models/hashing.js';
 
 /**
@@ -26,8 +27,8 @@ export type LineageTable = keyof typeof TRANSFORM_VERSIONS;
 
 /** Fingerprint of a month a source file has no row in. */
 export const EMPTY_SLICE = 'empty';
-/** The clickstream months a feature-store partition reads (feature-store.ts: 3-month lookback and the month). */
-export const CLICKSTREAM_LOOKBACK_MONTHS = 3;
+/** The clickstream months a feature-store partition reads before its own (feature-store.ts). */
+export const CLICKSTREAM_LOOKBACK_MONTHS = CLICKSTREAM_LOOKBACK;
 
 export const LINEAGE_FILE = '_lineage.json';
 
@@ -39,7 +40,6 @@ export const lineageSchema = z.object({
   /** What it was built from: input name → fingerprint (a slice's content hash or an upstream partition's fingerprint). */
   inputs: z.record(z.string(), z.string().min(1)),
   fingerprint: sha256,
-  builtAt: z.string(),
   /** Bronze only: the staging cache version it was read from; pruning keeps the versions still referenced. */
   stagedFrom: z.string().optional(),
 });
@@ -58,7 +58,6 @@ export function lineageOf(table: string, kind: LineageTable, month: Month, input
     version,
     inputs,
     fingerprint: sha256Hex(canonicalJson({ table, month, version, inputs })),
-    builtAt: new Date().toISOString(),
   };
 }
 

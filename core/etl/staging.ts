@@ -5,7 +5,7 @@
 // content hash of each month's slice of rows (lineage.ts builds every partition's fingerprint on it).
 import { createHash } from 'node:crypto';
 import { removeOrphanedTemporaries, temporaryPathFor } from '../temp-files.js';
-import { mkdir, readFile, realpath, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { DuckDBConnection } from '@duckdb/node-api';
@@ -198,4 +198,29 @@ function csvError(path: string, error: unknown): InvalidSourceData {
     { file: path, line: line ? Number(line[1]) : undefined },
     `unreadable CSV: ${problem || message.split('\n')[0]}`,
   );
+}
+
+/**
+ * Removes the staged versions of source files that no bronze partition references any more (the file changed since),
+ * keeping the newest version of each source (a backfill may be about to use it). Returns the removed directories.
+ */
+export async function pruneStaging(datamartDir: string, referenced: ReadonlySet<string>): Promise<string[]> {
+  const removed: string[] = [];
+  for (const source of await readdir(stagingRoot(datamartDir)).catch(() => [] as string[])) {
+    const sourceDir = join(stagingRoot(datamartDir), source);
+    const versions: Array<{ dir: string; at: number }> = [];
+    for (const name of await readdir(sourceDir).catch(() => [] as string[])) {
+      if (name.endsWith('.tmp')) continue; // a staging in progress, or an orphan its next build removes
+      const dir = join(sourceDir, name);
+      const at = await stat(join(dir, MANIFEST)).then((s) => s.mtimeMs, () => 0);
+      versions.push({ dir, at });
+    }
+    const newest = versions.reduce<{ dir: string; at: number } | undefined>((best, v) => (!best || v.at > best.at ? v : best), undefined);
+    for (const { dir } of versions) {
+      if (dir === newest?.dir || referenced.has(dir)) continue;
+      await rm(dir, { recursive: true, force: true });
+      removed.push(dir);
+    }
+  }
+  return removed;
 }
