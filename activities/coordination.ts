@@ -5,7 +5,7 @@ import { WorkflowFailedError, WorkflowNotFoundError, type Client } from '@tempor
 import type { Config } from '../lib/config.js';
 import { sendPipelineAlert } from '../core/pipeline-alerts.js';
 import { adaptActivity } from './failures.js';
-import { activityContext, activityLogger, heartbeat } from './heartbeat.js';
+import { activityLogger } from './heartbeat.js';
 
 const awaitInput = z.object({ workflowId: z.string().min(1) });
 const alertInput = z.object({
@@ -15,24 +15,23 @@ const alertInput = z.object({
   action: z.string().min(1),
 });
 
-export type AwaitedOutcome = { status: 'completed'; result: unknown } | { status: 'failed'; error: string } | { status: 'gone' };
+export type AwaitedOutcome = { status: 'running' } | { status: 'completed'; result: unknown } | { status: 'failed'; error: string } | { status: 'gone' };
 
 export function createCoordinationActivities(config: Config, client: Client) {
   return {
     /**
-     * Waits for the current run of `workflowId` (started by another backfill) to close, heartbeating meanwhile so a
-     * cancellation of the caller stops the wait. The outcome only: the caller decides what it means for its data.
+     * Where the current run of `workflowId` (started by another backfill) stands, with its result once closed. Short:
+     * the caller polls with workflow timers, so no activity slot is held while it waits (a waiting activity per month
+     * could take every slot and starve the very runs it waits for).
      */
-    awaitWorkflow: adaptActivity(async (input: z.input<typeof awaitInput>): Promise<AwaitedOutcome> => {
+    pollWorkflow: adaptActivity(async (input: z.input<typeof awaitInput>): Promise<AwaitedOutcome> => {
       const { workflowId } = awaitInput.parse(input);
-      const signal = activityContext()?.cancellationSignal;
-      const beat = setInterval(() => heartbeat({ awaiting: workflowId }), 1_000);
+      const handle = client.workflow.getHandle(workflowId);
       try {
-        const result = client.workflow.getHandle(workflowId).result();
-        const cancelled = new Promise<never>((_, reject) => signal?.addEventListener('abort', () => reject(signal.reason), { once: true }));
-        return { status: 'completed', result: await Promise.race([result, cancelled]) };
+        const { status } = await handle.describe();
+        if (status.name === 'RUNNING') return { status: 'running' };
+        return { status: 'completed', result: await handle.result() };
       } catch (error) {
-        if (signal?.aborted) throw signal.reason;
         if (error instanceof WorkflowNotFoundError) return { status: 'gone' };
         if (error instanceof WorkflowFailedError) {
           const messages: string[] = [];
@@ -40,8 +39,6 @@ export function createCoordinationActivities(config: Config, client: Client) {
           return { status: 'failed', error: messages[messages.length - 1] ?? error.message };
         }
         throw error;
-      } finally {
-        clearInterval(beat);
       }
     }),
     sendPipelineAlert: adaptActivity(async (input: z.input<typeof alertInput>): Promise<{ posted: boolean }> => {

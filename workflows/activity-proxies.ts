@@ -56,12 +56,7 @@ export const datamart = proxyActivities<ReturnType<typeof createDatamartActiviti
 export const lifecycle = proxyActivities<ReturnType<typeof createLifecycleActivities>>(bookkeepingOptions);
 export const monitoring = proxyActivities<ReturnType<typeof createMonitoringActivities>>(monitoringOptions);
 
-/** Awaiting another backfill's month or training run: as long as that run, heartbeating, cancellable. */
-export const { awaitWorkflow } = proxyActivities<ReturnType<typeof createCoordinationActivities>>({
-  startToCloseTimeout: '2 hours',
-  heartbeatTimeout: '10 seconds',
-  retry: retryWithBackoff(5),
-  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-});
+/** Asking where another backfill's month or training run stands: quick reads through the client. */
+export const { pollWorkflow } = proxyActivities<ReturnType<typeof createCoordinationActivities>>(bookkeepingOptions);
 /** Failure alerts: a few quick attempts (the activity itself retries the webhook and never fails on it). */
 export const { sendPipelineAlert } = proxyActivities<ReturnType<typeof createCoordinationActivities>>(bookkeepingOptions);

@@ -8,6 +8,7 @@ import {
   isCancellation,
   setCurrentDetails,
   setHandler,
+  sleep,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -15,7 +16,7 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { addMonths, compareMonths, monthRange, type Month } from '../lib/months.js';
 import { CLICKSTREAM_LOOKBACK, searchAttributes, workflowIds, type Progress } from '../lib/temporal.js';
 import { backfillInputSchema, parseInput, type BackfillInput } from '../lib/workflow-inputs.js';
-import { awaitWorkflow, datamart, modelBank, sendPipelineAlert } from './activity-proxies.js';
+import { pollWorkflow, datamart, modelBank, sendPipelineAlert } from './activity-proxies.js';
 import { forEachBounded } from './bounded.js';
 import { monthPipelineWorkflow } from './month-pipeline.js';
 import { scoreMonthChild } from './children.js';
@@ -37,6 +38,15 @@ export interface BackfillResult {
   training: { modelId: string; promoted: boolean; reason: string; workflowId: string } | null;
   /** Why no training ran although a training month was set (months feeding it failed), or null. */
   trainingBlocked: string | null;
+}
+
+/** Waits for a run another backfill started (polled with durable timers, holding no activity slot). */
+async function awaitWorkflow({ workflowId }: { workflowId: string }) {
+  for (;;) {
+    const outcome = await pollWorkflow({ workflowId });
+    if (outcome.status !== 'running') return outcome;
+    await sleep('2 seconds');
+  }
 }
 
 /** How often a month taken by another backfill is awaited and re-checked before this run gives up on it. */

@@ -19,6 +19,7 @@ import {
   readLineage,
   requireLineage,
   writeWithLineage,
+  type Lineage,
 } from '../datamart/lineage.js';
 
 export const FEATURE_KEYS = ['loan_id', 'Customer_ID', 'snapshot_date'] as const;
@@ -84,10 +85,13 @@ async function ensureClickstreamLookback(options: {
   month: Month;
   maxQuarantineShare: number;
   signal?: AbortSignal;
-}): Promise<string[]> {
+}): Promise<{ files: string[]; lineages: Lineage[] }> {
   const { datamartDir, sourceDir, month, maxQuarantineShare, signal } = options;
   const staged = await stageSource(datamartDir, sourceDir, 'clickstream', signal);
   const files: string[] = [];
+  // The lineage each lookback partition now has. Returned as computed, not read back: a neighbouring month may be
+  // rewriting the same partition (same content) right now, between its lineage's removal and its new lineage.
+  const lineages: Lineage[] = [];
   for (let back = CLICKSTREAM_LOOKBACK_MONTHS; back >= 0; back--) {
     const lookbackMonth = addMonths(month, -back);
     const silver = silverFile(datamartDir, 'clickstream', lookbackMonth);
@@ -101,8 +105,9 @@ async function ensureClickstreamLookback(options: {
       await buildSilver({ datamartDir, source: 'clickstream', month: lookbackMonth, maxQuarantineShare, signal });
     }
     files.push(silver);
+    lineages.push(expected);
   }
-  return files;
+  return { files, lineages };
 }
 
 export function featureSelect(inputs: { loans: string; attributes: string; financials: string; clickstream: string[] }): string {
@@ -142,8 +147,9 @@ export async function buildFeatureStore(options: {
   const loans = await requirePartition(silverFile(datamartDir, 'loan_daily', month), 'silver loan_daily', month);
   const attributes = await requirePartition(silverFile(datamartDir, 'attributes', month), 'silver attributes', month);
   const financials = await requirePartition(silverFile(datamartDir, 'financials', month), 'silver financials', month);
-  const clickstream = await ensureClickstreamLookback(options);
-  const upstream = await Promise.all([loans, attributes, financials, ...clickstream].map((file) => requireLineage(file, 'silver partition')));
+  const { files: clickstream, lineages: clickstreamLineages } = await ensureClickstreamLookback(options);
+  const own = await Promise.all([loans, attributes, financials].map((file) => requireLineage(file, 'silver partition')));
+  const upstream = [...own, ...clickstreamLineages];
   const path = featureStoreFile(datamartDir, month);
   const rows = await writeWithLineage(path, featureStoreLineage(month, upstream), () =>
     withDuckDB((db) => writeParquetAtomic(db, featureSelect({ loans, attributes, financials, clickstream }), path, signal)),
