@@ -2,8 +2,10 @@
 import { monthSchema } from '../lib/months.js';
 import { z } from 'zod';
 import type { Config } from '../lib/config.js';
-import { inventoryMonths, latestLabelledMonth } from '../core/datamart/inventory.js';
+import { inventoryMonths, latestLabelledMonth, planMonths, referencedStagingVersions, type MonthPlan } from '../core/datamart/inventory.js';
+import { pruneStaging } from '../core/etl/staging.js';
 import { adaptActivity } from './failures.js';
+import { heartbeating } from './heartbeat.js';
 
 const month = monthSchema;
 const inventoryInput = z.object({
@@ -13,6 +15,7 @@ const inventoryInput = z.object({
   modelId: z.string().optional(),
 });
 const rangeInput = z.object({ from: month, to: month });
+const planInput = z.object({ sourceDir: z.string().min(1), months: z.array(month) });
 
 export function createDatamartActivities(config: Config) {
   return {
@@ -23,6 +26,18 @@ export function createDatamartActivities(config: Config) {
     latestLabelledMonth: adaptActivity(async (input: z.input<typeof rangeInput>) => {
       const { from, to } = rangeInput.parse(input);
       return latestLabelledMonth(config.DATAMART_DIR, from, to);
+    }),
+    /** Which months' gold partitions are current for the sources in `sourceDir` (stages the sources first). */
+    planMonths: adaptActivity(async (input: z.input<typeof planInput>): Promise<MonthPlan[]> => {
+      const { sourceDir, months } = planInput.parse(input);
+      return heartbeating({ stage: 'planning', months: months.length }, (signal) =>
+        planMonths(config.DATAMART_DIR, sourceDir, months, signal),
+      );
+    }),
+    /** Drops staged versions of source files no bronze partition references any more. */
+    pruneStaging: adaptActivity(async (): Promise<{ removed: number }> => {
+      const removed = await pruneStaging(config.DATAMART_DIR, await referencedStagingVersions(config.DATAMART_DIR));
+      return { removed: removed.length };
     }),
   };
 }

@@ -1,6 +1,7 @@
 // Every activity of the credit-pipeline worker, built from the validated configuration and a Temporal client.
 import type { Client } from '@temporalio/client';
 import type { Config } from '../lib/config.js';
+import { createCoordinationActivities } from './coordination.js';
 import { createDatamartActivities } from './datamart.js';
 import { createEtlActivities } from './etl.js';
 import { withFaultInjection } from './fault-injection.js';
@@ -19,6 +20,7 @@ export function createActivities(config: Config, client: Client) {
     ...createScoringActivities(config),
     ...createMonitoringActivities(config),
     ...createLifecycleActivities(config, client),
+    ...createCoordinationActivities(config, client),
   });
 }
 export type Activities = ReturnType<typeof createActivities>;

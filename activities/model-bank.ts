@@ -41,6 +41,12 @@ export function createModelBankActivities(config: Config) {
       return recordCandidate(root, id, reason);
     }),
     readRegistry: adaptActivity(async (): Promise<Registry> => readRegistry(root)),
+    /** Registered models trained on exactly this training set (same training_data_sha256 in metadata.json). */
+    findModelsByTrainingData: adaptActivity(async (input: { trainingDataSha256: string }): Promise<string[]> => {
+      const { trainingDataSha256 } = z.object({ trainingDataSha256: z.string().length(64) }).parse(input);
+      const models = await listRegisteredModels(root);
+      return models.filter((model) => model.training_data_sha256 === trainingDataSha256).map((model) => model.model_id);
+    }),
     listModels: adaptActivity(async (): Promise<Array<{ modelId: string; family: string; asOf: string; ootAuc: number }>> => {
       const models = await listRegisteredModels(root);
       return models.map((model) => ({ modelId: model.model_id, family: model.family, asOf: model.as_of, ootAuc: model.metrics.oot_auc }));

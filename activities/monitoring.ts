@@ -2,16 +2,16 @@
 // inside an activity; results are paths and small summaries.
 import { monthSchema } from '../lib/months.js';
 import { z } from 'zod';
-import { Context } from '@temporalio/activity';
 import type { Config } from '../lib/config.js';
 import { findingSchema, type Finding, type MonitoringRow } from '../lib/contracts.js';
 import type { Month } from '../lib/months.js';
-import { sendAlerts, type AlertLogger } from '../core/monitoring/alerts.js';
+import { sendAlerts } from '../core/monitoring/alerts.js';
 import { decideGovernance, type GovernanceOutcome } from '../core/monitoring/governance.js';
 import { renderDashboardFiles, type DashboardFiles } from '../core/monitoring/report.js';
 import { thresholdsFrom } from '../core/monitoring/status.js';
 import { computeMonitoringTable } from '../core/monitoring/table.js';
 import { adaptActivity } from './failures.js';
+import { activityLogger as alertLogger, heartbeat } from './heartbeat.js';
 
 const month = monthSchema;
 const modelInput = z.object({ asOf: month, modelId: z.string().min(1) });
@@ -20,26 +20,6 @@ const governanceInput = modelInput.extend({
   now: z.string().refine((value) => !Number.isNaN(Date.parse(value)), 'expected an ISO time'),
 });
 const alertsInput = modelInput.extend({ findings: z.array(findingSchema) });
-
-/** The activity context when running inside one; undefined in plain calls (tests, scripts). */
-function activityContext(): Context | undefined {
-  try {
-    return Context.current();
-  } catch {
-    return undefined;
-  }
-}
-
-function heartbeat(details: unknown): void {
-  activityContext()?.heartbeat(details);
-}
-
-/** The activity's logger inside an activity (it carries the workflow and activity ids), the console otherwise. */
-function alertLogger(): AlertLogger {
-  const context = activityContext();
-  if (context) return { warn: (m, meta) => context.log.warn(m, meta), error: (m, meta) => context.log.error(m, meta) };
-  return { warn: (m) => console.warn(m), error: (m) => console.error(m) };
-}
 
 export function createMonitoringActivities(config: Config) {
   const thresholds = thresholdsFrom(config);

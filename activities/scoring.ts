@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { Config } from '../lib/config.js';
 import { scoreMonth, type ScoreMonthResult } from '../core/scoring/score-month.js';
 import { adaptActivity } from './failures.js';
-import { heartbeat } from './training.js';
+import { heartbeat } from './heartbeat.js';
 
 const scoreInput = z.object({
   month: monthSchema,

@@ -2,7 +2,6 @@
 // heartbeats during long work).
 import { monthSchema } from '../lib/months.js';
 import { z } from 'zod';
-import { Context } from '@temporalio/activity';
 import type { Config } from '../lib/config.js';
 import { modelFamilySchema } from '../lib/contracts.js';
 import { registerModel } from '../core/models/bank.js';
@@ -10,6 +9,7 @@ import { trainCandidate } from '../core/models/candidate.js';
 import { buildTrainingSet } from '../core/models/training-set.js';
 import { candidateSummarySchema, paramsSchema, trainingSetSummarySchema, type CandidateSummary, type TrainingSetSummary } from '../core/models/types.js';
 import { adaptActivity } from './failures.js';
+import { cancellationSignal, heartbeat, heartbeating } from './heartbeat.js';
 
 const month = monthSchema;
 const buildInput = z.object({
@@ -24,32 +24,33 @@ const registerInput = z.object({
   workflow: z.object({ workflowId: z.string().min(1), runId: z.string().min(1) }),
 });
 
-/** Heartbeats when running inside an activity; plain calls (tests, scripts) have no context and skip it. */
-export function heartbeat(details?: unknown): void {
-  try {
-    Context.current().heartbeat(details);
-  } catch {
-    // not inside an activity
-  }
-}
-
 export function createTrainingActivities(config: Config) {
   return {
     buildTrainingSet: adaptActivity(async (input: z.input<typeof buildInput>): Promise<TrainingSetSummary> => {
       const { asOf, ootMonths, testMonths } = buildInput.parse(input);
-      heartbeat({ stage: 'building training set', asOf });
-      return buildTrainingSet({
+      return heartbeating({ stage: 'building training set', asOf }, () => buildTrainingSet({
         datamartDir: config.DATAMART_DIR,
         modelBankDir: config.MODEL_BANK_DIR,
         asOf,
         ootMonths,
         testMonths,
         windowMonths: config.TRAINING_WINDOW_MONTHS,
-      });
+      }));
     }),
     trainCandidate: adaptActivity(async (input: z.input<typeof trainInput>): Promise<CandidateSummary> => {
       const { trainingSet, family, params } = trainInput.parse(input);
-      return trainCandidate({ trainingSet, family, params, onProgress: (progress) => heartbeat(progress) });
+      // A heartbeat per boosting round; the cancellation is checked there too (it lands between fits, where the
+      // synchronous native loop yields to the event loop).
+      const signal = cancellationSignal();
+      return trainCandidate({
+        trainingSet,
+        family,
+        params,
+        onProgress: (progress) => {
+          signal?.throwIfAborted();
+          heartbeat(progress);
+        },
+      });
     }),
     registerModel: adaptActivity(async (input: z.input<typeof registerInput>) => {
       const { trainingSet, candidate, workflow } = registerInput.parse(input);

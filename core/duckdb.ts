@@ -179,18 +179,30 @@ export async function queryValue<T = unknown>(db: DuckDBConnection, sql: string)
  * Writes the result of `selectSql` to `destination` as one Parquet file, atomically: DuckDB writes a temporary
  * file beside it, which is renamed over the destination only once complete. Returns the row count.
  */
-export async function writeParquetAtomic(db: DuckDBConnection, selectSql: string, destination: string): Promise<number> {
+export async function writeParquetAtomic(
+  db: DuckDBConnection,
+  selectSql: string,
+  destination: string,
+  signal?: AbortSignal,
+): Promise<number> {
+  signal?.throwIfAborted();
   await mkdir(dirname(destination), { recursive: true });
   const temporary = temporaryPathFor(destination);
+  // A cancelled activity interrupts the query; either way nothing is renamed into place after the signal fired.
+  const interrupt = () => db.interrupt();
+  signal?.addEventListener('abort', interrupt, { once: true });
   try {
     const result = await db.run(`COPY (${selectSql}) TO ${sqlString(temporary)} (FORMAT parquet, COMPRESSION zstd)`);
     const written = Number(result.rowsChanged);
+    signal?.throwIfAborted();
     await rename(temporary, destination);
     await removeOrphanedTemporaries(destination);
     return written;
   } catch (error) {
     await rm(temporary, { force: true });
-    throw error;
+    throw signal?.aborted ? signal.reason : error;
+  } finally {
+    signal?.removeEventListener('abort', interrupt);
   }
 }
 

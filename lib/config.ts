@@ -3,7 +3,6 @@
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 
-const number = (fallback: number) => z.coerce.number().finite().default(fallback);
 const share = (fallback: number) => z.coerce.number().min(0).max(1).default(fallback);
 
 export const configSchema = z.object({
@@ -13,14 +12,16 @@ export const configSchema = z.object({
   REPORTS_DIR: z.string().min(1).default('./reports'),
   TEMPORAL_DB_FILE: z.string().min(1).default('.temporal/dev.db'),
   MAX_QUARANTINE_SHARE: share(0.2),
-  PSI_WARNING: number(0.1),
-  PSI_CRITICAL: number(0.2),
+  PSI_WARNING: z.coerce.number().finite().gt(0).default(0.1),
+  PSI_CRITICAL: z.coerce.number().finite().gt(0).default(0.2),
   AUC_CRITICAL: share(0.7),
   PROMOTION_MIN_AUC: share(0.7),
   RETRAIN_COOLDOWN_DAYS: z.coerce.number().min(0).default(7),
   /** Train on the most recent N labelled application months only; 0 = all of them. */
   TRAINING_WINDOW_MONTHS: z.coerce.number().int().min(0).default(0),
-  ALERT_WEBHOOK_URL: z.url().optional(),
+  ALERT_WEBHOOK_URL: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).optional(),
+  /** `slack`: alert payloads in Slack's incoming-webhook shape; `json`: the alert's fields as they are. */
+  ALERT_FORMAT: z.enum(['json', 'slack']).default('json'),
   XGBOOST_LIBRARY: z.string().min(1).optional(),
   /**
    * Activity slots: two per core by default. An activity is mostly DuckDB, libxgboost or onnxruntime work (their
@@ -36,6 +37,9 @@ export const configSchema = z.object({
     .string()
     .regex(/^(\w+:\d+)(,\w+:\d+)*$/, 'expected name:count[,name:count]')
     .optional(),
+}).refine((config) => config.PSI_WARNING < config.PSI_CRITICAL, {
+  path: ['PSI_WARNING'],
+  message: 'must be below PSI_CRITICAL (0 < warning < critical)',
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -5,14 +5,31 @@ import type { Month } from './months.js';
 export const DEFAULT_TASK_QUEUE = 'credit-pipeline';
 export const LIFECYCLE_WORKFLOW_ID = 'model-lifecycle';
 
+/** 8 hex digits of FNV-1a: a short, stable tag for a source folder in a workflow id (pure, so workflows may use it). */
+export function shortHash(text: string): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash.toString(16).padStart(8, '0');
+}
+
 export const workflowIds = {
-  backfill: (from: Month, to: Month) => `backfill-${from}-${to}`,
+  /**
+   * `backfill-<from>-<to>` for the default source folder; with another folder a tag of its path is appended, so a
+   * backfill of other sources is its own run instead of silently attaching to the one already running.
+   */
+  backfill: (from: Month, to: Month, sourceDir?: string) => `backfill-${from}-${to}${sourceDir ? `-src${shortHash(sourceDir)}` : ''}`,
   month: (month: Month) => `month-${month}`,
   training: (asOf: Month, sequence: number) => `training-${asOf}-${sequence}`,
   history: (from: Month, to: Month) => `history-${from}-${to}`,
   scoreMonth: (month: Month, modelId: string) => `score-${month}-${modelId}`,
   monitoring: (asOf: Month) => `monitoring-${asOf}`,
 };
+
+/** Months before M whose clickstream the feature store of M reads (core/datamart/lineage.ts). */
+export const CLICKSTREAM_LOOKBACK = 3;
 
 export const scheduleIds = {
   monthlyPipeline: 'credit-monthly-pipeline',

@@ -11,6 +11,10 @@ export const backfillInputSchema = z.object({
   from: monthSchema,
   to: monthSchema,
   sourceDir: z.string().min(1),
+  /** Months to recompute even when their partitions are current (with `force`); they must lie in from..to. */
+  months: z.array(monthSchema).optional(),
+  /** Recompute `months` (every month of the range when `months` is absent) whatever their lineage says. */
+  force: z.boolean().default(false),
   trainAt: monthSchema.optional(),
   parallelism: z.number().int().min(1).max(64).default(4),
   /** Continue-as-new once history passes this many events (tests lower it to prove the hand-over). */
@@ -25,9 +29,14 @@ export const backfillInputSchema = z.object({
       training: z
         .object({ modelId: z.string(), promoted: z.boolean(), reused: z.boolean().optional(), reason: z.string(), workflowId: z.string() })
         .nullable(),
+      trainingBlocked: z.string().nullable().default(null),
     })
     .optional(),
-}).refine(fromNotAfterTo, fromNotAfterToMessage);
+})
+  .refine(fromNotAfterTo, fromNotAfterToMessage)
+  .refine((value) => (value.months ?? []).every((m) => compareMonths(m, value.from) >= 0 && compareMonths(m, value.to) <= 0), {
+    message: '`months` must lie within from..to',
+  });
 export type BackfillInput = z.input<typeof backfillInputSchema>;
 
 export const monthPipelineInputSchema = z.object({

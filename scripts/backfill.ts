@@ -1,37 +1,55 @@
-// `npm run backfill -- --from YYYY-MM --to YYYY-MM [--train-at YYYY-MM] [--parallelism N] [--source DIR] [--no-wait]`
+// `npm run backfill -- --from YYYY-MM --to YYYY-MM [--train-at YYYY-MM] [--months M1,M2 [--force]] [--parallelism N]
+//   [--source DIR] [--no-wait]`
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { compareMonths, monthSchema } from '../lib/months.js';
 import { workflowIds } from '../lib/temporal.js';
+import { sourceFolderProblems } from '../core/etl/source-folder.js';
 import { backfillWorkflow } from '../workflows/index.js';
-import { compareMonths } from '../lib/months.js';
-import { monthOption, NO_WAIT, parseCommandLine, usageError as fail } from './cli.js';
+import { monthOption, NO_WAIT, parseCommandLine, UsageError } from './cli.js';
 import { ensureLifecycle, openClient, printJson, runCommand, waitWithProgress } from './client.js';
 
+const DEFAULT_SOURCE = 'data/raw';
+
 runCommand(async () => {
-  const options = parseCommandLine('backfill', 'Phase 1: ETL every month of a range, training at --train-at (default: the last month with mature labels).', {
-    from: { type: 'string', description: 'first month, YYYY-MM', schema: monthOption },
-    to: { type: 'string', description: 'last month, YYYY-MM', schema: monthOption },
+  const options = parseCommandLine('backfill', 'Phase 1: ETL every month of a range whose gold partitions are not current for the sources, training at --train-at (default: the last month with mature labels) once every month feeding it is complete.', {
+    from: { type: 'string', description: 'first month, YYYY-MM (default: the first of --months)', schema: monthOption.optional() },
+    to: { type: 'string', description: 'last month, YYYY-MM (default: the last of --months)', schema: monthOption.optional() },
     'train-at': { type: 'string', description: 'training month (default: last month with mature labels)', schema: monthOption.optional() },
+    months: {
+      type: 'string',
+      description: 'months to reprocess, YYYY-MM,YYYY-MM (with --force: even when current)',
+      schema: z.string().transform((text) => text.split(',').map((m) => m.trim())).pipe(z.array(monthSchema).min(1)).optional(),
+    },
+    force: { type: 'boolean', description: 'recompute the --months (or the whole range) whatever their lineage says' },
     parallelism: { type: 'string', description: 'months at once (default 4)', schema: z.coerce.number().int().min(1).max(64).default(4) },
-    source: { type: 'string', description: 'folder of the four source CSVs (default data/raw)', schema: z.string().default('data/raw') },
+    source: { type: 'string', description: `folder of the four source CSVs (default ${DEFAULT_SOURCE})`, schema: z.string().default(DEFAULT_SOURCE) },
     'no-wait': NO_WAIT,
   });
-  // Refused here rather than by the workflow: a bad range never reaches the worker.
-  if (compareMonths(options.from, options.to) > 0) fail('backfill', `--from ${options.from} is after --to ${options.to}`);
-  if (options['train-at'] && (compareMonths(options['train-at'], options.from) < 0 || compareMonths(options['train-at'], options.to) > 0)) {
-    fail('backfill', `--train-at ${options['train-at']} lies outside ${options.from}..${options.to}`);
+  const sorted = [...(options.months ?? [])].sort(compareMonths);
+  const from = options.from ?? sorted[0];
+  const to = options.to ?? sorted[sorted.length - 1];
+  // Everything checkable before a workflow starts is checked here, with the fix in the message.
+  if (!from || !to) throw new UsageError('backfill: give --from and --to, or --months');
+  if (compareMonths(from, to) > 0) throw new UsageError(`backfill: --from ${from} is after --to ${to}: swap them`);
+  for (const month of [...sorted, ...(options['train-at'] ? [options['train-at']] : [])]) {
+    if (compareMonths(month, from) < 0 || compareMonths(month, to) > 0) throw new UsageError(`backfill: ${month} lies outside ${from}..${to}`);
   }
+  const sourceDir = resolve(options.source);
+  const problems = await sourceFolderProblems(sourceDir);
+  if (problems.length > 0) throw new UsageError(`backfill: the sources are not usable:\n  ${problems.join('\n  ')}\nput the four CSV files there or pass --source DIR`);
+
   const { client, config, close } = await openClient();
   try {
     await ensureLifecycle(client, config);
-    const workflowId = workflowIds.backfill(options.from, options.to);
+    const workflowId = workflowIds.backfill(from, to, sourceDir === resolve(DEFAULT_SOURCE) ? undefined : sourceDir);
     const handle = await client.workflow.start(backfillWorkflow, {
       workflowId,
       taskQueue: config.TEMPORAL_TASK_QUEUE,
-      args: [{ from: options.from, to: options.to, trainAt: options['train-at'], parallelism: options.parallelism, sourceDir: resolve(options.source) }],
-      // A second caller while it runs attaches to the same execution instead of starting another.
+      args: [{ from, to, trainAt: options['train-at'], months: options.months, force: options.force, parallelism: options.parallelism, sourceDir }],
+      // A second caller with the same range and sources while it runs attaches to the same execution.
       workflowIdConflictPolicy: 'USE_EXISTING',
-      staticSummary: `phase 1 backfill ${options.from}..${options.to}`,
+      staticSummary: `phase 1 backfill ${from}..${to}${options.months ? ` (months ${options.months.join(',')}${options.force ? ', forced' : ''})` : ''}`,
     });
     console.log(`backfill ${workflowId} (run ${handle.firstExecutionRunId})`);
     if (options['no-wait']) return;

@@ -1,10 +1,11 @@
 // What every client command shares: the connection, the lifecycle workflow started on demand, waiting on a workflow
 // with a progress bar fed by its `progress` query, and exit codes (0 done, 1 failed, 2 usage).
-import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { isGrpcServiceError, WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { loadConfig, type Config } from '../lib/config.js';
 import { LIFECYCLE_WORKFLOW_ID, type Progress } from '../lib/temporal.js';
 import { connectClient } from '../core/temporal/connection.js';
 import { modelLifecycleWorkflow } from '../workflows/index.js';
+import { UsageError } from './cli.js';
 
 export async function openClient(): Promise<{ client: Client; config: Config; close: () => Promise<void> }> {
   const config = loadConfig();
@@ -41,12 +42,53 @@ async function progressLine(handle: WorkflowHandle, label: string): Promise<stri
   return `${label ? `${label} ` : ''}${bar(progress)}${step ? ` · ${step}` : ''}`;
 }
 
+/** How long a waiting command keeps trying while the server is unreachable (CLIENT_RECONNECT_SECONDS, default 600). */
+const RECONNECT_MS = Number(process.env.CLIENT_RECONNECT_SECONDS ?? 600) * 1000;
+
+// gRPC status codes (grpc-js's `status` enum), without depending on grpc-js directly.
+const GRPC_DEADLINE_EXCEEDED = 4;
+const GRPC_UNAVAILABLE = 14;
+
+/** The server could not be reached (restarting, network blip): worth waiting for, unlike a workflow's failure. */
+export function isConnectionLoss(error: unknown): boolean {
+  for (let current: unknown = error; current; current = (current as { cause?: unknown }).cause) {
+    if (isGrpcServiceError(current) && [GRPC_UNAVAILABLE, GRPC_DEADLINE_EXCEEDED].includes(current.code)) return true;
+    if (current instanceof Error && /UNAVAILABLE|ECONNREFUSED|ECONNRESET|transport error|connection refused/i.test(current.message)) return true;
+    if (!(current instanceof Error)) break;
+  }
+  return false;
+}
+
 /**
- * Waits for the result; with a `progress` query, shows one line saying how far the workflow is and what it does now:
- * redrawn in place on a terminal, printed only when it changes otherwise (logs stay short).
+ * The workflow's result, waiting through connection losses (the workflow goes on without us) for at most
+ * RECONNECT_MS in a row, with a message on stderr while the server is unreachable.
+ */
+export async function resultThroughOutages<T>(handle: WorkflowHandle): Promise<T> {
+  let unreachableSince: number | null = null;
+  for (;;) {
+    try {
+      const result = (await handle.result()) as T;
+      if (unreachableSince !== null) console.error('server reachable again');
+      return result;
+    } catch (error) {
+      if (!isConnectionLoss(error)) throw error;
+      unreachableSince ??= Date.now();
+      const waited = Date.now() - unreachableSince;
+      if (waited > RECONNECT_MS) {
+        throw new Error(`the Temporal server has been unreachable for ${Math.round(waited / 1000)} s; the workflow ${handle.workflowId} may still be running: check with npm run status or the UI`, { cause: error });
+      }
+      console.error(`server unreachable (${Math.round(waited / 1000)} s), the workflow goes on; retrying…`);
+      await new Promise((wait) => setTimeout(wait, 2000));
+    }
+  }
+}
+
+/**
+ * Waits for the result, through server outages; with a `progress` query, shows one line saying how far the workflow
+ * is and what it does now: redrawn in place on a terminal, printed only when it changes otherwise (logs stay short).
  */
 export async function waitWithProgress<T>(handle: WorkflowHandle, withProgress: boolean, label = ''): Promise<T> {
-  const result = handle.result() as Promise<T>;
+  const result = resultThroughOutages<T>(handle);
   if (!withProgress) return result;
   let finished = false;
   const tty = process.stderr.isTTY;
@@ -76,14 +118,39 @@ export async function waitWithProgress<T>(handle: WorkflowHandle, withProgress: 
   }
 }
 
-/** Runs a client command: prints failures readably and sets the exit code. */
+/** What to do about a failure, from the failure types in its causes (the type tells the cause). */
+export function adviceFor(error: unknown): string {
+  const types = new Set<string>();
+  const text: string[] = [];
+  for (let current: unknown = error; current instanceof Error; current = current.cause) {
+    const type = (current as { type?: unknown }).type;
+    if (typeof type === 'string') types.add(type);
+    text.push(current.message);
+  }
+  const all = text.join(' ');
+  if (types.has('InvalidSourceData') || types.has('DataQualityError') || /InvalidSourceData|DataQualityError|quarantined/.test(all)) {
+    return 'action: fix the source file named above, then run the same command again (only stale months are redone).';
+  }
+  if (types.has('InvalidWorkflowInput') || types.has('InvalidInput')) return 'action: correct the input named above.';
+  if (error instanceof WorkflowFailedError && /cancel/i.test(all)) return 'action: nothing to do (it was cancelled); run it again to resume.';
+  if (error instanceof WorkflowFailedError && /terminat/i.test(all)) return 'action: nothing to do (it was terminated); run it again to resume.';
+  if (isConnectionLoss(error)) return 'action: start the Temporal server (npm run server) or check TEMPORAL_ADDRESS, then run the same command again.';
+  return 'action: run the same command again; it redoes only what is missing or stale.';
+}
+
+/** Runs a client command: prints failures readably, with the action that fits the cause, and sets the exit code. */
 export function runCommand(main: () => Promise<void>): void {
   main().catch((error) => {
+    if (error instanceof UsageError) {
+      console.error(error.message);
+      process.exit(2);
+    }
     // Temporal wraps the reason (a workflow's failure, an update validator's rejection) in causes: show the innermost.
     const messages: string[] = [];
     for (let current: unknown = error; current instanceof Error; current = current.cause) messages.push(current.message);
     const prefix = error instanceof WorkflowFailedError ? 'workflow failed: ' : '';
     console.error(prefix + (messages.length > 1 ? `${messages[0]}: ${messages[messages.length - 1]}` : messages[0] ?? String(error)));
+    console.error(adviceFor(error));
     process.exit(1);
   });
 }

@@ -28,6 +28,9 @@ export async function createWorker({ config, connection, namespace, client, work
     maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
     // In-flight activities get this long to finish after SIGINT/SIGTERM before they are cancelled.
     shutdownGraceTime: '30 seconds',
+    // Heartbeats reach the server at least every second (the default is 80% of the heartbeat timeout): cancellation
+    // only reaches an activity in a heartbeat's answer, so this is how fast a cancelled activity stops.
+    maxHeartbeatThrottleInterval: '1 second',
     ...(identity ? { identity } : {}),
   });
 }

@@ -1,6 +1,7 @@
 // Activity stubs grouped by kind of work, each with the timeouts and retry policy that kind deserves.
 // Data and artifact defects (InvalidSourceData, DataQualityError, InvalidModelArtifact) are never retried.
-import { proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import { ActivityCancellationType, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import type { createCoordinationActivities } from '../activities/coordination.js';
 import type { createDatamartActivities } from '../activities/datamart.js';
 import type { createEtlActivities } from '../activities/etl.js';
 import type { createLifecycleActivities } from '../activities/lifecycle.js';
@@ -19,15 +20,26 @@ const retryWithBackoff = (maximumAttempts: number) => ({
 });
 
 /**
- * ETL over files: minutes at most; transient I/O failures retried with backoff. The activities heartbeat every 5 s,
+ * ETL over files: minutes at most; transient I/O failures retried with backoff. The activities heartbeat every second,
  * so a worker that died (kill -9, lost host) is noticed within the heartbeat timeout rather than after 15 minutes.
+ * A cancelled month waits for its activities to stop (they see the cancellation at their next heartbeat and publish
+ * nothing after it), so a cancelled backfill ends with its work stopped, not still running.
  */
-const etlOptions: ActivityOptions = { startToCloseTimeout: '15 minutes', heartbeatTimeout: '15 seconds', retry: retryWithBackoff(5) };
-/** Training: long, so it heartbeats; a lost worker is noticed within the heartbeat timeout, not the whole run. */
+const etlOptions: ActivityOptions = {
+  startToCloseTimeout: '15 minutes',
+  heartbeatTimeout: '10 seconds',
+  retry: retryWithBackoff(5),
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+};
+/**
+ * Training: heartbeats every boosting round, so a lost worker is noticed within seconds and the retry starts within
+ * ~15 s instead of after a timeout sized for the whole run.
+ */
 const trainingOptions: ActivityOptions = {
   startToCloseTimeout: '60 minutes',
-  heartbeatTimeout: '2 minutes',
+  heartbeatTimeout: '10 seconds',
   retry: retryWithBackoff(3),
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
 };
 /** Scoring a month: like ETL (it heartbeats after loading the model, reading and scoring). */
 const scoringOptions: ActivityOptions = { startToCloseTimeout: '15 minutes', heartbeatTimeout: '30 seconds', retry: retryWithBackoff(5) };
@@ -43,3 +55,8 @@ export const modelBank = proxyActivities<ReturnType<typeof createModelBankActivi
 export const datamart = proxyActivities<ReturnType<typeof createDatamartActivities>>(bookkeepingOptions);
 export const lifecycle = proxyActivities<ReturnType<typeof createLifecycleActivities>>(bookkeepingOptions);
 export const monitoring = proxyActivities<ReturnType<typeof createMonitoringActivities>>(monitoringOptions);
+
+/** Asking where another backfill's month or training run stands: quick reads through the client. */
+export const { pollWorkflow } = proxyActivities<ReturnType<typeof createCoordinationActivities>>(bookkeepingOptions);
+/** Failure alerts: a few quick attempts (the activity itself retries the webhook and never fails on it). */
+export const { sendPipelineAlert } = proxyActivities<ReturnType<typeof createCoordinationActivities>>(bookkeepingOptions);

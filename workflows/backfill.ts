@@ -5,19 +5,22 @@ import {
   continueAsNew,
   defineQuery,
   executeChild,
+  isCancellation,
   setCurrentDetails,
   setHandler,
+  sleep,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import { compareMonths, monthRange, type Month } from '../lib/months.js';
-import { searchAttributes, workflowIds, type Progress } from '../lib/temporal.js';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { addMonths, compareMonths, monthRange, type Month } from '../lib/months.js';
+import { CLICKSTREAM_LOOKBACK, searchAttributes, workflowIds, type Progress } from '../lib/temporal.js';
 import { backfillInputSchema, parseInput, type BackfillInput } from '../lib/workflow-inputs.js';
-import { datamart, modelBank } from './activity-proxies.js';
+import { pollWorkflow, datamart, modelBank, sendPipelineAlert } from './activity-proxies.js';
 import { forEachBounded } from './bounded.js';
 import { monthPipelineWorkflow } from './month-pipeline.js';
 import { scoreMonthChild } from './children.js';
-import { trainingWorkflow } from './training.js';
+import { trainingWorkflow, type TrainingResult } from './training.js';
 import { describeFailure } from './failure-text.js';
 
 export const progressQuery = defineQuery<Progress>('progress');
@@ -26,19 +29,38 @@ export interface BackfillResult {
   from: Month;
   to: Month;
   total: number;
+  /** Months this run recomputed (or awaited while another backfill recomputed them). */
   done: Month[];
+  /** Months whose gold partitions were already current (built from the same inputs). */
   skipped: Month[];
   failed: Array<{ month: Month; error: string }>;
   trainAt: Month | null;
-  /** `reused`: a model as of trainAt already existed, so this run trained and promoted nothing. */
+  /** `reused`: a model trained on the same data already existed, so this run trained and promoted nothing. */
   training: { modelId: string; promoted: boolean; reused?: boolean; reason: string; workflowId: string } | null;
+  /** Why no training ran although a training month was set (months feeding it failed), or null. */
+  trainingBlocked: string | null;
 }
+
+/** Waits for a run another backfill started (polled with durable timers, holding no activity slot). */
+async function awaitWorkflow({ workflowId }: { workflowId: string }) {
+  for (;;) {
+    const outcome = await pollWorkflow({ workflowId });
+    if (outcome.status !== 'running') return outcome;
+    await sleep('2 seconds');
+  }
+}
+
+/** How often a month taken by another backfill is awaited and re-checked before this run gives up on it. */
+const MAX_MONTH_ROUNDS = 4;
 
 /**
  * Phase 1 over a month range: one monthPipelineWorkflow child per month (at most `parallelism` at once), the months
  * up to the training month first, then training, then the later months (which score with the new production model).
- * Months whose gold partitions exist are skipped, so running it again redoes only what is missing. Continues as new
- * before its history grows large, carrying what it has done.
+ *
+ * A month is recomputed only when its gold partitions are not current for the sources (lineage), or when forced; the
+ * check runs right before the month starts, so a month another backfill finished meanwhile is not done twice. A month
+ * running under another backfill (same child id `month-<M>`) is awaited, then checked again. No training runs while
+ * a month that feeds it failed; the training itself reuses a model trained on the same data.
  */
 export async function backfillWorkflow(rawInput: BackfillInput): Promise<BackfillResult> {
   const input = parseInput(backfillInputSchema, rawInput, 'backfillWorkflow');
@@ -48,8 +70,18 @@ export async function backfillWorkflow(rawInput: BackfillInput): Promise<Backfil
   }
   upsertSearchAttributes([{ key: searchAttributes.pipelinePhase, value: 'backfill' }]);
 
-  const months = monthRange(from, to);
-  const state = input.carried ?? { done: [], failed: [], skipped: [], trainAt: input.trainAt ?? null, training: null };
+  // Reprocessing chosen months also looks at the months whose feature store reads their clickstream (lookback).
+  const dependants = input.months ? await laterMonthsWithGold(input.months) : [];
+  const months = [...new Set([...monthRange(from, to), ...dependants])].sort(compareMonths);
+  const forced = new Set(input.force ? (input.months ?? months) : []);
+  const state = input.carried ?? {
+    done: [],
+    failed: [],
+    skipped: [],
+    trainAt: input.trainAt ?? null,
+    training: null,
+    trainingBlocked: null,
+  };
   let running = 0;
   // What is happening now, for the `progress` query and the Web UI's current details.
   let step = 'checking which months are already done';
@@ -68,10 +100,6 @@ export async function backfillWorkflow(rawInput: BackfillInput): Promise<Backfil
     ...(child ? { child } : {}),
   }));
 
-  if (!input.carried) {
-    const inventory = await datamart.inventoryMonths({ from, to, requirement: 'gold' });
-    state.skipped = inventory.present;
-  }
   const settled = (month: Month) =>
     state.done.includes(month) || state.skipped.includes(month) || state.failed.some((f) => f.month === month);
   const historyIsLarge = () =>
@@ -80,17 +108,10 @@ export async function backfillWorkflow(rawInput: BackfillInput): Promise<Backfil
   const runMonth = async (month: Month) => {
     running++;
     try {
-      await executeChild(monthPipelineWorkflow, {
-        workflowId: workflowIds.month(month),
-        args: [{ month, sourceDir }],
-        staticSummary: `ETL of ${month} (bronze → silver → gold)`,
-        typedSearchAttributes: [
-          { key: searchAttributes.pipelinePhase, value: 'etl' },
-          { key: searchAttributes.snapshotMonth, value: month },
-        ],
-      });
-      state.done.push(month);
+      const outcome = await ensureMonth(month, sourceDir, forced.has(month));
+      (outcome === 'skipped' ? state.skipped : state.done).push(month);
     } catch (error) {
+      if (isCancellation(error)) throw error;
       state.failed.push({ month, error: describeFailure(error) });
     } finally {
       running--;
@@ -109,11 +130,22 @@ export async function backfillWorkflow(rawInput: BackfillInput): Promise<Backfil
   setStep(`ETL of ${first.length} months (${first[0]}..${first[first.length - 1]}), ${parallelism} at a time`);
   await runMonths(first);
 
-  // 2. Training at the last month with mature labels unless told otherwise, once per as-of month.
-  setStep('finding the last month with mature labels');
-  state.trainAt ??= await datamart.latestLabelledMonth({ from, to });
-  if (state.trainAt && !state.training && !state.failed.some((f) => f.month === state.trainAt)) {
-    state.training = await trainOnce(state.trainAt, state.failed, setStep);
+  // 2. Training at the last month with mature labels unless told otherwise (reprocessing chosen months trains only
+  // when asked to), and only from complete data: every month up to the training month current.
+  if (!input.months) {
+    setStep('finding the last month with mature labels');
+    state.trainAt ??= await datamart.latestLabelledMonth({ from, to });
+  }
+  if (state.trainAt && !state.training && !state.trainingBlocked) {
+    const asOf = state.trainAt;
+    const holes = state.failed.filter((f) => compareMonths(f.month, asOf) <= 0).map((f) => f.month);
+    if (holes.length > 0) {
+      state.trainingBlocked =
+        `no training as of ${asOf}: month(s) ${holes.join(', ')} feed the training set and failed; ` +
+        'a later run trains once they are complete';
+    } else {
+      state.training = await trainOnce(asOf, state.failed, setStep);
+    }
   }
 
   // 3. The months after the training month: ETL and scoring with the production model.
@@ -123,26 +155,71 @@ export async function backfillWorkflow(rawInput: BackfillInput): Promise<Backfil
 
   // Months ETL'd in step 1 after the training month (trainAt found late) get their scores here.
   const production = (await modelBank.readRegistry()).production;
-  if (production && !input.trainAt && state.trainAt) {
+  if (production && state.training && !input.trainAt && state.trainAt) {
     const unscored = later.filter((month) => state.done.includes(month));
     if (unscored.length > 0) setStep(`scoring ${unscored.length} months after ${state.trainAt} with ${production}`);
     await forEachBounded(unscored, parallelism, async (month) => {
       await scoreMonthChild(month, production).catch((error) => state.failed.push({ month, error: describeFailure(error) }));
     });
   }
+  // The staging cache keeps only the source versions a partition still references.
+  await datamart.pruneStaging();
 
   setStep(state.failed.length > 0 ? `finished with ${state.failed.length} failed months` : 'finished');
   const result: BackfillResult = { from, to, total: months.length, ...state };
-  if (state.failed.length > 0) {
+  if (state.failed.length > 0 || state.trainingBlocked) {
     const list = state.failed.map((f) => `${f.month} (${f.error})`).join('; ');
-    throw ApplicationFailure.create({
-      type: 'BackfillIncomplete',
-      message: `${state.failed.length} of ${months.length} months failed: ${list}. Run the same backfill again to redo only what is missing.`,
-      nonRetryable: true,
-      details: [result],
+    const summary = [
+      state.failed.length > 0 ? `${state.failed.length} of ${months.length} months failed: ${list}.` : '',
+      state.trainingBlocked ? `${state.trainingBlocked}.` : '',
+    ].filter(Boolean).join(' ');
+    await sendPipelineAlert({
+      kind: 'backfill',
+      workflowId: workflowInfo().workflowId,
+      summary,
+      action: 'fix what the failures name (a source file) or rerun the same backfill for transient errors; it redoes only what is stale',
     });
+    throw ApplicationFailure.create({ type: 'BackfillIncomplete', message: summary, nonRetryable: true, details: [result] });
   }
   return result;
+}
+
+/** The months after the chosen ones whose feature store reads their clickstream and that have gold partitions now. */
+async function laterMonthsWithGold(chosen: Month[]): Promise<Month[]> {
+  const last = [...chosen].sort(compareMonths).at(-1)!;
+  const inventory = await datamart.inventoryMonths({ from: addMonths(last, 1), to: addMonths(last, CLICKSTREAM_LOOKBACK), requirement: 'gold' });
+  return inventory.present;
+}
+
+/**
+ * Makes one month current: skipped when its partitions already are (unless forced), else its month-<M> child runs.
+ * When another backfill runs month-<M> now, that run is awaited and the month checked again (the other may read
+ * other sources), so each month's pipeline runs once however many backfills want it.
+ */
+async function ensureMonth(month: Month, sourceDir: string, force: boolean): Promise<'done' | 'skipped'> {
+  for (let round = 1; ; round++) {
+    if (!force || round > 1) {
+      const [plan] = await datamart.planMonths({ sourceDir, months: [month] });
+      if (plan.current) return round === 1 ? 'skipped' : 'done';
+    }
+    try {
+      await executeChild(monthPipelineWorkflow, {
+        workflowId: workflowIds.month(month),
+        args: [{ month, sourceDir }],
+        staticSummary: `ETL of ${month} (bronze → silver → gold)`,
+        typedSearchAttributes: [
+          { key: searchAttributes.pipelinePhase, value: 'etl' },
+          { key: searchAttributes.snapshotMonth, value: month },
+        ],
+      });
+      return 'done';
+    } catch (error) {
+      if (!(error instanceof WorkflowExecutionAlreadyStartedError) || round >= MAX_MONTH_ROUNDS) throw error;
+      setCurrentDetails(`month ${month} runs under another backfill: awaiting it`);
+      const other = await awaitWorkflow({ workflowId: workflowIds.month(month) });
+      if (other.status === 'failed') throw ApplicationFailure.create({ type: 'MonthFailedElsewhere', message: other.error });
+    }
+  }
 }
 
 async function trainOnce(
@@ -150,34 +227,30 @@ async function trainOnce(
   failed: Array<{ month: Month; error: string }>,
   setStep: (text: string, child?: string) => void,
 ): Promise<BackfillResult['training']> {
-  const existing = (await modelBank.listModels()).filter((model) => model.asOf === asOf);
-  const registry = await modelBank.readRegistry();
-  const alreadyTrained = existing.find((model) => model.modelId === registry.production) ?? existing[0];
-  if (alreadyTrained) {
-    // Nothing was trained or promoted by this run: say so, and what the existing model's stage is.
-    const stage = registry.production === alreadyTrained.modelId ? 'the production model' : 'not in production';
-    return {
-      modelId: alreadyTrained.modelId,
-      promoted: false,
-      reused: true,
-      reason: `not retrained: ${alreadyTrained.modelId} (as of ${asOf}) already exists and is ${stage}`,
-      workflowId: '',
-    };
-  }
   const workflowId = workflowIds.training(asOf, 1);
   setStep(`training as of ${asOf}`, workflowId);
   try {
-    const trained = await executeChild(trainingWorkflow, {
-      workflowId,
-      args: [{ asOf, reason: `backfill training as of ${asOf}` }],
-      staticSummary: `training as of ${asOf}`,
-      typedSearchAttributes: [
-        { key: searchAttributes.pipelinePhase, value: 'train' },
-        { key: searchAttributes.snapshotMonth, value: asOf },
-      ],
-    });
-    return { modelId: trained.modelId, promoted: trained.promoted, reason: trained.reason, workflowId };
+    let trained: TrainingResult;
+    try {
+      trained = await executeChild(trainingWorkflow, {
+        workflowId,
+        args: [{ asOf, reason: `backfill training as of ${asOf}` }],
+        staticSummary: `training as of ${asOf}`,
+        typedSearchAttributes: [
+          { key: searchAttributes.pipelinePhase, value: 'train' },
+          { key: searchAttributes.snapshotMonth, value: asOf },
+        ],
+      });
+    } catch (error) {
+      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+      // An overlapping backfill trains as of the same month right now: its result is this run's too.
+      const other = await awaitWorkflow({ workflowId });
+      if (other.status !== 'completed') throw ApplicationFailure.create({ message: other.status === 'failed' ? other.error : `${workflowId} vanished` });
+      trained = other.result as TrainingResult;
+    }
+    return { modelId: trained.modelId, promoted: trained.promoted, reused: trained.reused, reason: trained.reason, workflowId };
   } catch (error) {
+    if (isCancellation(error)) throw error;
     failed.push({ month: asOf, error: `training: ${describeFailure(error)}` });
     return null;
   }

@@ -1,9 +1,10 @@
-import { ApplicationFailure, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, isCancellation, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { addMonths, monthOf } from '../lib/months.js';
 import { SOURCES } from '../lib/layout.js';
 import { searchAttributes } from '../lib/temporal.js';
 import { monthPipelineInputSchema, parseInput, type MonthPipelineInput } from '../lib/workflow-inputs.js';
-import { etl, modelBank } from './activity-proxies.js';
+import { etl, modelBank, sendPipelineAlert } from './activity-proxies.js';
+import { describeFailure } from './failure-text.js';
 import { scoreMonthChild } from './children.js';
 
 export interface MonthPipelineResult {
@@ -17,10 +18,9 @@ export interface MonthPipelineResult {
   scoredWith: string | null;
 }
 
-/** ETL of one month (bronze → silver → gold), then scoring if a production model exists. */
+/** ETL of one month (bronze → silver → gold), then scoring if a production model exists. A failure posts an alert. */
 export async function monthPipelineWorkflow(input: MonthPipelineInput): Promise<MonthPipelineResult> {
   const parsed = parseInput(monthPipelineInputSchema, input, 'monthPipelineWorkflow');
-  const { sourceDir, modelId } = parsed;
   // Without a month (the monthly schedule passes none), the month that ended before the scheduled start: the run at
   // 01:00 on the 1st processes the previous month, whose data is complete, never the month just begun.
   const month = parsed.month ?? addMonths(monthOf(scheduledStart().toISOString()), -1);
@@ -28,7 +28,22 @@ export async function monthPipelineWorkflow(input: MonthPipelineInput): Promise<
     { key: searchAttributes.pipelinePhase, value: 'etl' },
     { key: searchAttributes.snapshotMonth, value: month },
   ]);
+  try {
+    return await runMonth(month, parsed.sourceDir, parsed.modelId);
+  } catch (error) {
+    if (!isCancellation(error)) {
+      await sendPipelineAlert({
+        kind: 'month',
+        workflowId: workflowInfo().workflowId,
+        summary: `month ${month} failed: ${describeFailure(error)}`,
+        action: 'a data defect (InvalidSourceData, DataQualityError) needs the named file fixed; anything else: rerun the backfill',
+      });
+    }
+    throw error;
+  }
+}
 
+async function runMonth(month: string, sourceDir: string, modelId: string | null | undefined): Promise<MonthPipelineResult> {
   const bronze = await Promise.all(SOURCES.map((source) => etl.ingestBronze({ sourceDir, source, month })));
   if (bronze.every((b) => b.rows === 0)) {
     // Not "completed with zero rows": a month without data is a failure someone should see.

@@ -1,9 +1,10 @@
-import { defineQuery, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { defineQuery, isCancellation, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { MODEL_FAMILIES } from '../lib/contracts.js';
 import { searchAttributes, type Progress } from '../lib/temporal.js';
 import { parseInput, trainingInputSchema, type TrainingInput } from '../lib/workflow-inputs.js';
 import { selectBest } from '../core/models/selection.js';
-import { lifecycle, modelBank, training } from './activity-proxies.js';
+import { lifecycle, modelBank, sendPipelineAlert, training } from './activity-proxies.js';
+import { describeFailure } from './failure-text.js';
 
 export const trainingProgressQuery = defineQuery<Progress>('progress');
 
@@ -13,38 +14,80 @@ export interface TrainingResult {
   family: string;
   created: boolean;
   promoted: boolean;
+  /** A model trained on the same data existed: this run trained and promoted nothing. */
+  reused?: boolean;
   reason: string;
   metrics: Record<string, number>;
   candidates: Array<{ family: string; ootAuc: number }>;
 }
 
 /** Builds the training set as of a month, trains every family in parallel, registers the best, and promotes it
- * only through the gate (OOT AUC ≥ the minimum and not worse than production on the same OOT months). */
+ * only through the gate (OOT AUC ≥ the minimum and not worse than production on the same OOT months). A model
+ * already trained on exactly this training set (same training_data_sha256) is reused, not trained again; a failed
+ * training posts an alert. */
 export async function trainingWorkflow(input: TrainingInput): Promise<TrainingResult> {
-  const { asOf, reason, promotionMinAuc } = parseInput(trainingInputSchema, input, 'trainingWorkflow');
+  const parsed = parseInput(trainingInputSchema, input, 'trainingWorkflow');
   upsertSearchAttributes([
     { key: searchAttributes.pipelinePhase, value: 'train' },
-    { key: searchAttributes.snapshotMonth, value: asOf },
+    { key: searchAttributes.snapshotMonth, value: parsed.asOf },
   ]);
   // Progress counts the candidates; the step says which stage of the training runs now.
-  const trained: string[] = [];
-  let step = '';
-  const setStep = (text: string) => {
-    step = text;
-    setCurrentDetails(text);
-  };
+  const progress = { trained: [] as string[], step: '' };
   setHandler(trainingProgressQuery, () => ({
     total: MODEL_FAMILIES.length,
-    done: trained.length,
+    done: progress.trained.length,
     failed: 0,
-    running: step.startsWith('training') ? MODEL_FAMILIES.length - trained.length : 0,
-    step,
+    running: progress.step.startsWith('training') ? MODEL_FAMILIES.length - progress.trained.length : 0,
+    step: progress.step,
   }));
+  try {
+    return await train(parsed, progress);
+  } catch (error) {
+    if (!isCancellation(error)) {
+      await sendPipelineAlert({
+        kind: 'training',
+        workflowId: workflowInfo().workflowId,
+        summary: `training as of ${parsed.asOf} failed: ${describeFailure(error)}`,
+        action: 'production keeps its model; fix the cause named here, then retrain (npm run retrain)',
+      });
+    }
+    throw error;
+  }
+}
+
+async function train(
+  { asOf, reason, promotionMinAuc, forced }: ReturnType<typeof trainingInputSchema.parse>,
+  progress: { trained: string[]; step: string },
+): Promise<TrainingResult> {
+  const { trained } = progress;
+  const setStep = (text: string) => {
+    progress.step = text;
+    setCurrentDetails(text);
+  };
   const candidatesStep = () =>
     `training ${MODEL_FAMILIES.length} candidates as of ${asOf} (${MODEL_FAMILIES.map((f) => `${f} ${trained.includes(f) ? 'done' : 'running'}`).join(', ')})`;
 
   setStep(`building the training set as of ${asOf}`);
   const trainingSet = await training.buildTrainingSet({ asOf });
+  const sameData = forced ? [] : await modelBank.findModelsByTrainingData({ trainingDataSha256: trainingSet.trainingDataSha256 });
+  if (sameData.length > 0) {
+    const registry = await modelBank.readRegistry();
+    const modelId = sameData.find((id) => id === registry.production) ?? sameData[0];
+    const stage = registry.production === modelId ? 'the production model' : 'not in production';
+    setStep(`reused ${modelId}: trained on the same data`);
+    // Nothing was trained or promoted by this run: say so, and the existing model's stage.
+    return {
+      asOf,
+      modelId,
+      family: modelId.split('-')[0],
+      created: false,
+      promoted: false,
+      reused: true,
+      reason: `not retrained: ${modelId} was trained on the same data (training_data_sha256 ${trainingSet.trainingDataSha256.slice(0, 12)}…) and is ${stage}`,
+      metrics: {},
+      candidates: [],
+    };
+  }
   setStep(candidatesStep());
   const candidates = await Promise.all(
     MODEL_FAMILIES.map(async (family) => {

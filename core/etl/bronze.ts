@@ -2,7 +2,8 @@
 import { datamart, partitionFile, type Source } from '../../lib/layout.js';
 import type { Month } from '../../lib/months.js';
 import { readParquet, sqlIdent, sqlString, withDuckDB, writeParquetAtomic } from '../duckdb.js';
-import { stagedMonthFile, stageSource } from './staging.js';
+import { sliceFingerprint, stagedMonthFile, stageSource } from './staging.js';
+import { bronzeLineage, writeWithLineage } from '../datamart/lineage.js';
 
 export interface BronzeResult {
   source: Source;
@@ -21,9 +22,10 @@ export async function ingestBronze(options: {
   sourceDir: string;
   source: Source;
   month: Month;
+  signal?: AbortSignal;
 }): Promise<BronzeResult> {
-  const { datamartDir, sourceDir, source, month } = options;
-  const staged = await stageSource(datamartDir, sourceDir, source);
+  const { datamartDir, sourceDir, source, month, signal } = options;
+  const staged = await stageSource(datamartDir, sourceDir, source, signal);
   const path = bronzeFile(datamartDir, source, month);
   const monthFile = stagedMonthFile(staged, month);
   const ingestedAt = `TIMESTAMP ${sqlString(new Date().toISOString().replace('T', ' ').replace('Z', ''))}`;
@@ -37,6 +39,9 @@ export async function ingestBronze(options: {
     : `SELECT ${rawColumns.join(', ')}, CAST(NULL AS BIGINT) AS source_line,
               CAST(NULL AS VARCHAR) AS date_spelling, CAST(NULL AS TIMESTAMP) AS ingested_at
        WHERE false`;
-  const rows = await withDuckDB((db) => writeParquetAtomic(db, select, path));
+  const lineage = bronzeLineage(source, month, sliceFingerprint(staged, month));
+  const rows = await writeWithLineage(path, { ...lineage, stagedFrom: staged.dir }, () =>
+    withDuckDB((db) => writeParquetAtomic(db, select, path, signal)),
+  signal);
   return { source, month, rows, path };
 }

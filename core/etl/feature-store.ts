@@ -10,9 +10,20 @@ import { exists, requirePartition } from './partitions.js';
 import { buildSilver, silverFile } from './silver.js';
 import { LOAN_TYPES } from './silver-sql.js';
 import { CLICKSTREAM_FEATURE_COLUMNS } from './source-columns.js';
+import { sliceFingerprint, stageSource } from './staging.js';
+import {
+  CLICKSTREAM_LOOKBACK_MONTHS,
+  expectedSilverLineage,
+  featureStoreLineage,
+  lineageNames,
+  readLineage,
+  requireLineage,
+  writeWithLineage,
+  type Lineage,
+} from '../datamart/lineage.js';
 
 export const FEATURE_KEYS = ['loan_id', 'Customer_ID', 'snapshot_date'] as const;
-export const CLICKSTREAM_LOOKBACK_MONTHS = 3;
+export { CLICKSTREAM_LOOKBACK_MONTHS };
 
 const ATTRIBUTE_NUMERIC = ['Age'];
 const FINANCIAL_NUMERIC = [
@@ -64,29 +75,39 @@ export function featureStoreFile(datamartDir: string, month: Month): string {
 }
 
 /**
- * Makes sure silver clickstream exists for every lookback month, building a missing one through the same
- * functions the month's own workflow uses: months run in parallel, so month M cannot wait for M-1's workflow.
+ * Makes sure silver clickstream is current for every lookback month (present, with the lineage the current source
+ * slice gives), building a missing or stale one through the same functions the month's own workflow uses: months run
+ * in parallel, so month M cannot wait for M-1's workflow.
  */
 async function ensureClickstreamLookback(options: {
   datamartDir: string;
   sourceDir: string;
   month: Month;
   maxQuarantineShare: number;
-}): Promise<string[]> {
-  const { datamartDir, sourceDir, month, maxQuarantineShare } = options;
+  signal?: AbortSignal;
+}): Promise<{ files: string[]; lineages: Lineage[] }> {
+  const { datamartDir, sourceDir, month, maxQuarantineShare, signal } = options;
+  const staged = await stageSource(datamartDir, sourceDir, 'clickstream', signal);
   const files: string[] = [];
+  // The lineage each lookback partition now has. Returned as computed, not read back: a neighbouring month may be
+  // rewriting the same partition (same content) right now, between its lineage's removal and its new lineage.
+  const lineages: Lineage[] = [];
   for (let back = CLICKSTREAM_LOOKBACK_MONTHS; back >= 0; back--) {
     const lookbackMonth = addMonths(month, -back);
     const silver = silverFile(datamartDir, 'clickstream', lookbackMonth);
-    if (!(await exists(silver))) {
-      if (!(await exists(bronzeFile(datamartDir, 'clickstream', lookbackMonth)))) {
-        await ingestBronze({ datamartDir, sourceDir, source: 'clickstream', month: lookbackMonth });
+    const expected = expectedSilverLineage('clickstream', lookbackMonth, (_, at) => sliceFingerprint(staged, at));
+    const current = (await exists(silver)) && (await readLineage(silver))?.fingerprint === expected.fingerprint;
+    if (!current) {
+      const bronze = bronzeFile(datamartDir, 'clickstream', lookbackMonth);
+      if ((await readLineage(bronze))?.fingerprint !== expected.inputs[lineageNames.bronze('clickstream', lookbackMonth)]) {
+        await ingestBronze({ datamartDir, sourceDir, source: 'clickstream', month: lookbackMonth, signal });
       }
-      await buildSilver({ datamartDir, source: 'clickstream', month: lookbackMonth, maxQuarantineShare });
+      await buildSilver({ datamartDir, source: 'clickstream', month: lookbackMonth, maxQuarantineShare, signal });
     }
     files.push(silver);
+    lineages.push(expected);
   }
-  return files;
+  return { files, lineages };
 }
 
 export function featureSelect(inputs: { loans: string; attributes: string; financials: string; clickstream: string[] }): string {
@@ -120,15 +141,18 @@ export async function buildFeatureStore(options: {
   sourceDir: string;
   month: Month;
   maxQuarantineShare: number;
+  signal?: AbortSignal;
 }): Promise<FeatureStoreResult> {
-  const { datamartDir, month } = options;
+  const { datamartDir, month, signal } = options;
   const loans = await requirePartition(silverFile(datamartDir, 'loan_daily', month), 'silver loan_daily', month);
   const attributes = await requirePartition(silverFile(datamartDir, 'attributes', month), 'silver attributes', month);
   const financials = await requirePartition(silverFile(datamartDir, 'financials', month), 'silver financials', month);
-  const clickstream = await ensureClickstreamLookback(options);
+  const { files: clickstream, lineages: clickstreamLineages } = await ensureClickstreamLookback(options);
+  const own = await Promise.all([loans, attributes, financials].map((file) => requireLineage(file, 'silver partition')));
+  const upstream = [...own, ...clickstreamLineages];
   const path = featureStoreFile(datamartDir, month);
-  const rows = await withDuckDB((db) =>
-    writeParquetAtomic(db, featureSelect({ loans, attributes, financials, clickstream }), path),
-  );
+  const rows = await writeWithLineage(path, featureStoreLineage(month, upstream), () =>
+    withDuckDB((db) => writeParquetAtomic(db, featureSelect({ loans, attributes, financials, clickstream }), path, signal)),
+  signal);
   return { month, rows, path };
 }

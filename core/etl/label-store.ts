@@ -4,6 +4,7 @@ import { type Month } from '../../lib/months.js';
 import { queryValue, readParquet, withDuckDB, writeParquetAtomic } from '../duckdb.js';
 import { silverFile } from './silver.js';
 import { requirePartition } from './partitions.js';
+import { labelStoreLineage, requireLineage, writeWithLineage } from '../datamart/lineage.js';
 
 export const LABEL_DEF = '30dpd_6mob';
 export const LABEL_MOB = 6;
@@ -42,12 +43,13 @@ export function labelSelect(ledger: string): string {
     ORDER BY loan_id`;
 }
 
-export async function buildLabelStore(options: { datamartDir: string; month: Month }): Promise<LabelStoreResult> {
-  const { datamartDir, month } = options;
+export async function buildLabelStore(options: { datamartDir: string; month: Month; signal?: AbortSignal }): Promise<LabelStoreResult> {
+  const { datamartDir, month, signal } = options;
   const ledger = await requirePartition(silverFile(datamartDir, 'loan_daily', month), 'silver loan_daily', month);
+  const lineage = labelStoreLineage(month, await requireLineage(ledger, `silver loan_daily ${month}`));
   const path = labelStoreFile(datamartDir, month);
   return withDuckDB(async (db) => {
-    const rows = await writeParquetAtomic(db, labelSelect(readParquet(ledger)), path);
+    const rows = await writeWithLineage(path, lineage, () => writeParquetAtomic(db, labelSelect(readParquet(ledger)), path, signal), signal);
     const defaults = await queryValue<number>(db, `SELECT coalesce(sum(label), 0) FROM ${readParquet(path)}`);
     return { month, rows, defaults, path };
   });

@@ -11,6 +11,7 @@ import { defineCleaningMacros } from './cleaning-sql.js';
 import { DATE_SPELLINGS, type DateSpelling } from './date-spelling.js';
 import { SILVER_DEFINITIONS } from './silver-sql.js';
 import { BRONZE_LINEAGE_COLUMNS } from './source-columns.js';
+import { requireLineage, silverLineage, writeWithLineage } from '../datamart/lineage.js';
 
 export interface SilverResult {
   source: Source;
@@ -33,12 +34,14 @@ export async function buildSilver(options: {
   source: Source;
   month: Month;
   maxQuarantineShare: number;
+  signal?: AbortSignal;
 }): Promise<SilverResult> {
-  const { datamartDir, source, month, maxQuarantineShare } = options;
+  const { datamartDir, source, month, maxQuarantineShare, signal } = options;
   const bronze = bronzeFile(datamartDir, source, month);
   await access(bronze).catch(() => {
     throw new Error(`bronze partition ${bronze} does not exist: ingest ${source} ${month} first`);
   });
+  const lineage = silverLineage(source, month, await requireLineage(bronze, `bronze ${source} ${month}`));
   const definition = SILVER_DEFINITIONS[source];
   const path = silverFile(datamartDir, source, month);
   const quarantinePath = quarantineFile(datamartDir, source, month);
@@ -99,12 +102,11 @@ export async function buildSilver(options: {
       `SELECT bronze.* EXCLUDE (ingested_at), cleaned.reason FROM bronze JOIN cleaned USING (source_line)
        WHERE cleaned.reason IS NOT NULL ORDER BY source_line`,
       quarantinePath,
+      signal,
     );
-    const rows = await writeParquetAtomic(
-      db,
-      'SELECT * EXCLUDE (reason) FROM cleaned WHERE reason IS NULL ORDER BY source_line',
-      path,
-    );
+    const rows = await writeWithLineage(path, lineage, () =>
+      writeParquetAtomic(db, 'SELECT * EXCLUDE (reason) FROM cleaned WHERE reason IS NULL ORDER BY source_line', path, signal),
+    signal);
     return { source, month, rows, quarantined, path };
   });
 }

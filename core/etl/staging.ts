@@ -1,10 +1,11 @@
 // Stages each source CSV once into a text-typed, month-partitioned Parquet cache so that every month's bronze is a
 // cheap read of one small file instead of a re-parse of the whole CSV. The cache is keyed by the file's real path,
 // size and mtime, built in a temporary directory and renamed into place whole: concurrent workers may build the
-// same cache, the first rename wins and the others use it. Its manifest carries the detected date spelling.
+// same cache, the first rename wins and the others use it. Its manifest carries the detected date spelling and the
+// content hash of each month's slice of rows (lineage.ts builds every partition's fingerprint on it).
 import { createHash } from 'node:crypto';
 import { removeOrphanedTemporaries, temporaryPathFor } from '../temp-files.js';
-import { mkdir, readFile, realpath, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { DuckDBConnection } from '@duckdb/node-api';
@@ -14,6 +15,7 @@ import { SOURCE_FILES, type Source } from '../../lib/layout.js';
 import { inspectSourceFile } from './csv-header.js';
 import { DATE_SPELLINGS, detectDateSpelling, monthUnder } from './date-spelling.js';
 import { REQUIRED_COLUMNS } from './source-columns.js';
+import { EMPTY_SLICE } from '../datamart/lineage.js';
 
 const manifestSchema = z.object({
   source: z.string(),
@@ -26,13 +28,22 @@ const manifestSchema = z.object({
   /** Rows whose snapshot_date is empty: they belong to no month, so no bronze partition holds them. */
   undatedRows: z.number().int().min(0),
   months: z.record(z.string().regex(/^\d{4}-\d{2}$/), z.number().int().min(1)),
+  /** sha256 of each month's rows (every column's text, in file order, line numbers left out): the slice's content. */
+  slices: z.record(z.string().regex(/^\d{4}-\d{2}$/), z.string().regex(/^[0-9a-f]{64}$/)),
 });
 export type StagedSource = z.infer<typeof manifestSchema> & { dir: string };
 
 const MANIFEST = 'manifest.json';
+/** Part of the cache key: a cache written by code with another manifest layout is not read, a new one is staged. */
+const STAGING_FORMAT = 2;
 
 export function stagingRoot(datamartDir: string): string {
   return join(datamartDir, '_staging');
+}
+
+/** Content hash of a source's rows of one month; EMPTY_SLICE when it has none. */
+export function sliceFingerprint(staged: StagedSource, month: string): string {
+  return staged.slices[month] ?? EMPTY_SLICE;
 }
 
 /** Parquet file of one staged month, or null when the source has no row in that month. */
@@ -43,11 +54,16 @@ export function stagedMonthFile(staged: StagedSource, month: string): string | n
 // One build per cache key per process: the months of a backfill all ask for the same file at once.
 const inFlight = new Map<string, Promise<StagedSource>>();
 
-export async function stageSource(datamartDir: string, sourceDir: string, source: Source): Promise<StagedSource> {
+export async function stageSource(
+  datamartDir: string,
+  sourceDir: string,
+  source: Source,
+  signal?: AbortSignal,
+): Promise<StagedSource> {
   const path = join(sourceDir, SOURCE_FILES[source]);
   const file = await inspectSourceFile(path, REQUIRED_COLUMNS[source]);
   const key = createHash('sha256')
-    .update(`${await realpath(path)}|${file.size}|${file.mtimeMs}`)
+    .update(`${STAGING_FORMAT}|${await realpath(path)}|${file.size}|${file.mtimeMs}`)
     .digest('hex')
     .slice(0, 20);
   const dir = join(stagingRoot(datamartDir), source, key);
@@ -58,7 +74,10 @@ export async function stageSource(datamartDir: string, sourceDir: string, source
     pending = buildStage(dir, source, file.path, file.size, file.mtimeMs, file.columns).finally(() => inFlight.delete(dir));
     inFlight.set(dir, pending);
   }
-  return pending;
+  // Shared by the callers of this process, so it is not interrupted for one of them; a cancelled caller stops here.
+  const staged = await pending;
+  signal?.throwIfAborted();
+  return staged;
 }
 
 async function readManifest(dir: string): Promise<StagedSource | null> {
@@ -115,6 +134,12 @@ async function buildStage(
         `SELECT month_of.month AS month, count(*) AS rows FROM raw JOIN month_of ON raw.snapshot_date = month_of.value GROUP BY 1 ORDER BY 1`,
       );
       const dated = perMonth.reduce((sum, entry) => sum + entry.rows, 0);
+      const rowText = `concat_ws(chr(31), ${columns.map((c) => `coalesce(raw.${sqlIdent(c)}, chr(30))`).join(', ')})`;
+      const slices = await queryRows<{ month: string; sha: string }>(
+        db,
+        `SELECT month_of.month AS month, sha256(string_agg(${rowText}, chr(10) ORDER BY raw.rowid)) AS sha
+         FROM raw JOIN month_of ON raw.snapshot_date = month_of.value GROUP BY 1`,
+      );
       return manifestSchema.parse({
         source,
         file: path,
@@ -125,6 +150,7 @@ async function buildStage(
         rows,
         undatedRows: rows - dated,
         months: Object.fromEntries(perMonth.map((entry) => [entry.month, entry.rows])),
+        slices: Object.fromEntries(slices.map((entry) => [entry.month, entry.sha])),
       });
     });
     await writeFile(join(temporary, MANIFEST), JSON.stringify(manifest, null, 2));
@@ -172,4 +198,29 @@ function csvError(path: string, error: unknown): InvalidSourceData {
     { file: path, line: line ? Number(line[1]) : undefined },
     `unreadable CSV: ${problem || message.split('\n')[0]}`,
   );
+}
+
+/**
+ * Removes the staged versions of source files that no bronze partition references any more (the file changed since),
+ * keeping the newest version of each source (a backfill may be about to use it). Returns the removed directories.
+ */
+export async function pruneStaging(datamartDir: string, referenced: ReadonlySet<string>): Promise<string[]> {
+  const removed: string[] = [];
+  for (const source of await readdir(stagingRoot(datamartDir)).catch(() => [] as string[])) {
+    const sourceDir = join(stagingRoot(datamartDir), source);
+    const versions: Array<{ dir: string; at: number }> = [];
+    for (const name of await readdir(sourceDir).catch(() => [] as string[])) {
+      if (name.endsWith('.tmp')) continue; // a staging in progress, or an orphan its next build removes
+      const dir = join(sourceDir, name);
+      const at = await stat(join(dir, MANIFEST)).then((s) => s.mtimeMs, () => 0);
+      versions.push({ dir, at });
+    }
+    const newest = versions.reduce<{ dir: string; at: number } | undefined>((best, v) => (!best || v.at > best.at ? v : best), undefined);
+    for (const { dir } of versions) {
+      if (dir === newest?.dir || referenced.has(dir)) continue;
+      await rm(dir, { recursive: true, force: true });
+      removed.push(dir);
+    }
+  }
+  return removed;
 }

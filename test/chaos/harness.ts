@@ -144,7 +144,8 @@ export function partitionProblems(datamartDir: string): string[] {
     for (const entry of entries) {
       if (entry.isDirectory() && !entry.name.endsWith('.tmp')) walk(join(dir, entry.name), inCache || entry.name.startsWith('_'));
     }
-    const files = entries.filter((entry) => entry.isFile() && !entry.name.endsWith('.tmp')).map((entry) => entry.name);
+    // Besides its data a partition holds its lineage (`_lineage.json`, core/datamart/lineage.ts).
+    const files = entries.filter((entry) => entry.isFile() && !entry.name.endsWith('.tmp') && entry.name !== '_lineage.json').map((entry) => entry.name);
     if (inCache || files.length === 0) return;
     const expected = dir.endsWith(join('gold', 'governance')) ? 'decisions.parquet' : 'data.parquet';
     if (files.length !== 1 || files[0] !== expected) problems.push(`${dir.slice(datamartDir.length + 1)}: ${files.join(', ')}`);

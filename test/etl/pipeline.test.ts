@@ -231,7 +231,7 @@ describe('ETL of the real sample, every month', () => {
     }
   });
 
-  it('running a month twice gives identical gold content and one file per partition', async () => {
+  it('running a month twice gives identical gold content and lineage, one data file per partition', async () => {
     const month = '2024-01';
     const goldDirs = [datamart.featureStore(dm), datamart.labelStore(dm)];
     const before = await Promise.all(goldDirs.map(hashTree));
@@ -241,14 +241,15 @@ describe('ETL of the real sample, every month', () => {
     for (const layer of ['bronze', 'silver', 'quarantine'] as const) {
       for (const source of SOURCES) {
         for (const partition of await readdir(datamart.sourceTable(dm, layer, source))) {
-          assert.deepEqual(await readdir(join(datamart.sourceTable(dm, layer, source), partition)), ['data.parquet']);
+          const expected = layer === 'quarantine' ? ['data.parquet'] : ['_lineage.json', 'data.parquet'];
+          assert.deepEqual((await readdir(join(datamart.sourceTable(dm, layer, source), partition))).sort(), expected);
         }
       }
     }
     for (const dir of goldDirs) {
       const partitions = await readdir(dir);
       assert.equal(partitions.length, MONTHS.length);
-      for (const partition of partitions) assert.deepEqual(await readdir(join(dir, partition)), ['data.parquet']);
+      for (const partition of partitions) assert.deepEqual((await readdir(join(dir, partition))).sort(), ['_lineage.json', 'data.parquet']);
     }
   });
 });
