@@ -4,7 +4,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Config } from '../lib/config.js';
 import type { Registry } from '../lib/contracts.js';
 import { listRegisteredModels, readMetadata } from '../core/models/bank.js';
-import { evaluatePromotionGate, type GateDecision } from '../core/models/gate.js';
+import { evaluatePromotionGate, type GateDecision } from '../core/scoring/promotion-gate.js';
 import { NoPreviousModel, promote, readRegistry, recordEvent, rollback } from '../core/models/registry.js';
 import { adaptActivity } from './failures.js';
 

@@ -2,7 +2,7 @@ import { upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { MODEL_FAMILIES } from '../lib/contracts.js';
 import { searchAttributes } from '../lib/temporal.js';
 import { parseInput, trainingInputSchema, type TrainingInput } from '../lib/workflow-inputs.js';
-import { selectBest } from '../core/models/selection.js';
+import { selectBest } from '../lib/model-selection.js';
 import { lifecycle, modelBank, training } from './activity-proxies.js';
 
 export interface TrainingResult {

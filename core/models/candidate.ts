@@ -15,7 +15,7 @@ import { publishDirectory } from '../fs-atomic.js';
 import { auc, gini, ks, maxF1Threshold } from './metrics.js';
 import { imputeInPlace, withMissingPolicy, type Preprocessor } from './preprocessor.js';
 import { loadTrainingSet, SPLITS, type LabelledMatrix, type Split } from './training-set.js';
-import { candidateSummarySchema, type CandidateSummary, type Params, type TrainingSetSummary } from './types.js';
+import { candidateSummarySchema, type CandidateSummary, type Params, type TrainingSetSummary } from '../../lib/model-summaries.js';
 
 export const CANDIDATE_FILES = {
   booster: 'booster.json',

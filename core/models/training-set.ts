@@ -10,7 +10,7 @@ import { loadLabelledRows, matureApplicationMonths, type LabelledRow } from './d
 import { canonicalJson, sha256Hex } from './hashing.js';
 import { publishDirectory } from '../fs-atomic.js';
 import { encodeRows, fitPreprocessor, preprocessorSchema, rawFeatureNames, type Preprocessor } from './preprocessor.js';
-import { trainingSetSummarySchema, type TrainingSetSummary } from './types.js';
+import { trainingSetSummarySchema, type TrainingSetSummary } from '../../lib/model-summaries.js';
 
 export const SPLITS = ['train', 'test', 'oot'] as const;
 export type Split = (typeof SPLITS)[number];

@@ -7,7 +7,7 @@ import { modelMetadataSchema } from '../../lib/contracts.js';
 import { DataQualityError } from '../../lib/errors.js';
 import { sha256File } from '../../core/models/hashing.js';
 import { trainAndSelect, type TrainAndSelectResult } from '../../core/models/pipeline.js';
-import type { CandidateSummary } from '../../core/models/types.js';
+import type { CandidateSummary } from '../../lib/model-summaries.js';
 import { encodeRows } from '../../core/models/preprocessor.js';
 import { buildTrainingSet, loadTrainingSet } from '../../core/models/training-set.js';
 import { readRegistry } from '../../core/models/registry.js';
