@@ -2,6 +2,7 @@
 // outside caller, so each workflow validates its input first. Pure: imported by workflows.
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
+import { WorkflowFailure } from './errors.js';
 import { compareMonths, monthSchema } from './months.js';
 
 const fromNotAfterTo = (value: { from: string; to: string }) => compareMonths(value.from, value.to) <= 0;
@@ -82,7 +83,7 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown, what:
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'input'}: ${issue.message}`);
     throw ApplicationFailure.create({
-      type: 'InvalidWorkflowInput',
+      type: WorkflowFailure.InvalidWorkflowInput,
       message: `invalid ${what} input: ${problems.join('; ')}`,
       nonRetryable: true,
     });

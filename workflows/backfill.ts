@@ -10,6 +10,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import { WorkflowFailure } from '../lib/errors.js';
 import { compareMonths, monthRange, type Month } from '../lib/months.js';
 import { searchAttributes, workflowIds, type Progress } from '../lib/temporal.js';
 import { backfillInputSchema, parseInput, type BackfillInput } from '../lib/workflow-inputs.js';
@@ -43,7 +44,7 @@ export async function backfillWorkflow(rawInput: BackfillInput): Promise<Backfil
   const input = parseInput(backfillInputSchema, rawInput, 'backfillWorkflow');
   const { from, to, sourceDir, parallelism } = input;
   if (input.trainAt && (compareMonths(input.trainAt, from) < 0 || compareMonths(input.trainAt, to) > 0)) {
-    throw ApplicationFailure.nonRetryable(`trainAt ${input.trainAt} lies outside ${from}..${to}`, 'InvalidWorkflowInput');
+    throw ApplicationFailure.nonRetryable(`trainAt ${input.trainAt} lies outside ${from}..${to}`, WorkflowFailure.InvalidWorkflowInput);
   }
   upsertSearchAttributes([{ key: searchAttributes.pipelinePhase, value: 'backfill' }]);
 
@@ -120,7 +121,7 @@ export async function backfillWorkflow(rawInput: BackfillInput): Promise<Backfil
   if (state.failed.length > 0) {
     const list = state.failed.map((f) => `${f.month} (${f.error})`).join('; ');
     throw ApplicationFailure.create({
-      type: 'BackfillIncomplete',
+      type: WorkflowFailure.BackfillIncomplete,
       message: `${state.failed.length} of ${months.length} months failed: ${list}. Run the same backfill again to redo only what is missing.`,
       nonRetryable: true,
       details: [result],

@@ -4,6 +4,7 @@ import {
   setHandler,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
+import { WorkflowFailure } from '../lib/errors.js';
 import type { Month } from '../lib/months.js';
 import { searchAttributes, type Progress } from '../lib/temporal.js';
 import { historyInputSchema, parseInput, type HistoryInput } from '../lib/workflow-inputs.js';
@@ -26,7 +27,7 @@ export async function historicalInferenceWorkflow(rawInput: HistoryInput): Promi
   const { from, to, parallelism, ...input } = parseInput(historyInputSchema, rawInput, 'historicalInferenceWorkflow');
   const modelId = input.modelId ?? (await modelBank.readRegistry()).production;
   if (!modelId) {
-    throw ApplicationFailure.nonRetryable('no production model: run a backfill (phase 1) first, or pass modelId', 'NoProductionModel');
+    throw ApplicationFailure.nonRetryable('no production model: run a backfill (phase 1) first, or pass modelId', WorkflowFailure.NoProductionModel);
   }
   upsertSearchAttributes([
     { key: searchAttributes.pipelinePhase, value: 'score' },
@@ -57,7 +58,7 @@ export async function historicalInferenceWorkflow(rawInput: HistoryInput): Promi
 
   if (result.failed.length > 0) {
     throw ApplicationFailure.create({
-      type: 'HistoryIncomplete',
+      type: WorkflowFailure.HistoryIncomplete,
       message: `${result.failed.length} of ${present.length} months failed: ${result.failed.map((f) => `${f.month} (${f.error})`).join('; ')}`,
       nonRetryable: true,
       details: [result],

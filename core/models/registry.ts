@@ -5,6 +5,7 @@ import { open, readFile, rm, stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { modelBank } from '../../lib/layout.js';
 import { registrySchema, type Registry, type RegistryEvent } from '../../lib/contracts.js';
+import { NoPreviousModel } from '../../lib/errors.js';
 import { writeFileAtomic } from '../fs-atomic.js';
 
 const LOCK_WAIT_MS = 30_000;
@@ -107,10 +108,6 @@ export function promote(modelBankDir: string, modelId: string, reason: string): 
     history.push(event(modelId, 'production', reason));
     return { production: modelId, history };
   });
-}
-
-export class NoPreviousModel extends Error {
-  readonly type = 'NoPreviousModel';
 }
 
 /**
