@@ -1,12 +1,13 @@
 // Process configuration from the environment, validated once at start. Temporal connection settings
-// (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TLS, API key) are read by @temporalio/envconfig: see lib/temporal-connection.ts.
+// (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TLS, API key) are read by @temporalio/envconfig: see core/temporal/connection.ts.
 import { z } from 'zod';
+import { DEFAULT_TASK_QUEUE } from './temporal.js';
 
 const number = (fallback: number) => z.coerce.number().finite().default(fallback);
 const share = (fallback: number) => z.coerce.number().min(0).max(1).default(fallback);
 
 export const configSchema = z.object({
-  TEMPORAL_TASK_QUEUE: z.string().min(1).default('credit-pipeline'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default(DEFAULT_TASK_QUEUE),
   DATAMART_DIR: z.string().min(1).default('./datamart'),
   MODEL_BANK_DIR: z.string().min(1).default('./model_bank'),
   REPORTS_DIR: z.string().min(1).default('./reports'),

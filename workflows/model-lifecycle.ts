@@ -8,13 +8,13 @@ import {
   executeChild,
   log,
   setHandler,
-  workflowInfo,
 } from '@temporalio/workflow';
 import type { Registry, RegistryEvent } from '../lib/contracts.js';
 import { addMonths, monthOf } from '../lib/months.js';
 import { searchAttributes, workflowIds } from '../lib/temporal.js';
 import {
   forceRetrainSchema,
+  parseInput,
   promoteRequestSchema,
   type ForceRetrainRequest,
   type PromoteRequest,
@@ -23,6 +23,7 @@ import {
 } from '../lib/workflow-inputs.js';
 import { datamart, modelBank } from './activity-proxies.js';
 import { describeFailure } from './failure-text.js';
+import { historyIsLarge } from './history-size.js';
 import { trainingWorkflow } from './training.js';
 
 export interface TrainingRecord {
@@ -111,7 +112,7 @@ export async function modelLifecycleWorkflow(input: { state?: LifecycleState } =
     },
     {
       validator: (request) => {
-        const { modelId } = promoteRequestSchema.parse(request);
+        const { modelId } = parseInput(promoteRequestSchema, request, 'promoteModel');
         if (!state.knownModels.includes(modelId)) {
           throw new Error(`unknown model id '${modelId}'; known models: ${state.knownModels.join(', ') || 'none'}`);
         }
@@ -126,17 +127,15 @@ export async function modelLifecycleWorkflow(input: { state?: LifecycleState } =
       return status();
     },
     {
-      validator: (_request: RollbackRequest) => {
+      validator: (request) => {
+        parseInput(rollbackRequestSchema, request, 'rollbackModel');
         if (status().previousProduction === null) throw new Error('no earlier production model to roll back to');
       },
     },
   );
 
-  const historyIsLarge = () =>
-    workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > HISTORY_EVENT_LIMIT;
-
   for (;;) {
-    await condition(() => registryStale || state.pendingRetrains.length > 0 || historyIsLarge());
+    await condition(() => registryStale || state.pendingRetrains.length > 0 || historyIsLarge(HISTORY_EVENT_LIMIT));
     if (registryStale) {
       registryStale = false;
       await refresh();
