@@ -8,7 +8,7 @@ import type { ModelFamily } from '../../lib/contracts.js';
 import { computeBaseline } from '../monitoring/drift.js';
 import { Booster, train } from '../xgboost/index.js';
 import { exportToOnnx } from '../onnx/index.js';
-import { logit, shiftBaseMargin } from './calibration.js';
+import { shiftBaseMargin } from './calibration.js';
 import { familyPlan } from './families.js';
 import { canonicalJson, sha256Hex } from './hashing.js';
 import { publishDirectory } from '../fs-atomic.js';

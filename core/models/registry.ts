@@ -45,7 +45,9 @@ async function withLockFile<T>(lockPath: string, work: () => Promise<T>): Promis
         await rm(lockPath, { force: true }); // its writer died holding it
         continue;
       }
-      if (Date.now() > deadline) throw new Error(`registry lock ${lockPath} held for more than ${LOCK_WAIT_MS / 1000}s`);
+      if (Date.now() > deadline) {
+        throw new Error(`registry lock ${lockPath} held for more than ${LOCK_WAIT_MS / 1000}s`, { cause: error });
+      }
       await sleep(Math.min(200, 10 * 2 ** Math.min(attempt, 5)));
     }
   }

@@ -174,7 +174,7 @@ export async function loadTrainingSet(path: string): Promise<LoadedTrainingSet> 
   try {
     manifestJson = JSON.parse(await readFile(join(path, MANIFEST), 'utf8'));
   } catch (error) {
-    throw new Error(`training set ${path} is unreadable (${(error as Error).message}): build it again`);
+    throw new Error(`training set ${path} is unreadable (${(error as Error).message}): build it again`, { cause: error });
   }
   const manifest = manifestSchema.parse(manifestJson);
   const cols = manifest.preprocessor.encoded.length;

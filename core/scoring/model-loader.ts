@@ -34,7 +34,7 @@ export async function releaseScoringSessions(): Promise<void> {
   sessions.clear();
   for (const session of all) {
     try {
-      (await session).release();
+      await (await session).release();
     } catch {
       // a session that failed to load holds nothing
     }

@@ -115,7 +115,7 @@ test('each candidate ONNX export scores like its native booster (within 1e-5)', 
     const native = booster.predict(matrix);
     const onnx = await scorer.score(matrix);
     booster.dispose();
-    scorer.release();
+    await scorer.release();
     const worst = native.reduce((max, value, i) => Math.max(max, Math.abs(value - onnx[i])), 0);
     assert.ok(worst < 1e-5, `${candidate.family}: max |native − onnx| = ${worst}`);
   }
