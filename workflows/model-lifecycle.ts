@@ -66,7 +66,10 @@ function productionChain(history: RegistryEvent[]): string[] {
  * bypassed, reason recorded), and promotes or rolls back through validated Updates. registry.json on disk is the
  * durable record it mirrors; it continues as new to keep its history small.
  */
-export async function modelLifecycleWorkflow(input: { state?: LifecycleState } = {}): Promise<void> {
+export async function modelLifecycleWorkflow(
+  input: { state?: LifecycleState; /** Continue as new past this many events (tests lower it). */ maxHistoryEvents?: number } = {},
+): Promise<void> {
+  const maxHistoryEvents = input.maxHistoryEvents ?? HISTORY_EVENT_LIMIT;
   const state: LifecycleState = input.state ?? {
     production: null,
     knownModels: [],
@@ -135,7 +138,7 @@ export async function modelLifecycleWorkflow(input: { state?: LifecycleState } =
   );
 
   for (;;) {
-    await condition(() => registryStale || state.pendingRetrains.length > 0 || historyIsLarge(HISTORY_EVENT_LIMIT));
+    await condition(() => registryStale || state.pendingRetrains.length > 0 || historyIsLarge(maxHistoryEvents));
     if (registryStale) {
       registryStale = false;
       await refresh();
@@ -146,7 +149,7 @@ export async function modelLifecycleWorkflow(input: { state?: LifecycleState } =
       await refresh();
     } else {
       await condition(allHandlersFinished);
-      await continueAsNew<typeof modelLifecycleWorkflow>({ state });
+      await continueAsNew<typeof modelLifecycleWorkflow>({ state, maxHistoryEvents: input.maxHistoryEvents });
     }
   }
 
