@@ -1,15 +1,29 @@
 // Fast workflow tests: the real workflow bundle on the real dev server, with plain functions registered as the
 // activities (as Temporal's samples test workflows), so a branch is tested in milliseconds instead of a real ETL.
 import { randomUUID } from 'node:crypto';
+import { after } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import type { Activities } from '../../activities/index.js';
 import type { Registry, RegistryEvent } from '../../lib/contracts.js';
 import type { CandidateSummary, TrainingSetSummary } from '../../lib/model-summaries.js';
 import { previousProduction } from '../../core/models/registry.js';
-import { workflowBundle } from '../helpers/temporal.js';
+import { startTemporal, workflowBundle } from '../helpers/temporal.js';
 
 export type MockActivities = Partial<Activities>;
+
+let shared: Promise<TestWorkflowEnvironment> | undefined;
+/** One dev server per test process, shared by every workflow test file it loads; torn down after the last test. */
+export function sharedTemporal(): Promise<TestWorkflowEnvironment> {
+  if (!shared) {
+    const starting = startTemporal();
+    shared = starting;
+    after(async () => {
+      await (await starting).teardown();
+    });
+  }
+  return shared;
+}
 
 /** Runs `body` while a worker with `activities` polls a fresh task queue (passed to `body`); shuts it down after. */
 export async function withMockedActivities<T>(

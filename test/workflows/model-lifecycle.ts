@@ -1,6 +1,6 @@
 // modelLifecycleWorkflow's branches with mocked activities: promote/rollback Updates and their validators (a
 // malformed rollback is rejected and the workflow keeps running), forced retraining, and continue-as-new.
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -13,15 +13,12 @@ import {
   statusQuery,
 } from '../../workflows/index.js';
 import type { LifecycleStatus } from '../../workflows/model-lifecycle.js';
-import { startTemporal } from '../helpers/temporal.js';
-import { CallLog, inMemoryModelBank, trainingActivities, withMockedActivities, type MockActivities } from './mocks.js';
+import { CallLog, inMemoryModelBank, trainingActivities, withMockedActivities, type MockActivities, sharedTemporal } from './mocks.js';
 
+const temporal = sharedTemporal();
 let env: TestWorkflowEnvironment;
 before(async () => {
-  env = await startTemporal();
-});
-after(async () => {
-  await env?.teardown();
+  env = await temporal;
 });
 
 async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {

@@ -1,6 +1,6 @@
 // trainingWorkflow's branches with mocked activities: the gate promotes or keeps a candidate; a libxgboost failure
 // (a real one, through the real activity adapter) fails the workflow on the first attempt instead of after three.
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
@@ -8,15 +8,12 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { adaptActivity } from '../../activities/failures.js';
 import { Booster } from '../../core/xgboost/index.js';
 import { trainingWorkflow } from '../../workflows/index.js';
-import { startTemporal } from '../helpers/temporal.js';
-import { CallLog, inMemoryModelBank, trainingActivities, withMockedActivities } from './mocks.js';
+import { CallLog, inMemoryModelBank, trainingActivities, withMockedActivities, sharedTemporal } from './mocks.js';
 
+const temporal = sharedTemporal();
 let env: TestWorkflowEnvironment;
 before(async () => {
-  env = await startTemporal();
-});
-after(async () => {
-  await env?.teardown();
+  env = await temporal;
 });
 
 test('the gate promotes: the best candidate (simplest within the AUC tie) goes to production', async () => {
