@@ -1,8 +1,8 @@
-// Monitoring activities: thin adapters over core/monitoring. Inputs are validated; long work heartbeats when it runs
-// inside an activity; results are paths and small summaries.
+// Monitoring activities: thin adapters over core/monitoring. Inputs are validated; long work heartbeats; alerts go
+// to the activity logger; results are paths and small summaries.
 import { monthSchema } from '../lib/months.js';
 import { z } from 'zod';
-import { Context } from '@temporalio/activity';
+import { heartbeat, log } from '@temporalio/activity';
 import type { Config } from '../lib/config.js';
 import { findingSchema, type Finding, type MonitoringRow } from '../lib/contracts.js';
 import type { Month } from '../lib/months.js';
@@ -21,25 +21,8 @@ const governanceInput = modelInput.extend({
 });
 const alertsInput = modelInput.extend({ findings: z.array(findingSchema) });
 
-/** The activity context when running inside one; undefined in plain calls (tests, scripts). */
-function activityContext(): Context | undefined {
-  try {
-    return Context.current();
-  } catch {
-    return undefined;
-  }
-}
-
-function heartbeat(details: unknown): void {
-  activityContext()?.heartbeat(details);
-}
-
-/** The activity's logger inside an activity (it carries the workflow and activity ids), the console otherwise. */
-function alertLogger(): AlertLogger {
-  const context = activityContext();
-  if (context) return { warn: (m, meta) => context.log.warn(m, meta), error: (m, meta) => context.log.error(m, meta) };
-  return { warn: (m) => console.warn(m), error: (m) => console.error(m) };
-}
+/** The activity's logger: it carries the workflow and activity ids. */
+const alertLogger: AlertLogger = { warn: (m, meta) => log.warn(m, meta), error: (m, meta) => log.error(m, meta) };
 
 export function createMonitoringActivities(config: Config) {
   const thresholds = thresholdsFrom(config);
@@ -72,7 +55,7 @@ export function createMonitoringActivities(config: Config) {
     sendAlerts: adaptActivity(async (input: z.input<typeof alertsInput>): Promise<{ logged: number; posted: boolean }> => {
       const request = alertsInput.parse(input);
       const findings: Finding[] = request.findings;
-      const { logged, posted } = await sendAlerts({ ...request, findings }, alertLogger(), { url: config.ALERT_WEBHOOK_URL });
+      const { logged, posted } = await sendAlerts({ ...request, findings }, alertLogger, { url: config.ALERT_WEBHOOK_URL });
       return { logged, posted };
     }),
   };

@@ -1,11 +1,11 @@
 // Scoring activity: one month of the feature store scored by one registered model.
 import { monthSchema } from '../lib/months.js';
+import { heartbeat } from '@temporalio/activity';
 import { z } from 'zod';
 import type { Config } from '../lib/config.js';
 import { modelIdSchema } from '../lib/contracts.js';
 import { scoreMonth, type ScoreMonthResult } from '../core/scoring/score-month.js';
 import { adaptActivity } from './failures.js';
-import { heartbeat } from './training.js';
 
 const scoreInput = z.object({
   month: monthSchema,

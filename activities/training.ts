@@ -2,7 +2,7 @@
 // heartbeats during long work).
 import { monthSchema } from '../lib/months.js';
 import { z } from 'zod';
-import { Context } from '@temporalio/activity';
+import { heartbeat } from '@temporalio/activity';
 import type { Config } from '../lib/config.js';
 import { modelFamilySchema } from '../lib/contracts.js';
 import { registerModel } from '../core/models/bank.js';
@@ -23,15 +23,6 @@ const registerInput = z.object({
   candidate: candidateSummarySchema,
   workflow: z.object({ workflowId: z.string().min(1), runId: z.string().min(1) }),
 });
-
-/** Heartbeats when running inside an activity; plain calls (tests, scripts) have no context and skip it. */
-export function heartbeat(details?: unknown): void {
-  try {
-    Context.current().heartbeat(details);
-  } catch {
-    // not inside an activity
-  }
-}
 
 export function createTrainingActivities(config: Config) {
   return {
