@@ -96,11 +96,6 @@ export const PIPELINE_ERRORS = [
   XGBoostError,
 ] as const;
 
-export const INVALID_SOURCE_DATA = InvalidSourceData.type;
-export const DATA_QUALITY_ERROR = DataQualityError.type;
-export const INVALID_MODEL_ARTIFACT = InvalidModelArtifact.type;
-export const INVALID_INPUT = InvalidInput.type;
-
 /** Failure types activity retry policies never retry: the permanent members of the family. */
 export const NON_RETRYABLE_TYPES: string[] = PIPELINE_ERRORS.filter((kind) => !kind.retryable).map((kind) => kind.type);
 
