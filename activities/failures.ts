@@ -1,21 +1,22 @@
-// Activity adapters turn domain errors into Temporal failures: data and artifact defects are never retried.
+// Activity adapters turn domain errors into Temporal failures: every PipelineError leaves as an ApplicationFailure
+// of its type, non-retryable unless its class says otherwise (data, artifact and libxgboost defects never are).
 import { ApplicationFailure } from '@temporalio/common';
 import { ZodError } from 'zod';
-import { INVALID_INPUT, DataQualityError, InvalidModelArtifact, InvalidSourceData } from '../lib/errors.js';
+import { InvalidInput, PipelineError } from '../lib/errors.js';
 
 export function toTemporalFailure(error: unknown): unknown {
-  if (error instanceof InvalidSourceData || error instanceof DataQualityError || error instanceof InvalidModelArtifact) {
-    return ApplicationFailure.create({ type: error.type, message: error.message, nonRetryable: true, cause: error });
-  }
   if (error instanceof ZodError) {
     // A malformed input or file read back stays malformed on the next attempt.
     const problems = error.issues.map((issue) => `${issue.path.join('.') || 'input'}: ${issue.message}`).join('; ');
-    return ApplicationFailure.create({ type: INVALID_INPUT, message: `invalid input: ${problems}`, nonRetryable: true });
+    return toTemporalFailure(new InvalidInput(`invalid input: ${problems}`));
+  }
+  if (error instanceof PipelineError) {
+    return ApplicationFailure.create({ type: error.type, message: error.message, nonRetryable: !error.retryable, cause: error });
   }
   return error;
 }
 
-/** Wraps an activity body so that domain errors leave it as non-retryable ApplicationFailures of their type. */
+/** Wraps an activity body so that domain errors leave it as ApplicationFailures of their type. */
 export function adaptActivity<I extends unknown[], O>(body: (...input: I) => Promise<O>): (...input: I) => Promise<O> {
   return async (...input: I) => {
     try {

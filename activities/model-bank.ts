@@ -1,16 +1,14 @@
 // Model bank activities: the promotion gate and every registry change (promote, rollback, keep as candidate).
 import { z } from 'zod';
-import { ApplicationFailure } from '@temporalio/common';
 import type { Config } from '../lib/config.js';
-import type { Registry } from '../lib/contracts.js';
+import { modelIdSchema, type Registry } from '../lib/contracts.js';
 import { listRegisteredModels, readMetadata } from '../core/models/bank.js';
-import { evaluatePromotionGate, type GateDecision } from '../core/models/gate.js';
-import { NoPreviousModel, promote, readRegistry, recordCandidate, rollback } from '../core/models/registry.js';
+import { evaluatePromotionGate, type GateDecision } from '../core/scoring/promotion-gate.js';
+import { promote, readRegistry, recordCandidate, rollback } from '../core/models/registry.js';
 import { adaptActivity } from './failures.js';
 
-const modelId = z.string().min(1).regex(/^[\w.-]+$/, 'a model id is letters, digits, dot, dash or underscore');
-const gateInput = z.object({ modelId, minAuc: z.number().min(0).max(1) });
-const promoteInput = z.object({ modelId, reason: z.string().min(1) });
+const gateInput = z.object({ modelId: modelIdSchema, minAuc: z.number().min(0).max(1) });
+const promoteInput = z.object({ modelId: modelIdSchema, reason: z.string().min(1) });
 const reasonInput = z.object({ reason: z.string().min(1) });
 
 export function createModelBankActivities(config: Config) {
@@ -27,14 +25,7 @@ export function createModelBankActivities(config: Config) {
     }),
     rollbackModel: adaptActivity(async (input: z.input<typeof reasonInput>): Promise<Registry> => {
       const { reason } = reasonInput.parse(input);
-      try {
-        return await rollback(root, reason);
-      } catch (error) {
-        if (error instanceof NoPreviousModel) {
-          throw ApplicationFailure.create({ type: error.type, message: error.message, nonRetryable: true });
-        }
-        throw error;
-      }
+      return rollback(root, reason);
     }),
     recordCandidate: adaptActivity(async (input: z.input<typeof promoteInput>): Promise<Registry> => {
       const { modelId: id, reason } = promoteInput.parse(input);

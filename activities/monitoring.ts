@@ -1,5 +1,5 @@
-// Monitoring activities: thin adapters over core/monitoring. Inputs are validated; long work heartbeats when it runs
-// inside an activity; results are paths and small summaries.
+// Monitoring activities: thin adapters over core/monitoring. Inputs are validated; long work heartbeats; alerts go
+// to the activity logger; results are paths and small summaries.
 import { monthSchema } from '../lib/months.js';
 import { z } from 'zod';
 import type { Config } from '../lib/config.js';

@@ -2,13 +2,14 @@
 import { monthSchema } from '../lib/months.js';
 import { z } from 'zod';
 import type { Config } from '../lib/config.js';
+import { modelIdSchema } from '../lib/contracts.js';
 import { scoreMonth, type ScoreMonthResult } from '../core/scoring/score-month.js';
 import { adaptActivity } from './failures.js';
 import { heartbeat } from './heartbeat.js';
 
 const scoreInput = z.object({
   month: monthSchema,
-  modelId: z.string().min(1).regex(/^[\w.-]+$/, 'a model id is letters, digits, dot, dash or underscore'),
+  modelId: modelIdSchema,
 });
 
 export function createScoringActivities(config: Config) {

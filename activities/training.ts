@@ -7,7 +7,7 @@ import { modelFamilySchema } from '../lib/contracts.js';
 import { registerModel } from '../core/models/bank.js';
 import { trainCandidate } from '../core/models/candidate.js';
 import { buildTrainingSet } from '../core/models/training-set.js';
-import { candidateSummarySchema, paramsSchema, trainingSetSummarySchema, type CandidateSummary, type TrainingSetSummary } from '../core/models/types.js';
+import { candidateSummarySchema, paramsSchema, trainingSetSummarySchema, type CandidateSummary, type TrainingSetSummary } from '../lib/model-summaries.js';
 import { adaptActivity } from './failures.js';
 import { cancellationSignal, heartbeat, heartbeating } from './heartbeat.js';
 

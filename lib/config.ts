@@ -1,12 +1,12 @@
 // Process configuration from the environment, validated once at start. Temporal connection settings
-// (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TLS, API key) are read by @temporalio/envconfig: see lib/temporal-connection.ts.
-import { availableParallelism } from 'node:os';
+// (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TLS, API key) are read by @temporalio/envconfig: see core/temporal/connection.ts.
 import { z } from 'zod';
+import { DEFAULT_TASK_QUEUE } from './temporal.js';
 
 const share = (fallback: number) => z.coerce.number().min(0).max(1).default(fallback);
 
 export const configSchema = z.object({
-  TEMPORAL_TASK_QUEUE: z.string().min(1).default('credit-pipeline'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default(DEFAULT_TASK_QUEUE),
   DATAMART_DIR: z.string().min(1).default('./datamart'),
   MODEL_BANK_DIR: z.string().min(1).default('./model_bank'),
   REPORTS_DIR: z.string().min(1).default('./reports'),
@@ -26,8 +26,9 @@ export const configSchema = z.object({
   /**
    * Activity slots: two per core by default. An activity is mostly DuckDB, libxgboost or onnxruntime work (their
    * threads are sized to the cores) plus file I/O, so a second slot per core keeps the cores busy during the I/O.
+   * Unset here (lib/ knows no cores): workers/worker.ts fills in the default.
    */
-  WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().positive().default(2 * availableParallelism()),
+  WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().positive().optional(),
   /** Threads of the worker's one DuckDB instance (default: the cores); read by core/duckdb.ts. */
   DUCKDB_THREADS: z.coerce.number().int().min(1).max(256).optional(),
   /** Memory of the worker's one DuckDB instance before it spills (default 1GB); read by core/duckdb.ts. */

@@ -8,6 +8,9 @@ export const MODEL_FAMILIES = ['gbtree', 'gblinear', 'rf'] as const;
 export const modelFamilySchema = z.enum(MODEL_FAMILIES);
 export type ModelFamily = z.infer<typeof modelFamilySchema>;
 
+/** A model id names a directory of the model bank and a Hive partition: no path separators, no spaces. */
+export const modelIdSchema = z.string().min(1).regex(/^[\w.-]+$/, 'a model id is letters, digits, dot, dash or underscore');
+
 
 const monthWindowSchema = z.object({ from: monthSchema, to: monthSchema });
 

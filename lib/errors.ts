@@ -1,11 +1,25 @@
-// Domain failures with the Temporal failure types of SPEC §1. Plain code throws these; activity adapters turn
-// them into non-retryable ApplicationFailures of the same type (activities/failures.ts).
+// Every failure the pipeline names, in one place. Plain code throws a PipelineError; the activity adapter
+// (activities/failures.ts) turns it into an ApplicationFailure of the error's `type`, non-retryable unless the class
+// says otherwise. Workflows fail with the workflow failure types below. Pure: workflows import this file.
 
-export const INVALID_SOURCE_DATA = 'InvalidSourceData';
-export const DATA_QUALITY_ERROR = 'DataQualityError';
-export const INVALID_MODEL_ARTIFACT = 'InvalidModelArtifact';
-export const INVALID_INPUT = 'InvalidInput';
-export const NON_RETRYABLE_TYPES = [INVALID_SOURCE_DATA, DATA_QUALITY_ERROR, INVALID_MODEL_ARTIFACT, INVALID_INPUT];
+/** A failure with a Temporal failure type. Permanent by default: the same input fails the same way again. */
+export class PipelineError extends Error {
+  /** The ApplicationFailure type; each subclass sets its own. */
+  static readonly type: string = 'PipelineError';
+  /** Whether Temporal may retry the activity that threw it. */
+  static readonly retryable: boolean = false;
+
+  readonly type: string;
+  readonly retryable: boolean;
+
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    const kind = new.target as typeof PipelineError;
+    this.type = kind.type;
+    this.retryable = kind.retryable;
+    this.name = kind.type;
+  }
+}
 
 export interface SourceLocation {
   file: string;
@@ -13,9 +27,9 @@ export interface SourceLocation {
   line?: number;
 }
 
-/** A file-level defect in a source: missing file or column, unreadable CSV, undetectable date spelling. */
-export class InvalidSourceData extends Error {
-  readonly type = INVALID_SOURCE_DATA;
+/** A file-level defect in a source: missing file or column, unreadable CSV, undetectable date spelling (SPEC §1). */
+export class InvalidSourceData extends PipelineError {
+  static override readonly type = 'InvalidSourceData';
   constructor(
     readonly location: SourceLocation,
     problem: string,
@@ -28,24 +42,72 @@ export class InvalidSourceData extends Error {
       .filter(Boolean)
       .join(', ');
     super(`${where}: ${problem}`);
-    this.name = INVALID_SOURCE_DATA;
   }
 }
 
-/** Too many rows of one month of one source were quarantined. */
-export class DataQualityError extends Error {
-  readonly type = DATA_QUALITY_ERROR;
-  constructor(message: string) {
-    super(message);
-    this.name = DATA_QUALITY_ERROR;
-  }
+/** Too many rows of one month of one source were quarantined (SPEC §1). */
+export class DataQualityError extends PipelineError {
+  static override readonly type = 'DataQualityError';
 }
 
 /** A model artifact whose checksum or content does not match what was registered. */
-export class InvalidModelArtifact extends Error {
-  readonly type = INVALID_MODEL_ARTIFACT;
-  constructor(message: string) {
-    super(message);
-    this.name = INVALID_MODEL_ARTIFACT;
+export class InvalidModelArtifact extends PipelineError {
+  static override readonly type = 'InvalidModelArtifact';
+}
+
+/** An activity input or a file read back that does not have the expected shape. */
+export class InvalidInput extends PipelineError {
+  static override readonly type = 'InvalidInput';
+}
+
+/** A rollback with no earlier production model to return to. */
+export class NoPreviousModel extends PipelineError {
+  static override readonly type = 'NoPreviousModel';
+}
+
+/** Predictions, labels or features that monitoring cannot use (wrong columns, values out of range). */
+export class MonitoringInputError extends PipelineError {
+  static override readonly type = 'MonitoringInputError';
+  constructor(file: string, problem: string) {
+    super(`${file}: ${problem}`);
   }
 }
+
+/** A failure of libxgboost, carrying XGBoost's own message (XGBGetLastError) and the C call that failed. */
+export class XGBoostError extends PipelineError {
+  static override readonly type = 'XGBoostError';
+  constructor(
+    message: string,
+    /** The C API function that returned a non-zero code, e.g. 'XGBoosterUpdateOneIter'. */
+    readonly call?: string,
+  ) {
+    super(call ? `${call}: ${message}` : message);
+  }
+}
+
+/** The family: every error class activities may throw on purpose. */
+export const PIPELINE_ERRORS = [
+  InvalidSourceData,
+  DataQualityError,
+  InvalidModelArtifact,
+  InvalidInput,
+  NoPreviousModel,
+  MonitoringInputError,
+  XGBoostError,
+] as const;
+
+/** Failure types activity retry policies never retry: the permanent members of the family. */
+export const NON_RETRYABLE_TYPES: string[] = PIPELINE_ERRORS.filter((kind) => !kind.retryable).map((kind) => kind.type);
+
+/** Types workflows fail with (ApplicationFailure, non-retryable). */
+export const WorkflowFailure = {
+  /** The workflow's input (or a signal's) does not parse. */
+  InvalidWorkflowInput: 'InvalidWorkflowInput',
+  /** Some months of a backfill failed; running the same backfill again redoes only those. */
+  BackfillIncomplete: 'BackfillIncomplete',
+  /** Some months of a historical inference failed. */
+  HistoryIncomplete: 'HistoryIncomplete',
+  /** Scoring was asked for without a production model or a model id. */
+  NoProductionModel: 'NoProductionModel',
+} as const;
+export type WorkflowFailureType = (typeof WorkflowFailure)[keyof typeof WorkflowFailure];

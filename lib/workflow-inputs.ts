@@ -2,6 +2,8 @@
 // outside caller, so each workflow validates its input first. Pure: imported by workflows.
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
+import { modelIdSchema } from './contracts.js';
+import { WorkflowFailure } from './errors.js';
 import { compareMonths, monthSchema } from './months.js';
 
 const fromNotAfterTo = (value: { from: string; to: string }) => compareMonths(value.from, value.to) <= 0;
@@ -44,7 +46,7 @@ export const monthPipelineInputSchema = z.object({
   month: monthSchema.optional(),
   sourceDir: z.string().min(1),
   /** Score with this model; undefined: the production model if there is one; null: do not score. */
-  modelId: z.string().min(1).nullable().optional(),
+  modelId: modelIdSchema.nullable().optional(),
 });
 export type MonthPipelineInput = z.input<typeof monthPipelineInputSchema>;
 
@@ -60,19 +62,19 @@ export const historyInputSchema = z
   .object({
     from: monthSchema,
     to: monthSchema,
-    modelId: z.string().min(1).optional(),
+    modelId: modelIdSchema.optional(),
     parallelism: z.number().int().min(1).max(64).default(4),
   })
   .refine(fromNotAfterTo, fromNotAfterToMessage);
 export type HistoryInput = z.input<typeof historyInputSchema>;
 
-export const scoreMonthInputSchema = z.object({ month: monthSchema, modelId: z.string().min(1) });
+export const scoreMonthInputSchema = z.object({ month: monthSchema, modelId: modelIdSchema });
 export type ScoreMonthInput = z.input<typeof scoreMonthInputSchema>;
 
 export const monitoringInputSchema = z.object({
   /** Defaults to the month of the workflow's start (schedules pass none). */
   asOf: monthSchema.optional(),
-  modelId: z.string().min(1).optional(),
+  modelId: modelIdSchema.optional(),
   /** Earliest application month to monitor; defaults to 24 months before asOf. */
   from: monthSchema.optional(),
 });
@@ -80,7 +82,7 @@ export type MonitoringInput = z.input<typeof monitoringInputSchema>;
 
 export const forceRetrainSchema = z.object({ reason: z.string().min(1), asOf: monthSchema.optional() });
 export type ForceRetrainRequest = z.input<typeof forceRetrainSchema>;
-export const promoteRequestSchema = z.object({ modelId: z.string().min(1) });
+export const promoteRequestSchema = z.object({ modelId: modelIdSchema });
 export type PromoteRequest = z.input<typeof promoteRequestSchema>;
 export const rollbackRequestSchema = z.object({ reason: z.string().optional() });
 export type RollbackRequest = z.input<typeof rollbackRequestSchema>;
@@ -91,7 +93,7 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown, what:
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'input'}: ${issue.message}`);
     const failure = ApplicationFailure.create({
-      type: 'InvalidWorkflowInput',
+      type: WorkflowFailure.InvalidWorkflowInput,
       message: `invalid ${what} input: ${problems.join('; ')}`,
       nonRetryable: true,
     });

@@ -43,7 +43,7 @@ async function main(): Promise<void> {
       allowPositionals: false,
     }));
   } catch (error) {
-    throw new Error(`${(error as Error).message}\nRun with --help for the options.`);
+    throw new Error(`${(error as Error).message}\nRun with --help for the options.`, { cause: error });
   }
   if (values.help) {
     process.stdout.write(HELP);

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 // One worker on the credit-pipeline task queue hosting every workflow and activity.
 import { fileURLToPath } from 'node:url';
 import type { Client } from '@temporalio/client';
@@ -25,7 +26,7 @@ export async function createWorker({ config, connection, namespace, client, work
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     workflowBundle: workflowBundle ?? { code: (await cachedWorkflowBundle(WORKFLOWS_PATH)).code },
     activities: createActivities(config, client),
-    maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
+    maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES ?? 2 * availableParallelism(),
     // In-flight activities get this long to finish after SIGINT/SIGTERM before they are cancelled.
     shutdownGraceTime: '30 seconds',
     // Heartbeats reach the server at least every second (the default is 80% of the heartbeat timeout): cancellation

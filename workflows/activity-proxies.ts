@@ -1,5 +1,5 @@
 // Activity stubs grouped by kind of work, each with the timeouts and retry policy that kind deserves.
-// Data and artifact defects (InvalidSourceData, DataQualityError, InvalidModelArtifact) are never retried.
+// The permanent failures of lib/errors.ts (data, artifact, input and libxgboost defects) are never retried.
 import { ActivityCancellationType, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
 import type { createCoordinationActivities } from '../activities/coordination.js';
 import type { createDatamartActivities } from '../activities/datamart.js';

@@ -13,6 +13,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { WorkflowFailure } from '../lib/errors.js';
 import { addMonths, compareMonths, monthRange, type Month } from '../lib/months.js';
 import { CLICKSTREAM_LOOKBACK, searchAttributes, workflowIds, type Progress } from '../lib/temporal.js';
 import { backfillInputSchema, parseInput, type BackfillInput } from '../lib/workflow-inputs.js';
@@ -66,7 +67,7 @@ export async function backfillWorkflow(rawInput: BackfillInput): Promise<Backfil
   const input = parseInput(backfillInputSchema, rawInput, 'backfillWorkflow');
   const { from, to, sourceDir, parallelism } = input;
   if (input.trainAt && (compareMonths(input.trainAt, from) < 0 || compareMonths(input.trainAt, to) > 0)) {
-    throw ApplicationFailure.nonRetryable(`trainAt ${input.trainAt} lies outside ${from}..${to}`, 'InvalidWorkflowInput');
+    throw ApplicationFailure.nonRetryable(`trainAt ${input.trainAt} lies outside ${from}..${to}`, WorkflowFailure.InvalidWorkflowInput);
   }
   upsertSearchAttributes([{ key: searchAttributes.pipelinePhase, value: 'backfill' }]);
 
@@ -179,7 +180,7 @@ export async function backfillWorkflow(rawInput: BackfillInput): Promise<Backfil
       summary,
       action: 'fix what the failures name (a source file) or rerun the same backfill for transient errors; it redoes only what is stale',
     });
-    throw ApplicationFailure.create({ type: 'BackfillIncomplete', message: summary, nonRetryable: true, details: [result] });
+    throw ApplicationFailure.create({ type: WorkflowFailure.BackfillIncomplete, message: summary, nonRetryable: true, details: [result] });
   }
   return result;
 }

@@ -5,13 +5,14 @@ import {
   setHandler,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
+import { WorkflowFailure } from '../lib/errors.js';
 import type { Month } from '../lib/months.js';
 import { searchAttributes, type Progress } from '../lib/temporal.js';
 import { historyInputSchema, parseInput, type HistoryInput } from '../lib/workflow-inputs.js';
 import { datamart, modelBank } from './activity-proxies.js';
 import { forEachBounded } from './bounded.js';
-import { describeFailure } from './failure-text.js';
 import { scoreMonthChild } from './children.js';
+import { recordingFailure, throwIfMonthsFailed, type MonthFailure } from './month-failures.js';
 
 export const historyProgressQuery = defineQuery<Progress>('progress');
 
@@ -19,7 +20,7 @@ export interface HistoryResult {
   modelId: string;
   scored: Array<{ month: Month; rows: number }>;
   withoutFeatures: Month[];
-  failed: Array<{ month: Month; error: string }>;
+  failed: MonthFailure[];
 }
 
 /** Phase 2: the production model (or the one named) scores every month of the range that has features. */
@@ -27,7 +28,7 @@ export async function historicalInferenceWorkflow(rawInput: HistoryInput): Promi
   const { from, to, parallelism, ...input } = parseInput(historyInputSchema, rawInput, 'historicalInferenceWorkflow');
   const modelId = input.modelId ?? (await modelBank.readRegistry()).production;
   if (!modelId) {
-    throw ApplicationFailure.nonRetryable('no production model: run a backfill (phase 1) first, or pass modelId', 'NoProductionModel');
+    throw ApplicationFailure.nonRetryable('no production model: run a backfill (phase 1) first, or pass modelId', WorkflowFailure.NoProductionModel);
   }
   upsertSearchAttributes([
     { key: searchAttributes.pipelinePhase, value: 'score' },
@@ -49,23 +50,11 @@ export async function historicalInferenceWorkflow(rawInput: HistoryInput): Promi
 
   await forEachBounded(present, parallelism, async (month) => {
     running++;
-    try {
-      const scored = await scoreMonthChild(month, modelId);
-      result.scored.push({ month, rows: scored.rows });
-    } catch (error) {
-      result.failed.push({ month, error: describeFailure(error) });
-    } finally {
-      running--;
-    }
+    const scored = await recordingFailure(result.failed, month, () => scoreMonthChild(month, modelId));
+    if (scored) result.scored.push({ month, rows: scored.rows });
+    running--;
   });
 
-  if (result.failed.length > 0) {
-    throw ApplicationFailure.create({
-      type: 'HistoryIncomplete',
-      message: `${result.failed.length} of ${present.length} months failed: ${result.failed.map((f) => `${f.month} (${f.error})`).join('; ')}`,
-      nonRetryable: true,
-      details: [result],
-    });
-  }
+  throwIfMonthsFailed(WorkflowFailure.HistoryIncomplete, result.failed, present.length, result);
   return result;
 }

@@ -9,7 +9,6 @@ import {
   executeChild,
   log,
   setHandler,
-  workflowInfo,
 } from '@temporalio/workflow';
 import type { Registry, RegistryEvent } from '../lib/contracts.js';
 import { addMonths, monthOf } from '../lib/months.js';
@@ -25,6 +24,7 @@ import {
 } from '../lib/workflow-inputs.js';
 import { datamart, modelBank } from './activity-proxies.js';
 import { describeFailure } from './failure-text.js';
+import { historyIsLarge } from './history-size.js';
 import { trainingWorkflow } from './training.js';
 
 export interface TrainingRecord {
@@ -69,7 +69,10 @@ function productionChain(history: RegistryEvent[]): string[] {
  * bypassed, reason recorded), and promotes or rolls back through validated Updates. registry.json on disk is the
  * durable record it mirrors; it continues as new to keep its history small.
  */
-export async function modelLifecycleWorkflow(input: { state?: LifecycleState } = {}): Promise<void> {
+export async function modelLifecycleWorkflow(
+  input: { state?: LifecycleState; /** Continue as new past this many events (tests lower it). */ maxHistoryEvents?: number } = {},
+): Promise<void> {
+  const maxHistoryEvents = input.maxHistoryEvents ?? HISTORY_EVENT_LIMIT;
   const state: LifecycleState = input.state ?? {
     production: null,
     knownModels: [],
@@ -135,7 +138,8 @@ export async function modelLifecycleWorkflow(input: { state?: LifecycleState } =
       return status();
     },
     {
-      validator: (_request: RollbackRequest) => {
+      validator: (request) => {
+        parseInput(rollbackRequestSchema, request, 'rollbackModel');
         if (status().previousProduction === null) {
           throw ApplicationFailure.nonRetryable(
             `no earlier production model to roll back to (production: ${state.production ?? 'none'})`,
@@ -146,11 +150,8 @@ export async function modelLifecycleWorkflow(input: { state?: LifecycleState } =
     },
   );
 
-  const historyIsLarge = () =>
-    workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > HISTORY_EVENT_LIMIT;
-
   for (;;) {
-    await condition(() => registryStale || state.pendingRetrains.length > 0 || historyIsLarge());
+    await condition(() => registryStale || state.pendingRetrains.length > 0 || historyIsLarge(maxHistoryEvents));
     if (registryStale) {
       registryStale = false;
       await refresh();
@@ -161,7 +162,7 @@ export async function modelLifecycleWorkflow(input: { state?: LifecycleState } =
       await refresh();
     } else {
       await condition(allHandlersFinished);
-      await continueAsNew<typeof modelLifecycleWorkflow>({ state });
+      await continueAsNew<typeof modelLifecycleWorkflow>({ state, maxHistoryEvents: input.maxHistoryEvents });
     }
   }
 

@@ -2,7 +2,7 @@ import { defineQuery, isCancellation, setCurrentDetails, setHandler, upsertSearc
 import { MODEL_FAMILIES } from '../lib/contracts.js';
 import { searchAttributes, type Progress } from '../lib/temporal.js';
 import { parseInput, trainingInputSchema, type TrainingInput } from '../lib/workflow-inputs.js';
-import { selectBest } from '../core/models/selection.js';
+import { selectBest } from '../lib/model-selection.js';
 import { lifecycle, modelBank, sendPipelineAlert, training } from './activity-proxies.js';
 import { describeFailure } from './failure-text.js';
 

@@ -1,6 +1,6 @@
 // What the datamart already holds: which month partitions exist, which label months have rows. Backfills and
 // monitoring plan from this, so idempotency rests on the data rather than on workflow ids.
-import { access, readdir } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { datamart, partitionFile } from '../../lib/layout.js';
 import { compareMonths, monthRange, type Month } from '../../lib/months.js';
@@ -8,17 +8,9 @@ import { queryValue, readParquet, withDuckDB } from '../duckdb.js';
 import { SOURCES, type Source } from '../../lib/layout.js';
 import { sliceFingerprint, stageSource, type StagedSource } from '../etl/staging.js';
 import { expectedGoldFingerprints, readLineage } from './lineage.js';
+import { exists } from '../files.js';
 
 export type Requirement = 'gold' | 'features' | 'predictions';
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function requiredFiles(datamartDir: string, month: Month, requirement: Requirement, modelId?: string): string[] {
   const features = partitionFile(datamart.featureStore(datamartDir), month);

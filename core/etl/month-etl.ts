@@ -1,6 +1,6 @@
-// The whole ETL of one month in the order the month workflow runs it, for tests, benchmarks and scripts that work
-// without Temporal.
-import { SOURCES } from '../../lib/layout.js';
+// The whole ETL of one month in the order the month workflow runs it (lib/month-etl.ts), for tests, benchmarks and
+// scripts that work without Temporal.
+import { runInMonthEtlOrder } from '../../lib/month-etl.js';
 import type { Month } from '../../lib/months.js';
 import { ingestBronze, type BronzeResult } from './bronze.js';
 import { buildFeatureStore, type FeatureStoreResult } from './feature-store.js';
@@ -21,13 +21,10 @@ export async function runMonthEtl(options: {
   maxQuarantineShare: number;
 }): Promise<MonthEtlResult> {
   const { datamartDir, sourceDir, month, maxQuarantineShare } = options;
-  const bronze = await Promise.all(SOURCES.map((source) => ingestBronze({ datamartDir, sourceDir, source, month })));
-  const silver = await Promise.all(
-    SOURCES.map((source) => buildSilver({ datamartDir, source, month, maxQuarantineShare })),
-  );
-  const [features, labels] = await Promise.all([
-    buildFeatureStore({ datamartDir, sourceDir, month, maxQuarantineShare }),
-    buildLabelStore({ datamartDir, month }),
-  ]);
-  return { bronze, silver, features, labels };
+  return runInMonthEtlOrder({
+    ingestBronze: (source) => ingestBronze({ datamartDir, sourceDir, source, month }),
+    buildSilver: (source) => buildSilver({ datamartDir, source, month, maxQuarantineShare }),
+    buildFeatureStore: () => buildFeatureStore({ datamartDir, sourceDir, month, maxQuarantineShare }),
+    buildLabelStore: () => buildLabelStore({ datamartDir, month }),
+  });
 }

@@ -13,7 +13,7 @@ import { canonicalJson, sha256File, sha256Hex } from './hashing.js';
 import { publishDirectory } from '../fs-atomic.js';
 import { preprocessorSchema, rawFeatureNames, type Preprocessor } from './preprocessor.js';
 import { readRegistry, recordEvent } from './registry.js';
-import type { CandidateSummary, Params, TrainingSetSummary } from './types.js';
+import type { CandidateSummary, Params, TrainingSetSummary } from '../../lib/model-summaries.js';
 
 /** Artifacts copied from the candidate directory and checksummed in metadata.json. */
 export const CHECKSUMMED_ARTIFACTS = ['model.onnx', 'booster.json', 'preprocessor.json', 'feature_importance.csv'] as const satisfies readonly ModelArtifact[];

@@ -8,14 +8,14 @@ import type { ModelFamily } from '../../lib/contracts.js';
 import { computeBaseline } from '../monitoring/drift.js';
 import { Booster, train } from '../xgboost/index.js';
 import { exportToOnnx } from '../onnx/index.js';
-import { logit, shiftBaseMargin } from './calibration.js';
+import { shiftBaseMargin } from './calibration.js';
 import { familyPlan } from './families.js';
 import { canonicalJson, sha256Hex } from './hashing.js';
 import { publishDirectory } from '../fs-atomic.js';
 import { auc, gini, ks, maxF1Threshold } from './metrics.js';
 import { imputeInPlace, withMissingPolicy, type Preprocessor } from './preprocessor.js';
 import { loadTrainingSet, SPLITS, type LabelledMatrix, type Split } from './training-set.js';
-import { candidateSummarySchema, type CandidateSummary, type Params, type TrainingSetSummary } from './types.js';
+import { candidateSummarySchema, type CandidateSummary, type Params, type TrainingSetSummary } from '../../lib/model-summaries.js';
 
 export const CANDIDATE_FILES = {
   booster: 'booster.json',

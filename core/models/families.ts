@@ -3,7 +3,7 @@
 // probability scale by calibration.ts so that scores stay default probabilities.
 import type { ModelFamily } from '../../lib/contracts.js';
 import type { Preprocessor } from './preprocessor.js';
-import type { Params } from './types.js';
+import type { Params } from '../../lib/model-summaries.js';
 
 export interface FamilyPlan {
   /** Parameter sets tried; each is trained on the train months and judged by AUC on the test months. */

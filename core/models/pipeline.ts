@@ -3,9 +3,9 @@ import type { Config } from '../../lib/config.js';
 import { MODEL_FAMILIES } from '../../lib/contracts.js';
 import type { Month } from '../../lib/months.js';
 import { trainCandidate } from './candidate.js';
-import { selectBest } from './selection.js';
+import { selectBest } from '../../lib/model-selection.js';
 import { buildTrainingSet } from './training-set.js';
-import type { CandidateSummary, TrainingSetSummary } from './types.js';
+import type { CandidateSummary, TrainingSetSummary } from '../../lib/model-summaries.js';
 
 export interface TrainAndSelectResult {
   trainingSet: TrainingSetSummary;

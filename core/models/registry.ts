@@ -5,6 +5,7 @@ import { open, readFile, rm, stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { modelBank } from '../../lib/layout.js';
 import { registrySchema, type Registry, type RegistryEvent } from '../../lib/contracts.js';
+import { NoPreviousModel } from '../../lib/errors.js';
 import { writeFileAtomic } from '../fs-atomic.js';
 
 const LOCK_WAIT_MS = 30_000;
@@ -44,7 +45,9 @@ async function withLockFile<T>(lockPath: string, work: () => Promise<T>): Promis
         await rm(lockPath, { force: true }); // its writer died holding it
         continue;
       }
-      if (Date.now() > deadline) throw new Error(`registry lock ${lockPath} held for more than ${LOCK_WAIT_MS / 1000}s`);
+      if (Date.now() > deadline) {
+        throw new Error(`registry lock ${lockPath} held for more than ${LOCK_WAIT_MS / 1000}s`, { cause: error });
+      }
       await sleep(Math.min(200, 10 * 2 ** Math.min(attempt, 5)));
     }
   }
@@ -118,10 +121,6 @@ export function promote(modelBankDir: string, modelId: string, reason: string): 
     history.push(event(modelId, 'production', reason));
     return { production: modelId, history };
   });
-}
-
-export class NoPreviousModel extends Error {
-  readonly type = 'NoPreviousModel';
 }
 
 /**

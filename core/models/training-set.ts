@@ -1,7 +1,7 @@
 // Building the training set: a time-aware split of the application months whose labels are mature by the as-of
 // month (oldest → train, then test, most recent → out-of-time), encoded with a preprocessor fitted on the train
 // months, and written to a content-addressed working directory MODEL_BANK_DIR/_work/<training_data_sha256>/.
-import { access, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { DataQualityError } from '../../lib/errors.js';
@@ -10,7 +10,8 @@ import { loadLabelledRows, matureApplicationMonths, type LabelledRow } from './d
 import { canonicalJson, sha256Hex } from './hashing.js';
 import { publishDirectory } from '../fs-atomic.js';
 import { encodeRows, fitPreprocessor, preprocessorSchema, rawFeatureNames, type Preprocessor } from './preprocessor.js';
-import { trainingSetSummarySchema, type TrainingSetSummary } from './types.js';
+import { trainingSetSummarySchema, type TrainingSetSummary } from '../../lib/model-summaries.js';
+import { exists } from '../files.js';
 
 export const SPLITS = ['train', 'test', 'oot'] as const;
 export type Split = (typeof SPLITS)[number];
@@ -76,12 +77,6 @@ function fileName(split: Split, what: 'x' | 'y'): string {
   return `${split}.${what}.f32`;
 }
 
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(
-    () => true,
-    () => false,
-  );
-}
 
 export async function buildTrainingSet(options: BuildTrainingSetOptions): Promise<TrainingSetSummary> {
   const { datamartDir, modelBankDir, asOf, ootMonths = 2, testMonths = 2, windowMonths = 0 } = options;
@@ -174,7 +169,7 @@ export async function loadTrainingSet(path: string): Promise<LoadedTrainingSet> 
   try {
     manifestJson = JSON.parse(await readFile(join(path, MANIFEST), 'utf8'));
   } catch (error) {
-    throw new Error(`training set ${path} is unreadable (${(error as Error).message}): build it again`);
+    throw new Error(`training set ${path} is unreadable (${(error as Error).message}): build it again`, { cause: error });
   }
   const manifest = manifestSchema.parse(manifestJson);
   const cols = manifest.preprocessor.encoded.length;

@@ -10,7 +10,7 @@ import {
 } from '../../lib/contracts.js';
 import { datamart } from '../../lib/layout.js';
 import type { Month } from '../../lib/months.js';
-import { queryRows, readParquet, sqlString, withDuckDB, writeParquetAtomic } from '../duckdb.js';
+import { queryRows, sqlString, withDuckDB, writeParquetAtomic } from '../duckdb.js';
 import { findingsOf, type Thresholds } from './status.js';
 import { readMonitoringTable } from './table.js';
 

@@ -4,20 +4,13 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { modelMetadataSchema, type ModelMetadata } from '../../lib/contracts.js';
 import { datamart, modelBank, partitionFile } from '../../lib/layout.js';
-import { InvalidModelArtifact } from '../../lib/errors.js';
+import { InvalidModelArtifact, MonitoringInputError } from '../../lib/errors.js';
 import { addMonths, compareMonths, type Month } from '../../lib/months.js';
 import { readParquet, sqlIdent } from '../duckdb.js';
 import type { ScoredOutcome } from './metrics.js';
 
 /** Months after an application month at which its label is observed (MOB 6, SPEC §2). */
 export const LABEL_DELAY_MONTHS = 6;
-
-export class MonitoringInputError extends Error {
-  constructor(file: string, problem: string) {
-    super(`${file}: ${problem}`);
-    this.name = 'MonitoringInputError';
-  }
-}
 
 export async function loadModelMetadata(modelBankDir: string, modelId: string): Promise<ModelMetadata> {
   const file = modelBank.file(modelBankDir, modelId, 'metadata.json');

@@ -62,7 +62,7 @@ export async function releaseScoringSessions(): Promise<void> {
   verified.clear();
   for (const session of all) {
     try {
-      (await session).release();
+      await (await session).release();
     } catch {
       // a session that failed to load holds nothing
     }

@@ -1,5 +1,5 @@
 // A trained XGBoost model held as a native BoosterHandle, with deterministic release.
-import { XGBoostError } from './errors.js';
+import { XGBoostError } from '../../lib/errors.js';
 import { assertDenseMatrix, withDMatrices, type DenseMatrix } from './matrix.js';
 import { check, copyBytes, copyFloats, decodeStrings, decodeUint64s, loadXGBoost, type Handle } from './native.js';
 

@@ -2,7 +2,7 @@
 import { loadXGBoost } from './native.js';
 
 export { Booster, type ImportanceType } from './booster.js';
-export { XGBoostError } from './errors.js';
+export { XGBoostError } from '../../lib/errors.js';
 export { assertDenseMatrix, type DenseMatrix, type LabelledMatrix } from './matrix.js';
 export { loadXGBoost, loadedLibraryPath } from './native.js';
 export { train, parseEvalAuc, type BoosterParams, type TrainOptions, type TrainResult } from './train.js';

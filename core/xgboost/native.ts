@@ -2,7 +2,7 @@
 // Every function returning an error code goes through `check`, which turns a non-zero code into an XGBoostError
 // with XGBGetLastError's message.
 import koffi, { type LibraryHandle } from 'koffi';
-import { XGBoostError } from './errors.js';
+import { XGBoostError } from '../../lib/errors.js';
 
 /** An opaque native handle (koffi 3 represents pointers as BigInt). */
 export type Handle = bigint;

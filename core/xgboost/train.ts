@@ -1,7 +1,7 @@
 // Boosting loop over the C API: one XGBoosterUpdateOneIter per round, validation AUC from XGBoosterEvalOneIter,
 // early stopping that keeps the rounds up to the best validation AUC.
 import { Booster, createBoosterHandle } from './booster.js';
-import { XGBoostError } from './errors.js';
+import { XGBoostError } from '../../lib/errors.js';
 import { withDMatrices, type LabelledMatrix } from './matrix.js';
 import { check, copyBytes, loadXGBoost, type Handle } from './native.js';
 

@@ -9,7 +9,7 @@ import { datamart } from '../../lib/layout.js';
 import { monthRange } from '../../lib/months.js';
 import { registerModel } from '../../core/models/bank.js';
 import { trainCandidate } from '../../core/models/candidate.js';
-import { selectBest } from '../../core/models/selection.js';
+import { selectBest } from '../../lib/model-selection.js';
 import { buildTrainingSet } from '../../core/models/training-set.js';
 import { computeMonitoringTable } from '../../core/monitoring/table.js';
 import { runMonthEtl } from '../../core/etl/month-etl.js';

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { selectBest } from '../../core/models/selection.js';
-import type { CandidateSummary } from '../../core/models/types.js';
+import { selectBest } from '../../lib/model-selection.js';
+import type { CandidateSummary } from '../../lib/model-summaries.js';
 
 function candidate(family: CandidateSummary['family'], ootAuc: number): CandidateSummary {
   return {

@@ -7,7 +7,7 @@ import { modelMetadataSchema } from '../../lib/contracts.js';
 import { DataQualityError } from '../../lib/errors.js';
 import { sha256File } from '../../core/models/hashing.js';
 import { trainAndSelect, type TrainAndSelectResult } from '../../core/models/pipeline.js';
-import type { CandidateSummary } from '../../core/models/types.js';
+import type { CandidateSummary } from '../../lib/model-summaries.js';
 import { encodeRows } from '../../core/models/preprocessor.js';
 import { buildTrainingSet, loadTrainingSet } from '../../core/models/training-set.js';
 import { readRegistry } from '../../core/models/registry.js';
@@ -115,7 +115,7 @@ test('each candidate ONNX export scores like its native booster (within 1e-5)', 
     const native = booster.predict(matrix);
     const onnx = await scorer.score(matrix);
     booster.dispose();
-    scorer.release();
+    await scorer.release();
     const worst = native.reduce((max, value, i) => Math.max(max, Math.abs(value - onnx[i])), 0);
     assert.ok(worst < 1e-5, `${candidate.family}: max |native − onnx| = ${worst}`);
   }

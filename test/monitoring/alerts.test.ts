@@ -8,6 +8,7 @@ import { createMonitoringActivities } from '../../activities/monitoring.js';
 import { sendAlerts } from '../../core/monitoring/alerts.js';
 import { loadConfig } from '../../lib/config.js';
 import type { Finding } from '../../lib/contracts.js';
+import { inActivity } from '../helpers/activity.js';
 
 const FINDINGS: Finding[] = [
   { severity: 'critical', metric: 'auc', snapshot_date: '2024-01-01', value: 0.61, threshold: 0.7, message: 'AUC 0.6100 of 2024-01-01 is below 0.7' },
@@ -37,7 +38,7 @@ test('findings are logged and POSTed as JSON to the webhook', async () => {
   const { url, received, server } = await startServer(() => 200);
   try {
     const activities = createMonitoringActivities(loadConfig({ ALERT_WEBHOOK_URL: url }));
-    const result = await activities.sendAlerts({ asOf: '2024-07', modelId: 'm1', findings: FINDINGS });
+    const result = await inActivity(() => activities.sendAlerts({ asOf: '2024-07', modelId: 'm1', findings: FINDINGS }));
     assert.deepEqual(result, { logged: 2, posted: true });
     assert.equal(received.length, 1);
     assert.equal(received[0].method, 'POST');
@@ -52,7 +53,7 @@ test('a failing webhook (500) is retried with growing delays, then given up on w
   const { url, received, server } = await startServer(() => 500);
   try {
     const activities = createMonitoringActivities(loadConfig({ ALERT_WEBHOOK_URL: url }));
-    const result = await activities.sendAlerts({ asOf: '2024-07', modelId: 'm1', findings: FINDINGS });
+    const result = await inActivity(() => activities.sendAlerts({ asOf: '2024-07', modelId: 'm1', findings: FINDINGS }));
     assert.deepEqual(result, { logged: 2, posted: false });
     assert.equal(received.length, 4, 'four attempts in all');
     const gaps = received.slice(1).map((r, i) => r.at - received[i].at);
@@ -86,10 +87,10 @@ test('without findings nothing is posted; without a webhook findings are only lo
   const { url, received, server } = await startServer(() => 200);
   try {
     const withHook = createMonitoringActivities(loadConfig({ ALERT_WEBHOOK_URL: url }));
-    assert.deepEqual(await withHook.sendAlerts({ asOf: '2024-07', modelId: 'm1', findings: [] }), { logged: 0, posted: false });
+    assert.deepEqual(await inActivity(() => withHook.sendAlerts({ asOf: '2024-07', modelId: 'm1', findings: [] })), { logged: 0, posted: false });
     assert.equal(received.length, 0);
     const noHook = createMonitoringActivities(loadConfig({}));
-    assert.deepEqual(await noHook.sendAlerts({ asOf: '2024-07', modelId: 'm1', findings: FINDINGS }), { logged: 2, posted: false });
+    assert.deepEqual(await inActivity(() => noHook.sendAlerts({ asOf: '2024-07', modelId: 'm1', findings: FINDINGS })), { logged: 2, posted: false });
   } finally {
     await close(server);
   }

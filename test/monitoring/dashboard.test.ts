@@ -10,6 +10,7 @@ import { thresholdsFrom } from '../../core/monitoring/status.js';
 import { loadConfig } from '../../lib/config.js';
 import { monthRange } from '../../lib/months.js';
 import { makeLoans, makeTempDir, metadataFor, seeded, writeMetadata, writeMonth } from './fixtures.js';
+import { inActivity } from '../helpers/activity.js';
 
 const PANEL_TITLES = ['ROC curve', 'Precision–recall', 'Confusion matrix', 'Score distribution', 'Monthly AUC', 'Monthly score PSI'];
 
@@ -65,7 +66,7 @@ test('renderDashboard writes the dated and latest PNG and HTML: six panels with 
     const months = monthRange('2023-07', '2024-06');
     const { config, modelId, activities } = await fixture(dir, months);
     const asOf = '2024-06';
-    const computed = await activities.computeMonitoring({ asOf, modelId });
+    const computed = await inActivity(() => activities.computeMonitoring({ asOf, modelId }));
     const files = await activities.renderDashboard({ asOf, modelId });
     assert.deepEqual(files, {
       png: `${dir}/reports/monitoring-2024-06.png`,
@@ -111,7 +112,7 @@ test('with no mature month the dashboard still renders and says so', async () =>
   const { dir, cleanup } = await makeTempDir();
   try {
     const { modelId, activities } = await fixture(dir, ['2024-05', '2024-06']);
-    await activities.computeMonitoring({ asOf: '2024-06', modelId });
+    await inActivity(() => activities.computeMonitoring({ asOf: '2024-06', modelId }));
     const files = await activities.renderDashboard({ asOf: '2024-06', modelId });
     const html = await readFile(files.html, 'utf8');
     assert.equal((html.match(/<tr class="immature">/g) ?? []).length, 2);

@@ -19,6 +19,7 @@ import { scoreMonth } from '../../core/scoring/score-month.js';
 import { Booster } from '../../core/xgboost/index.js';
 import { createScoringActivities } from '../../activities/scoring.js';
 import { scratchDir, STANDARD_STORES, writeSyntheticStores } from '../models/synthetic.js';
+import { inActivity } from '../helpers/activity.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -50,7 +51,7 @@ async function featureRows(month: string): Promise<Record<string, unknown>[]> {
 for (const family of ['gbtree', 'gblinear'] as const) {
   test(`${family}: one prediction per feature-store row, SPEC columns, probabilities equal Booster.predict within 1e-5`, async () => {
     const modelId = models[family];
-    const result = await createScoringActivities(config).scoreMonth({ month: '2024-12', modelId });
+    const result = await inActivity(() => createScoringActivities(config).scoreMonth({ month: '2024-12', modelId }));
     assert.equal(result.rows, 250);
     assert.equal(result.path, partitionFile(datamart.predictions(config.DATAMART_DIR, modelId), '2024-12'));
 
@@ -108,7 +109,7 @@ test('a bad artifact (one edited byte in model.onnx) is refused at load with a c
         /sha256 [0-9a-f]{64} does not match [0-9a-f]{64} recorded in metadata\.json/.test(error.message),
     );
     await assert.rejects(
-      createScoringActivities(config).scoreMonth({ month: '2024-11', modelId: models.gbtree }),
+      inActivity(() => createScoringActivities(config).scoreMonth({ month: '2024-11', modelId: models.gbtree })),
       (error: unknown) => error instanceof ApplicationFailure && error.type === 'InvalidModelArtifact' && error.nonRetryable,
     );
   } finally {
@@ -128,7 +129,7 @@ test('a feature column missing from the store is InvalidSourceData naming it; ex
     (error: unknown) => error instanceof InvalidSourceData && error.location.column === 'Debt_Ratio' && error.message.includes(target),
   );
   await assert.rejects(
-    createScoringActivities(broken).scoreMonth({ month: '2024-12', modelId: models.gbtree }),
+    inActivity(() => createScoringActivities(broken).scoreMonth({ month: '2024-12', modelId: models.gbtree })),
     (error: unknown) => error instanceof ApplicationFailure && error.type === 'InvalidSourceData' && /Debt_Ratio/.test(error.message),
   );
   // extra column only: scores fine

@@ -11,7 +11,7 @@ import { latestLabelledMonth } from '../../core/datamart/inventory.js';
 import { runMonthEtlSession } from '../../core/etl/month-etl-session.js';
 import { registerModel } from '../../core/models/bank.js';
 import { trainCandidate } from '../../core/models/candidate.js';
-import { selectBest } from '../../core/models/selection.js';
+import { selectBest } from '../../lib/model-selection.js';
 import { buildTrainingSet } from '../../core/models/training-set.js';
 import { thresholdsFrom } from '../../core/monitoring/status.js';
 import { computeMonitoringTable } from '../../core/monitoring/table.js';

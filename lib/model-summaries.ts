@@ -1,7 +1,7 @@
 // Summaries that cross activity boundaries (training set, candidate). zod only: workflows import these types.
-import { monthSchema } from '../../lib/months.js';
+import { monthSchema } from './months.js';
 import { z } from 'zod';
-import { modelFamilySchema, modelMetricsSchema } from '../../lib/contracts.js';
+import { modelFamilySchema, modelMetricsSchema } from './contracts.js';
 
 
 const windowSchema = z.object({ from: monthSchema, to: monthSchema });

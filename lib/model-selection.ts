@@ -1,6 +1,6 @@
 // Choosing among trained candidates. Pure and free of Node APIs: the training workflow imports it.
-import type { ModelFamily } from '../../lib/contracts.js';
-import type { CandidateSummary } from './types.js';
+import type { ModelFamily } from './contracts.js';
+import type { CandidateSummary } from './model-summaries.js';
 
 /** OOT AUC differences smaller than this are treated as a tie. */
 export const AUC_TIE_TOLERANCE = 1e-3;

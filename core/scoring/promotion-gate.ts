@@ -3,12 +3,12 @@
 // Both models are scored through their registered ONNX artifacts, so the comparison is what production would see.
 import { monthRange } from '../../lib/months.js';
 import { InvalidSourceData } from '../../lib/errors.js';
-import { loadScoringModel } from '../scoring/model-loader.js';
-import { scoreRows } from '../scoring/score-rows.js';
-import { loadLabelledRows, requireColumns } from './dataset.js';
-import { auc } from './metrics.js';
-import { rawFeatureNames } from './preprocessor.js';
-import { readRegistry } from './registry.js';
+import { loadScoringModel } from './model-loader.js';
+import { scoreRows } from './score-rows.js';
+import { loadLabelledRows, requireColumns } from '../models/dataset.js';
+import { auc } from '../models/metrics.js';
+import { rawFeatureNames } from '../models/preprocessor.js';
+import { readRegistry } from '../models/registry.js';
 
 export interface GateDecision {
   promote: boolean;

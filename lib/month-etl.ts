@@ -1,0 +1,28 @@
+// The order of one month's ETL, defined once for both ways of running it: the month workflow (each step an activity)
+// and core/etl/month-etl.ts (plain calls, for tests, benchmarks and scripts). Pure and deterministic: the steps of a
+// stage start together in SOURCES order, and a stage starts when the one before it is done.
+import { SOURCES, type Source } from './layout.js';
+
+export interface MonthEtlSteps<Bronze, Silver, Features, Labels> {
+  ingestBronze(source: Source): Promise<Bronze>;
+  buildSilver(source: Source): Promise<Silver>;
+  buildFeatureStore(): Promise<Features>;
+  buildLabelStore(): Promise<Labels>;
+}
+
+export interface MonthEtlOutcome<Bronze, Silver, Features, Labels> {
+  bronze: Bronze[];
+  silver: Silver[];
+  features: Features;
+  labels: Labels;
+}
+
+/** Bronze of every source, then silver of every source, then the feature and label stores together. */
+export async function runInMonthEtlOrder<Bronze, Silver, Features, Labels>(
+  steps: MonthEtlSteps<Bronze, Silver, Features, Labels>,
+): Promise<MonthEtlOutcome<Bronze, Silver, Features, Labels>> {
+  const bronze = await Promise.all(SOURCES.map((source) => steps.ingestBronze(source)));
+  const silver = await Promise.all(SOURCES.map((source) => steps.buildSilver(source)));
+  const [features, labels] = await Promise.all([steps.buildFeatureStore(), steps.buildLabelStore()]);
+  return { bronze, silver, features, labels };
+}

@@ -1,0 +1,79 @@
+// The error family of lib/errors.ts and the activity adapter: every permanent error leaves an activity as a
+// non-retryable ApplicationFailure of its type, and the workflows' retry policies name exactly those types.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ApplicationFailure } from '@temporalio/common';
+import { z } from 'zod';
+import { adaptActivity, toTemporalFailure } from '../../activities/failures.js';
+import {
+  InvalidSourceData,
+  MonitoringInputError,
+  NoPreviousModel,
+  NON_RETRYABLE_TYPES,
+  PIPELINE_ERRORS,
+  PipelineError,
+  XGBoostError,
+} from '../../lib/errors.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { rollback } from '../../core/models/registry.js';
+import { XGBoostError as BindingXGBoostError } from '../../core/xgboost/index.js';
+
+test('every member of the family leaves as a non-retryable ApplicationFailure of its own type', () => {
+  assert.deepEqual(NON_RETRYABLE_TYPES, [
+    'InvalidSourceData',
+    'DataQualityError',
+    'InvalidModelArtifact',
+    'InvalidInput',
+    'NoPreviousModel',
+    'MonitoringInputError',
+    'XGBoostError',
+  ]);
+  for (const Kind of PIPELINE_ERRORS) {
+    const error =
+      Kind === InvalidSourceData
+        ? new InvalidSourceData({ file: 'a.csv', column: 'Age', line: 3 }, 'not a number')
+        : Kind === MonitoringInputError
+          ? new MonitoringInputError('p.parquet', 'bad row')
+          : new (Kind as new (message: string) => PipelineError)('broken');
+    assert.ok(error instanceof PipelineError);
+    assert.equal(error.name, Kind.type);
+    const failure = toTemporalFailure(error);
+    assert.ok(failure instanceof ApplicationFailure, Kind.type);
+    assert.equal(failure.type, Kind.type);
+    assert.equal(failure.nonRetryable, true);
+    assert.equal(failure.message, error.message);
+  }
+  assert.equal(new InvalidSourceData({ file: 'a.csv', column: 'Age', line: 3 }, 'not a number').message, "a.csv, column 'Age', line 3: not a number");
+  assert.equal(new XGBoostError('bad param', 'XGBoosterSetParam').message, 'XGBoosterSetParam: bad param');
+});
+
+test('the classes are the same wherever they are imported from; a NoPreviousModel from the registry is permanent', async () => {
+  assert.equal(BindingXGBoostError, XGBoostError);
+  const modelBankDir = await mkdtemp(join(tmpdir(), 'errors-'));
+  try {
+    const rolledBack = adaptActivity(() => rollback(modelBankDir, 'test'));
+    await assert.rejects(rolledBack(), (error: unknown) => {
+      assert.ok(error instanceof ApplicationFailure);
+      assert.equal(error.type, 'NoPreviousModel');
+      assert.equal(error.nonRetryable, true);
+      assert.ok(error.cause instanceof NoPreviousModel);
+      return true;
+    });
+  } finally {
+    await rm(modelBankDir, { recursive: true, force: true });
+  }
+});
+
+test('a malformed input is a non-retryable InvalidInput naming the field; any other error stays retryable as it is', () => {
+  const parsed = z.object({ month: z.string().regex(/^\d{4}-\d{2}$/) }).safeParse({ month: '2024/01' });
+  assert.equal(parsed.success, false);
+  const failure = toTemporalFailure(parsed.error);
+  assert.ok(failure instanceof ApplicationFailure);
+  assert.equal(failure.type, 'InvalidInput');
+  assert.equal(failure.nonRetryable, true);
+  assert.match(failure.message, /^invalid input: month: /);
+  const transient = new Error('ECONNRESET');
+  assert.equal(toTemporalFailure(transient), transient);
+});

@@ -1,0 +1,168 @@
+// Fast workflow tests: the real workflow bundle on the real dev server, with plain functions registered as the
+// activities (as Temporal's samples test workflows), so a branch is tested in milliseconds instead of a real ETL.
+import { randomUUID } from 'node:crypto';
+import { after } from 'node:test';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import type { Activities } from '../../activities/index.js';
+import type { Registry, RegistryEvent } from '../../lib/contracts.js';
+import type { CandidateSummary, TrainingSetSummary } from '../../lib/model-summaries.js';
+import { previousProduction } from '../../core/models/registry.js';
+import { startTemporal, workflowBundle } from '../helpers/temporal.js';
+
+export type MockActivities = Partial<Activities>;
+
+let shared: Promise<TestWorkflowEnvironment> | undefined;
+/** One dev server per test process, shared by every workflow test file it loads; torn down after the last test. */
+export function sharedTemporal(): Promise<TestWorkflowEnvironment> {
+  if (!shared) {
+    const starting = startTemporal();
+    shared = starting;
+    after(async () => {
+      await (await starting).teardown();
+    });
+  }
+  return shared;
+}
+
+/** Runs `body` while a worker with `activities` polls a fresh task queue (passed to `body`); shuts it down after. */
+export async function withMockedActivities<T>(
+  env: TestWorkflowEnvironment,
+  activities: MockActivities,
+  body: (taskQueue: string) => Promise<T>,
+): Promise<T> {
+  const taskQueue = `mocked-${randomUUID()}`;
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    namespace: env.namespace ?? 'default',
+    taskQueue,
+    workflowBundle: await workflowBundle(),
+    activities,
+  });
+  return worker.runUntil(body(taskQueue));
+}
+
+/** Every activity call with its input, in order. */
+export class CallLog {
+  readonly calls: Array<{ name: string; input: unknown }> = [];
+  record(name: string, input?: unknown): void {
+    this.calls.push({ name, input });
+  }
+  count(name: string): number {
+    return this.calls.filter((call) => call.name === name).length;
+  }
+  inputs(name: string): unknown[] {
+    return this.calls.filter((call) => call.name === name).map((call) => call.input);
+  }
+}
+
+const event = (model_id: string, stage: RegistryEvent['stage'], reason: string): RegistryEvent => ({
+  model_id,
+  stage,
+  at: '2025-01-01T00:00:00.000Z',
+  reason,
+});
+
+/** An in-memory model bank: the registry changes as the real one does (promote archives, rollback rejects). */
+export function inMemoryModelBank(models: Array<{ modelId: string; asOf: string }>, log: CallLog) {
+  let registry: Registry = { production: null, history: [] };
+  const activities = {
+    readRegistry: async () => {
+      log.record('readRegistry');
+      return registry;
+    },
+    listModels: async () => {
+      log.record('listModels');
+      return models.map(({ modelId, asOf }) => ({ modelId, asOf, family: 'gbtree', ootAuc: 0.8 }));
+    },
+    promoteModel: async (input: { modelId: string; reason: string }) => {
+      log.record('promoteModel', input);
+      if (registry.production === input.modelId) return registry;
+      const history = [...registry.history];
+      if (registry.production) history.push(event(registry.production, 'archived', `replaced by ${input.modelId}`));
+      registry = { production: input.modelId, history: [...history, event(input.modelId, 'production', input.reason)] };
+      return registry;
+    },
+    rollbackModel: async (input: { reason: string }) => {
+      log.record('rollbackModel', input);
+      const target = previousProduction(registry);
+      if (!registry.production || !target) throw new Error('no earlier production model');
+      registry = {
+        production: target,
+        history: [...registry.history, event(registry.production, 'rejected', input.reason), event(target, 'production', input.reason)],
+      };
+      return registry;
+    },
+    recordCandidate: async (input: { modelId: string; reason: string }) => {
+      log.record('recordCandidate', input);
+      registry = { ...registry, history: [...registry.history, event(input.modelId, 'candidate', input.reason)] };
+      return registry;
+    },
+  } satisfies MockActivities;
+  return { activities, registry: () => registry, models };
+}
+
+const SHA = 'a'.repeat(64);
+
+export function trainingSetSummary(asOf: string): TrainingSetSummary {
+  const window = { from: '2023-01', to: '2023-06' };
+  return {
+    path: `/nowhere/training-set-${asOf}`,
+    asOf,
+    trainingDataSha256: SHA,
+    featureSchemaSha256: SHA,
+    windows: { train: window, test: window, oot: window },
+    rows: { train: 100, test: 20, oot: 20 },
+    defaultRate: 0.2,
+  };
+}
+
+export function candidateSummary(family: CandidateSummary['family'], ootAuc: number): CandidateSummary {
+  return {
+    family,
+    params: {},
+    candidateDir: `/nowhere/${family}`,
+    trainingDataSha256: SHA,
+    metrics: { train_auc: 0.9, test_auc: 0.8, oot_auc: ootAuc, oot_gini: 2 * ootAuc - 1, oot_ks: 0.4 },
+    threshold: 0.3,
+    trainingSeconds: 1,
+    rounds: 10,
+  };
+}
+
+/** Training activities whose candidates reach `aucs` by family and whose promotion gate answers `promote`. */
+export function trainingActivities(
+  log: CallLog,
+  options: { promote: boolean; aucs?: Partial<Record<CandidateSummary['family'], number>> },
+) {
+  const aucs = { gbtree: 0.8, gblinear: 0.75, rf: 0.78, ...options.aucs };
+  return {
+    buildTrainingSet: async (input: { asOf: string }) => {
+      log.record('buildTrainingSet', input);
+      return trainingSetSummary(input.asOf);
+    },
+    trainCandidate: async (input: { family: CandidateSummary['family'] }) => {
+      log.record('trainCandidate', input.family);
+      return candidateSummary(input.family, aucs[input.family]);
+    },
+    registerModel: async (input: { trainingSet: TrainingSetSummary; candidate: CandidateSummary }) => {
+      const { candidate, trainingSet } = input;
+      log.record('registerModel', candidate.family);
+      return { modelId: `${candidate.family}-${trainingSet.asOf}-abc`, created: true, metrics: candidate.metrics, family: candidate.family };
+    },
+    evaluatePromotionGate: async (input: { modelId: string; minAuc: number }) => {
+      log.record('evaluatePromotionGate', input);
+      return {
+        promote: options.promote,
+        reason: options.promote ? 'better than production' : 'worse than production',
+        candidateOotAuc: 0.8,
+        productionOotAuc: 0.79,
+        productionModelId: null,
+      };
+    },
+    notifyRegistryChanged: async () => {
+      log.record('notifyRegistryChanged');
+      return { notified: false };
+    },
+  } satisfies MockActivities;
+}
