@@ -9,7 +9,8 @@ import { NoPreviousModel, promote, readRegistry, recordEvent, rollback } from '.
 import { adaptActivity } from './failures.js';
 
 const modelId = z.string().min(1).regex(/^[\w.-]+$/, 'a model id is letters, digits, dot, dash or underscore');
-const gateInput = z.object({ modelId, minAuc: z.number().min(0).max(1) });
+/** minAuc: an explicit override; by default the gate reads PROMOTION_MIN_AUC from the worker's configuration. */
+const gateInput = z.object({ modelId, minAuc: z.number().min(0).max(1).optional() });
 const promoteInput = z.object({ modelId, reason: z.string().min(1) });
 const reasonInput = z.object({ reason: z.string().min(1) });
 
@@ -17,7 +18,7 @@ export function createModelBankActivities(config: Config) {
   const root = config.MODEL_BANK_DIR;
   return {
     evaluatePromotionGate: adaptActivity(async (input: z.input<typeof gateInput>): Promise<GateDecision> => {
-      const { modelId: id, minAuc } = gateInput.parse(input);
+      const { modelId: id, minAuc = config.PROMOTION_MIN_AUC } = gateInput.parse(input);
       return evaluatePromotionGate({ datamartDir: config.DATAMART_DIR, modelBankDir: root, modelId: id, minAuc });
     }),
     promoteModel: adaptActivity(async (input: z.input<typeof promoteInput>): Promise<Registry> => {

@@ -12,11 +12,13 @@ export const workflowIds = {
   history: (from: Month, to: Month) => `history-${from}-${to}`,
   scoreMonth: (month: Month, modelId: string) => `score-${month}-${modelId}`,
   monitoring: (asOf: Month) => `monitoring-${asOf}`,
+  retrainPolicy: (asOf: Month) => `retrain-policy-${asOf}`,
 };
 
 export const scheduleIds = {
   monthlyPipeline: 'credit-monthly-pipeline',
   weeklyMonitoring: 'credit-weekly-monitoring',
+  monthlyRetrain: 'credit-monthly-retrain',
 };
 
 export const PIPELINE_PHASES = ['backfill', 'etl', 'train', 'score', 'monitor'] as const;

@@ -21,7 +21,7 @@ import {
   type RollbackRequest,
   rollbackRequestSchema,
 } from '../lib/workflow-inputs.js';
-import { datamart, modelBank } from './activity-proxies.js';
+import { datamart, modelBank, monitoring } from './activity-proxies.js';
 import { describeFailure } from './failure-text.js';
 import { trainingWorkflow } from './training.js';
 
@@ -61,8 +61,8 @@ function productionChain(history: RegistryEvent[]): string[] {
 }
 
 /**
- * The single long-lived owner of the production model: answers `status`, retrains on `forceRetrain` (cooldown
- * bypassed, reason recorded), and promotes or rolls back through validated Updates. registry.json on disk is the
+ * The single long-lived owner of the production model: answers `status`, retrains on `forceRetrain` (an operator's
+ * request bypasses the cooldown and is logged as `retrain_forced`; monitoring's has passed it already), and promotes or rolls back through validated Updates. registry.json on disk is the
  * durable record it mirrors; it continues as new to keep its history small.
  */
 export async function modelLifecycleWorkflow(input: { state?: LifecycleState } = {}): Promise<void> {
@@ -158,13 +158,18 @@ export async function modelLifecycleWorkflow(input: { state?: LifecycleState } =
       state.trainings.push({ workflowId: '', asOf: null, reason: request.reason, modelId: null, promoted: false, outcome: 'no month with mature labels' });
       return;
     }
+    const forced = request.forced !== false;
+    if (forced) {
+      // An operator's retrain skips the cooldown; the decision log says it did.
+      await monitoring.recordForcedRetrain({ asOf, reason: request.reason, workflowId: workflowInfo().workflowId, now: new Date().toISOString() });
+    }
     const sameMonth = (await modelBank.listModels()).filter((model) => model.asOf === asOf).length;
     const workflowId = workflowIds.training(asOf, sameMonth + 1 + state.trainings.filter((t) => t.asOf === asOf).length);
     try {
       const result = await executeChild(trainingWorkflow, {
         workflowId,
-        args: [{ asOf, reason: `forced retrain: ${request.reason}`, forced: true }],
-        staticSummary: `forced retraining as of ${asOf}: ${request.reason}`,
+        args: [{ asOf, reason: `${forced ? 'forced retrain' : 'retrain requested'}: ${request.reason}`, forced }],
+        staticSummary: `${forced ? 'forced ' : ''}retraining as of ${asOf}: ${request.reason}`,
         typedSearchAttributes: [
           { key: searchAttributes.pipelinePhase, value: 'train' },
           { key: searchAttributes.snapshotMonth, value: asOf },

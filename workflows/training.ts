@@ -13,11 +13,12 @@ export interface TrainingResult {
   promoted: boolean;
   reason: string;
   metrics: Record<string, number>;
-  candidates: Array<{ family: string; ootAuc: number }>;
+  candidates: Array<{ family: string; testAuc: number; ootAuc: number }>;
 }
 
-/** Builds the training set as of a month, trains every family in parallel, registers the best, and promotes it
- * only through the gate (OOT AUC ≥ the minimum and not worse than production on the same OOT months). */
+/** Builds the training set as of a month, trains every family in parallel, registers the one best on the test months,
+ * and promotes it only through the gate (OOT AUC ≥ PROMOTION_MIN_AUC, read by the gate activity unless the input
+ * overrides it, and not worse than production on the same OOT months). */
 export async function trainingWorkflow(input: TrainingInput): Promise<TrainingResult> {
   const { asOf, reason, promotionMinAuc } = parseInput(trainingInputSchema, input, 'trainingWorkflow');
   upsertSearchAttributes([
@@ -50,6 +51,6 @@ export async function trainingWorkflow(input: TrainingInput): Promise<TrainingRe
     promoted: gate.promote,
     reason: gate.reason,
     metrics: { ...best.metrics },
-    candidates: candidates.map((candidate) => ({ family: candidate.family, ootAuc: candidate.metrics.oot_auc })),
+    candidates: candidates.map((candidate) => ({ family: candidate.family, testAuc: candidate.metrics.test_auc, ootAuc: candidate.metrics.oot_auc })),
   };
 }

@@ -10,8 +10,8 @@ import { loadConfig } from '../../lib/config.js';
 import type { Finding } from '../../lib/contracts.js';
 
 const FINDINGS: Finding[] = [
-  { severity: 'critical', metric: 'auc', snapshot_date: '2024-01-01', value: 0.61, threshold: 0.7, message: 'AUC 0.6100 of 2024-01-01 is below 0.7' },
-  { severity: 'warning', metric: 'psi', snapshot_date: '2024-07-01', value: 0.13, threshold: 0.1, message: 'score PSI 0.1300' },
+  { severity: 'critical', kind: 'performance', metric: 'auc', snapshot_date: '2024-01-01', value: 0.61, threshold: 0.7, message: 'AUC 0.6100 of 2024-01-01 is below 0.7' },
+  { severity: 'warning', kind: 'drift', metric: 'psi', snapshot_date: '2024-07-01', value: 0.13, threshold: 0.1, message: 'score PSI 0.1300' },
 ];
 
 interface Received { method?: string; contentType?: string; body: unknown; at: number }
