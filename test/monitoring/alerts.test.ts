@@ -70,7 +70,7 @@ test('a webhook that recovers is posted on a later attempt; an unreachable one d
     const result = await sendAlerts({ asOf: '2024-07', modelId: 'm1', findings: FINDINGS }, logger, { url, initialDelayMs: 10 });
     assert.deepEqual({ posted: result.posted, attempts: result.attempts, logged: result.logged }, { posted: true, attempts: 3, logged: 2 });
     assert.equal(received.length, 3);
-    assert.ok(lines.some((l) => l.startsWith('E [CRITICAL] model m1 as of 2024-07: AUC 0.6100')));
+    assert.ok(lines.some((l) => l.startsWith('E [CRITICAL] performance finding, model m1 as of 2024-07: AUC 0.6100')));
     assert.ok(lines.some((l) => l.startsWith('W [WARNING]')));
     assert.equal(lines.filter((l) => l.includes('webhook attempt')).length, 2);
   } finally {
