@@ -12,9 +12,10 @@ const fixed = (value: number | null, digits = 3) => (value === null ? null : val
 
 export function formatMonitoringTable(rows: MonitoringRow[]): string {
   return formatTable(
-    ['month', 'scored', 'labelled', 'default rate', 'mean p', 'AUC', 'Gini', 'KS', 'PSI', 'max CSI', 'status'],
+    ['month', 'window', 'scored', 'labelled', 'default rate', 'mean p', 'AUC', 'Gini', 'KS', 'PSI', 'max CSI', 'coverage', 'status'],
     rows.map((row) => [
       row.snapshot_date.slice(0, 7),
+      row.window,
       row.n_scored,
       row.n_labelled,
       fixed(row.observed_default_rate),
@@ -24,6 +25,7 @@ export function formatMonitoringTable(rows: MonitoringRow[]): string {
       fixed(row.ks),
       fixed(row.psi),
       row.max_csi === null ? null : `${row.max_csi.toFixed(3)} ${row.max_csi_feature ?? ''}`.trim(),
+      row.coverage === null ? null : `${row.coverage_source} ${(row.coverage * 100).toFixed(0)}% (${((row.coverage_baseline ?? 0) * 100).toFixed(0)}%)`,
       row.status,
     ]),
   );

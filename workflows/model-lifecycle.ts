@@ -7,6 +7,7 @@ import {
   defineUpdate,
   executeChild,
   log,
+  patched,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -159,7 +160,8 @@ export async function modelLifecycleWorkflow(input: { state?: LifecycleState } =
       return;
     }
     const forced = request.forced !== false;
-    if (forced) {
+    // patched: a model-lifecycle already running (it is long-lived) replays its earlier retrains without this step
+    if (forced && patched('log-forced-retrain')) {
       // An operator's retrain skips the cooldown; the decision log says it did.
       await monitoring.recordForcedRetrain({ asOf, reason: request.reason, workflowId: workflowInfo().workflowId, now: new Date().toISOString() });
     }
