@@ -10,6 +10,7 @@ export interface TrainingResult {
   modelId: string;
   family: string;
   created: boolean;
+  forced: boolean;
   promoted: boolean;
   reason: string;
   metrics: Record<string, number>;
@@ -20,7 +21,7 @@ export interface TrainingResult {
  * and promotes it only through the gate (OOT AUC ≥ PROMOTION_MIN_AUC, read by the gate activity unless the input
  * overrides it, and not worse than production on the same OOT months). */
 export async function trainingWorkflow(input: TrainingInput): Promise<TrainingResult> {
-  const { asOf, reason, promotionMinAuc } = parseInput(trainingInputSchema, input, 'trainingWorkflow');
+  const { asOf, reason, forced, promotionMinAuc } = parseInput(trainingInputSchema, input, 'trainingWorkflow');
   upsertSearchAttributes([
     { key: searchAttributes.pipelinePhase, value: 'train' },
     { key: searchAttributes.snapshotMonth, value: asOf },
@@ -36,10 +37,12 @@ export async function trainingWorkflow(input: TrainingInput): Promise<TrainingRe
   upsertSearchAttributes([{ key: searchAttributes.modelId, value: registered.modelId }]);
 
   const gate = await modelBank.evaluatePromotionGate({ modelId: registered.modelId, minAuc: promotionMinAuc });
+  // A forced training still goes through the gate; the registry says it was forced (the cooldown did not apply).
+  const why = forced ? `${reason} [forced: cooldown bypassed]` : reason;
   if (gate.promote) {
-    await modelBank.promoteModel({ modelId: registered.modelId, reason: `${reason}: ${gate.reason}` });
+    await modelBank.promoteModel({ modelId: registered.modelId, reason: `${why}: ${gate.reason}` });
   } else {
-    await modelBank.recordCandidate({ modelId: registered.modelId, reason: gate.reason });
+    await modelBank.recordCandidate({ modelId: registered.modelId, reason: forced ? `${why}: ${gate.reason}` : gate.reason });
   }
   await lifecycle.notifyRegistryChanged();
 
@@ -48,6 +51,7 @@ export async function trainingWorkflow(input: TrainingInput): Promise<TrainingRe
     modelId: registered.modelId,
     family: best.family,
     created: registered.created,
+    forced,
     promoted: gate.promote,
     reason: gate.reason,
     metrics: { ...best.metrics },
