@@ -7,7 +7,7 @@ import type { Config } from '../lib/config.js';
 import { LIFECYCLE_WORKFLOW_ID } from '../lib/temporal.js';
 import { adaptActivity } from './failures.js';
 
-const retrainInput = z.object({ reason: z.string().min(1), asOf: monthSchema.optional() });
+const retrainInput = z.object({ reason: z.string().min(1), asOf: monthSchema.optional(), forced: z.boolean().optional() });
 
 export function createLifecycleActivities(config: Config, client: Client) {
   return {

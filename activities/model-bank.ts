@@ -7,7 +7,8 @@ import { evaluatePromotionGate, type GateDecision } from '../core/scoring/promot
 import { promote, readRegistry, recordCandidate, rollback } from '../core/models/registry.js';
 import { adaptActivity } from './failures.js';
 
-const gateInput = z.object({ modelId: modelIdSchema, minAuc: z.number().min(0).max(1) });
+/** minAuc: an explicit override; by default the gate reads PROMOTION_MIN_AUC from the worker's configuration. */
+const gateInput = z.object({ modelId: modelIdSchema, minAuc: z.number().min(0).max(1).optional() });
 const promoteInput = z.object({ modelId: modelIdSchema, reason: z.string().min(1) });
 const reasonInput = z.object({ reason: z.string().min(1) });
 
@@ -15,7 +16,7 @@ export function createModelBankActivities(config: Config) {
   const root = config.MODEL_BANK_DIR;
   return {
     evaluatePromotionGate: adaptActivity(async (input: z.input<typeof gateInput>): Promise<GateDecision> => {
-      const { modelId: id, minAuc } = gateInput.parse(input);
+      const { modelId: id, minAuc = config.PROMOTION_MIN_AUC } = gateInput.parse(input);
       return evaluatePromotionGate({ datamartDir: config.DATAMART_DIR, modelBankDir: root, modelId: id, minAuc });
     }),
     promoteModel: adaptActivity(async (input: z.input<typeof promoteInput>): Promise<Registry> => {

@@ -3,13 +3,13 @@
 import { monthSchema } from '../lib/months.js';
 import { z } from 'zod';
 import type { Config } from '../lib/config.js';
-import { findingSchema, type Finding, type MonitoringRow } from '../lib/contracts.js';
+import { findingSchema, governanceDecisionSchema, type Finding, type MonitoringRow } from '../lib/contracts.js';
 import type { Month } from '../lib/months.js';
 import { sendAlerts } from '../core/monitoring/alerts.js';
-import { decideGovernance, type GovernanceOutcome } from '../core/monitoring/governance.js';
+import { decideGovernance, recordDecision, type GovernanceOutcome } from '../core/monitoring/governance.js';
+import { planScheduledRetrain, recordForcedRetrain, type RetrainPlan } from '../core/monitoring/retrain-policy.js';
 import { renderDashboardFiles, type DashboardFiles } from '../core/monitoring/report.js';
-import { thresholdsFrom } from '../core/monitoring/status.js';
-import { computeMonitoringTable } from '../core/monitoring/table.js';
+import { computeMonitoringTable, monitoringSettings } from '../core/monitoring/table.js';
 import { adaptActivity } from './failures.js';
 import { activityLogger as alertLogger, heartbeat } from './heartbeat.js';
 
@@ -20,15 +20,17 @@ const governanceInput = modelInput.extend({
   now: z.string().refine((value) => !Number.isNaN(Date.parse(value)), 'expected an ISO time'),
 });
 const alertsInput = modelInput.extend({ findings: z.array(findingSchema) });
+const forcedInput = z.object({
+  asOf: month.nullable(),
+  reason: z.string().min(1),
+  workflowId: z.string().min(1),
+  now: governanceInput.shape.now,
+});
+const planInput = z.object({ asOf: month });
 
 export function createMonitoringActivities(config: Config) {
-  const thresholds = thresholdsFrom(config);
-  const settings = {
-    datamartDir: config.DATAMART_DIR,
-    modelBankDir: config.MODEL_BANK_DIR,
-    reportsDir: config.REPORTS_DIR,
-    thresholds,
-  };
+  const settings = monitoringSettings(config);
+  const governance = { ...settings, cooldownDays: config.RETRAIN_COOLDOWN_DAYS };
   return {
     /** Rewrites gold/monitoring/model_id=<id>/data.parquet: one row per application month with predictions ≤ asOf. */
     computeMonitoring: adaptActivity(
@@ -40,14 +42,27 @@ export function createMonitoringActivities(config: Config) {
     ),
     renderDashboard: adaptActivity(async (input: z.input<typeof modelInput>): Promise<DashboardFiles> => {
       const { asOf, modelId } = modelInput.parse(input);
+      heartbeat({ stage: 'rendering the dashboard' });
       return renderDashboardFiles(settings, asOf, modelId);
     }),
     decideGovernance: adaptActivity(async (input: z.input<typeof governanceInput>): Promise<GovernanceOutcome> => {
       const request = governanceInput.parse(input);
-      return decideGovernance(
-        { datamartDir: config.DATAMART_DIR, thresholds, cooldownDays: config.RETRAIN_COOLDOWN_DAYS },
-        request,
-      );
+      return decideGovernance(governance, request);
+    }),
+    /** An operator's retrain: logged as `retrain_forced`, naming the cooldown it bypasses when there is one. */
+    recordForcedRetrain: adaptActivity(async (input: z.input<typeof forcedInput>): Promise<{ reason: string }> => {
+      const request = forcedInput.parse(input);
+      const reason = await recordForcedRetrain(governance, request);
+      return { reason };
+    }),
+    /** The monthly retrain policy's question: how many labelled months follow the production model's window. */
+    planScheduledRetrain: adaptActivity(async (input: z.input<typeof planInput>): Promise<RetrainPlan> => {
+      const { asOf } = planInput.parse(input);
+      return planScheduledRetrain(governance, asOf, config.RETRAIN_MIN_NEW_LABELLED_MONTHS);
+    }),
+    /** Appends one decision (the retrain policy's) to the decision log. */
+    recordDecision: adaptActivity(async (input: z.input<typeof governanceDecisionSchema>): Promise<void> => {
+      await recordDecision(config.DATAMART_DIR, governanceDecisionSchema.parse(input));
     }),
     sendAlerts: adaptActivity(async (input: z.input<typeof alertsInput>): Promise<{ logged: number; posted: boolean }> => {
       const request = alertsInput.parse(input);

@@ -17,6 +17,16 @@ export const configSchema = z.object({
   AUC_CRITICAL: share(0.7),
   PROMOTION_MIN_AUC: share(0.7),
   RETRAIN_COOLDOWN_DAYS: z.coerce.number().min(0).default(7),
+  /** The monthly retrain policy trains once this many labelled application months follow the production window. */
+  RETRAIN_MIN_NEW_LABELLED_MONTHS: z.coerce.number().int().min(1).default(2),
+  /** Data findings: a source's coverage this far below its training baseline (absolute share) is a warning … */
+  DATA_COVERAGE_DROP_WARNING: share(0.1),
+  /** … and this far, critical (alerted as such; data findings never retrain). */
+  DATA_COVERAGE_DROP_CRITICAL: share(0.5),
+  /** Data findings: a feature's NULL share this far above its training baseline is a warning. */
+  DATA_NULL_RATE_JUMP: share(0.2),
+  /** Data findings: a source month with fewer rows than (1 − this) × the median of the 3 months before is a warning. */
+  DATA_VOLUME_DROP: share(0.5),
   /** Train on the most recent N labelled application months only; 0 = all of them. */
   TRAINING_WINDOW_MONTHS: z.coerce.number().int().min(0).default(0),
   ALERT_WEBHOOK_URL: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).optional(),

@@ -2,7 +2,7 @@
 // governance decisions. zod schemas, so that a file read back is validated before use.
 import { monthSchema } from './months.js';
 import { z } from 'zod';
-import { baselineSchema } from '../core/monitoring/drift.js';
+import { baselineSchema, dataBaselineSchema } from './baseline.js';
 
 export const MODEL_FAMILIES = ['gbtree', 'gblinear', 'rf'] as const;
 export const modelFamilySchema = z.enum(MODEL_FAMILIES);
@@ -14,13 +14,22 @@ export const modelIdSchema = z.string().min(1).regex(/^[\w.-]+$/, 'a model id is
 
 const monthWindowSchema = z.object({ from: monthSchema, to: monthSchema });
 
+/** Metrics at the model's threshold, per split: what the seeds report beside AUC. */
+const THRESHOLD_METRICS = ['accuracy', 'precision', 'recall', 'f1'] as const;
+const thresholdMetricShape = Object.fromEntries(
+  (['train', 'test', 'oot'] as const).flatMap((split) => THRESHOLD_METRICS.map((metric) => [`${split}_${metric}`, z.number().min(0).max(1).optional()])),
+) as Record<`${'train' | 'test' | 'oot'}_${(typeof THRESHOLD_METRICS)[number]}`, z.ZodOptional<z.ZodNumber>>;
+
 export const modelMetricsSchema = z.object({
   train_auc: z.number(),
   test_auc: z.number(),
   oot_auc: z.number(),
   oot_gini: z.number(),
   oot_ks: z.number(),
+  /** Optional only so that models registered before they existed still load. */
+  ...thresholdMetricShape,
 });
+export type ModelMetrics = z.infer<typeof modelMetricsSchema>;
 
 export const modelMetadataSchema = z.object({
   model_id: z.string().min(1),
@@ -32,6 +41,8 @@ export const modelMetadataSchema = z.object({
   metrics: modelMetricsSchema,
   threshold: z.number().min(0).max(1),
   baseline: baselineSchema,
+  /** Null rates and source coverage of the training rows; absent in models registered before it existed. */
+  data_baseline: dataBaselineSchema.optional(),
   training_data_sha256: z.string().length(64),
   feature_schema_sha256: z.string().length(64),
   /** sha256 of each other artifact of the model directory, by file name. */
@@ -57,6 +68,14 @@ export type RegistryEvent = z.infer<typeof registryEventSchema>;
 
 export const RISK_BANDS = ['Low', 'Medium', 'High'] as const;
 
+/**
+ * `train`/`test`/`oot`: the month was one of the model's own training windows (in-sample, or used to select and gate
+ * it); `after`: later than its OOT window, truly out-of-sample; `before`: earlier than its train window (only with
+ * TRAINING_WINDOW_MONTHS), not seen in training but not news either.
+ */
+export const MONTH_WINDOWS = ['before', 'train', 'test', 'oot', 'after'] as const;
+export type MonthWindow = (typeof MONTH_WINDOWS)[number];
+
 /** One row of gold/monitoring: a model's performance and drift on one application month (SPEC §4). */
 export const monitoringRowSchema = z.object({
   model_id: z.string(),
@@ -77,25 +96,59 @@ export const monitoringRowSchema = z.object({
   max_csi: z.number().nullable(),
   max_csi_feature: z.string().nullable(),
   status: z.enum(['immature', 'stable', 'warning', 'critical']),
+  /** Where the month stands relative to the model's windows; governance judges `after` months only. */
+  window: z.enum(MONTH_WINDOWS),
+  /** The source whose coverage of the month's applications fell most below its training baseline (NULL: none fell). */
+  coverage_source: z.string().nullable(),
+  coverage: z.number().nullable(),
+  coverage_baseline: z.number().nullable(),
+  /** Score PSI on the rows every source covers at its baseline level: drift that missing data does not explain. */
+  psi_covered: z.number().nullable(),
+  n_covered: z.number().int(),
+  /** The feature whose NULL share rose most above its training baseline, and by how much (NULL: none rose). */
+  max_null_jump: z.number().nullable(),
+  max_null_jump_feature: z.string().nullable(),
 });
 export type MonitoringRow = z.infer<typeof monitoringRowSchema>;
 
 export const findingSchema = z.object({
   severity: z.enum(['warning', 'critical']),
+  /** `data`: coverage, null rate, volume, freshness (alerted and logged, never a retrain); `drift`; `performance`. */
+  kind: z.enum(['data', 'drift', 'performance']).default('drift'),
   metric: z.string(),
   snapshot_date: z.string(),
   value: z.number(),
   threshold: z.number(),
   message: z.string(),
 });
-export type Finding = z.infer<typeof findingSchema>;
+export type Finding = z.output<typeof findingSchema>;
+
+/**
+ * `retrain_not_useful`: a critical drift or performance finding, but no labelled month after the model's training
+ * window, so a retrain would learn from the same months; `monitor_only`: the model monitored is not the production
+ * model; `retrain_forced`: an operator's retrain, cooldown bypassed; `scheduled_retrain` / `nothing_new`: the monthly
+ * retrain policy.
+ */
+export const GOVERNANCE_ACTIONS = [
+  'no_action',
+  'alert',
+  'retrain',
+  'retrain_suppressed_cooldown',
+  'retrain_not_useful',
+  'monitor_only',
+  'retrain_forced',
+  'scheduled_retrain',
+  'nothing_new',
+] as const;
+/** Decisions that started a training: the cooldown counts from the latest of them. */
+export const RETRAIN_ACTIONS: readonly GovernanceDecision['action'][] = ['retrain', 'retrain_forced', 'scheduled_retrain'];
 
 /** One row of the append-only decision log (gold/governance/decisions.parquet). */
 export const governanceDecisionSchema = z.object({
   decided_at: z.string(),
   as_of: monthSchema,
   model_id: z.string(),
-  action: z.enum(['no_action', 'alert', 'retrain', 'retrain_suppressed_cooldown']),
+  action: z.enum(GOVERNANCE_ACTIONS),
   reason: z.string(),
   findings_json: z.string(),
   workflow_id: z.string(),

@@ -21,6 +21,13 @@ export function partitionDir(tableDir: string, month: Month): string {
   return join(tableDir, `snapshot_date=${snapshotDate(month)}`);
 }
 
+const PARTITION_NAME = /^snapshot_date=(\d{4}-(?:0[1-9]|1[0-2]))-01$/;
+
+/** The month of a partition directory name built by partitionDir ('snapshot_date=YYYY-MM-01'); null for any other name. */
+export function partitionMonthOf(directoryName: string): Month | null {
+  return PARTITION_NAME.exec(directoryName)?.[1] ?? null;
+}
+
 export function partitionFile(tableDir: string, month: Month): string {
   return join(partitionDir(tableDir, month), 'data.parquet');
 }

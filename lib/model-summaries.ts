@@ -2,6 +2,7 @@
 import { monthSchema } from './months.js';
 import { z } from 'zod';
 import { modelFamilySchema, modelMetricsSchema } from './contracts.js';
+import { dataBaselineSchema } from './baseline.js';
 
 
 const windowSchema = z.object({ from: monthSchema, to: monthSchema });
@@ -20,6 +21,8 @@ export const trainingSetSummarySchema = z.object({
   rows: z.object({ train: z.number().int().positive(), test: z.number().int().positive(), oot: z.number().int().positive() }),
   /** Share of label = 1 over all three splits. */
   defaultRate: z.number().min(0).max(1),
+  /** NULL shares and source coverage of the train rows: what data-quality monitoring compares new months with. */
+  dataBaseline: dataBaselineSchema.optional(),
 });
 export type TrainingSetSummary = z.infer<typeof trainingSetSummarySchema>;
 

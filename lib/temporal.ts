@@ -26,6 +26,7 @@ export const workflowIds = {
   history: (from: Month, to: Month) => `history-${from}-${to}`,
   scoreMonth: (month: Month, modelId: string) => `score-${month}-${modelId}`,
   monitoring: (asOf: Month) => `monitoring-${asOf}`,
+  retrainPolicy: (asOf: Month) => `retrain-policy-${asOf}`,
 };
 
 /** Months before M whose clickstream the feature store of M reads (core/datamart/lineage.ts). */
@@ -34,6 +35,7 @@ export const CLICKSTREAM_LOOKBACK = 3;
 export const scheduleIds = {
   monthlyPipeline: 'credit-monthly-pipeline',
   weeklyMonitoring: 'credit-weekly-monitoring',
+  monthlyRetrain: 'credit-monthly-retrain',
 };
 
 export const PIPELINE_PHASES = ['backfill', 'etl', 'train', 'score', 'monitor'] as const;

@@ -53,8 +53,10 @@ export type MonthPipelineInput = z.input<typeof monthPipelineInputSchema>;
 export const trainingInputSchema = z.object({
   asOf: monthSchema,
   reason: z.string().default('scheduled training'),
+  /** An operator's retrain (cooldown bypassed): recorded with the registry event. */
   forced: z.boolean().default(false),
-  promotionMinAuc: z.number().min(0).max(1).default(0.7),
+  /** Overrides PROMOTION_MIN_AUC, which the gate activity reads from the worker's configuration by default. */
+  promotionMinAuc: z.number().min(0).max(1).optional(),
 });
 export type TrainingInput = z.input<typeof trainingInputSchema>;
 
@@ -80,7 +82,17 @@ export const monitoringInputSchema = z.object({
 });
 export type MonitoringInput = z.input<typeof monitoringInputSchema>;
 
-export const forceRetrainSchema = z.object({ reason: z.string().min(1), asOf: monthSchema.optional() });
+/**
+ * `forced` (the default: an operator's `retrain` or signal) bypasses the cooldown and is logged as `retrain_forced`;
+ * monitoring sends `forced: false`, its own decision (cooldown checked) being already in the log.
+ */
+export const retrainPolicyInputSchema = z.object({
+  /** Defaults to the month of the workflow's start (the schedule passes none). */
+  asOf: monthSchema.optional(),
+});
+export type RetrainPolicyInput = z.input<typeof retrainPolicyInputSchema>;
+
+export const forceRetrainSchema = z.object({ reason: z.string().min(1), asOf: monthSchema.optional(), forced: z.boolean().default(true) });
 export type ForceRetrainRequest = z.input<typeof forceRetrainSchema>;
 export const promoteRequestSchema = z.object({ modelId: modelIdSchema });
 export type PromoteRequest = z.input<typeof promoteRequestSchema>;

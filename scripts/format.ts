@@ -17,9 +17,10 @@ const fixed = (value: number | null, digits = 3) => (value === null ? null : val
 
 export function formatMonitoringTable(rows: MonitoringRow[]): string {
   return formatTable(
-    ['month', 'scored', 'labelled', 'default rate', 'mean p', 'AUC', 'Gini', 'KS', 'PSI', 'max CSI', 'CSI feature', 'status'],
+    ['month', 'window', 'scored', 'labelled', 'default rate', 'mean p', 'AUC', 'Gini', 'KS', 'PSI', 'max CSI', 'CSI feature', 'coverage', 'status'],
     rows.map((row) => [
       row.snapshot_date.slice(0, 7),
+      row.window,
       row.n_scored,
       row.n_labelled,
       fixed(row.observed_default_rate),
@@ -30,6 +31,7 @@ export function formatMonitoringTable(rows: MonitoringRow[]): string {
       fixed(row.psi),
       fixed(row.max_csi),
       row.max_csi_feature,
+      row.coverage === null ? null : `${row.coverage_source} ${(row.coverage * 100).toFixed(0)}% (${((row.coverage_baseline ?? 0) * 100).toFixed(0)}%)`,
       row.status,
     ]),
   );

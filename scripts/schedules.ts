@@ -1,7 +1,9 @@
-// `npm run schedules -- create|describe|delete|trigger|backfill|pause|unpause`: the schedules of SPEC §5.
+// `npm run schedules -- create|describe|delete|trigger|backfill|pause|unpause`: the three schedules of SPEC §5.
 //   credit-monthly-pipeline  01:00 on the 1st: monthPipelineWorkflow for the month that just ended. Overlap
 //                            BUFFER_ALL: every month must be processed, in order, even if the previous one still runs.
 //   credit-weekly-monitoring Sunday 06:00: monitoringWorkflow. Overlap SKIP: a run still going makes another redundant.
+//   credit-monthly-retrain   03:00 on the 2nd (after the monthly pipeline): retrainPolicyWorkflow, which trains when
+//                            RETRAIN_MIN_NEW_LABELLED_MONTHS labelled months follow the production window. Overlap SKIP.
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
@@ -16,12 +18,12 @@ import {
 import type { Config } from '../lib/config.js';
 import { scheduleIds, searchAttributes } from '../lib/temporal.js';
 import { formatTable } from './format.js';
-import { monitoringWorkflow, monthPipelineWorkflow } from '../workflows/index.js';
+import { monitoringWorkflow, monthPipelineWorkflow, retrainPolicyWorkflow } from '../workflows/index.js';
 import { parseCommandLine } from './cli.js';
 import { openClient, printJson, runCommand } from './client.js';
 
 const ACTIONS = ['create', 'describe', 'delete', 'trigger', 'backfill', 'pause', 'unpause'] as const;
-const WHICH = { monthly: scheduleIds.monthlyPipeline, weekly: scheduleIds.weeklyMonitoring };
+const WHICH = { monthly: scheduleIds.monthlyPipeline, weekly: scheduleIds.weeklyMonitoring, retrain: scheduleIds.monthlyRetrain };
 
 export function scheduleDefinitions(config: Config, sourceDir: string): ScheduleOptions[] {
   return [
@@ -50,6 +52,19 @@ export function scheduleDefinitions(config: Config, sourceDir: string): Schedule
       },
       policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 day' },
       memo: { description: 'weekly monitoring, dashboard and governance' },
+    },
+    {
+      scheduleId: scheduleIds.monthlyRetrain,
+      spec: { cronExpressions: ['0 3 2 * *'] },
+      action: {
+        type: 'startWorkflow',
+        workflowType: retrainPolicyWorkflow,
+        taskQueue: config.TEMPORAL_TASK_QUEUE,
+        args: [{}],
+        typedSearchAttributes: [{ key: searchAttributes.pipelinePhase, value: 'train' }],
+      },
+      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 day' },
+      memo: { description: `monthly retrain policy: trains when ${config.RETRAIN_MIN_NEW_LABELLED_MONTHS} new labelled months follow the production window` },
     },
   ];
 }
@@ -138,8 +153,8 @@ if (isMain) runCommand(async () => {
     console.error(`usage: npm run schedules -- ${ACTIONS.join('|')} [options]   (--help after the action for its options)`);
     process.exit(2);
   }
-  const options = parseCommandLine(`schedules -- ${action}`, 'Manage the monthly pipeline and weekly monitoring schedules.', {
-    schedule: { type: 'string', description: 'monthly | weekly | all (default all)', schema: z.enum(['monthly', 'weekly', 'all']).default('all') },
+  const options = parseCommandLine(`schedules -- ${action}`, 'Manage the monthly pipeline, weekly monitoring and monthly retrain schedules.', {
+    schedule: { type: 'string', description: 'monthly | weekly | retrain | all (default all)', schema: z.enum(['monthly', 'weekly', 'retrain', 'all']).default('all') },
     source: { type: 'string', description: 'create: folder of source CSVs the monthly run reads (default data/raw)', schema: z.string().default('data/raw') },
     from: { type: 'string', description: 'backfill: start time, ISO (e.g. 2024-01-01T00:00:00Z)', schema: z.iso.datetime({ offset: true }).optional() },
     to: { type: 'string', description: 'backfill: end time, ISO', schema: z.iso.datetime({ offset: true }).optional() },

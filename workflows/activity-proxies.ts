@@ -45,8 +45,11 @@ const trainingOptions: ActivityOptions = {
 const scoringOptions: ActivityOptions = { startToCloseTimeout: '15 minutes', heartbeatTimeout: '30 seconds', retry: retryWithBackoff(5) };
 /** Small reads and writes of the registry, inventory and decision log. */
 const bookkeepingOptions: ActivityOptions = { startToCloseTimeout: '2 minutes', retry: retryWithBackoff(5) };
-/** Monitoring metrics and the dashboard. */
-const monitoringOptions: ActivityOptions = { startToCloseTimeout: '15 minutes', retry: retryWithBackoff(3) };
+/**
+ * Monitoring metrics, the dashboard and governance. computeMonitoring heartbeats after every month and renderDashboard
+ * before it draws, so a lost worker is noticed within the heartbeat timeout rather than after 15 minutes.
+ */
+const monitoringOptions: ActivityOptions = { startToCloseTimeout: '15 minutes', heartbeatTimeout: '2 minutes', retry: retryWithBackoff(3) };
 
 export const etl = proxyActivities<ReturnType<typeof createEtlActivities>>(etlOptions);
 export const training = proxyActivities<ReturnType<typeof createTrainingActivities>>(trainingOptions);

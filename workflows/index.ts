@@ -5,6 +5,7 @@ export { trainingWorkflow } from './training.js';
 export { historicalInferenceWorkflow } from './historical-inference.js';
 export { scoreMonthWorkflow } from './score-month.js';
 export { monitoringWorkflow } from './monitoring.js';
+export { retrainPolicyWorkflow } from './retrain-policy.js';
 export {
   modelLifecycleWorkflow,
   statusQuery,

@@ -8,7 +8,9 @@ import {
   defineUpdate,
   executeChild,
   log,
+  patched,
   setHandler,
+  workflowInfo,
 } from '@temporalio/workflow';
 import type { Registry, RegistryEvent } from '../lib/contracts.js';
 import { addMonths, monthOf } from '../lib/months.js';
@@ -22,7 +24,7 @@ import {
   type RollbackRequest,
   rollbackRequestSchema,
 } from '../lib/workflow-inputs.js';
-import { datamart, modelBank } from './activity-proxies.js';
+import { datamart, modelBank, monitoring } from './activity-proxies.js';
 import { describeFailure } from './failure-text.js';
 import { historyIsLarge } from './history-size.js';
 import { trainingWorkflow } from './training.js';
@@ -65,8 +67,8 @@ function productionChain(history: RegistryEvent[]): string[] {
 }
 
 /**
- * The single long-lived owner of the production model: answers `status`, retrains on `forceRetrain` (cooldown
- * bypassed, reason recorded), and promotes or rolls back through validated Updates. registry.json on disk is the
+ * The single long-lived owner of the production model: answers `status`, retrains on `forceRetrain` (an operator's
+ * request bypasses the cooldown and is logged as `retrain_forced`; monitoring's has passed it already), and promotes or rolls back through validated Updates. registry.json on disk is the
  * durable record it mirrors; it continues as new to keep its history small.
  */
 export async function modelLifecycleWorkflow(
@@ -173,14 +175,20 @@ export async function modelLifecycleWorkflow(
       state.trainings.push({ workflowId: '', asOf: null, reason: request.reason, modelId: null, promoted: false, outcome: 'no month with mature labels' });
       return;
     }
+    const forced = request.forced !== false;
+    // patched: a model-lifecycle already running (it is long-lived) replays its earlier retrains without this step
+    if (forced && patched('log-forced-retrain')) {
+      // An operator's retrain skips the cooldown; the decision log says it did.
+      await monitoring.recordForcedRetrain({ asOf, reason: request.reason, workflowId: workflowInfo().workflowId, now: new Date().toISOString() });
+    }
     const sameMonth = (await modelBank.listModels()).filter((model) => model.asOf === asOf).length;
     const workflowId = workflowIds.training(asOf, sameMonth + 1 + state.trainings.filter((t) => t.asOf === asOf).length);
     currentTraining = workflowId;
     try {
       const result = await executeChild(trainingWorkflow, {
         workflowId,
-        args: [{ asOf, reason: `forced retrain: ${request.reason}`, forced: true }],
-        staticSummary: `forced retraining as of ${asOf}: ${request.reason}`,
+        args: [{ asOf, reason: `${forced ? 'forced retrain' : 'retrain requested'}: ${request.reason}`, forced }],
+        staticSummary: `${forced ? 'forced ' : ''}retraining as of ${asOf}: ${request.reason}`,
         typedSearchAttributes: [
           { key: searchAttributes.pipelinePhase, value: 'train' },
           { key: searchAttributes.snapshotMonth, value: asOf },

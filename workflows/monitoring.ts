@@ -23,8 +23,9 @@ export interface MonitoringResult {
 
 /**
  * Weekly monitoring: make sure every month with features is scored by the production model, compute performance
- * (once labels mature) and drift, draw the dashboard, decide, alert, and ask model-lifecycle to retrain on a
- * critical finding outside the cooldown.
+ * (once labels mature), data quality and drift, draw the dashboard, decide, alert, and ask model-lifecycle to retrain
+ * on a critical drift or performance finding outside the cooldown when new labelled months exist. Data findings are
+ * alerted only. Another model (`modelId`) is monitored without governance.
  */
 export async function monitoringWorkflow(rawInput: MonitoringInput = {}): Promise<MonitoringResult> {
   const input = parseInput(monitoringInputSchema, rawInput, 'monitoringWorkflow');
@@ -70,13 +71,15 @@ export async function monitoringWorkflow(rawInput: MonitoringInput = {}): Promis
     workflowId: workflowInfo().workflowId,
     now: new Date().toISOString(),
   });
-  if (decision.findings.length > 0) {
+  // A model that is not in production (`monitor --model <candidate>`) gets its table and dashboard, no alert, no retrain.
+  if (decision.findings.length > 0 && decision.action !== 'monitor_only') {
     await monitoring.sendAlerts({ asOf, modelId, findings: decision.findings });
   }
   nextStep(`decision ${decision.action}: ${decision.findings.length} findings`);
   const retrainRequested = decision.action === 'retrain';
   if (retrainRequested) {
-    await lifecycle.requestRetrain({ reason: `monitoring ${asOf}: ${decision.reason}` });
+    // not forced: the cooldown was checked by the decision just logged
+    await lifecycle.requestRetrain({ reason: `monitoring ${asOf}: ${decision.reason}`, forced: false });
   }
   done = MONITORING_STEPS;
   return {

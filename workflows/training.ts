@@ -13,18 +13,19 @@ export interface TrainingResult {
   modelId: string;
   family: string;
   created: boolean;
+  forced: boolean;
   promoted: boolean;
   /** A model trained on the same data existed: this run trained and promoted nothing. */
   reused?: boolean;
   reason: string;
   metrics: Record<string, number>;
-  candidates: Array<{ family: string; ootAuc: number }>;
+  candidates: Array<{ family: string; testAuc: number; ootAuc: number }>;
 }
 
-/** Builds the training set as of a month, trains every family in parallel, registers the best, and promotes it
- * only through the gate (OOT AUC ≥ the minimum and not worse than production on the same OOT months). A model
- * already trained on exactly this training set (same training_data_sha256) is reused, not trained again; a failed
- * training posts an alert. */
+/** Builds the training set as of a month, trains every family in parallel, registers the one best on the test months,
+ * and promotes it only through the gate (OOT AUC ≥ PROMOTION_MIN_AUC, read by the gate activity unless the input
+ * overrides it, and not worse than production on the same OOT months). A model already trained on exactly this
+ * training set (same training_data_sha256) is reused, not trained again; a failed training posts an alert. */
 export async function trainingWorkflow(input: TrainingInput): Promise<TrainingResult> {
   const parsed = parseInput(trainingInputSchema, input, 'trainingWorkflow');
   upsertSearchAttributes([
@@ -81,6 +82,7 @@ async function train(
       modelId,
       family: modelId.split('-')[0],
       created: false,
+      forced,
       promoted: false,
       reused: true,
       reason: `not retrained: ${modelId} was trained on the same data (training_data_sha256 ${trainingSet.trainingDataSha256.slice(0, 12)}…) and is ${stage}`,
@@ -98,17 +100,19 @@ async function train(
     }),
   );
   const best = selectBest(candidates);
-  setStep(`registering the best candidate (${best.family}, OOT AUC ${best.metrics.oot_auc.toFixed(3)})`);
+  setStep(`registering the best candidate (${best.family}, test AUC ${best.metrics.test_auc.toFixed(3)})`);
   const { workflowId, runId } = workflowInfo();
   const registered = await training.registerModel({ trainingSet, candidate: best, workflow: { workflowId, runId } });
   upsertSearchAttributes([{ key: searchAttributes.modelId, value: registered.modelId }]);
 
   setStep(`promotion gate for ${registered.modelId}`);
   const gate = await modelBank.evaluatePromotionGate({ modelId: registered.modelId, minAuc: promotionMinAuc });
+  // A forced training still goes through the gate; the registry says it was forced (the cooldown did not apply).
+  const why = forced ? `${reason} [forced: cooldown bypassed]` : reason;
   if (gate.promote) {
-    await modelBank.promoteModel({ modelId: registered.modelId, reason: `${reason}: ${gate.reason}` });
+    await modelBank.promoteModel({ modelId: registered.modelId, reason: `${why}: ${gate.reason}` });
   } else {
-    await modelBank.recordCandidate({ modelId: registered.modelId, reason: gate.reason });
+    await modelBank.recordCandidate({ modelId: registered.modelId, reason: forced ? `${why}: ${gate.reason}` : gate.reason });
   }
   await lifecycle.notifyRegistryChanged();
   setStep(`${registered.modelId} ${gate.promote ? 'promoted' : 'kept as candidate'}: ${gate.reason}`);
@@ -118,9 +122,10 @@ async function train(
     modelId: registered.modelId,
     family: best.family,
     created: registered.created,
+    forced,
     promoted: gate.promote,
     reason: gate.reason,
     metrics: { ...best.metrics },
-    candidates: candidates.map((candidate) => ({ family: candidate.family, ootAuc: candidate.metrics.oot_auc })),
+    candidates: candidates.map((candidate) => ({ family: candidate.family, testAuc: candidate.metrics.test_auc, ootAuc: candidate.metrics.oot_auc })),
   };
 }

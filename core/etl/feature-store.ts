@@ -2,7 +2,7 @@
 // with only what is known at the application date: that snapshot's attributes and financials, the loan amount and
 // tenure of the application row, and the customer's latest clickstream row at or before the month within a
 // 3-month lookback. Nothing from any later month is read, which is what keeps the label from leaking in.
-import { datamart, partitionFile } from '../../lib/layout.js';
+import { datamart, partitionFile, type Source } from '../../lib/layout.js';
 import { addMonths, type Month } from '../../lib/months.js';
 import { readParquet, sqlIdent, withDuckDB, writeParquetAtomic } from '../duckdb.js';
 import { bronzeFile, ingestBronze } from './bronze.js';
@@ -63,6 +63,14 @@ export const FEATURE_COLUMNS: ReadonlyArray<{ name: string; type: 'DOUBLE' | 'VA
   ...CLICKSTREAM_FEATURE_COLUMNS.map((name) => ({ name, type: 'DOUBLE' as const })),
   { name: 'clickstream_months_since', type: 'DOUBLE' },
 ];
+
+/** The source each feature comes from: what data-quality monitoring groups coverage by. */
+export const FEATURE_SOURCES: Readonly<Record<string, Source>> = Object.fromEntries([
+  ...['loan_amt', 'tenure'].map((name) => [name, 'loan_daily']),
+  ...[...ATTRIBUTE_NUMERIC, 'Occupation'].map((name) => [name, 'attributes']),
+  ...[...FINANCIAL_NUMERIC, ...FINANCIAL_CATEGORICAL].map((name) => [name, 'financials']),
+  ...[...CLICKSTREAM_FEATURE_COLUMNS, 'clickstream_months_since'].map((name) => [name, 'clickstream']),
+]);
 
 export interface FeatureStoreResult {
   month: Month;

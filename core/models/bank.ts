@@ -11,6 +11,9 @@ import { xgboostVersion } from '../xgboost/index.js';
 import { CANDIDATE_FILES, readCandidate } from './candidate.js';
 import { canonicalJson, sha256File, sha256Hex } from './hashing.js';
 import { publishDirectory } from '../fs-atomic.js';
+import { readMetadata } from './metadata.js';
+
+export { readMetadata };
 import { preprocessorSchema, rawFeatureNames, type Preprocessor } from './preprocessor.js';
 import { readRegistry, recordEvent } from './registry.js';
 import type { CandidateSummary, Params, TrainingSetSummary } from '../../lib/model-summaries.js';
@@ -66,6 +69,7 @@ export async function registerModel(options: RegisterOptions): Promise<{ modelId
         metrics: candidate.metrics,
         threshold: candidate.threshold,
         baseline,
+        data_baseline: trainingSet.dataBaseline,
         training_data_sha256: trainingSet.trainingDataSha256,
         feature_schema_sha256: trainingSet.featureSchemaSha256,
         artifacts_sha256: artifacts,
@@ -82,21 +86,6 @@ export async function registerModel(options: RegisterOptions): Promise<{ modelId
     await recordEvent(modelBankDir, modelId, 'candidate', `registered by ${workflow.workflowId} (OOT AUC ${metadata.metrics.oot_auc.toFixed(4)})`);
   }
   return { modelId, created, metrics: metadata.metrics, family: metadata.family };
-}
-
-/** metadata.json of a registered model, validated; a missing or invalid file is an InvalidModelArtifact. */
-export async function readMetadata(modelBankDir: string, modelId: string): Promise<ModelMetadata> {
-  const path = modelBank.file(modelBankDir, modelId, 'metadata.json');
-  let json: unknown;
-  try {
-    json = JSON.parse(await readFile(path, 'utf8'));
-  } catch (error) {
-    throw new InvalidModelArtifact(`${path}: cannot read the metadata of model '${modelId}' (${(error as Error).message})`);
-  }
-  const parsed = modelMetadataSchema.safeParse(json);
-  if (!parsed.success) throw new InvalidModelArtifact(`${path}: invalid metadata: ${z.prettifyError(parsed.error)}`);
-  if (parsed.data.model_id !== modelId) throw new InvalidModelArtifact(`${path}: metadata names model '${parsed.data.model_id}', not '${modelId}'`);
-  return parsed.data;
 }
 
 export interface VerifiedModel {

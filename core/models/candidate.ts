@@ -12,7 +12,7 @@ import { shiftBaseMargin } from './calibration.js';
 import { familyPlan } from './families.js';
 import { canonicalJson, sha256Hex } from './hashing.js';
 import { publishDirectory } from '../fs-atomic.js';
-import { auc, gini, ks, maxF1Threshold } from './metrics.js';
+import { auc, defined, gini, ks, maxF1Threshold, thresholdMetrics } from './metrics.js';
 import { imputeInPlace, withMissingPolicy, type Preprocessor } from './preprocessor.js';
 import { loadTrainingSet, SPLITS, type LabelledMatrix, type Split } from './training-set.js';
 import { candidateSummarySchema, type CandidateSummary, type Params, type TrainingSetSummary } from '../../lib/model-summaries.js';
@@ -80,7 +80,7 @@ export async function trainCandidate(options: TrainCandidateOptions): Promise<Ca
       earlyStoppingRounds: plan.earlyStoppingRounds,
       onIteration: (iteration, validationAuc) => onProgress?.({ family, search: index + 1, of: plan.search.length, iteration, validationAuc }),
     });
-    const testAuc = result.bestValidationAuc ?? auc(result.booster.predict(splits.test), splits.test.labels);
+    const testAuc = result.bestValidationAuc ?? defined(auc(result.booster.predict(splits.test), splits.test.labels), 'test AUC');
     if (!best || testAuc > best.testAuc) {
       best?.booster.dispose();
       best = { booster: result.booster, params: candidateParams, testAuc, rounds: result.bestIteration + 1 };
@@ -96,15 +96,22 @@ export async function trainCandidate(options: TrainCandidateOptions): Promise<Ca
   const booster = Booster.fromJson(boosterJson);
   try {
     const scores = Object.fromEntries(SPLITS.map((split) => [split, booster.predict(splits[split])])) as Record<Split, Float32Array>;
-    const ootAuc = auc(scores.oot, splits.oot.labels);
+    const aucOf = (split: Split) => defined(auc(scores[split], splits[split].labels), `${split} AUC of ${family}`);
+    const ootAuc = aucOf('oot');
+    const { threshold } = maxF1Threshold(scores.test, splits.test.labels);
+    const atThreshold = Object.fromEntries(
+      SPLITS.flatMap((split) =>
+        Object.entries(thresholdMetrics(scores[split], splits[split].labels, threshold)).map(([metric, value]) => [`${split}_${metric}`, value]),
+      ),
+    );
     const metrics = {
-      train_auc: auc(scores.train, splits.train.labels),
-      test_auc: auc(scores.test, splits.test.labels),
+      train_auc: aucOf('train'),
+      test_auc: aucOf('test'),
       oot_auc: ootAuc,
       oot_gini: gini(ootAuc),
-      oot_ks: ks(scores.oot, splits.oot.labels),
+      oot_ks: defined(ks(scores.oot, splits.oot.labels), `OOT KS of ${family}`),
+      ...atThreshold,
     };
-    const { threshold } = maxF1Threshold(scores.test, splits.test.labels);
     // scale_pos_weight is data-derived; the recorded parameters are what identifies the model.
     const params: Params = { ...best.params, num_boost_round: best.rounds, scale_pos_weight: Number(scalePosWeight.toFixed(6)) };
     const paramsHash = sha256Hex(canonicalJson({ family, params })).slice(0, 12);

@@ -2,13 +2,12 @@
 // labels by an as-of month, and their feature rows joined to the labels.
 import { readdir, access } from 'node:fs/promises';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { datamart, partitionFile } from '../../lib/layout.js';
+import { datamart, partitionFile, partitionMonthOf } from '../../lib/layout.js';
 import { compareMonths, type Month } from '../../lib/months.js';
 import { InvalidSourceData } from '../../lib/errors.js';
 import { queryRows, sqlIdent, sqlString, withDuckDB } from '../duckdb.js';
 import { KEY_COLUMNS, type FeatureColumn, type FeatureRow } from './preprocessor.js';
 
-const PARTITION_NAME = /^snapshot_date=(\d{4}-\d{2})-01$/;
 const NUMERIC_TYPE = /^(DOUBLE|FLOAT|REAL|DECIMAL.*|HUGEINT|U?BIGINT|U?INTEGER|U?SMALLINT|U?TINYINT|BOOLEAN)$/;
 
 export interface DescribedColumn {
@@ -26,11 +25,11 @@ export async function listPartitionMonths(tableDir: string): Promise<Month[]> {
   }
   const months: Month[] = [];
   for (const entry of entries) {
-    const match = PARTITION_NAME.exec(entry);
-    if (!match) continue;
+    const month = partitionMonthOf(entry);
+    if (!month) continue;
     try {
-      await access(partitionFile(tableDir, match[1]));
-      months.push(match[1]);
+      await access(partitionFile(tableDir, month));
+      months.push(month);
     } catch {
       // a partition directory without its file is an interrupted write: not a month of data
     }

@@ -9,6 +9,7 @@ import type { Month } from '../../lib/months.js';
 import { loadLabelledRows, matureApplicationMonths, type LabelledRow } from './dataset.js';
 import { canonicalJson, sha256Hex } from './hashing.js';
 import { publishDirectory } from '../fs-atomic.js';
+import { dataProfile } from '../monitoring/data-quality.js';
 import { encodeRows, fitPreprocessor, preprocessorSchema, rawFeatureNames, type Preprocessor } from './preprocessor.js';
 import { trainingSetSummarySchema, type TrainingSetSummary } from '../../lib/model-summaries.js';
 import { exists } from '../files.js';
@@ -114,6 +115,9 @@ export async function buildTrainingSet(options: BuildTrainingSetOptions): Promis
     ootRaw[name] = splitRows.oot.map((row) => (row[name] ?? null) as number | string | null);
   }
 
+  const trainRaw = Object.fromEntries(rawFeatureNames(preprocessor).map((name) => [name, splitRows.train.map((row) => row[name] ?? null)]));
+  const dataBaseline = dataProfile(trainRaw, splitRows.train.length);
+
   const windows = {
     train: { from: byMonth.train[0], to: byMonth.train[byMonth.train.length - 1] },
     test: { from: byMonth.test[0], to: byMonth.test[byMonth.test.length - 1] },
@@ -133,6 +137,7 @@ export async function buildTrainingSet(options: BuildTrainingSetOptions): Promis
     windows,
     rows: { train: matrices.train.rows, test: matrices.test.rows, oot: matrices.oot.rows },
     defaultRate: totalPositives / totalRows,
+    dataBaseline,
     preprocessor,
     positives,
   };

@@ -70,7 +70,8 @@ export async function sendAlerts(
   webhook: WebhookOptions = {},
 ): Promise<AlertResult> {
   for (const finding of input.findings) {
-    const line = `[${finding.severity.toUpperCase()}] model ${input.modelId} as of ${input.asOf}: ${finding.message}`;
+    // the kind first: a data finding is for whoever owns the source, not for the model's owner
+    const line = `[${finding.severity.toUpperCase()}] ${finding.kind} finding, model ${input.modelId} as of ${input.asOf}: ${finding.message}`;
     const meta = { modelId: input.modelId, asOf: input.asOf, ...finding };
     if (finding.severity === 'critical') logger.error(line, meta);
     else logger.warn(line, meta);

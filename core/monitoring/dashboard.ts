@@ -3,7 +3,8 @@
 import { compile, type TopLevelSpec } from 'vega-lite';
 import * as vega from 'vega';
 import { Resvg } from '@resvg/resvg-js';
-import type { MonitoringRow } from '../../lib/contracts.js';
+import { MONTH_WINDOWS, type MonitoringRow, type MonthWindow } from '../../lib/contracts.js';
+import { addMonths, monthOf } from '../../lib/months.js';
 import type { Month } from '../../lib/months.js';
 import type { Confusion, CurvePoint } from './metrics.js';
 import type { NumericBins } from './drift.js';
@@ -13,6 +14,21 @@ export const FONT_DIR = '/usr/share/fonts/truetype/dejavu';
 export const FONT = 'DejaVu Sans';
 const PANEL = { width: 380, height: 250 };
 const STATUS_COLORS = { stable: '#2e7d32', warning: '#f9a825', critical: '#c62828', immature: '#9e9e9e' };
+/** Background shading of each month by where it stands relative to the model's windows: in-sample months stand out. */
+export const WINDOW_COLORS: Record<MonthWindow, string> = {
+  before: '#eeeeee',
+  train: '#d6dcf5',
+  test: '#d3ece9',
+  oot: '#fde3c0',
+  after: '#ffffff',
+};
+const WINDOW_LABELS: Record<MonthWindow, string> = {
+  before: 'before training',
+  train: 'train (in-sample)',
+  test: 'test (selection)',
+  oot: 'OOT (gate)',
+  after: 'after (out-of-sample)',
+};
 
 /** The latest mature month's curves and confusion matrix, drawn in the first three panels. */
 export interface MatureMonthView {
@@ -185,24 +201,70 @@ const statusColor = {
   legend: { orient: 'top', title: null },
 };
 
-function monthly(rows: readonly MonitoringRow[]) {
-  return rows.map((row) => ({ month: row.snapshot_date, auc: row.auc, psi: row.psi, status: row.status }));
+function psiLevel(psi: number, thresholds: Thresholds): 'stable' | 'warning' | 'critical' {
+  return psi >= thresholds.psiCritical ? 'critical' : psi >= thresholds.psiWarning ? 'warning' : 'stable';
+}
+
+function monthly(rows: readonly MonitoringRow[], thresholds: Thresholds) {
+  return rows.map((row) => ({
+    month: row.snapshot_date,
+    monthEnd: `${addMonths(monthOf(row.snapshot_date), 1)}-01`,
+    auc: row.auc,
+    psi: row.psi,
+    psiLevel: psiLevel(row.psi, thresholds),
+    status: row.status,
+    window: WINDOW_LABELS[row.window],
+  }));
+}
+
+const windowsPresent = (rows: readonly MonitoringRow[]) => MONTH_WINDOWS.filter((window) => rows.some((row) => row.window === window));
+
+/** The months' background bands, coloured by window (a legend says which is which). */
+function windowBands(
+  data: DashboardData,
+  x: Record<string, unknown>,
+  x2: Record<string, unknown> | null,
+  [bottom, top]: [number, number],
+): Record<string, unknown> {
+  const present = windowsPresent(data.rows);
+  return {
+    data: { values: monthly(data.rows, data.thresholds) },
+    mark: { type: 'rect', opacity: 1 },
+    encoding: {
+      x,
+      ...(x2 ? { x2 } : {}),
+      y: { datum: bottom, type: 'quantitative', scale: { domain: [bottom, top], zero: false } },
+      y2: { datum: top },
+      color: {
+        field: 'window',
+        type: 'nominal',
+        title: 'Window',
+        scale: { domain: present.map((w) => WINDOW_LABELS[w]), range: present.map((w) => WINDOW_COLORS[w]) },
+        legend: { orient: 'bottom', title: null, symbolStrokeColor: '#999', symbolStrokeWidth: 0.5, columns: 2, labelLimit: 170 },
+      },
+    },
+  };
 }
 
 function aucPanel(data: DashboardData): Record<string, unknown> {
-  const values = monthly(data.rows).filter((row) => row.auc !== null);
+  const values = monthly(data.rows, data.thresholds).filter((row) => row.auc !== null);
   if (values.length === 0) return emptyPanel('Monthly AUC', 'No mature month with labels yet');
-  const low = Math.min(0.5, ...values.map((row) => row.auc as number));
+  const low = Math.floor(Math.min(0.5, ...values.map((row) => row.auc as number)) * 10) / 10;
   const x = { field: 'month', type: 'temporal', timeUnit: 'yearmonth', title: 'Application month', axis: { format: '%Y-%m', labelAngle: -40 } };
   return {
-    title: { text: 'Monthly AUC (mature months)', subtitle: `red rule: critical below ${data.thresholds.aucCritical}` },
+    title: {
+      text: 'Monthly AUC (mature months)',
+      subtitle: `shaded: in-sample · governance reads white months · red: < ${data.thresholds.aucCritical}`,
+    },
     width: PANEL.width,
     height: PANEL.height,
+    resolve: { scale: { color: 'independent' }, legend: { color: 'independent' } },
     layer: [
+      windowBands(data, { field: 'month', type: 'temporal', title: 'Application month', axis: { format: '%Y-%m', labelAngle: -40 } }, { field: 'monthEnd', type: 'temporal' }, [low, 1]),
       {
         data: { values },
         mark: { type: 'line', color: '#1565c0', point: false },
-        encoding: { x, y: { field: 'auc', type: 'quantitative', title: 'AUC', scale: { domain: [Math.floor(low * 10) / 10, 1] } } },
+        encoding: { x, y: { field: 'auc', type: 'quantitative', title: 'AUC', scale: { domain: [low, 1] } } },
       },
       {
         data: { values },
@@ -219,24 +281,34 @@ function aucPanel(data: DashboardData): Record<string, unknown> {
 }
 
 function psiPanel(data: DashboardData): Record<string, unknown> {
-  const values = monthly(data.rows);
+  const values = monthly(data.rows, data.thresholds);
   if (values.length === 0) return emptyPanel('Monthly PSI', 'No scored month');
   const top = Math.max(data.thresholds.psiCritical * 1.25, ...values.map((row) => row.psi));
+  const x = { field: 'month', type: 'ordinal', timeUnit: 'yearmonth', title: 'Application month', axis: { format: '%Y-%m', labelAngle: -40 } };
+  const levels = ['stable', 'warning', 'critical'] as const;
   return {
     title: {
-      text: 'Monthly score PSI',
-      subtitle: `rules: warning ${data.thresholds.psiWarning}, critical ${data.thresholds.psiCritical}`,
+      text: 'Monthly score PSI (all scored loans)',
+      subtitle: `coloured by PSI · rules: warning ${data.thresholds.psiWarning}, critical ${data.thresholds.psiCritical}`,
     },
     width: PANEL.width,
     height: PANEL.height,
+    resolve: { scale: { color: 'independent' }, legend: { color: 'independent' } },
     layer: [
+      windowBands(data, x, null, [0, top]),
       {
         data: { values },
-        mark: { type: 'bar' },
+        mark: { type: 'bar', width: { band: 0.7 } },
         encoding: {
-          x: { field: 'month', type: 'ordinal', timeUnit: 'yearmonth', title: 'Application month', axis: { format: '%Y-%m', labelAngle: -40 } },
+          x,
           y: { field: 'psi', type: 'quantitative', title: 'PSI (score vs baseline)', scale: { domain: [0, top] } },
-          color: statusColor,
+          color: {
+            field: 'psiLevel',
+            type: 'nominal',
+            title: 'PSI',
+            scale: { domain: [...levels], range: levels.map((level) => STATUS_COLORS[level]) },
+            legend: { orient: 'top', title: null },
+          },
         },
       },
       ...(['psiWarning', 'psiCritical'] as const).map((level) => ({
@@ -305,8 +377,9 @@ function escapeHtml(text: string): string {
 }
 
 const TABLE_COLUMNS: (keyof MonitoringRow)[] = [
-  'snapshot_date', 'status', 'n_scored', 'n_labelled', 'observed_default_rate', 'mean_probability', 'auc', 'gini', 'ks',
-  'accuracy', 'precision', 'recall', 'f1', 'brier', 'psi', 'max_csi', 'max_csi_feature',
+  'snapshot_date', 'window', 'status', 'n_scored', 'n_labelled', 'observed_default_rate', 'mean_probability', 'auc', 'gini', 'ks',
+  'accuracy', 'precision', 'recall', 'f1', 'brier', 'psi', 'psi_covered', 'n_covered', 'coverage_source', 'coverage',
+  'coverage_baseline', 'max_csi', 'max_csi_feature', 'max_null_jump', 'max_null_jump_feature',
 ];
 
 function cell(value: unknown): string {
@@ -318,7 +391,7 @@ function cell(value: unknown): string {
 /** A self-contained page: the dashboard picture (embedded) and the monthly metrics table. */
 export function dashboardHtml(data: DashboardData, png: Buffer): string {
   const rows = data.rows
-    .map((row) => `<tr class="${row.status}">${TABLE_COLUMNS.map((column) => cell(row[column])).join('')}</tr>`)
+    .map((row) => `<tr class="${row.status} window-${row.window}">${TABLE_COLUMNS.map((column) => cell(row[column])).join('')}</tr>`)
     .join('\n');
   const title = `Monitoring — model ${escapeHtml(data.modelId)} as of ${escapeHtml(data.asOf)}`;
   return `<!doctype html>
@@ -332,11 +405,15 @@ th { background: #f3f3f3; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 td.null { color: #999; text-align: center; }
 tr.warning td { background: #fff8e1; } tr.critical td { background: #ffebee; } tr.immature td { color: #777; }
+${MONTH_WINDOWS.filter((w) => w !== 'after').map((w) => `tr.window-${w} td:first-child { background: ${WINDOW_COLORS[w]}; }`).join(' ')}
 </style></head>
 <body>
 <h1>${title}</h1>
 <p>Decision threshold ${data.threshold.toFixed(4)}. PSI warning ≥ ${data.thresholds.psiWarning}, critical ≥ ${data.thresholds.psiCritical};
-AUC critical &lt; ${data.thresholds.aucCritical} on mature months. Months whose labels (application + 6 months) are after the as-of date are immature.</p>
+AUC critical &lt; ${data.thresholds.aucCritical} on mature months. Months whose labels (application + 6 months) are after the as-of date are immature.
+<code>window</code> says where a month stands relative to the model's training: <code>train</code>, <code>test</code> and <code>oot</code> months are in-sample
+(their AUC is optimistic); governance judges <code>after</code> months only. <code>psi_covered</code> is the PSI on the loans every source still covers:
+a source that stops covering new applications (<code>coverage</code> against <code>coverage_baseline</code>) is a data finding, not drift.</p>
 <img alt="monitoring dashboard" src="data:image/png;base64,${png.toString('base64')}">
 <h2>Monthly metrics</h2>
 <table id="metrics">

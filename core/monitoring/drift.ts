@@ -1,31 +1,12 @@
 // Population stability (SPEC §4): bins on the baseline's deciles (outer bins open), proportions floored at 1e-4,
 // PSI = Σ (actual − expected) · ln(actual / expected). CSI is the same computed per feature.
-import { z } from 'zod';
+import { type Baseline, type Bins, type CategoricalBins, type NumericBins } from '../../lib/baseline.js';
 
 export const PROPORTION_FLOOR = 1e-4;
 export const DEFAULT_BIN_COUNT = 10;
 
-/** Numeric bins: right-closed on inner `edges`; the last proportion, when `missing` is true, is the NULL share. */
-export const numericBinsSchema = z.object({
-  kind: z.literal('numeric'),
-  edges: z.array(z.number()),
-  expected: z.array(z.number()),
-  missing: z.boolean(),
-});
-export const categoricalBinsSchema = z.object({
-  kind: z.literal('categorical'),
-  categories: z.array(z.string()),
-  expected: z.array(z.number()), // one per category, then one for any other value, then one for NULL
-});
-export const binsSchema = z.discriminatedUnion('kind', [numericBinsSchema, categoricalBinsSchema]);
-export const baselineSchema = z.object({
-  score: numericBinsSchema,
-  features: z.record(z.string(), binsSchema),
-});
-export type NumericBins = z.infer<typeof numericBinsSchema>;
-export type CategoricalBins = z.infer<typeof categoricalBinsSchema>;
-export type Bins = z.infer<typeof binsSchema>;
-export type Baseline = z.infer<typeof baselineSchema>;
+export { baselineSchema, binsSchema, categoricalBinsSchema, numericBinsSchema } from '../../lib/baseline.js';
+export type { Baseline, Bins, CategoricalBins, NumericBins } from '../../lib/baseline.js';
 
 /** Linear-interpolation quantile (numpy's default, 'type 7') of sorted values. */
 export function quantileSorted(sorted: readonly number[], q: number): number {

@@ -3,13 +3,18 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { stat } from 'node:fs/promises';
 import {
+  RETRAIN_ACTIONS,
   governanceDecisionSchema,
   type Finding,
   type GovernanceDecision,
   type MonitoringRow,
 } from '../../lib/contracts.js';
 import { datamart } from '../../lib/layout.js';
-import type { Month } from '../../lib/months.js';
+import { compareMonths, type Month } from '../../lib/months.js';
+import { matureApplicationMonths } from '../models/dataset.js';
+import { readMetadata } from '../models/metadata.js';
+import { readRegistry } from '../models/registry.js';
+import { dataFindingsOf, sourceFindings, type DataQualityThresholds } from './data-quality.js';
 import { queryRows, sqlString, withDuckDB, writeParquetAtomic } from '../duckdb.js';
 import { findingsOf, type Thresholds } from './status.js';
 import { readMonitoringTable } from './table.js';
@@ -64,11 +69,14 @@ function serialized<T>(work: () => Promise<T>): Promise<T> {
   return result;
 }
 
-/** The latest retrain decision (any model: a retrain replaces the production model) within the cooldown before `now`. */
+/**
+ * The latest decision that started a training (monitoring's, an operator's forced one, the monthly policy's; any model:
+ * a retrain replaces the production model) within the cooldown before `now`.
+ */
 export function retrainInCooldown(log: readonly GovernanceDecision[], now: Date, cooldownDays: number): GovernanceDecision | null {
   let latest: GovernanceDecision | null = null;
   for (const decision of log) {
-    if (decision.action !== 'retrain') continue;
+    if (!RETRAIN_ACTIONS.includes(decision.action)) continue;
     const age = now.getTime() - Date.parse(decision.decided_at);
     if (Number.isNaN(age) || age < 0 || age >= cooldownDays * DAY_MS) continue;
     if (!latest || Date.parse(decision.decided_at) > Date.parse(latest.decided_at)) latest = decision;
@@ -80,41 +88,70 @@ function describe(findings: readonly Finding[]): string {
   return findings.map((finding) => finding.message).join('; ');
 }
 
+/** The out-of-sample numbers a "no finding" decision rests on. */
 function summary(rows: readonly MonitoringRow[]): string {
-  const latest = rows.at(-1);
-  const mature = rows.filter((row) => row.auc !== null).at(-1);
-  const parts = [latest ? `latest month ${latest.snapshot_date} PSI ${latest.psi.toFixed(4)}` : 'no scored month'];
-  parts.push(mature && mature.auc !== null ? `latest mature AUC ${mature.auc.toFixed(4)} (${mature.snapshot_date})` : 'no mature month with labels');
+  const after = rows.filter((row) => row.window === 'after');
+  const latest = after.at(-1);
+  const mature = after.filter((row) => row.auc !== null).at(-1);
+  const parts = [latest ? `latest out-of-sample month ${latest.snapshot_date} PSI ${latest.psi.toFixed(4)}` : 'no out-of-sample month scored yet'];
+  parts.push(mature && mature.auc !== null ? `latest mature AUC ${mature.auc.toFixed(4)} (${mature.snapshot_date})` : 'no mature out-of-sample month');
   return parts.join(', ');
 }
 
-/** The action for these findings, given the log so far: pure, so the rule is tested on its own. */
+/** What a retrain could learn from: labelled application months after the model's training window. */
+export interface RetrainPotential {
+  /** The model's OOT window end: the last month it learnt from or was judged on. */
+  windowEnd: Month;
+  /** Labelled application months after windowEnd, as of the decision. */
+  newLabelledMonths: Month[];
+}
+
+/**
+ * The action for these findings, given the log so far: pure, so the rule is tested on its own. Data findings are
+ * alerted and never retrain; a critical drift or performance finding retrains only when new labelled months exist
+ * (otherwise the retrain would learn from the same months) and no retrain started within the cooldown.
+ */
 export function chooseAction(
   findings: readonly Finding[],
   log: readonly GovernanceDecision[],
   now: Date,
   cooldownDays: number,
   context: string,
+  potential: RetrainPotential,
 ): { action: GovernanceAction; reason: string } {
-  const critical = findings.filter((finding) => finding.severity === 'critical');
+  const data = findings.filter((finding) => finding.kind === 'data');
+  const model = findings.filter((finding) => finding.kind !== 'data');
+  const critical = model.filter((finding) => finding.severity === 'critical');
+  const dataNote = data.length > 0 ? `; data: ${describe(data)} (data findings are alerted, never retrained on)` : '';
   if (critical.length > 0) {
+    if (potential.newLabelledMonths.length === 0) {
+      return {
+        action: 'retrain_not_useful',
+        reason: `critical: ${describe(critical)}; no retrain: no labelled application month after the model's window (ends ${potential.windowEnd}), a retrain would learn from the same months${dataNote}`,
+      };
+    }
     const recent = retrainInCooldown(log, now, cooldownDays);
     if (recent) {
       const days = ((now.getTime() - Date.parse(recent.decided_at)) / DAY_MS).toFixed(2);
       return {
         action: 'retrain_suppressed_cooldown',
-        reason: `critical: ${describe(critical)}; retrain suppressed: a retrain was decided at ${recent.decided_at} (${days} days ago, by ${recent.workflow_id}), within the ${cooldownDays}-day cooldown`,
+        reason: `critical: ${describe(critical)}; retrain suppressed: a retrain was decided at ${recent.decided_at} (${days} days ago, by ${recent.workflow_id}), within the ${cooldownDays}-day cooldown${dataNote}`,
       };
     }
-    return { action: 'retrain', reason: `critical: ${describe(critical)}` };
+    return { action: 'retrain', reason: `critical: ${describe(critical)}${dataNote}` };
   }
-  if (findings.length > 0) return { action: 'alert', reason: `warning: ${describe(findings)}` };
+  if (data.length > 0 && model.length === 0) {
+    return { action: 'alert', reason: `data: ${describe(data)}; no retrain: data findings are upstream problems a retrain cannot fix` };
+  }
+  if (model.length > 0) return { action: 'alert', reason: `warning: ${describe(model)}${dataNote}` };
   return { action: 'no_action', reason: `no finding: ${context}` };
 }
 
 export interface GovernanceSettings {
   datamartDir: string;
+  modelBankDir: string;
   thresholds: Thresholds;
+  dataQuality: DataQualityThresholds;
   cooldownDays: number;
 }
 
@@ -132,18 +169,36 @@ export interface GovernanceOutcome {
   findings: Finding[];
 }
 
+/** Appends a decision, serialized with every other writer of the log in this process. */
+export async function recordDecision(datamartDir: string, decision: GovernanceDecision): Promise<void> {
+  await withDuckDB((db) => serialized(() => appendDecision(db, datamart.decisionLog(datamartDir), decision)));
+}
+
 /**
- * Decides and logs. A retried activity (same workflow id, time, model and month already in the log) gets the decision
- * already written back instead of a second row, so a retry never doubles the log nor suppresses itself.
+ * Decides and logs. Only the production model is governed: another model's monitoring is written and its findings
+ * returned, but the decision is `monitor_only` and never a retrain. A retried activity (same workflow id, time, model
+ * and month already in the log) gets the decision already written back instead of a second row, so a retry never
+ * doubles the log nor suppresses itself.
  */
 export async function decideGovernance(settings: GovernanceSettings, input: GovernanceInput): Promise<GovernanceOutcome> {
   const now = new Date(input.now);
   if (Number.isNaN(now.getTime())) throw new Error(`now is not an ISO time: '${input.now}'`);
   const logPath = datamart.decisionLog(settings.datamartDir);
+  const metadata = await readMetadata(settings.modelBankDir, input.modelId);
+  const { production } = await readRegistry(settings.modelBankDir);
+  const labelled = await matureApplicationMonths(settings.datamartDir, input.asOf);
+  const potential: RetrainPotential = {
+    windowEnd: metadata.windows.oot.to,
+    newLabelledMonths: labelled.filter((month) => compareMonths(month, metadata.windows.oot.to) > 0),
+  };
   return withDuckDB((db) =>
     serialized(async () => {
       const rows = await readMonitoringTable(db, datamart.monitoring(settings.datamartDir, input.modelId));
-      const findings = findingsOf(rows, settings.thresholds);
+      const findings = [
+        ...dataFindingsOf(rows, settings.dataQuality),
+        ...(await sourceFindings(db, settings.datamartDir, input.asOf, settings.dataQuality)),
+        ...findingsOf(rows, settings.thresholds),
+      ];
       const log = await readDecisionLog(db, logPath);
       const decidedAt = now.toISOString();
       const already = log.find(
@@ -154,7 +209,13 @@ export async function decideGovernance(settings: GovernanceSettings, input: Gove
           decision.as_of === input.asOf,
       );
       if (already) return { action: already.action, reason: already.reason, findings };
-      const { action, reason } = chooseAction(findings, log, now, settings.cooldownDays, summary(rows));
+      const { action, reason } =
+        production === input.modelId
+          ? chooseAction(findings, log, now, settings.cooldownDays, summary(rows), potential)
+          : {
+              action: 'monitor_only' as const,
+              reason: `${input.modelId} is not the production model (${production ?? 'none'}): monitoring written, governance acts on the production model only${findings.length > 0 ? `; findings: ${describe(findings)}` : ''}`,
+            };
       await appendDecision(db, logPath, {
         decided_at: decidedAt,
         as_of: input.asOf,

@@ -1,10 +1,9 @@
 // What monitoring reads: a model's metadata, its predictions per application month, the matching labels six months
 // later, and the month's features. Everything read back is checked, and a defect names the file and the row.
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { modelMetadataSchema, type ModelMetadata } from '../../lib/contracts.js';
-import { datamart, modelBank, partitionFile } from '../../lib/layout.js';
-import { InvalidModelArtifact, MonitoringInputError } from '../../lib/errors.js';
+import { datamart, partitionFile, partitionMonthOf } from '../../lib/layout.js';
+import { MonitoringInputError } from '../../lib/errors.js';
 import { addMonths, compareMonths, type Month } from '../../lib/months.js';
 import { readParquet, sqlIdent } from '../duckdb.js';
 import type { ScoredOutcome } from './metrics.js';
@@ -12,27 +11,8 @@ import type { ScoredOutcome } from './metrics.js';
 /** Months after an application month at which its label is observed (MOB 6, SPEC §2). */
 export const LABEL_DELAY_MONTHS = 6;
 
-export async function loadModelMetadata(modelBankDir: string, modelId: string): Promise<ModelMetadata> {
-  const file = modelBank.file(modelBankDir, modelId, 'metadata.json');
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    throw new InvalidModelArtifact(`${file}: cannot read the model's metadata (${(error as Error).message})`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new InvalidModelArtifact(`${file}: not JSON (${(error as Error).message})`);
-  }
-  const parsed = modelMetadataSchema.safeParse(json);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
-    throw new InvalidModelArtifact(`${file}: invalid metadata: ${problems.slice(0, 5).join('; ')}`);
-  }
-  return parsed.data;
-}
+/** The one reader of metadata.json (zod-validated, id checked): core/models/metadata.ts. */
+export { readMetadata as loadModelMetadata } from '../models/metadata.js';
 
 /** Application months with a predictions partition for the model, up to and including `asOf`, in order. */
 export async function predictionMonths(datamartDir: string, modelId: string, asOf: Month): Promise<Month[]> {
@@ -44,8 +24,8 @@ export async function predictionMonths(datamartDir: string, modelId: string, asO
     return [];
   }
   return entries
-    .map((entry) => /^snapshot_date=(\d{4}-\d{2})-01$/.exec(entry)?.[1])
-    .filter((month): month is Month => month !== undefined && compareMonths(month, asOf) <= 0)
+    .map(partitionMonthOf)
+    .filter((month): month is Month => month !== null && compareMonths(month, asOf) <= 0)
     .sort(compareMonths);
 }
 
@@ -139,27 +119,35 @@ export async function readMonthScores(
   return { month, file, probabilities, outcomes, mature, labelsFound };
 }
 
-/**
- * The month's feature values of the loans the model scored, one array per requested feature present in the feature
- * store (absent features are left out: the caller reports CSI over what it can see). Empty when the partition is absent.
- */
-export async function readMonthFeatures(
+export interface MonthFeatureRows {
+  /** One per scored loan, in the same order as each feature's values. */
+  probabilities: number[];
+  /** Values per requested feature present in the month's feature store; empty when its partition is absent. */
+  features: Record<string, unknown[]>;
+  featuresFound: boolean;
+}
+
+/** The month's scored loans with their feature values side by side (a LEFT JOIN: a loan without features gets NULLs). */
+export async function readMonthFeatureRows(
   db: DuckDBConnection,
   datamartDir: string,
   modelId: string,
   month: Month,
   features: readonly string[],
-): Promise<Record<string, unknown[]>> {
-  const featureFile = partitionFile(datamart.featureStore(datamartDir), month);
-  if (!(await exists(featureFile))) return {};
-  const present = await columnNames(db, featureFile);
-  requireColumns(featureFile, present, ['loan_id']);
-  const wanted = features.filter((feature) => present.has(feature));
-  if (wanted.length === 0) return {};
+): Promise<MonthFeatureRows> {
   const predictionsFile = partitionFile(datamart.predictions(datamartDir, modelId), month);
-  const sql = `SELECT ${wanted.map((feature) => `f.${sqlIdent(feature)}`).join(', ')}
-    FROM ${readParquet(featureFile)} f SEMI JOIN ${readParquet(predictionsFile)} p USING (loan_id)`;
-  return (await db.runAndReadAll(sql)).getColumnsObjectJS() as Record<string, unknown[]>;
+  const featureFile = partitionFile(datamart.featureStore(datamartDir), month);
+  const featuresFound = await exists(featureFile);
+  const present = featuresFound ? await columnNames(db, featureFile) : new Map<string, string>();
+  if (featuresFound) requireColumns(featureFile, present, ['loan_id']);
+  const wanted = features.filter((feature) => present.has(feature));
+  const select = [`p.default_probability AS "__probability"`, ...wanted.map((feature) => `f.${sqlIdent(feature)}`)].join(', ');
+  const from = featuresFound
+    ? `${readParquet(predictionsFile)} p LEFT JOIN ${readParquet(featureFile)} f USING (loan_id)`
+    : `${readParquet(predictionsFile)} p`;
+  const columns = (await db.runAndReadAll(`SELECT ${select} FROM ${from} ORDER BY p.loan_id`)).getColumnsObjectJS() as Record<string, unknown[]>;
+  const { __probability: probabilities, ...values } = columns;
+  return { probabilities: probabilities.map((value) => toNumber(value) ?? Number.NaN), features: values, featuresFound };
 }
 
 export { toNumber };

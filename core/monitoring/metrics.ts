@@ -1,5 +1,6 @@
 // Classification metrics of SPEC §4 on one month of scored, labelled loans. Pure functions over arrays, so the tests
-// can compare them with scikit-learn on the same numbers.
+// can compare them with scikit-learn on the same numbers. AUC, Gini and KS are the shared ones of core/ranking-metrics.ts.
+import { auc as rankingAuc, gini, ks } from '../ranking-metrics.js';
 
 /** One labelled prediction: the model's probability, its 0/1 decision at the model's threshold, the observed label. */
 export interface ScoredOutcome {
@@ -20,25 +21,6 @@ function classCounts(labels: readonly (0 | 1)[]): { positives: number; negatives
   let positives = 0;
   for (const label of labels) positives += label;
   return { positives, negatives: labels.length - positives };
-}
-
-/**
- * AUC as the Mann–Whitney statistic: the probability that a random defaulter scores above a random non-defaulter,
- * ties counting one half (average ranks), which is what scikit-learn's roc_auc_score computes. NULL with one class.
- */
-export function aucMannWhitney(scores: readonly number[], labels: readonly (0 | 1)[]): number | null {
-  const { positives, negatives } = classCounts(labels);
-  if (positives === 0 || negatives === 0) return null;
-  const order = scores.map((_, index) => index).sort((a, b) => scores[a] - scores[b]);
-  let positiveRankSum = 0;
-  for (let start = 0; start < order.length; ) {
-    let end = start;
-    while (end + 1 < order.length && scores[order[end + 1]] === scores[order[start]]) end++;
-    const averageRank = (start + end + 2) / 2; // ranks are 1-based: positions start..end hold ranks start+1..end+1
-    for (let i = start; i <= end; i++) if (labels[order[i]] === 1) positiveRankSum += averageRank;
-    start = end + 1;
-  }
-  return (positiveRankSum - (positives * (positives + 1)) / 2) / (positives * negatives);
 }
 
 /**
@@ -69,14 +51,6 @@ export function thresholdCurve(scores: readonly number[], labels: readonly (0 | 
     start = end + 1;
   }
   return points;
-}
-
-/** Kolmogorov–Smirnov: the largest gap between the defaulters' and non-defaulters' score distributions. */
-export function ksStatistic(curve: readonly CurvePoint[]): number | null {
-  if (curve.length === 0) return null;
-  let best = 0;
-  for (const point of curve) best = Math.max(best, Math.abs(point.tpr - point.fpr));
-  return best;
 }
 
 export interface Confusion {
@@ -136,7 +110,7 @@ export function performanceMetrics(outcomes: readonly ScoredOutcome[]): Performa
   if (outcomes.length === 0) return NO_PERFORMANCE;
   const scores = outcomes.map((outcome) => outcome.probability);
   const labels = outcomes.map((outcome) => outcome.label);
-  const auc = aucMannWhitney(scores, labels);
+  const auc = rankingAuc(scores, labels);
   const counts = confusion(outcomes);
   const precision = ratio(counts.truePositives, counts.truePositives + counts.falsePositives);
   const recall = ratio(counts.truePositives, counts.truePositives + counts.falseNegatives);
@@ -146,8 +120,8 @@ export function performanceMetrics(outcomes: readonly ScoredOutcome[]): Performa
     n_labelled: outcomes.length,
     observed_default_rate: classCounts(labels).positives / outcomes.length,
     auc,
-    gini: auc === null ? null : 2 * auc - 1,
-    ks: ksStatistic(thresholdCurve(scores, labels)),
+    gini: gini(auc),
+    ks: ks(scores, labels),
     accuracy: (counts.truePositives + counts.trueNegatives) / outcomes.length,
     precision,
     recall,

@@ -6,15 +6,30 @@ import { datamart } from '../../lib/layout.js';
 import { snapshotDate, type Month } from '../../lib/months.js';
 import { queryRows, readParquet, sqlString, withDuckDB, writeParquetAtomic } from '../duckdb.js';
 import { stabilityIndex, type Bins } from './drift.js';
-import { loadModelMetadata, predictionMonths, readMonthFeatures, readMonthScores, toNumber } from './inputs.js';
+import { loadModelMetadata, predictionMonths, readMonthFeatureRows, readMonthScores, toNumber } from './inputs.js';
+import { compareWithBaseline, dataQualityThresholdsFrom, type DataQualityThresholds } from './data-quality.js';
+import type { Config } from '../../lib/config.js';
 import { NO_PERFORMANCE, performanceMetrics } from './metrics.js';
-import { monthStatus, type Thresholds } from './status.js';
+import { monthStatus, monthWindow, thresholdsFrom, type Thresholds } from './status.js';
 import { stat } from 'node:fs/promises';
 
 export interface MonitoringSettings {
   datamartDir: string;
   modelBankDir: string;
   thresholds: Thresholds;
+  dataQuality: DataQualityThresholds;
+}
+
+/** The settings of monitoring, from the configuration (each part overridable, as tests do). */
+export function monitoringSettings(config: Config, overrides: Partial<MonitoringSettings> = {}): MonitoringSettings & { reportsDir: string } {
+  return {
+    datamartDir: config.DATAMART_DIR,
+    modelBankDir: config.MODEL_BANK_DIR,
+    reportsDir: config.REPORTS_DIR,
+    thresholds: thresholdsFrom(config),
+    dataQuality: dataQualityThresholdsFrom(config),
+    ...overrides,
+  };
 }
 
 /** Feature values as the stored bins expect them: numbers for numeric bins, text for categorical ones. */
@@ -38,7 +53,15 @@ export function maxCsi(
   return best;
 }
 
-/** One month's row of the monitoring table. */
+function pick<T>(values: readonly T[], keep: readonly boolean[]): T[] {
+  return values.filter((_, row) => keep[row]);
+}
+
+/**
+ * One month's row of the monitoring table. PSI is the contract's (every scored row); `psi_covered` and the CSI are
+ * computed on the rows every source still covers, so that a source that stopped covering new applications shows up
+ * as a data finding (coverage beside its baseline) and not as a population shift.
+ */
 export async function monitorMonth(
   db: DuckDBConnection,
   settings: MonitoringSettings,
@@ -49,8 +72,15 @@ export async function monitorMonth(
   const scores = await readMonthScores(db, settings.datamartDir, metadata.model_id, month, asOf);
   if (scores.probabilities.length === 0) return null;
   const psi = stabilityIndex(metadata.baseline.score, scores.probabilities);
-  const features = metadata.features.filter((feature) => feature in metadata.baseline.features);
-  const drift = maxCsi(metadata.baseline, await readMonthFeatures(db, settings.datamartDir, metadata.model_id, month, features));
+  const profiled = new Set([...Object.keys(metadata.baseline.features), ...Object.keys(metadata.data_baseline?.null_rate ?? {})]);
+  const wanted = metadata.features.filter((feature) => profiled.has(feature));
+  const scored = await readMonthFeatureRows(db, settings.datamartDir, metadata.model_id, month, wanted);
+  const rows = scored.probabilities.length;
+  const quality = compareWithBaseline(scored.features, rows, scored.featuresFound ? metadata.data_baseline : undefined, settings.dataQuality);
+  const coveredScores = pick(scored.probabilities, quality.covered);
+  const coveredFeatures = Object.fromEntries(Object.entries(scored.features).map(([name, values]) => [name, pick(values, quality.covered)]));
+  const psiCovered = coveredScores.length > 0 ? stabilityIndex(metadata.baseline.score, coveredScores) : null;
+  const drift = maxCsi(metadata.baseline, coveredFeatures);
   const performance = scores.mature ? performanceMetrics(scores.outcomes) : NO_PERFORMANCE;
   const meanProbability = scores.probabilities.reduce((sum, value) => sum + value, 0) / scores.probabilities.length;
   return monitoringRowSchema.parse({
@@ -61,7 +91,15 @@ export async function monitorMonth(
     mean_probability: meanProbability,
     psi,
     ...drift,
-    status: monthStatus({ mature: scores.mature, psi, auc: performance.auc }, settings.thresholds),
+    status: monthStatus({ mature: scores.mature, psi: psiCovered, auc: performance.auc }, settings.thresholds),
+    window: monthWindow(month, metadata.windows),
+    coverage_source: quality.coverage_source,
+    coverage: quality.coverage,
+    coverage_baseline: quality.coverage_baseline,
+    psi_covered: psiCovered,
+    n_covered: coveredScores.length,
+    max_null_jump: quality.max_null_jump,
+    max_null_jump_feature: quality.max_null_jump_feature,
   });
 }
 
@@ -78,7 +116,12 @@ const DOUBLE_COLUMNS = [
   'brier',
   'psi',
   'max_csi',
+  'coverage',
+  'coverage_baseline',
+  'psi_covered',
+  'max_null_jump',
 ] as const;
+const TEXT_COLUMNS = ['max_csi_feature', 'window', 'coverage_source', 'max_null_jump_feature'] as const;
 
 /** A DOUBLE literal that round-trips exactly (text → strtod), or NULL. */
 function sqlDouble(value: number | null): string {
@@ -87,9 +130,9 @@ function sqlDouble(value: number | null): string {
 
 function rowSelect(row: MonitoringRow): string {
   return `SELECT ${sqlString(row.model_id)} AS model_id, DATE ${sqlString(row.snapshot_date)} AS snapshot_date,
-    ${row.n_scored}::BIGINT AS n_scored, ${row.n_labelled}::BIGINT AS n_labelled,
+    ${row.n_scored}::BIGINT AS n_scored, ${row.n_labelled}::BIGINT AS n_labelled, ${row.n_covered}::BIGINT AS n_covered,
     ${DOUBLE_COLUMNS.map((column) => `${sqlDouble(row[column])} AS ${column}`).join(', ')},
-    ${row.max_csi_feature === null ? 'NULL::VARCHAR' : sqlString(row.max_csi_feature)} AS max_csi_feature,
+    ${TEXT_COLUMNS.map((column) => `${row[column] === null ? 'NULL::VARCHAR' : sqlString(row[column])} AS "${column}"`).join(', ')},
     ${sqlString(row.status)} AS status`;
 }
 
@@ -98,7 +141,8 @@ export async function writeMonitoringTable(db: DuckDBConnection, rows: readonly 
   const empty: MonitoringRow = monitoringRowSchema.parse({
     model_id: '', snapshot_date: '1970-01-01', n_scored: 0, n_labelled: 0, observed_default_rate: null,
     mean_probability: 0, auc: null, gini: null, ks: null, accuracy: null, precision: null, recall: null, f1: null,
-    brier: null, psi: 0, max_csi: null, max_csi_feature: null, status: 'immature',
+    brier: null, psi: 0, max_csi: null, max_csi_feature: null, status: 'immature', window: 'after', coverage_source: null,
+    coverage: null, coverage_baseline: null, psi_covered: null, n_covered: 0, max_null_jump: null, max_null_jump_feature: null,
   });
   const select = rows.length > 0 ? rows.map(rowSelect).join('\nUNION ALL\n') : `${rowSelect(empty)} LIMIT 0`;
   await writeParquetAtomic(db, `SELECT * FROM (${select}) ORDER BY snapshot_date`, path);
@@ -134,10 +178,7 @@ export async function computeMonitoringTable(
   modelId: string,
   onMonth: (month: Month) => void = () => {},
 ): Promise<MonitoringResult> {
-  const metadata = await loadModelMetadata(settings.modelBankDir, modelId);
-  if (metadata.model_id !== modelId) {
-    throw new Error(`metadata.json of ${modelId} names another model: ${metadata.model_id}`);
-  }
+  const metadata = await loadModelMetadata(settings.modelBankDir, modelId); // validated, and its id checked
   const months = await predictionMonths(settings.datamartDir, modelId, asOf);
   const path = datamart.monitoring(settings.datamartDir, modelId);
   return withDuckDB(async (db) => {

@@ -6,14 +6,15 @@ import { InvalidSourceData } from '../../lib/errors.js';
 import { loadScoringModel } from './model-loader.js';
 import { scoreRows } from './score-rows.js';
 import { loadLabelledRows, requireColumns } from '../models/dataset.js';
-import { auc } from '../models/metrics.js';
+import { auc } from '../ranking-metrics.js';
 import { rawFeatureNames } from '../models/preprocessor.js';
 import { readRegistry } from '../models/registry.js';
 
 export interface GateDecision {
   promote: boolean;
   reason: string;
-  candidateOotAuc: number;
+  /** NULL when the OOT rows hold a single class. */
+  candidateOotAuc: number | null;
   productionOotAuc: number | null;
   productionModelId: string | null;
 }
@@ -22,6 +23,7 @@ export interface GateOptions {
   datamartDir: string;
   modelBankDir: string;
   modelId: string;
+  /** PROMOTION_MIN_AUC. */
   minAuc: number;
 }
 
@@ -37,7 +39,17 @@ export async function evaluatePromotionGate(options: GateOptions): Promise<GateD
   const where = `OOT months ${windows.oot.from}..${windows.oot.to} (${data.rows.length} rows)`;
 
   requireColumns(data.described, rawFeatureNames(candidate.model.preprocessor), data.featureFiles[0]);
-  const candidateOotAuc = auc(await scoreRows(candidate, data.rows), labels);
+  const candidateAuc = auc(await scoreRows(candidate, data.rows), labels);
+  if (candidateAuc === null) {
+    return {
+      promote: false,
+      reason: `OOT AUC is undefined on ${where}: a single class, nothing to judge the candidate on`,
+      candidateOotAuc: null,
+      productionOotAuc: null,
+      productionModelId: null,
+    };
+  }
+  const candidateOotAuc = candidateAuc;
   const registry = await readRegistry(modelBankDir);
   const productionModelId = registry.production;
   const decide = (promote: boolean, reason: string, productionOotAuc: number | null = null): GateDecision => ({

@@ -1,6 +1,8 @@
-// Issue 6 on the real dev server: concept drift is caught by monitoring, governance decides 'retrain', model-lifecycle
-// trains and promotes a new model that ranks the drifted defaults well again, and a second critical finding inside
-// the cooldown is logged as suppressed instead of retraining again. On stable data the same flow leaves the model alone.
+// Issues 6 and 14 on the real dev server: concept drift is caught by monitoring, governance decides 'retrain',
+// model-lifecycle trains and promotes a new model that ranks the drifted defaults well again; the retired model
+// monitored on request is not governed (no retrain); an operator's forced retrain inside the cooldown trains and is
+// logged as bypassing it. On stable data the same flow leaves the model alone, and the monthly retrain policy trains
+// nothing when no labelled month follows the model's window, and trains through the gate when two do.
 import { after, before, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, readFileSync, statSync } from 'node:fs';
@@ -14,7 +16,14 @@ import { LIFECYCLE_WORKFLOW_ID, workflowIds } from '../../lib/temporal.js';
 import { queryRows, sqlString, withDuckDB } from '../../core/duckdb.js';
 import { generateSources, type Scenario } from '../../core/generator/index.js';
 import { PROJECT_ROOT } from '../../core/temporal/dev-server.js';
-import { backfillWorkflow, historicalInferenceWorkflow, modelLifecycleWorkflow, monitoringWorkflow } from '../../workflows/index.js';
+import {
+  backfillWorkflow,
+  forceRetrainSignal,
+  historicalInferenceWorkflow,
+  modelLifecycleWorkflow,
+  monitoringWorkflow,
+  retrainPolicyWorkflow,
+} from '../../workflows/index.js';
 import type { LifecycleStatus } from '../../workflows/model-lifecycle.js';
 import type { MonitoringResult } from '../../workflows/monitoring.js';
 import { scratchConfig, startTemporal, withWorker } from '../helpers/temporal.js';
@@ -121,12 +130,12 @@ async function lifecycleStatus(): Promise<LifecycleStatus> {
   return env.client.workflow.getHandle(LIFECYCLE_WORKFLOW_ID).query<LifecycleStatus>('status');
 }
 
-/** Polls model-lifecycle's `status` until a training is recorded and the lifecycle is idle again. */
-async function waitForTraining(timeoutMs: number): Promise<LifecycleStatus> {
+/** Polls model-lifecycle's `status` until `count` trainings are recorded and the lifecycle is idle again. */
+async function waitForTraining(timeoutMs: number, count = 1): Promise<LifecycleStatus> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const status = await lifecycleStatus();
-    if (status.trainings.length > 0 && !status.training && status.pendingRetrains.length === 0) return status;
+    if (status.trainings.length >= count && !status.training && status.pendingRetrains.length === 0) return status;
     if (Date.now() > deadline) assert.fail(`no training recorded by model-lifecycle within ${timeoutMs} ms: ${JSON.stringify(status)}`);
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
@@ -195,16 +204,26 @@ describe('governance on the real dev server', () => {
         if (DASHBOARD_TO_DOCS && second.dashboard) copyFileSync(second.dashboard.png, join(PROJECT_ROOT, 'docs', 'dashboard.png'));
         assert.ok(second.dashboard && existsSync(second.dashboard.png) && statSync(second.dashboard.png).size > 10_000);
 
-        // 4. A second critical finding inside the cooldown (the retired model, still drifted) is logged, not acted on.
+        // 4. The retired model, still drifted, monitored on request (`monitor --model`): its table is written, but
+        // governance acts on the production model only: no retrain request.
         const third = await monitor(config, { asOf: AS_OF, modelId: oldModel });
-        assert.equal(third.action, 'retrain_suppressed_cooldown', third.reason);
-        assert.match(third.reason, /within the 7-day cooldown/);
+        assert.equal(third.action, 'monitor_only', third.reason);
+        assert.match(third.reason, new RegExp(`^${oldModel} is not the production model \\(${newModel}\\)`));
         assert.equal(third.retrainRequested, false);
+        assert.ok((await monitoringRows(config, oldModel)).length > 0);
         await new Promise((resolve) => setTimeout(resolve, 1000));
         const quiet = await lifecycleStatus();
         assert.equal(quiet.trainings.length, 1, 'no second training');
         assert.equal(quiet.pendingRetrains.length, 0);
         assert.equal(registry(config).production, newModel);
+
+        // 5. An operator's forced retrain inside the cooldown trains anyway; the log says it bypassed the cooldown.
+        await env.client.workflow.getHandle(LIFECYCLE_WORKFLOW_ID).signal(forceRetrainSignal, { reason: 'operator check', asOf: AS_OF });
+        const forced = await waitForTraining(120_000, 2);
+        const [, forcedTraining] = forced.trainings;
+        t.diagnostic(`forced training: ${JSON.stringify(forcedTraining)}`);
+        assert.equal(forcedTraining.reason, 'operator check');
+        assert.ok(forcedTraining.modelId, forcedTraining.outcome);
 
         const log = await decisions(config);
         assert.deepEqual(
@@ -212,11 +231,13 @@ describe('governance on the real dev server', () => {
           [
             [AS_OF, oldModel, 'retrain'],
             [AS_OF, newModel, second.action],
-            [AS_OF, oldModel, 'retrain_suppressed_cooldown'],
+            [AS_OF, oldModel, 'monitor_only'],
+            [AS_OF, newModel, 'retrain_forced'],
           ],
         );
-        assert.ok(log.every((row) => row.workflow_id === workflowIds.monitoring(AS_OF)));
-        assert.match(log[2].reason, new RegExp(`a retrain was decided at ${log[0].decided_at.replace(/[.]/g, '\\.')}`));
+        assert.ok(log.slice(0, 3).every((row) => row.workflow_id === workflowIds.monitoring(AS_OF)));
+        assert.equal(log[3].workflow_id, LIFECYCLE_WORKFLOW_ID);
+        assert.match(log[3].reason, new RegExp(`^forced retrain: operator check; cooldown bypassed: a retrain was decided at ${log[0].decided_at.replace(/[.]/g, '\\.')}`));
         const critical = JSON.parse(log[0].findings_json) as Array<{ severity: string; metric: string; value: number }>;
         assert.ok(critical.some((finding) => finding.severity === 'critical' && finding.metric === 'auc' && Math.abs(finding.value - driftedAuc) < 1e-9));
       } finally {
@@ -254,6 +275,29 @@ describe('governance on the real dev server', () => {
         assert.equal(registry(config).production, model);
         const log = await decisions(config);
         assert.deepEqual(log.map((row) => [row.as_of, row.model_id, row.action]), [[AS_OF, model, result.action]]);
+
+        // Scheduled retraining (the credit-monthly-retrain schedule's workflow): as of the training month nothing new
+        // follows the model's window (OOT ends 2023-05): nothing is trained, and the log says so.
+        const retrainPolicy = (asOf: string) =>
+          env.client.workflow.execute(retrainPolicyWorkflow, { workflowId: workflowIds.retrainPolicy(asOf), taskQueue: config.TEMPORAL_TASK_QUEUE, args: [{ asOf }] });
+        const nothing = await retrainPolicy(TRAIN_AT);
+        assert.equal(nothing.action, 'nothing_new', nothing.reason);
+        assert.equal(nothing.training, null);
+        assert.match(nothing.reason, new RegExp(`^nothing new: 0 labelled application month\\(s\\) after production ${model}'s window \\(ends 2023-05\\) as of ${TRAIN_AT}; the policy retrains from 2$`));
+        // By 2024-01 the labels of applications 2023-06 and 2023-07 are in: two new months, a training through the gate.
+        const scheduled = await retrainPolicy('2024-01');
+        t.diagnostic(`scheduled retrain: ${scheduled.reason}`);
+        assert.equal(scheduled.action, 'scheduled_retrain', scheduled.reason);
+        assert.deepEqual(scheduled.newLabelledMonths, ['2023-06', '2023-07']);
+        assert.ok(scheduled.training?.modelId, scheduled.training?.outcome);
+        assert.match(scheduled.training.outcome, /^(promoted|kept as candidate): OOT AUC [0-9.]+ on OOT months 2023-06\.\.2023-07/);
+        assert.equal(registry(config).production, scheduled.training.promoted ? scheduled.training.modelId : model);
+        const policyLog = (await decisions(config)).slice(1);
+        assert.deepEqual(policyLog.map((row) => [row.as_of, row.action, row.workflow_id]), [
+          [TRAIN_AT, 'nothing_new', workflowIds.retrainPolicy(TRAIN_AT)],
+          ['2024-01', 'scheduled_retrain', workflowIds.retrainPolicy('2024-01')],
+        ]);
+        assert.equal(policyLog[1].reason, scheduled.reason);
       } finally {
         await endLifecycle();
       }

@@ -2,6 +2,7 @@
 // every month scored, the monitoring table), returning the content hash of every gold table and the model id: what
 // the speed work must not change. `etl` picks the path: per step (as the ETL activities run) or one connection per
 // month (runMonthEtlSession). `npx tsx test/helpers/sample-pipeline.ts DIR` prints the hashes as JSON.
+import { loadConfig } from '../../lib/config.js';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MODEL_FAMILIES } from '../../lib/contracts.js';
@@ -11,7 +12,7 @@ import { registerModel } from '../../core/models/bank.js';
 import { trainCandidate } from '../../core/models/candidate.js';
 import { selectBest } from '../../lib/model-selection.js';
 import { buildTrainingSet } from '../../core/models/training-set.js';
-import { computeMonitoringTable } from '../../core/monitoring/table.js';
+import { computeMonitoringTable, monitoringSettings } from '../../core/monitoring/table.js';
 import { runMonthEtl } from '../../core/etl/month-etl.js';
 import { scoreMonth } from '../../core/scoring/score-month.js';
 import { FIXTURE_DIR } from './fixture.js';
@@ -37,8 +38,7 @@ export async function samplePipelineHashes(work: string, etl: 'per-step' | 'one-
   for (const family of MODEL_FAMILIES) candidates.push(await trainCandidate({ trainingSet, family }));
   const { modelId } = await registerModel({ modelBankDir, trainingSet, candidate: selectBest(candidates), workflow: { workflowId: 'gold-test', runId: 'run' } });
   for (const month of months) await scoreMonth({ datamartDir, modelBankDir, month, modelId });
-  const thresholds = { psiWarning: 0.1, psiCritical: 0.2, aucCritical: 0.7 };
-  await computeMonitoringTable({ datamartDir, modelBankDir, thresholds }, SAMPLE_TO, modelId);
+  await computeMonitoringTable(monitoringSettings(loadConfig({}), { datamartDir, modelBankDir }), SAMPLE_TO, modelId);
   const tables: Record<string, string> = {
     feature_store: datamart.featureStore(datamartDir),
     label_store: join(datamartDir, 'gold', 'label_store'),

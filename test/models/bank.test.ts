@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { loadConfig, type Config } from '../../lib/config.js';
-import { registerModel } from '../../core/models/bank.js';
+import { listRegisteredModels, registerModel } from '../../core/models/bank.js';
 import { trainCandidate } from '../../core/models/candidate.js';
 import { previousProduction, readRegistry, recordEvent } from '../../core/models/registry.js';
 import { buildTrainingSet } from '../../core/models/training-set.js';
@@ -42,13 +42,38 @@ after(async () => {
   await cleanup();
 });
 
+test('gate: PROMOTION_MIN_AUC from the configuration is the minimum (0.9 here), named in the reason', async () => {
+  const strict = createModelBankActivities({ ...config, PROMOTION_MIN_AUC: 0.9 });
+  const gate = await strict.evaluatePromotionGate({ modelId: ids.strong });
+  assert.equal(gate.promote, false, gate.reason);
+  assert.ok(gate.candidateOotAuc! < 0.9, `strong model OOT AUC ${gate.candidateOotAuc}`);
+  assert.match(gate.reason, /is below the minimum 0\.9000/);
+  const defaults = await createModelBankActivities(config).evaluatePromotionGate({ modelId: ids.strong });
+  assert.equal(defaults.promote, true, `the default minimum 0.70: ${defaults.reason}`);
+  assert.match(defaults.reason, /≥ minimum 0\.7000/);
+});
+
+test('metadata records accuracy, precision, recall and F1 at the threshold for train, test and OOT', async () => {
+  const models = await listRegisteredModels(config.MODEL_BANK_DIR);
+  const strong = models.find((model) => model.model_id === ids.strong)!;
+  for (const split of ['train', 'test', 'oot'] as const) {
+    for (const metric of ['accuracy', 'precision', 'recall', 'f1'] as const) {
+      const value = strong.metrics[`${split}_${metric}`];
+      assert.ok(value !== undefined && value > 0 && value < 1, `${split}_${metric} = ${value}`);
+    }
+  }
+  const { precision, recall, f1 } = { precision: strong.metrics.oot_precision!, recall: strong.metrics.oot_recall!, f1: strong.metrics.oot_f1! };
+  assert.ok(Math.abs(f1 - (2 * precision * recall) / (precision + recall)) < 1e-12);
+  assert.ok(strong.data_baseline && strong.data_baseline.rows > 0, 'the data-quality baseline of the training rows');
+});
+
 test('gate, no production model yet: a candidate above the minimum is promoted', async () => {
   const bank = createModelBankActivities(config);
   const gate = await bank.evaluatePromotionGate({ modelId: ids.strong, minAuc: 0.7 });
   assert.equal(gate.promote, true, gate.reason);
   assert.equal(gate.productionModelId, null);
   assert.equal(gate.productionOotAuc, null);
-  assert.ok(gate.candidateOotAuc >= 0.7);
+  assert.ok(gate.candidateOotAuc! >= 0.7);
   assert.match(gate.reason, /no production model yet/);
   const registry = await bank.promoteModel({ modelId: ids.strong, reason: gate.reason });
   assert.equal(registry.production, ids.strong);
@@ -60,7 +85,7 @@ test('gate: the candidate OOT AUC is the registered one, recomputed through ONNX
   const models = await bank.listModels();
   const registered = models.find((model) => model.modelId === ids.weak)!;
   const gate = await bank.evaluatePromotionGate({ modelId: ids.weak, minAuc: 0.5 });
-  assert.ok(Math.abs(gate.candidateOotAuc - registered.ootAuc) < 1e-4, `${gate.candidateOotAuc} vs ${registered.ootAuc}`);
+  assert.ok(Math.abs(gate.candidateOotAuc! - registered.ootAuc) < 1e-4, `${gate.candidateOotAuc} vs ${registered.ootAuc}`);
 });
 
 test('gate: a candidate worse than production on the same OOT months stays candidate, reason recorded', async () => {
@@ -68,7 +93,7 @@ test('gate: a candidate worse than production on the same OOT months stays candi
   const gate = await bank.evaluatePromotionGate({ modelId: ids.weak, minAuc: 0.5 });
   assert.equal(gate.promote, false);
   assert.equal(gate.productionModelId, ids.strong);
-  assert.ok(gate.productionOotAuc !== null && gate.candidateOotAuc < gate.productionOotAuc);
+  assert.ok(gate.productionOotAuc !== null && gate.candidateOotAuc! < gate.productionOotAuc);
   assert.match(gate.reason, new RegExp(`worse than production ${ids.strong}'s 0\\.\\d{4} on the same OOT months 2024-05\\.\\.2024-06`));
   const registry = await bank.recordCandidate({ modelId: ids.weak, reason: gate.reason });
   assert.equal(registry.production, ids.strong);
@@ -79,7 +104,7 @@ test('gate: OOT AUC below 0.70 stays candidate with the reason recorded', async 
   const bank = createModelBankActivities(noiseConfig);
   const gate = await bank.evaluatePromotionGate({ modelId: ids.noise, minAuc: 0.7 });
   assert.equal(gate.promote, false);
-  assert.ok(gate.candidateOotAuc < 0.7, `noise model OOT AUC ${gate.candidateOotAuc}`);
+  assert.ok(gate.candidateOotAuc! < 0.7, `noise model OOT AUC ${gate.candidateOotAuc}`);
   assert.match(gate.reason, /OOT AUC 0\.\d{4} on OOT months 2024-05\.\.2024-06 \(500 rows\) is below the minimum 0\.7000/);
   const registry = await bank.recordCandidate({ modelId: ids.noise, reason: gate.reason });
   assert.equal(registry.production, ids.strong);

@@ -11,8 +11,8 @@ import type { Finding } from '../../lib/contracts.js';
 import { inActivity } from '../helpers/activity.js';
 
 const FINDINGS: Finding[] = [
-  { severity: 'critical', metric: 'auc', snapshot_date: '2024-01-01', value: 0.61, threshold: 0.7, message: 'AUC 0.6100 of 2024-01-01 is below 0.7' },
-  { severity: 'warning', metric: 'psi', snapshot_date: '2024-07-01', value: 0.13, threshold: 0.1, message: 'score PSI 0.1300' },
+  { severity: 'critical', kind: 'performance', metric: 'auc', snapshot_date: '2024-01-01', value: 0.61, threshold: 0.7, message: 'AUC 0.6100 of 2024-01-01 is below 0.7' },
+  { severity: 'warning', kind: 'drift', metric: 'psi', snapshot_date: '2024-07-01', value: 0.13, threshold: 0.1, message: 'score PSI 0.1300' },
 ];
 
 interface Received { method?: string; contentType?: string; body: unknown; at: number }
@@ -71,7 +71,7 @@ test('a webhook that recovers is posted on a later attempt; an unreachable one d
     const result = await sendAlerts({ asOf: '2024-07', modelId: 'm1', findings: FINDINGS }, logger, { url, initialDelayMs: 10 });
     assert.deepEqual({ posted: result.posted, attempts: result.attempts, logged: result.logged }, { posted: true, attempts: 3, logged: 2 });
     assert.equal(received.length, 3);
-    assert.ok(lines.some((l) => l.startsWith('E [CRITICAL] model m1 as of 2024-07: AUC 0.6100')));
+    assert.ok(lines.some((l) => l.startsWith('E [CRITICAL] performance finding, model m1 as of 2024-07: AUC 0.6100')));
     assert.ok(lines.some((l) => l.startsWith('W [WARNING]')));
     assert.equal(lines.filter((l) => l.includes('webhook attempt')).length, 2);
   } finally {

@@ -4,9 +4,8 @@
 import { rm } from 'node:fs/promises';
 import { computeBaseline } from '../../core/monitoring/drift.js';
 import { withDuckDB, writeParquetAtomic, sqlString } from '../../core/duckdb.js';
-import { computeMonitoringTable } from '../../core/monitoring/table.js';
+import { computeMonitoringTable, monitoringSettings } from '../../core/monitoring/table.js';
 import { renderDashboardFiles } from '../../core/monitoring/report.js';
-import { thresholdsFrom } from '../../core/monitoring/status.js';
 import { loadConfig } from '../../lib/config.js';
 import { datamart, partitionFile } from '../../lib/layout.js';
 import { addMonths, monthRange, snapshotDate } from '../../lib/months.js';
@@ -51,13 +50,12 @@ try {
     }
   });
   console.log(`built ${monthCount} months × ${rowsPerMonth} rows × ${FEATURE_COUNT} features in ${Date.now() - build} ms`);
-  const thresholds = thresholdsFrom(loadConfig({}));
   const asOf = months.at(-1)!;
   let start = Date.now();
-  const { rows } = await computeMonitoringTable({ datamartDir, modelBankDir, thresholds }, asOf, modelId);
+  const { rows } = await computeMonitoringTable(monitoringSettings(loadConfig({}), { datamartDir, modelBankDir }), asOf, modelId);
   console.log(`computeMonitoring: ${rows.length} months, ${rows.reduce((s, r) => s + r.n_scored, 0)} predictions in ${Date.now() - start} ms`);
   start = Date.now();
-  await renderDashboardFiles({ datamartDir, modelBankDir, reportsDir: `${dir}/reports`, thresholds }, asOf, modelId);
+  await renderDashboardFiles({ ...monitoringSettings(loadConfig({}), { datamartDir, modelBankDir }), reportsDir: `${dir}/reports` }, asOf, modelId);
   console.log(`renderDashboard: ${Date.now() - start} ms`);
 } finally {
   await cleanup();

@@ -98,8 +98,16 @@ test('renderDashboard writes the dated and latest PNG and HTML: six panels with 
     assert.equal(html, await readFile(files.latestHtml, 'utf8'));
     assert.match(html, /<table id="metrics">/);
     assert.ok(html.includes(`src="data:image/png;base64,${png.toString('base64').slice(0, 200)}`), 'the PNG is embedded');
-    const tableRows = html.match(/<tr class="(stable|warning|critical|immature)">/g) ?? [];
+    const tableRows = html.match(/<tr class="(stable|warning|critical|immature) window-(train|test|oot|after|before)">/g) ?? [];
     assert.equal(tableRows.length, computed.rows.length);
+    // every month says where it stands relative to the model's windows (trained as of 2023-06: OOT 2023-06)
+    assert.deepEqual([...new Set(computed.rows.map((row) => row.window))], ['after']);
+    assert.ok(html.includes('<th>window</th>') && html.includes('<td>after</td>'), 'the table shows the window');
+    assert.ok(svg.includes('after (out-of-sample)'), 'the window legend is drawn');
+    // PSI bars are coloured by PSI, immature months included: a month at or above the critical PSI is drawn red
+    const psiBars = (spec.concat[5] as { layer: Array<{ data?: { values: Array<{ psi: number; psiLevel: string; status: string }> } }> }).layer[1].data!.values;
+    for (const bar of psiBars) assert.equal(bar.psiLevel, bar.psi >= 0.2 ? 'critical' : bar.psi >= 0.1 ? 'warning' : 'stable');
+    assert.ok(psiBars.some((bar) => bar.status === 'immature' && bar.psiLevel !== 'stable'), 'an immature month with a drifting score is not grey');
     const december = computed.rows.find((row) => row.snapshot_date === '2023-12-01')!;
     assert.ok(html.includes(`<td class="num">${december.auc!.toFixed(4)}</td>`), 'the AUC of 2023-12 is in the table');
     assert.ok((await stat(files.png)).mtimeMs > 0);
@@ -115,7 +123,7 @@ test('with no mature month the dashboard still renders and says so', async () =>
     await inActivity(() => activities.computeMonitoring({ asOf: '2024-06', modelId }));
     const files = await activities.renderDashboard({ asOf: '2024-06', modelId });
     const html = await readFile(files.html, 'utf8');
-    assert.equal((html.match(/<tr class="immature">/g) ?? []).length, 2);
+    assert.equal((html.match(/<tr class="immature window-after">/g) ?? []).length, 2);
     const svg = await renderSvg(dashboardSpec(await dashboardData(
       { datamartDir: `${dir}/datamart`, modelBankDir: `${dir}/model_bank`, reportsDir: `${dir}/reports`, thresholds: thresholdsFrom(loadConfig({})) },
       '2024-06',

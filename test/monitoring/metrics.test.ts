@@ -2,10 +2,10 @@
 // and a PSI/CSI worked in numpy from the raw baseline values, on the same data, with many tied scores.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { aucMannWhitney, ksStatistic, performanceMetrics, thresholdCurve } from '../../core/monitoring/metrics.js';
+import { performanceMetrics, thresholdCurve } from '../../core/monitoring/metrics.js';
+import { auc as aucMannWhitney, ks } from '../../core/ranking-metrics.js';
 import { psi, stabilityIndex, numericBins } from '../../core/monitoring/drift.js';
-import { computeMonitoringTable } from '../../core/monitoring/table.js';
-import { thresholdsFrom } from '../../core/monitoring/status.js';
+import { computeMonitoringTable, monitoringSettings } from '../../core/monitoring/table.js';
 import { loadConfig } from '../../lib/config.js';
 import { FEATURES, makeLoans, makeTempDir, metadataFor, runOracle, seeded, writeMetadata, writeMonth } from './fixtures.js';
 
@@ -136,7 +136,8 @@ test('AUC on a tiny hand-checked case with ties; undefined with one class', () =
   // positives 0.8, 0.5; negatives 0.5, 0.2: pairs (0.8>0.5)=1, (0.8>0.2)=1, (0.5=0.5)=½, (0.5>0.2)=1 → 3.5/4
   assert.equal(aucMannWhitney([0.8, 0.5, 0.5, 0.2], [1, 1, 0, 0]), 0.875);
   const curve = thresholdCurve([0.8, 0.5, 0.5, 0.2], [1, 1, 0, 0]);
-  assert.equal(ksStatistic(curve), 0.5);
+  assert.equal(ks([0.8, 0.5, 0.5, 0.2], [1, 1, 0, 0]), 0.5);
+  assert.equal(curve.length, 4);
   assert.equal(aucMannWhitney([0.1, 0.2], [0, 0]), null);
   assert.equal(performanceMetrics([{ probability: 0.1, predicted: 0, label: 0 }]).auc, null);
 });
@@ -154,7 +155,7 @@ test('the monitoring table equals the oracle month by month (end to end through 
     const data = months.map((month, i) => makeLoans(month, 1500 + 250 * i, seeded(20 + i), 2.5 - 0.6 * i, 0.3 * i));
     for (const [i, month] of months.entries()) await writeMonth(datamartDir, modelId, month, data[i], threshold);
     const { rows } = await computeMonitoringTable(
-      { datamartDir, modelBankDir, thresholds: thresholdsFrom(loadConfig({})) },
+      monitoringSettings(loadConfig({}), { datamartDir, modelBankDir }),
       '2024-03',
       modelId,
     );

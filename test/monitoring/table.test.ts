@@ -3,8 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { computeMonitoringTable, readMonitoringTable } from '../../core/monitoring/table.js';
-import { thresholdsFrom } from '../../core/monitoring/status.js';
+import { computeMonitoringTable, readMonitoringTable, monitoringSettings } from '../../core/monitoring/table.js';
 import { withDuckDB, queryRows, readParquet } from '../../core/duckdb.js';
 import { loadConfig } from '../../lib/config.js';
 import { monthRange } from '../../lib/months.js';
@@ -25,7 +24,7 @@ test('immature months have NULL performance and status immature but a PSI; later
       // labels only exist once observed: application month + 6 must be on or before the data's end (2024-09)
       await writeMonth(datamartDir, modelId, month, makeLoans(month, 800, seeded(30 + i)), 0.35, { withLabels: i + 6 <= 8 });
     }
-    const settings = { datamartDir, modelBankDir, thresholds: thresholdsFrom(loadConfig({})) };
+    const settings = monitoringSettings(loadConfig({}), { datamartDir, modelBankDir });
     const asOf = '2024-08';
     const { rows, path } = await computeMonitoringTable(settings, asOf, modelId);
     // 2024-09 is after the as-of date: not monitored
@@ -75,7 +74,7 @@ test('a mature month whose label partition is missing has NULL performance, judg
     await writeMetadata(modelBankDir, metadataFor('m2', '2023-12', makeLoans('b', 2000, seeded(2)), 0.35));
     await writeMonth(datamartDir, 'm2', '2024-01', makeLoans('x', 500, seeded(3)), 0.35, { withLabels: false, withFeatures: false });
     const { rows } = await computeMonitoringTable(
-      { datamartDir, modelBankDir, thresholds: thresholdsFrom(loadConfig({})) },
+      monitoringSettings(loadConfig({}), { datamartDir, modelBankDir }),
       '2024-12',
       'm2',
     );
@@ -92,7 +91,7 @@ test('a mature month whose label partition is missing has NULL performance, judg
 test('bad metadata is an InvalidModelArtifact naming the file', async () => {
   const { dir, cleanup } = await makeTempDir();
   try {
-    const settings = { datamartDir: `${dir}/datamart`, modelBankDir: `${dir}/model_bank`, thresholds: thresholdsFrom(loadConfig({})) };
+    const settings = monitoringSettings(loadConfig({}), { datamartDir: `${dir}/datamart`, modelBankDir: `${dir}/model_bank` });
     await assert.rejects(computeMonitoringTable(settings, '2024-01', 'absent'), (error: Error) => {
       assert.equal(error.name, 'InvalidModelArtifact');
       assert.match(error.message, /absent\/metadata\.json/);

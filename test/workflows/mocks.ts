@@ -150,7 +150,7 @@ export function trainingActivities(
       log.record('registerModel', candidate.family);
       return { modelId: `${candidate.family}-${trainingSet.asOf}-abc`, created: true, metrics: candidate.metrics, family: candidate.family };
     },
-    evaluatePromotionGate: async (input: { modelId: string; minAuc: number }) => {
+    evaluatePromotionGate: async (input: { modelId: string; minAuc?: number }) => {
       log.record('evaluatePromotionGate', input);
       return {
         promote: options.promote,

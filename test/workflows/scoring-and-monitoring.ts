@@ -89,7 +89,7 @@ test('a corrupt model artifact fails scoreMonthWorkflow on the first attempt', a
 });
 
 function monitoringActivities(log: CallLog, action: 'no_action' | 'alert' | 'retrain', findings = 0) {
-  const finding = { severity: 'critical' as const, metric: 'psi', snapshot_date: '2024-05-01', value: 0.3, threshold: 0.2, message: 'PSI 0.3' };
+  const finding = { severity: 'critical' as const, kind: 'drift' as const, metric: 'psi', snapshot_date: '2024-05-01', value: 0.3, threshold: 0.2, message: 'PSI 0.3' };
   return {
     computeMonitoring: async (input: { asOf: string; modelId: string }) => {
       log.record('computeMonitoring', input);

@@ -13,8 +13,7 @@ import { registerModel } from '../../core/models/bank.js';
 import { trainCandidate } from '../../core/models/candidate.js';
 import { selectBest } from '../../lib/model-selection.js';
 import { buildTrainingSet } from '../../core/models/training-set.js';
-import { thresholdsFrom } from '../../core/monitoring/status.js';
-import { computeMonitoringTable } from '../../core/monitoring/table.js';
+import { computeMonitoringTable, monitoringSettings } from '../../core/monitoring/table.js';
 import { scoreMonth } from '../../core/scoring/score-month.js';
 
 export interface FloorResult {
@@ -66,8 +65,7 @@ export async function runFloor(options: { work: string; sourceDir: string; from:
   }
   const scoring = lap();
   if (modelId) {
-    const settings = { datamartDir, modelBankDir, reportsDir: config.REPORTS_DIR, thresholds: thresholdsFrom(config) };
-    await computeMonitoringTable(settings, options.to, modelId);
+    await computeMonitoringTable(monitoringSettings(config, { datamartDir, modelBankDir }), options.to, modelId);
   }
   const monitoring = lap();
   const used = process.cpuUsage(cpu);
