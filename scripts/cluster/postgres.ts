@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { POSTGRES_USER, type ClusterSettings } from './settings.js';
-import { account, isAlive, runningAsRoot, type Account, type StateLayout } from './processes.js';
+import { account, isAlive, runningAsRoot, sleep, type Account, type StateLayout } from './processes.js';
 
 const run = promisify(execFile);
 const POSTGRES_ROOT = '/usr/lib/postgresql';
@@ -143,8 +143,12 @@ export async function startPostgres(cluster: PostgresCluster): Promise<void> {
 }
 
 export async function stopPostgres(cluster: Pick<PostgresCluster, 'owner' | 'dataDir' | 'bin'>): Promise<void> {
-  if (!postgresPid(cluster)) return;
+  const pid = postgresPid(cluster);
+  if (!pid) return;
   await asOwner(cluster, join(cluster.bin, 'pg_ctl'), ['-D', cluster.dataDir, '-m', 'fast', '-w', '-t', '60', 'stop']);
+  // pg_ctl returns once the pid file is gone, a moment before the postmaster itself has exited.
+  const deadline = Date.now() + 10_000;
+  while (isAlive(pid) && Date.now() < deadline) await sleep(50);
 }
 
 /** pg_isready over TCP: whether the server accepts connections. */

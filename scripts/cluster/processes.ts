@@ -9,12 +9,19 @@ export { tcpOpen } from '../../core/temporal/dev-server.js';
 
 export const sleep = (ms: number) => new Promise((wait) => setTimeout(wait, ms));
 
+/** Whether the process runs: an exited one not yet reaped (a zombie; this machine's pid 1 reaps late) counts as gone. */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  try {
+    // /proc/<pid>/stat: "pid (comm) state ...", comm may hold spaces and parentheses.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return process.platform !== 'linux';
   }
 }
 
@@ -130,7 +137,7 @@ export async function waitFor(what: string, check: () => Promise<boolean>, optio
     if (await check()) return;
     const died = options.alive && !options.alive();
     if (died || Date.now() > deadline) {
-      const tail = options.logFile && existsSync(options.logFile) ? `\n${options.logFile}:\n${readFileSync(options.logFile, 'utf8').split('\n').slice(-25).join('\n')}` : '';
+      const tail = options.logFile && existsSync(options.logFile) ? `\n${options.logFile}:\n${readFileSync(options.logFile, 'utf8').split('\n').slice(-25).map((line) => line.slice(0, 400)).join('\n')}` : '';
       throw new Error(`${what}: ${died ? 'the process exited' : `not after ${options.timeoutMs / 1000} s`}${tail}`);
     }
     await sleep(250);

@@ -28,8 +28,11 @@ export const DYNAMIC_CONFIG_FILE = resolve(PROJECT_ROOT, 'scripts/cluster/dynami
 const port = (fallback: number) => z.coerce.number().int().min(1024).max(65_000).default(fallback);
 
 export const clusterSettingsSchema = z.object({
-  /** gRPC of the frontend; the other services' ports are derived from it (servicePorts). */
-  CLUSTER_FRONTEND_PORT: port(7433),
+  /**
+   * gRPC of the frontend; the other services' ports are derived from it (servicePorts). At most 32661: the schema
+   * stores membership ports (frontend + 100..106) as a PostgreSQL smallint.
+   */
+  CLUSTER_FRONTEND_PORT: port(7433).refine((value) => value + 106 <= 32_767, 'at most 32661: membership ports (this + 100..106) must fit a smallint'),
   CLUSTER_UI_PORT: port(8433),
   CLUSTER_POSTGRES_PORT: port(55432),
   /** Fixed when the cluster's database is created: the server refuses to start on a different count later. */

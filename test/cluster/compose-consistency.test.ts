@@ -30,6 +30,7 @@ test('the cluster defaults are the documented ones', () => {
   assert.throws(() => loadClusterSettings({ CLUSTER_FRONTEND_PORT: 'seven' }), /CLUSTER_FRONTEND_PORT="seven"/);
   assert.throws(() => loadClusterSettings({ CLUSTER_UI_PORT: '7434' }), /overlap/);
   assert.throws(() => loadClusterSettings({ CLUSTER_HISTORY_SHARDS: '1' }), /CLUSTER_HISTORY_SHARDS/);
+  assert.throws(() => loadClusterSettings({ CLUSTER_FRONTEND_PORT: '40000' }), /smallint/);
 });
 
 test('every Temporal service runs the cluster server version with the cluster environment', () => {
