@@ -4,13 +4,13 @@
 // died. down stops everything in reverse order and leaves no process; the data stays for the next up.
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { SERVER_SERVICES, servicePorts, TEMPORAL_SERVER_VERSION, TEMPORAL_UI_VERSION, type ClusterSettings, type ServerService } from './settings.js';
+import { SERVER_SERVICES, servicePorts, TEMPORAL_SERVER_VERSION, TEMPORAL_UI_VERSION, type ClusterSettings } from './settings.js';
 import { ensureServerBinaries, ensureUiBinary } from './binaries.js';
-import { preparePostgres, postgresBinDir, postgresPid, postgresReady, startPostgres, stopPostgres, type PostgresCluster } from './postgres.js';
+import { preparePostgres, postgresBinDir, postgresPid, postgresReady, startPostgres, stopPostgres } from './postgres.js';
 import { setUpSchemas } from './schema.js';
 import {
-  SERVER_PROGRAM, UI_PROGRAM, clusterHealthy, ensureNamespace, processName, stagedBinary, startServerService, startServerServices,
-  startUi, startWorkers, type ServiceContext,
+  SERVER_PROGRAM, UI_PROGRAM, clusterHealthy, ensureNamespace, processName, stagedBinary, startServerServices, startUi, startWorkers,
+  type ServiceContext,
 } from './services.js';
 import { account, runningAsRoot, runningPid, stateLayout, stopPid, tcpOpen, waitFor, type StateLayout } from './processes.js';
 import { TEMPORAL_BINARY } from '../../core/temporal/dev-server.js';
@@ -18,24 +18,15 @@ import { TEMPORAL_BINARY } from '../../core/temporal/dev-server.js';
 export interface UpOptions {
   /** Pipeline worker processes to start against the cluster (default none). */
   workers?: number;
-  /** Leave the Web UI out (tests). */
-  noUi?: boolean;
 }
 
-export interface Cluster {
-  settings: ClusterSettings;
-  layout: StateLayout;
-  postgres: PostgresCluster;
-  context: ServiceContext;
-}
-
-/** Brings every part up that is not running; returns what the later calls (restart, status) need. */
-export async function clusterUp(settings: ClusterSettings, log: (line: string) => void, options: UpOptions = {}): Promise<Cluster> {
+/** Brings every part up that is not running (so it also restarts what died). */
+export async function clusterUp(settings: ClusterSettings, log: (line: string) => void, options: UpOptions = {}): Promise<void> {
   if (!existsSync(TEMPORAL_BINARY)) throw new Error(`${TEMPORAL_BINARY} is missing: run 'npm run setup' (it installs the Temporal CLI)`);
   mkdirSync(settings.stateDir, { recursive: true, mode: 0o755 });
   const layout = stateLayout(settings.stateDir);
   const binaries = await ensureServerBinaries(log);
-  const uiBinary = options.noUi ? null : await ensureUiBinary(log);
+  const uiBinary = await ensureUiBinary(log);
 
   const postgres = await preparePostgres(settings, layout, log);
   if (!postgresPid(postgres)) {
@@ -49,15 +40,12 @@ export async function clusterUp(settings: ClusterSettings, log: (line: string) =
   await startServerServices(context, log);
   await waitFor(`cluster health on ${settings.address}`, () => clusterHealthy(settings), { timeoutMs: 120_000 });
   await ensureNamespace(settings, log);
-  if (uiBinary) {
-    await startUi(settings, layout, stagedBinary(settings.stateDir, uiBinary, UI_PROGRAM));
-    log(`Web UI ${TEMPORAL_UI_VERSION} on ${settings.uiUrl}`);
-  }
+  await startUi(settings, layout, stagedBinary(settings.stateDir, uiBinary, UI_PROGRAM));
+  log(`Web UI ${TEMPORAL_UI_VERSION} on ${settings.uiUrl}`);
   if (options.workers) await startWorkers(settings, layout, options.workers, log);
-  return { settings, layout, postgres, context };
 }
 
-/** Everything recorded in the state folder's run/, workers first, then UI, frontend, matching, worker, history. */
+/** Everything recorded in the state folder's run/: pipeline workers first, the UI, then the services in reverse start order. */
 function stopOrder(layout: StateLayout): string[] {
   const recorded = existsSync(layout.run) ? readdirSync(layout.run).filter((file) => file.endsWith('.pid')).map((file) => file.slice(0, -4)) : [];
   const services = [...SERVER_SERVICES].reverse().map(processName.service);
@@ -84,11 +72,6 @@ export async function clusterDown(settings: ClusterSettings, log: (line: string)
     await stopPostgres({ bin, dataDir, owner });
     log('stopped PostgreSQL');
   }
-}
-
-/** Restarts one Temporal service (after a crash): the same start as `up`'s. */
-export async function restartService(cluster: Cluster, service: ServerService): Promise<number> {
-  return startServerService(cluster.context, service);
 }
 
 export interface ProcessStatus {

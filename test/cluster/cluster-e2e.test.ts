@@ -203,6 +203,7 @@ test('history service SIGKILLed mid-backfill and restarted', { skip, timeout: TE
     return `history (pid ${pid}) SIGKILLed, restarted as pid ${restarted}`;
   });
   assertSameAsClusterRun(run);
+  assert.deepEqual(run.leftovers, [], 'no worker was killed, so no write was cut short');
 });
 
 test('one of two workers SIGKILLed mid-backfill', { skip, timeout: TEST_TIMEOUT }, async () => {
@@ -212,6 +213,8 @@ test('one of two workers SIGKILLed mid-backfill', { skip, timeout: TEST_TIMEOUT 
     return `worker pid ${workers[0].pid} SIGKILLed (not restarted)`;
   });
   assertSameAsClusterRun(run);
+  // A write cut short by the kill may leave its temp file (readers never see it): the chaos suite tracks that.
+  if (run.leftovers.length > 0) console.log(`# temp files left by the killed worker: ${run.leftovers.join(', ')}`);
 });
 
 test('PostgreSQL restarted mid-backfill', { skip, timeout: TEST_TIMEOUT }, async () => {
@@ -226,6 +229,7 @@ test('PostgreSQL restarted mid-backfill', { skip, timeout: TEST_TIMEOUT }, async
     return `PostgreSQL (pid ${before}) stopped for 2 s and started (pid ${now})`;
   });
   assertSameAsClusterRun(run);
+  assert.deepEqual(run.leftovers, [], 'no worker was killed, so no write was cut short');
 });
 
 test('down leaves no process; up finds the earlier workflows', { skip, timeout: 5 * 60_000 }, async () => {
