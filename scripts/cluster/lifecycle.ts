@@ -12,7 +12,7 @@ import {
   SERVER_PROGRAM, UI_PROGRAM, clusterHealthy, ensureNamespace, processName, stagedBinary, startServerServices, startUi, startWorkers,
   type ServiceContext,
 } from './services.js';
-import { account, runningAsRoot, runningPid, stateLayout, stopPid, tcpOpen, waitFor, type StateLayout } from './processes.js';
+import { account, assertReachable, runningAsRoot, runningPid, stateLayout, stopPid, tcpOpen, waitFor, type StateLayout } from './processes.js';
 import { TEMPORAL_BINARY } from '../../core/temporal/dev-server.js';
 
 export interface UpOptions {
@@ -24,6 +24,10 @@ export interface UpOptions {
 export async function clusterUp(settings: ClusterSettings, log: (line: string) => void, options: UpOptions = {}): Promise<void> {
   if (!existsSync(TEMPORAL_BINARY)) throw new Error(`${TEMPORAL_BINARY} is missing: run 'npm run setup' (it installs the Temporal CLI)`);
   mkdirSync(settings.stateDir, { recursive: true, mode: 0o755 });
+  for (const name of runningAsRoot() ? ['postgres', 'nobody'] : []) {
+    const unprivileged = account(name);
+    if (unprivileged) assertReachable(settings.stateDir, unprivileged, 'CLUSTER_STATE_DIR');
+  }
   const layout = stateLayout(settings.stateDir);
   const binaries = await ensureServerBinaries(log);
   const uiBinary = await ensureUiBinary(log);

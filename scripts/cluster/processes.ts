@@ -2,8 +2,8 @@
 // of the state folder, so `down` and `status` find them from any later command. Root hands each one to an
 // unprivileged account (node's spawn uid/gid: the process execs directly, so the pid file holds the server's own pid).
 import { execFileSync, spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 
 export { tcpOpen } from '../../core/temporal/dev-server.js';
 
@@ -43,6 +43,21 @@ export function account(name: string): Account | null {
 }
 
 export const runningAsRoot = () => process.getuid?.() === 0;
+
+/**
+ * Throws unless `account` may enter every folder from / down to `dir` (its processes run there and read their files
+ * from there): a checkout under root's home, for instance, is closed to `postgres` and `nobody`.
+ */
+export function assertReachable(dir: string, account: Account, setting: string): void {
+  for (let folder = dir; ; folder = dirname(folder)) {
+    const stat = statSync(folder);
+    const bit = stat.uid === account.uid ? 0o100 : stat.gid === account.gid ? 0o010 : 0o001;
+    if ((stat.mode & bit) === 0) {
+      throw new Error(`${folder} is closed to the '${account.name}' account the cluster runs as, so it cannot reach ${dir}: set ${setting} to a folder it can reach (e.g. under /var/tmp)`);
+    }
+    if (folder === dirname(folder)) return;
+  }
+}
 
 export interface StateLayout {
   run: string;

@@ -4,7 +4,7 @@
 // (the build cache is under root's home).
 import { execFile } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { PROJECT_ROOT, TEMPORAL_BINARY } from '../../core/temporal/dev-server.js';
 import {
@@ -56,13 +56,17 @@ export interface ServiceContext {
   postgresPassword: string;
 }
 
+/** The server's environment; its dynamic config is copied into the state folder, the one place the services read. */
 export function serverEnvironment(context: Pick<ServiceContext, 'settings' | 'postgresPassword'>): Record<string, string> {
+  const dynamicConfigFile = join(context.settings.stateDir, 'config', 'dynamicconfig.yaml');
+  mkdirSync(dirname(dynamicConfigFile), { recursive: true });
+  copyFileSync(DYNAMIC_CONFIG_FILE, dynamicConfigFile);
   return temporalServerEnvironment(context.settings, {
     postgresHost: '127.0.0.1',
     postgresUser: POSTGRES_USER,
     postgresPassword: context.postgresPassword,
     bindIp: '127.0.0.1',
-    dynamicConfigFile: DYNAMIC_CONFIG_FILE,
+    dynamicConfigFile,
   });
 }
 

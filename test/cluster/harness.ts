@@ -4,6 +4,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { tmpdir } from 'node:os';
 import { promisify } from 'node:util';
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
@@ -48,7 +49,9 @@ export async function privateClusterSettings(): Promise<ClusterSettings> {
         CLUSTER_FRONTEND_PORT: String(frontend),
         CLUSTER_UI_PORT: String(frontend + 200),
         CLUSTER_POSTGRES_PORT: String(frontend + 201),
-        CLUSTER_STATE_DIR: join(PROJECT_ROOT, '.test-tmp', `cluster-${randomUUID().slice(0, 8)}`),
+        // Under the system temp folder: PostgreSQL and the services run as other accounts, which a checkout under a
+        // private home would shut out.
+        CLUSTER_STATE_DIR: join(tmpdir(), `credit-pipeline-cluster-${randomUUID().slice(0, 8)}`),
         CLUSTER_LOG_LEVEL: 'warn',
       });
     }
