@@ -13,6 +13,10 @@ COPY activities ./activities
 COPY workflows ./workflows
 COPY workers ./workers
 COPY tsconfig.json ./
+# The volumes' mount points, owned by the user the worker runs as: an empty named volume takes the owner of the
+# folder it is mounted on, so without these Docker would create them as root and the worker could not write.
+RUN mkdir -p /data/datamart /data/model_bank /data/reports /data/raw \
+ && chown -R node:node /data
 ENV DATAMART_DIR=/data/datamart MODEL_BANK_DIR=/data/model_bank REPORTS_DIR=/data/reports
 USER node
 CMD ["npx", "tsx", "workers/main.ts"]

@@ -33,7 +33,7 @@ export interface DevServer {
 
 export type PortState = 'free' | 'temporal' | 'other';
 
-function tcpOpen(host: string, port: number): Promise<boolean> {
+export function tcpOpen(host: string, port: number): Promise<boolean> {
   return new Promise((done) => {
     const socket = createConnection({ host, port });
     socket.setTimeout(1000);
