@@ -5,7 +5,8 @@ import { DEFAULT_TASK_QUEUE } from './temporal.js';
 
 const share = (fallback: number) => z.coerce.number().min(0).max(1).default(fallback);
 
-export const configSchema = z.object({
+/** Every variable on its own (pick from it for a part of the configuration); configSchema adds the cross-checks. */
+export const configVariablesSchema = z.object({
   TEMPORAL_TASK_QUEUE: z.string().min(1).default(DEFAULT_TASK_QUEUE),
   DATAMART_DIR: z.string().min(1).default('./datamart'),
   MODEL_BANK_DIR: z.string().min(1).default('./model_bank'),
@@ -48,7 +49,9 @@ export const configSchema = z.object({
     .string()
     .regex(/^(\w+:\d+)(,\w+:\d+)*$/, 'expected name:count[,name:count]')
     .optional(),
-}).refine((config) => config.PSI_WARNING < config.PSI_CRITICAL, {
+});
+
+export const configSchema = configVariablesSchema.refine((config) => config.PSI_WARNING < config.PSI_CRITICAL, {
   path: ['PSI_WARNING'],
   message: 'must be below PSI_CRITICAL (0 < warning < critical)',
 });
