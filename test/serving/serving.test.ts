@@ -13,7 +13,12 @@ import { queryRows, readParquet, sqlString, withDuckDB } from '../../core/duckdb
 import { promote, rollback } from '../../core/models/registry.js';
 import { releaseScoringSessions } from '../../core/scoring/model-loader.js';
 import { datamart, partitionDir } from '../../lib/layout.js';
-import { FIXTURE_DIR, scratchConfig } from '../helpers/temporal.js';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { FIXTURE_DIR, scratchConfig, startTemporal, withWorker } from '../helpers/temporal.js';
+import { PROJECT_ROOT } from '../../core/temporal/dev-server.js';
+import { LIFECYCLE_WORKFLOW_ID } from '../../lib/temporal.js';
+import { modelLifecycleWorkflow } from '../../workflows/index.js';
 import { rawApplications, type FixtureApplication } from './applications.js';
 import { batchPredictions, trainSampleModels, type BatchPrediction, type SampleModels } from './sample-models.js';
 
@@ -24,6 +29,7 @@ let batch: BatchPrediction[];
 let applications: FixtureApplication[];
 let server: ScoringServer;
 const logs: string[] = [];
+const run = promisify(execFile);
 
 function serveOptions(): ServeOptions {
   const logStream = new PassThrough();
@@ -165,9 +171,14 @@ test('bad requests get 400 naming the field and the reason; the server keeps ser
   assert.ok(!logged.includes(good.loan.Customer_ID) && !logged.includes(good.attributes!.Name!), 'a customer id or name reached the log');
 });
 
-test('hot swap under load: promotion and rollback switch the served model within 5 s, no request fails', async () => {
+/**
+ * Sends this month's applications continuously from 8 clients while `promoteThenRollback` runs its two changes;
+ * checks that each change reached the answers within 5 s, that no request failed, and that every answer was scored
+ * wholly by the model it names (gbtree's answers equal the batch predictions; gblinear gives one other value each).
+ */
+async function swapUnderLoad(label: string, change: { promote: () => Promise<void>; rollback: () => Promise<void> }): Promise<void> {
   const byLoan = new Map(applications.map((application) => [application.loan.loan_id.trim(), application]));
-  const probe = batch.filter((p) => p.snapshot_date === '2024-06-01'); // this month's applications
+  const probe = batch.filter((p) => p.snapshot_date === '2024-06-01');
   const answers: Array<{ at: number; status: number; modelId: string; loanId: string; probability: number }> = [];
   let running = true;
   const clients = Array.from({ length: 8 }, async (_, client) => {
@@ -186,25 +197,22 @@ test('hot swap under load: promotion and rollback switch the served model within
     }
     return Infinity;
   };
+  const swapsBefore = (await server.metrics.swaps.get()).values[0]?.value ?? 0;
   try {
     await new Promise((wait) => setTimeout(wait, 500));
-    const promotedAt = Date.now();
-    await promote(config.MODEL_BANK_DIR, models.gblinear, 'hot swap test');
-    const promotionLag = await firstAnswerBy(models.gblinear, promotedAt);
+    await change.promote();
+    const promotionLag = await firstAnswerBy(models.gblinear, Date.now());
     await new Promise((wait) => setTimeout(wait, 500));
-    const rolledBackAt = Date.now();
-    await rollback(config.MODEL_BANK_DIR, 'hot swap test');
-    const rollbackLag = await firstAnswerBy(models.gbtree, rolledBackAt);
+    await change.rollback();
+    const rollbackLag = await firstAnswerBy(models.gbtree, Date.now());
     await new Promise((wait) => setTimeout(wait, 500));
     running = false;
     await Promise.all(clients);
 
-    console.log(`hot swap: ${answers.length} requests; promotion seen after ${promotionLag} ms, rollback after ${rollbackLag} ms`);
+    console.log(`hot swap (${label}): ${answers.length} requests; promotion seen ${promotionLag} ms after it returned, rollback ${rollbackLag} ms`);
     assert.ok(promotionLag <= 5000, `promotion reached answers after ${promotionLag} ms`);
     assert.ok(rollbackLag <= 5000, `rollback reached answers after ${rollbackLag} ms`);
     assert.deepEqual(answers.filter((answer) => answer.status !== 200), [], 'every request succeeded');
-    // Each answer was scored wholly by the model it names: gbtree's equal the batch predictions, gblinear's one
-    // fixed (different) value per application.
     const expected = new Map(probe.map((p) => [p.loan_id, p.default_probability]));
     const linear = new Map<string, Set<number>>();
     for (const answer of answers) {
@@ -221,10 +229,40 @@ test('hot swap under load: promotion and rollback switch the served model within
     }
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
     assert.match(metrics, new RegExp(`credit_serving_model_info\\{model_id="${models.gbtree}"\\} 1`));
-    assert.match(metrics, /credit_serving_model_swaps_total 2/);
+    assert.equal((await server.metrics.swaps.get()).values[0].value, swapsBefore + 2);
   } finally {
     running = false;
     await Promise.all(clients);
+  }
+}
+
+test('hot swap under load, registry functions: promotion and rollback switch the served model within 5 s, no request fails', async () => {
+  await swapUnderLoad('registry', {
+    promote: async () => void (await promote(config.MODEL_BANK_DIR, models.gblinear, 'hot swap test')),
+    rollback: async () => void (await rollback(config.MODEL_BANK_DIR, 'hot swap test')),
+  });
+});
+
+test('hot swap under load, `npm run promote` / `npm run rollback` through model-lifecycle on a dev server', async () => {
+  const env = await startTemporal();
+  try {
+    await withWorker(env, config, async () => {
+      await env.client.workflow.start(modelLifecycleWorkflow, { workflowId: LIFECYCLE_WORKFLOW_ID, taskQueue: config.TEMPORAL_TASK_QUEUE, args: [{}] });
+      const command = async (script: string, ...args: string[]) => {
+        const { stdout } = await run(process.execPath, ['--import', 'tsx', `scripts/${script}.ts`, ...args], {
+          cwd: PROJECT_ROOT,
+          env: { ...process.env, TEMPORAL_ADDRESS: env.address, TEMPORAL_NAMESPACE: env.namespace ?? 'default', TEMPORAL_TASK_QUEUE: config.TEMPORAL_TASK_QUEUE },
+          timeout: 60_000,
+        });
+        return stdout;
+      };
+      await swapUnderLoad('model-lifecycle', {
+        promote: async () => assert.match(await command('promote', '--model', models.gblinear), new RegExp(`production model: ${models.gblinear}`)),
+        rollback: async () => assert.match(await command('rollback', '--reason', 'serving test'), new RegExp(`production model: ${models.gbtree}`)),
+      });
+    });
+  } finally {
+    await env.teardown();
   }
 });
 
