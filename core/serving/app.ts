@@ -114,6 +114,8 @@ export async function startScoringServer(options: ServeOptions): Promise<Scoring
       if (!model) throw new NoModel('no verified production model is loaded');
       const withFeatures = computed.flatMap((c) => (c.ok ? [c.features] : []));
       const probabilities = await scoreRows(model, withFeatures);
+      // Checked before anything is answered or recorded: a failed batch leaves no online score behind.
+      if (!probabilities.every(Number.isFinite)) throw new Error(`model ${model.modelId} gave a non-finite score`);
       const threshold = model.model.metadata.threshold;
       const scoredAt = new Date();
       let next = 0;
@@ -122,7 +124,6 @@ export async function startScoringServer(options: ServeOptions): Promise<Scoring
         const loanId = job.placed.application.loan.loan_id?.trim() || null;
         if (!features.ok) return { ok: false, rejected: { loan_id: loanId, error: features.reason, rejected_records: features.rejected } };
         const probability = probabilities[next++];
-        if (!Number.isFinite(probability)) throw new Error(`model ${model.modelId} gave a non-finite score`);
         const row = features.features;
         const scored: ScoredApplication = {
           loan_id: String(row.loan_id),
