@@ -3,7 +3,7 @@
 // of its own, SQL literals, and atomic Parquet writes (temp file + rename) so a retried activity replaces a
 // partition, never half-writes it.
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { DuckDBConnection, DuckDBInstance, type DuckDBResultReader } from '@duckdb/node-api';
 import { mkdirSync, rmSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -150,7 +150,11 @@ export function sqlIdent(name: string): string {
 
 /** Rows of a query as plain JS values: integers as numbers, DATE as 'YYYY-MM-DD', TIMESTAMP as ISO text. */
 export async function queryRows<T extends Row = Row>(db: DuckDBConnection, sql: string): Promise<T[]> {
-  const reader = await db.runAndReadAll(sql);
+  return plainRows<T>(await db.runAndReadAll(sql));
+}
+
+/** The rows of a fully read result (of a query or a prepared statement) as queryRows gives them. */
+export function plainRows<T extends Row = Row>(reader: DuckDBResultReader): T[] {
   const types = reader.columnTypes().map(String);
   const names = reader.columnNames();
   return reader.getRowObjectsJS().map((row) => {

@@ -44,6 +44,19 @@ export const configVariablesSchema = z.object({
   DUCKDB_THREADS: z.coerce.number().int().min(1).max(256).optional(),
   /** Memory of the worker's one DuckDB instance before it spills (default 1GB); read by core/duckdb.ts. */
   DUCKDB_MEMORY_LIMIT: z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'expected a size such as 1GB or 512MiB').optional(),
+  /** Online scoring API (npm run serve). */
+  SERVE_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  SERVE_HOST: z.union([z.ipv4(), z.ipv6(), z.literal('localhost'), z.hostname()]).default('127.0.0.1'),
+  SERVE_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
+  /** Applications per feature query (micro-batch) and per request body. */
+  SERVE_MAX_BATCH: z.coerce.number().int().min(1).max(1024).default(64),
+  /** Applications waiting for a micro-batch beyond which requests get 503 (load shedding). */
+  SERVE_MAX_QUEUE: z.coerce.number().int().min(1).default(2000),
+  SERVE_REGISTRY_POLL_MS: z.coerce.number().int().min(50).default(1000),
+  SERVE_FLUSH_ROWS: z.coerce.number().int().min(1).default(1000),
+  SERVE_FLUSH_SECONDS: z.coerce.number().min(0.1).default(10),
+  SERVE_MAX_EVENT_LOOP_DELAY_MS: z.coerce.number().int().min(0).default(1000),
+  SERVE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'silent']).default('info'),
   /** Tests only: `activityName:failures[,activityName:failures]`, the first attempts of those activities fail. */
   FAULT_INJECTION: z
     .string()

@@ -1,9 +1,11 @@
 // `npm run bench -- --scale S`: generated data at S × 12,500 customers through phase 1, phase 2 and monitoring on a
 // private dev server and a worker child process; prints the figures and writes bench/results/<date>-<scale>.json.
+// `npm run bench -- --serve`: the online scoring API under load instead (bench/results/<date>-serve.json).
 import { mkdirSync, writeFileSync, renameSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { benchOptionsSchema } from '../tools/bench/options.js';
 import { runBench, type BenchResult } from '../tools/bench/run.js';
+import { formatServeBench, runServeBench, serveBenchOptionsSchema } from '../tools/bench/serve.js';
 import { parseCommandLine } from './cli.js';
 import { formatTable } from './format.js';
 
@@ -18,7 +20,32 @@ const raw = parseCommandLine('bench', 'Benchmark the whole pipeline on generated
   out: { type: 'string', description: 'folder of the result JSON (default bench/results)' },
   work: { type: 'string', description: 'scratch folder for data, datamart and server db (default bench/tmp)' },
   keep: { type: 'boolean', description: 'keep the scratch folder afterwards' },
+  serve: { type: 'boolean', description: 'instead: the online scoring API (npm run serve) under autocannon, single applications on loopback' },
+  duration: { type: 'string', description: 'with --serve: seconds per connection level (default 10)' },
+  connections: { type: 'string', description: 'with --serve: concurrent connections, a comma list for several levels (default 10)' },
 });
+
+if (raw.serve) {
+  const serveInput = {
+    ...(raw.duration !== undefined ? { duration: raw.duration } : {}),
+    ...(raw.connections !== undefined ? { connections: raw.connections } : {}),
+    ...(raw.source !== undefined ? { sourceDir: resolve(raw.source) } : {}),
+  };
+  const serveOptions = serveBenchOptionsSchema.safeParse(serveInput);
+  if (!serveOptions.success) {
+    console.error(`bench --serve: ${serveOptions.error.issues.map((issue) => `--${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
+    process.exit(2);
+  }
+  const results = await runServeBench(serveInput);
+  for (const result of results) console.log(formatServeBench(result));
+  const dir = resolve(raw.out ?? 'bench/results');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${new Date().toISOString().slice(0, 10)}-serve.json`);
+  writeFileSync(`${file}.tmp`, JSON.stringify(results, null, 2) + '\n');
+  renameSync(`${file}.tmp`, file);
+  console.log(`\nwritten ${file}`);
+  process.exit(0);
+}
 
 if (raw.scale === undefined) {
   console.error('bench: --scale is required, e.g. --scale 1 (see --help)');

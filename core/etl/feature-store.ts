@@ -119,14 +119,28 @@ async function ensureClickstreamLookback(options: {
 }
 
 export function featureSelect(inputs: { loans: string; attributes: string; financials: string; clickstream: string[] }): string {
+  return featureSelectFrom({
+    loans: readParquet(inputs.loans),
+    attributes: readParquet(inputs.attributes),
+    financials: readParquet(inputs.financials),
+    clickstream: readParquet(inputs.clickstream),
+  });
+}
+
+/**
+ * The feature-store SELECT over silver relations (SQL table expressions): silver loan_daily, attributes and financials
+ * of the month, silver clickstream of the lookback months. The batch ETL reads them from Parquet, online scoring
+ * (core/serving) from in-memory tables: one definition of the features for both.
+ */
+export function featureSelectFrom(relations: { loans: string; attributes: string; financials: string; clickstream: string }): string {
   const double = (table: string, column: string) => `CAST(${table}.${sqlIdent(column)} AS DOUBLE) AS ${sqlIdent(column)}`;
   const text = (table: string, column: string) => `CAST(${table}.${sqlIdent(column)} AS VARCHAR) AS ${sqlIdent(column)}`;
   return `
     WITH applications AS (
       SELECT loan_id, Customer_ID, CAST(snapshot_date AS DATE) AS snapshot_date, loan_amt, tenure
-      FROM ${readParquet(inputs.loans)} WHERE installment_num = 0
+      FROM ${relations.loans} WHERE installment_num = 0
     ), latest_click AS (
-      SELECT * FROM ${readParquet(inputs.clickstream)}
+      SELECT * FROM ${relations.clickstream}
       QUALIFY row_number() OVER (PARTITION BY Customer_ID ORDER BY snapshot_date DESC, source_line) = 1
     )
     SELECT app.loan_id, app.Customer_ID, app.snapshot_date,
@@ -138,8 +152,8 @@ export function featureSelect(inputs: { loans: string; attributes: string; finan
       ${CLICKSTREAM_FEATURE_COLUMNS.map((c) => double('click', c)).join(', ')},
       CAST(date_diff('month', click.snapshot_date, app.snapshot_date) AS DOUBLE) AS clickstream_months_since
     FROM applications AS app
-    LEFT JOIN ${readParquet(inputs.attributes)} AS attr ON attr.Customer_ID = app.Customer_ID
-    LEFT JOIN ${readParquet(inputs.financials)} AS fin ON fin.Customer_ID = app.Customer_ID
+    LEFT JOIN ${relations.attributes} AS attr ON attr.Customer_ID = app.Customer_ID
+    LEFT JOIN ${relations.financials} AS fin ON fin.Customer_ID = app.Customer_ID
     LEFT JOIN latest_click AS click ON click.Customer_ID = app.Customer_ID
     ORDER BY app.loan_id`;
 }

@@ -42,7 +42,6 @@ export async function buildSilver(options: {
     throw new Error(`bronze partition ${bronze} does not exist: ingest ${source} ${month} first`);
   });
   const lineage = silverLineage(source, month, await requireLineage(bronze, `bronze ${source} ${month}`));
-  const definition = SILVER_DEFINITIONS[source];
   const path = silverFile(datamartDir, source, month);
   const quarantinePath = quarantineFile(datamartDir, source, month);
 
@@ -57,33 +56,7 @@ export async function buildSilver(options: {
     const rawColumns = (await queryRows<{ name: string }>(db, `SELECT column_name AS name FROM (DESCRIBE bronze)`))
       .map((row) => row.name)
       .filter((name) => !(BRONZE_LINEAGE_COLUMNS as readonly string[]).includes(name));
-    const digest = `md5(concat_ws('\u001f', ${rawColumns.map((c) => `coalesce(${sqlIdent(c)}, '\u001e')`).join(', ')}))`;
-    const keys = definition.keys.map(sqlIdent);
-    const keyed = keys.join(', ');
-
-    // Keys first, then the source's own row checks, then repeats: identical repeats keep their first line,
-    // conflicting repeats are all rejected (keeping either would be a guess).
-    await db.run(`
-      CREATE TABLE cleaned AS
-      WITH checked AS (
-        SELECT typed.*, digests.row_digest FROM (${definition.select({ snapshotDate: snapshotDate(month), dateSpelling: spelling })}) AS typed
-        JOIN (SELECT source_line, ${digest} AS row_digest FROM bronze) AS digests USING (source_line)
-      ), windowed AS (
-        SELECT *,
-          min(row_digest) OVER keyset AS first_digest,
-          max(row_digest) OVER keyset AS last_digest,
-          min(source_line) OVER keyset AS first_line
-        FROM checked
-        WINDOW keyset AS (PARTITION BY ${keyed})
-      )
-      SELECT * EXCLUDE (row_problem, row_digest, first_digest, last_digest, first_line),
-        CASE
-          ${definition.keys.map((key) => `WHEN ${sqlIdent(key)} IS NULL THEN ${sqlString(`${key} missing or invalid`)}`).join('\n          ')}
-          WHEN row_problem IS NOT NULL THEN row_problem
-          WHEN first_digest <> last_digest THEN ${sqlString(`conflicting duplicate ${definition.keys.join('+')} in the month`)}
-          WHEN source_line <> first_line THEN 'duplicate of line ' || first_line
-        END AS reason
-      FROM windowed`);
+    await db.run(`CREATE TABLE cleaned AS ${cleanedSelect(source, { snapshotDate: snapshotDate(month), dateSpelling: spelling }, rawColumns)}`);
 
     const total = await queryValue<number>(db, 'SELECT count(*) FROM cleaned');
     const quarantined = await queryValue<number>(db, 'SELECT count(*) FROM cleaned WHERE reason IS NOT NULL');
@@ -109,4 +82,41 @@ export async function buildSilver(options: {
     signal);
     return { source, month, rows, quarantined, path };
   });
+}
+
+/**
+ * Every row of a relation `bronze` (one month of `source`, raw text columns `rawColumns` plus source_line), typed by
+ * the source's silver SELECT, with `reason` NULL for an accepted row and the quarantine reason otherwise. The batch
+ * ETL and online scoring (core/serving) both clean through this one query.
+ */
+export function cleanedSelect(
+  source: Source,
+  context: { snapshotDate: string; dateSpelling: DateSpelling },
+  rawColumns: readonly string[],
+): string {
+  const definition = SILVER_DEFINITIONS[source];
+  const digest = `md5(concat_ws('\u001f', ${rawColumns.map((c) => `coalesce(${sqlIdent(c)}, '\u001e')`).join(', ')}))`;
+  const keyed = definition.keys.map(sqlIdent).join(', ');
+  // Keys first, then the source's own row checks, then repeats: identical repeats keep their first line,
+  // conflicting repeats are all rejected (keeping either would be a guess).
+  return `
+      WITH checked AS (
+        SELECT typed.*, digests.row_digest FROM (${definition.select(context)}) AS typed
+        JOIN (SELECT source_line, ${digest} AS row_digest FROM bronze) AS digests USING (source_line)
+      ), windowed AS (
+        SELECT *,
+          min(row_digest) OVER keyset AS first_digest,
+          max(row_digest) OVER keyset AS last_digest,
+          min(source_line) OVER keyset AS first_line
+        FROM checked
+        WINDOW keyset AS (PARTITION BY ${keyed})
+      )
+      SELECT * EXCLUDE (row_problem, row_digest, first_digest, last_digest, first_line),
+        CASE
+          ${definition.keys.map((key) => `WHEN ${sqlIdent(key)} IS NULL THEN ${sqlString(`${key} missing or invalid`)}`).join('\n          ')}
+          WHEN row_problem IS NOT NULL THEN row_problem
+          WHEN first_digest <> last_digest THEN ${sqlString(`conflicting duplicate ${definition.keys.join('+')} in the month`)}
+          WHEN source_line <> first_line THEN 'duplicate of line ' || first_line
+        END AS reason
+      FROM windowed`;
 }

@@ -1,0 +1,35 @@
+// `npm run serve`: the online scoring API (core/serving/app.ts) on SERVE_HOST:SERVE_PORT (127.0.0.1:8080), serving
+// MODEL_BANK_DIR's production model and following its promotions and rollbacks. SIGINT/SIGTERM: in-flight requests
+// finish, buffered online scores are written, then the process exits.
+import { ConfigError, loadConfig, type Config } from '../lib/config.js';
+import { serveOptionsFrom, startScoringServer } from '../core/serving/app.js';
+
+let config: Config;
+try {
+  config = loadConfig();
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  console.error(error.message);
+  process.exit(2);
+}
+const server = await startScoringServer(serveOptionsFrom(config));
+server.app.log.info(
+  { url: server.url, model: server.holder.current?.modelId ?? null },
+  server.holder.current ? 'scoring API ready' : 'scoring API up, not ready: no verified production model yet',
+);
+
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    server.app.log.info({ signal }, 'shutting down: finishing in-flight requests, flushing online scores');
+    server.close().then(
+      () => process.exit(0),
+      (error) => {
+        console.error(error);
+        process.exit(1);
+      },
+    );
+  });
+}

@@ -1,0 +1,15 @@
+// The serving settings of lib/config.ts: defaults of SPEC §6 and refusals naming the variable.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ConfigError, loadConfig } from '../../lib/config.js';
+
+test('serve defaults to 127.0.0.1:8080; SERVE_HOST and SERVE_PORT are validated', () => {
+  const config = loadConfig({});
+  assert.equal(config.SERVE_HOST, '127.0.0.1');
+  assert.equal(config.SERVE_PORT, 8080);
+  assert.equal(loadConfig({ SERVE_HOST: '0.0.0.0', SERVE_PORT: '9000' }).SERVE_PORT, 9000);
+  assert.equal(loadConfig({ SERVE_HOST: 'scoring.internal' }).SERVE_HOST, 'scoring.internal');
+  assert.throws(() => loadConfig({ SERVE_PORT: '70000' }), (error: unknown) => error instanceof ConfigError && /SERVE_PORT="70000"/.test(error.message));
+  assert.throws(() => loadConfig({ SERVE_HOST: 'not a host!' }), (error: unknown) => error instanceof ConfigError && /SERVE_HOST="not a host!"/.test(error.message));
+  assert.throws(() => loadConfig({ SERVE_REGISTRY_POLL_MS: '5' }), /SERVE_REGISTRY_POLL_MS/);
+});

@@ -1,0 +1,189 @@
+// Bench of the online scoring API: `node --import tsx tools/bench/serve.ts [--duration 10] [--connections 10]
+// [--month 2024-06] [--model-bank DIR]`. Starts `npm run serve`'s entry point (scripts/serve.ts) as a child process
+// on a free loopback port, serving MODEL_BANK_DIR's production model (by default a gbtree trained here on the real
+// sample), then drives it with autocannon: single-application POST /v1/score requests, each the raw records of one
+// application of the month, for a bounded duration. Prints and returns p50/p90/p99 latency and requests per second.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import { z } from 'zod';
+import { loadConfig } from '../../lib/config.js';
+import { monthSchema } from '../../lib/months.js';
+import { PROJECT_ROOT } from '../../core/temporal/dev-server.js';
+import { readRegistry } from '../../core/models/registry.js';
+import { FIXTURE_DIR } from '../../test/helpers/fixture.js';
+import { rawApplications } from '../../test/serving/applications.js';
+import { trainSampleModels } from '../../test/serving/sample-models.js';
+import { recordMonth } from '../../core/serving/request.js';
+
+export const serveBenchOptionsSchema = z.object({
+  duration: z.coerce.number().int().min(1).max(600).default(10),
+  /** Concurrent connections; a comma list runs one measurement per level against the same server. */
+  connections: z
+    .union([z.number(), z.string()])
+    .default(10)
+    .transform((value) => String(value).split(',').map(Number))
+    .pipe(z.array(z.number().int().min(1).max(1000)).min(1)),
+  month: monthSchema.default('2024-06'),
+  sourceDir: z.string().min(1).default(FIXTURE_DIR),
+  /** A model bank with a production model; without one a model is trained on the sources first. */
+  modelBank: z.string().min(1).optional(),
+});
+export type ServeBenchOptions = z.input<typeof serveBenchOptionsSchema>;
+
+export interface ServeBenchResult {
+  modelId: string;
+  applications: number;
+  connections: number;
+  durationSeconds: number;
+  requests: number;
+  requestsPerSecond: number;
+  latencyMs: { p50: number; p90: number; p99: number; max: number };
+  non2xx: number;
+  errors: number;
+  /** CPU time of the server process per answered request: what the machine's load does not change much. */
+  serverCpuMsPerRequest: number | null;
+  machine: { cpus: number; loadAverage1m: number };
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/** User + system CPU milliseconds of a process so far (Linux /proc; null elsewhere). */
+function cpuMilliseconds(pid: number | undefined): number | null {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return null;
+  }
+}
+const CLOCK_TICKS_PER_SECOND = 100;
+
+async function waitReady(url: string, child: ChildProcess): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`the server exited with code ${child.exitCode} before it was ready`);
+    try {
+      if ((await fetch(`${url}/readyz`)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((wait) => setTimeout(wait, 200));
+  }
+  throw new Error(`the server at ${url} was not ready within 60 s`);
+}
+
+export async function runServeBench(input: ServeBenchOptions = {}): Promise<ServeBenchResult[]> {
+  const options = serveBenchOptionsSchema.parse(input);
+  const work = mkdtempSync(join(tmpdir(), 'serve-bench-'));
+  const config = loadConfig({ DATAMART_DIR: join(work, 'datamart'), MODEL_BANK_DIR: options.modelBank ?? join(work, 'model_bank') });
+  let child: ChildProcess | undefined;
+  try {
+    if (!options.modelBank) {
+      console.error(`training a model on ${options.sourceDir} (ETL of 24 months, gbtree)...`);
+      await trainSampleModels(config, options.sourceDir);
+    }
+    const modelId = (await readRegistry(config.MODEL_BANK_DIR)).production;
+    if (!modelId) throw new Error(`${config.MODEL_BANK_DIR} has no production model`);
+    const bodies = rawApplications(options.sourceDir)
+      .filter((application) => recordMonth(application.loan, 'loan').month === options.month)
+      .map((application) => JSON.stringify({ application }));
+    if (bodies.length === 0) throw new Error(`no application in ${options.month} in ${options.sourceDir}`);
+
+    const port = await freePort();
+    child = spawn(process.execPath, ['--import', 'tsx', 'scripts/serve.ts'], {
+      cwd: PROJECT_ROOT,
+      env: {
+        ...process.env,
+        DATAMART_DIR: config.DATAMART_DIR,
+        MODEL_BANK_DIR: config.MODEL_BANK_DIR,
+        SERVE_HOST: '127.0.0.1',
+        SERVE_PORT: String(port),
+        SERVE_LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    const url = `http://127.0.0.1:${port}`;
+    await waitReady(url, child);
+
+    let next = 0;
+    const run = (duration: number, connections: number) =>
+      autocannon({
+        url: `${url}/v1/score`,
+        connections,
+        duration,
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        requests: [{ setupRequest: (request: Record<string, unknown>) => ({ ...request, body: bodies[next++ % bodies.length] }) }],
+      });
+    await run(2, options.connections[0]); // warm-up: prepared statements, JIT
+    const results: ServeBenchResult[] = [];
+    for (const connections of options.connections) {
+      const cpuBefore = cpuMilliseconds(child.pid);
+      const result = await run(options.duration, connections);
+      const cpuAfter = cpuMilliseconds(child.pid);
+      results.push({
+        modelId,
+        applications: bodies.length,
+        connections,
+        durationSeconds: options.duration,
+        requests: result.requests.total,
+        requestsPerSecond: result.requests.average,
+        latencyMs: { p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99, max: result.latency.max },
+        non2xx: result.non2xx,
+        errors: result.errors + result.timeouts,
+        serverCpuMsPerRequest: cpuBefore !== null && cpuAfter !== null && result.requests.total > 0 ? (cpuAfter - cpuBefore) / result.requests.total : null,
+        machine: { cpus: cpus().length, loadAverage1m: loadavg()[0] },
+      });
+    }
+    return results;
+  } finally {
+    if (child && child.exitCode === null) {
+      const exited = new Promise((resolve) => child!.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    }
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+export function formatServeBench(result: ServeBenchResult): string {
+  return [
+    `online scoring bench: model ${result.modelId}, ${result.applications} distinct applications, ${result.connections} connections, ${result.durationSeconds} s`,
+    `  requests ${result.requests}  req/s ${result.requestsPerSecond.toFixed(0)}  latency p50 ${result.latencyMs.p50} ms  p90 ${result.latencyMs.p90} ms  p99 ${result.latencyMs.p99} ms  max ${result.latencyMs.max} ms`,
+    `  non-2xx ${result.non2xx}  errors ${result.errors}  server CPU per request ${result.serverCpuMsPerRequest?.toFixed(2) ?? '?'} ms  (${result.machine.cpus} CPUs, load average ${result.machine.loadAverage1m.toFixed(1)})`,
+    `  targets: p99 <= 10 ms ${result.latencyMs.p99 <= 10 ? 'met' : 'NOT met'}, >= 2000 req/s ${result.requestsPerSecond >= 2000 ? 'met' : 'NOT met'}`,
+  ].join('\n');
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const { values } = parseArgs({
+    options: {
+      duration: { type: 'string' },
+      connections: { type: 'string' },
+      month: { type: 'string' },
+      source: { type: 'string' },
+      'model-bank': { type: 'string' },
+    },
+  });
+  const results = await runServeBench({
+    duration: values.duration as unknown as number,
+    connections: values.connections,
+    month: values.month,
+    sourceDir: values.source,
+    modelBank: values['model-bank'],
+  });
+  for (const result of results) console.log(formatServeBench(result));
+}
