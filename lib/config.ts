@@ -5,7 +5,8 @@ import { z } from 'zod';
 
 const share = (fallback: number) => z.coerce.number().min(0).max(1).default(fallback);
 
-export const configSchema = z.object({
+/** The variables one by one (a part of them can be picked: a refined schema cannot be). */
+export const configFields = z.object({
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('credit-pipeline'),
   DATAMART_DIR: z.string().min(1).default('./datamart'),
   MODEL_BANK_DIR: z.string().min(1).default('./model_bank'),
@@ -37,7 +38,9 @@ export const configSchema = z.object({
     .string()
     .regex(/^(\w+:\d+)(,\w+:\d+)*$/, 'expected name:count[,name:count]')
     .optional(),
-}).refine((config) => config.PSI_WARNING < config.PSI_CRITICAL, {
+});
+
+export const configSchema = configFields.refine((config) => config.PSI_WARNING < config.PSI_CRITICAL, {
   path: ['PSI_WARNING'],
   message: 'must be below PSI_CRITICAL (0 < warning < critical)',
 });
