@@ -192,14 +192,14 @@ after(async () => {
 });
 
 test('the same backfill started twice at once is one execution', { timeout: TEST_TIMEOUT }, async () => {
-  const s = scenario('faults', { FAULT_INJECTION: 'ingestBronze:2,scoreMonth:1' });
+  const s = scenario('faults', { FAULT_INJECTION: 'runMonthEtl:2,scoreMonth:1' });
   const p = new Processes();
   faulty = { client: undefined as unknown as Client, dir: s.dir, processes: p, scenario: s };
   const server = await p.server(s.dir);
   const client = await p.client(server.address);
   const other = await p.client(server.address);
   faulty.client = client;
-  await p.worker(server.address, s.config, { FAULT_INJECTION: 'ingestBronze:2,scoreMonth:1' });
+  await p.worker(server.address, s.config, { FAULT_INJECTION: 'runMonthEtl:2,scoreMonth:1' });
 
   const [first, second] = await Promise.all([startBackfill(client, s.config, sourceDir), startBackfill(other, s.config, sourceDir)]);
   assert.ok(first.firstExecutionRunId);
@@ -215,7 +215,7 @@ test('the same backfill started twice at once is one execution', { timeout: TEST
   assert.deepEqual(listed, [first.firstExecutionRunId]);
 });
 
-test('transient faults (ingestBronze:2, scoreMonth:1) leave the same result', { timeout: TEST_TIMEOUT }, async () => {
+test('transient faults (runMonthEtl:2, scoreMonth:1) leave the same result', { timeout: TEST_TIMEOUT }, async () => {
   assert.ok(faulty?.client, 'the duplicate-start test did not start the run');
   const { client, scenario: s } = faulty;
   const t = Date.now();
@@ -223,8 +223,8 @@ test('transient faults (ingestBronze:2, scoreMonth:1) leave the same result', { 
   const history = await runHistory(client, s.config, RESULT_TIMEOUT);
   const retries = await retriesByActivity(client, result);
   console.log(`# faults: retried attempts ${JSON.stringify(retries)}; ${((Date.now() - t) / 1000).toFixed(1)} s`);
-  // Every ingestBronze (4 sources × 24 months) failed twice; every month's scoreMonth (phase 2) once.
-  assert.equal(retries.ingestBronze, 2 * 4 * 24);
+  // Every month's runMonthEtl (24 months) failed twice; every month's scoreMonth (phase 2) once.
+  assert.equal(retries.runMonthEtl, 2 * 24);
   assert.equal(retries.scoreMonth, 24);
   const run = await outcome(s.config, result, history, (Date.now() - t) / 1000);
   assertSameAsReference(run);
