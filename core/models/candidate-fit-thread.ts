@@ -33,11 +33,18 @@ let nextJobId = 0;
 
 function startFitThread(): Worker {
   preferPassiveOpenMpWait(); // measured: fits on threads spun 3-10x the CPU without it under load
-  if (!WORKER_ENTRY.pathname.endsWith('.ts')) return new Worker(WORKER_ENTRY);
   // Run from TypeScript (node --import tsx): in Node 20 the tsx loader does not reach worker threads, by execArgv
   // either, so the thread registers it before importing its entry.
   const bootstrap = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => { tsx.register(); return import(${JSON.stringify(WORKER_ENTRY.href)}); })`;
-  return new Worker(bootstrap, { eval: true });
+  const worker = WORKER_ENTRY.pathname.endsWith('.ts') ? new Worker(bootstrap, { eval: true }) : new Worker(WORKER_ENTRY);
+  // A thread that fails or ends is never handed out again (and its failure while idle does not crash the process).
+  const forget = () => {
+    const index = idle.indexOf(worker);
+    if (index >= 0) idle.splice(index, 1);
+  };
+  worker.on('error', forget);
+  worker.on('exit', forget);
+  return worker;
 }
 
 /** Back to the idle threads once its fit has ended (not merely been given up on); unref'd so it holds no process open. */
