@@ -1,46 +1,35 @@
-// ETL activities: thin adapters over core/etl. Inputs are validated, domain errors leave as non-retryable
-// failures (adaptActivity), and every step heartbeats each second and stops when cancelled (heartbeat.ts).
+// The month's ETL activity: a thin adapter over core/etl/month-etl-session.ts (bronze → silver → gold of one month on
+// one DuckDB connection). Input validated, domain errors leave as non-retryable failures (adaptActivity), a heartbeat
+// every second carrying the step that last finished, and the activity's cancellation handed to every step
+// (heartbeat.ts). Only a summary of counts goes back through Temporal.
 import { monthSchema } from '../lib/months.js';
 import { z } from 'zod';
 import type { Config } from '../lib/config.js';
-import { SOURCES } from '../lib/layout.js';
-import { ingestBronze } from '../core/etl/bronze.js';
-import { buildFeatureStore } from '../core/etl/feature-store.js';
-import { buildLabelStore } from '../core/etl/label-store.js';
-import { buildSilver } from '../core/etl/silver.js';
+import { MONTH_ETL_STEPS, runMonthEtlSession, summarizeMonthEtl, type MonthEtlProgress, type MonthEtlSummary } from '../core/etl/month-etl-session.js';
 import { adaptActivity } from './failures.js';
-import { heartbeating } from './heartbeat.js';
+import { heartbeat, heartbeating } from './heartbeat.js';
 
-const month = monthSchema;
-const source = z.enum(SOURCES);
-const ingestInput = z.object({ sourceDir: z.string().min(1), source, month });
-const silverInput = z.object({ source, month });
-const featureInput = z.object({ sourceDir: z.string().min(1), month });
-const labelInput = z.object({ month });
+const monthEtlInput = z.object({ sourceDir: z.string().min(1), month: monthSchema });
 
 export function createEtlActivities(config: Config) {
   const datamartDir = config.DATAMART_DIR;
   const maxQuarantineShare = config.MAX_QUARANTINE_SHARE;
   return {
-    ingestBronze: adaptActivity(async (input: z.input<typeof ingestInput>) => {
-      const parsed = ingestInput.parse(input);
-      return heartbeating(`bronze ${parsed.source} ${parsed.month}`, (signal) => ingestBronze({ datamartDir, ...parsed, signal }));
-    }),
-    buildSilver: adaptActivity(async (input: z.input<typeof silverInput>) => {
-      const parsed = silverInput.parse(input);
-      return heartbeating(`silver ${parsed.source} ${parsed.month}`, (signal) =>
-        buildSilver({ datamartDir, maxQuarantineShare, ...parsed, signal }),
+    runMonthEtl: adaptActivity(async (input: z.input<typeof monthEtlInput>): Promise<MonthEtlSummary> => {
+      const { sourceDir, month } = monthEtlInput.parse(input);
+      // The details `heartbeating` repeats each second: updated in place, so they always name the last step done.
+      const progress: MonthEtlProgress = { month, step: 'starting', done: 0, total: MONTH_ETL_STEPS };
+      const result = await heartbeating(progress, (signal) =>
+        runMonthEtlSession({
+          datamartDir,
+          sourceDir,
+          month,
+          maxQuarantineShare,
+          signal,
+          onStep: (step) => heartbeat(Object.assign(progress, step)),
+        }),
       );
-    }),
-    buildFeatureStore: adaptActivity(async (input: z.input<typeof featureInput>) => {
-      const parsed = featureInput.parse(input);
-      return heartbeating(`feature store ${parsed.month}`, (signal) =>
-        buildFeatureStore({ datamartDir, maxQuarantineShare, ...parsed, signal }),
-      );
-    }),
-    buildLabelStore: adaptActivity(async (input: z.input<typeof labelInput>) => {
-      const parsed = labelInput.parse(input);
-      return heartbeating(`label store ${parsed.month}`, (signal) => buildLabelStore({ datamartDir, ...parsed, signal }));
+      return summarizeMonthEtl(month, result);
     }),
   };
 }

@@ -1,5 +1,6 @@
-// Test-only transient faults (FAULT_INJECTION=name:count,…): the first `count` attempts of those activities fail
-// with a retryable error before doing anything, so tests can prove retries leave results unchanged.
+// Test-only transient faults (FAULT_INJECTION=name:count,…, e.g. `runMonthEtl:2,scoreMonth:1`): the first `count`
+// attempts of those activities fail with a retryable error before doing anything, so tests can prove retries leave
+// results unchanged. An unknown name (e.g. one of the per-step ETL activities runMonthEtl replaced) is refused when the worker starts.
 import { Context } from '@temporalio/activity';
 
 type ActivityMap = Record<string, (...args: never[]) => Promise<unknown>>;

@@ -39,8 +39,8 @@ export function createTrainingActivities(config: Config) {
     }),
     trainCandidate: adaptActivity(async (input: z.input<typeof trainInput>): Promise<CandidateSummary> => {
       const { trainingSet, family, params } = trainInput.parse(input);
-      // A heartbeat per boosting round; the cancellation is checked there too (it lands between fits, where the
-      // synchronous native loop yields to the event loop).
+      // A heartbeat per boosting round (the fit runs on a thread of its own, the event loop stays free); the
+      // cancellation is checked there too and stops the fit before its next round.
       const signal = cancellationSignal();
       return trainCandidate({
         trainingSet,

@@ -1,24 +1,16 @@
 import { ApplicationFailure, isCancellation, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { addMonths, monthOf } from '../lib/months.js';
-import { SOURCES } from '../lib/layout.js';
 import { searchAttributes } from '../lib/temporal.js';
 import { monthPipelineInputSchema, parseInput, type MonthPipelineInput } from '../lib/workflow-inputs.js';
 import { etl, modelBank, sendPipelineAlert } from './activity-proxies.js';
 import { describeFailure } from './failure-text.js';
 import { scoreMonthChild } from './children.js';
+import type { MonthEtlSummary } from '../core/etl/month-etl-session.js';
 
-export interface MonthPipelineResult {
-  month: string;
-  bronzeRows: Record<string, number>;
-  silverRows: Record<string, number>;
-  quarantinedRows: Record<string, number>;
-  featureRows: number;
-  labelRows: number;
-  defaults: number;
-  scoredWith: string | null;
-}
+/** The month's ETL summary (counts per source and gold table) and the model it was scored with, if any. */
+export type MonthPipelineResult = Omit<MonthEtlSummary, 'rows'> & { scoredWith: string | null };
 
-/** ETL of one month (bronze → silver → gold), then scoring if a production model exists. A failure posts an alert. */
+/** ETL of one month (bronze → silver → gold, one activity), then scoring if a production model exists. A failure posts an alert. */
 export async function monthPipelineWorkflow(input: MonthPipelineInput): Promise<MonthPipelineResult> {
   const parsed = parseInput(monthPipelineInputSchema, input, 'monthPipelineWorkflow');
   // Without a month (the monthly schedule passes none), the month that ended before the scheduled start: the run at
@@ -44,32 +36,19 @@ export async function monthPipelineWorkflow(input: MonthPipelineInput): Promise<
 }
 
 async function runMonth(month: string, sourceDir: string, modelId: string | null | undefined): Promise<MonthPipelineResult> {
-  const bronze = await Promise.all(SOURCES.map((source) => etl.ingestBronze({ sourceDir, source, month })));
-  if (bronze.every((b) => b.rows === 0)) {
+  const etlSummary = await etl.runMonthEtl({ sourceDir, month });
+  if (Object.values(etlSummary.bronzeRows).every((rows) => rows === 0)) {
     // Not "completed with zero rows": a month without data is a failure someone should see.
     throw ApplicationFailure.nonRetryable(`no source rows for ${month} in ${sourceDir}: its data has not arrived`, 'NoSourceData');
   }
-  const silver = await Promise.all(SOURCES.map((source) => etl.buildSilver({ source, month })));
-  const [features, labels] = await Promise.all([
-    etl.buildFeatureStore({ sourceDir, month }),
-    etl.buildLabelStore({ month }),
-  ]);
 
   const scoringModel = modelId === undefined ? (await modelBank.readRegistry()).production : modelId;
-  if (scoringModel && features.rows > 0) {
-    await scoreMonthChild(month, scoringModel);
-  }
+  const scoredWith = scoringModel && etlSummary.featureRows > 0 ? scoringModel : null;
+  if (scoredWith) await scoreMonthChild(month, scoredWith);
 
-  return {
-    month,
-    bronzeRows: Object.fromEntries(bronze.map((b) => [b.source, b.rows])),
-    silverRows: Object.fromEntries(silver.map((s) => [s.source, s.rows])),
-    quarantinedRows: Object.fromEntries(silver.map((s) => [s.source, s.quarantined])),
-    featureRows: features.rows,
-    labelRows: labels.rows,
-    defaults: labels.defaults,
-    scoredWith: scoringModel && features.rows > 0 ? scoringModel : null,
-  };
+  // The summary minus its total `rows` (the result's shape is what it was with one activity per step).
+  const { rows: _bronzeTotal, ...counts } = etlSummary;
+  return { ...counts, scoredWith };
 }
 
 /** When a schedule started this run, the time it was scheduled for (also right under a schedule backfill). */

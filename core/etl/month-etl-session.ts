@@ -1,8 +1,9 @@
 // One month's whole ETL as one unit of work on one DuckDB connection: bronze ×4 → silver ×4 → feature store and
-// label store, each partition still written atomically by the same functions the per-step activities call. A caller
-// that runs it inside an activity passes `onStep` (to heartbeat) and the activity's cancellation as `signal`, which is
-// honoured between steps: a cancelled month stops before its next partition, never in the middle of one.
-import { SOURCES } from '../../lib/layout.js';
+// label store, each partition still written atomically, with its lineage, by the same functions the per-step path
+// calls (so the feature store's clickstream lookback and the label store record the same _lineage.json). The month
+// activity (activities/etl.ts runMonthEtl) passes `onStep` to heartbeat and the activity's cancellation as `signal`:
+// checked between steps and handed to every step, which interrupts its query and publishes nothing after it fired.
+import { SOURCES, type Source } from '../../lib/layout.js';
 import type { Month } from '../../lib/months.js';
 import { withDuckDBSession } from '../duckdb.js';
 import { ingestBronze, type BronzeResult } from './bronze.js';
@@ -28,10 +29,30 @@ export interface MonthEtlSessionOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * The month's results; `noSourceRows` when no source has a row in the month: then only its (empty) bronze is written
+ * and nothing after it, so the month has no gold, stays "not current" for the planner, and the month workflow fails
+ * it with NoSourceData on every try until its data arrives.
+ */
+export type MonthEtlSessionResult = (MonthEtlResult & { noSourceRows: false }) | { noSourceRows: true; bronze: BronzeResult[] };
+
+/** The small summary of a month's ETL that goes through Temporal (no data, only counts). */
+export interface MonthEtlSummary {
+  month: Month;
+  /** Bronze rows of the month over all sources (what the bench sums as rows ingested). */
+  rows: number;
+  bronzeRows: Record<Source, number>;
+  silverRows: Record<Source, number>;
+  quarantinedRows: Record<Source, number>;
+  featureRows: number;
+  labelRows: number;
+  defaults: number;
+}
+
 /** The steps in order: the sources' bronze, their silver, then the two gold tables. */
 export const MONTH_ETL_STEPS = SOURCES.length * 2 + 2;
 
-export async function runMonthEtlSession(options: MonthEtlSessionOptions): Promise<MonthEtlResult> {
+export async function runMonthEtlSession(options: MonthEtlSessionOptions): Promise<MonthEtlSessionResult> {
   const { datamartDir, sourceDir, month, maxQuarantineShare, onStep, signal } = options;
   let done = 0;
   const step = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
@@ -43,14 +64,37 @@ export async function runMonthEtlSession(options: MonthEtlSessionOptions): Promi
   return withDuckDBSession(async () => {
     const bronze: BronzeResult[] = [];
     for (const source of SOURCES) {
-      bronze.push(await step(`bronze ${source}`, () => ingestBronze({ datamartDir, sourceDir, source, month })));
+      bronze.push(await step(`bronze ${source}`, () => ingestBronze({ datamartDir, sourceDir, source, month, signal })));
     }
+    if (bronze.every((b) => b.rows === 0)) return { noSourceRows: true, bronze };
     const silver: SilverResult[] = [];
     for (const source of SOURCES) {
-      silver.push(await step(`silver ${source}`, () => buildSilver({ datamartDir, source, month, maxQuarantineShare })));
+      silver.push(await step(`silver ${source}`, () => buildSilver({ datamartDir, source, month, maxQuarantineShare, signal })));
     }
-    const features = await step('feature store', () => buildFeatureStore({ datamartDir, sourceDir, month, maxQuarantineShare }));
-    const labels = await step('label store', () => buildLabelStore({ datamartDir, month }));
-    return { bronze, silver, features, labels };
+    const features = await step('feature store', () => buildFeatureStore({ datamartDir, sourceDir, month, maxQuarantineShare, signal }));
+    const labels = await step('label store', () => buildLabelStore({ datamartDir, month, signal }));
+    return { noSourceRows: false, bronze, silver, features, labels };
   });
+}
+
+export function summarizeMonthEtl(month: Month, result: MonthEtlSessionResult): MonthEtlSummary {
+  const perSource = () => Object.fromEntries(SOURCES.map((source) => [source, 0])) as Record<Source, number>;
+  const bronzeRows = perSource();
+  const silverRows = perSource();
+  const quarantinedRows = perSource();
+  for (const bronze of result.bronze) bronzeRows[bronze.source] = bronze.rows;
+  for (const silver of result.noSourceRows ? [] : result.silver) {
+    silverRows[silver.source] = silver.rows;
+    quarantinedRows[silver.source] = silver.quarantined;
+  }
+  return {
+    month,
+    rows: result.bronze.reduce((sum, bronze) => sum + bronze.rows, 0),
+    bronzeRows,
+    silverRows,
+    quarantinedRows,
+    featureRows: result.noSourceRows ? 0 : result.features.rows,
+    labelRows: result.noSourceRows ? 0 : result.labels.rows,
+    defaults: result.noSourceRows ? 0 : result.labels.defaults,
+  };
 }

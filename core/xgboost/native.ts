@@ -65,10 +65,7 @@ export function loadXGBoost(libraryPath: string | undefined = process.env.XGBOOS
     }
     return loaded.api;
   }
-  // libgomp reads this once, when libxgboost pulls it in. Its default (spinning) makes training several times
-  // slower whenever the cores are shared (a worker running other activities, parallel tests); measured 4-20x
-  // on the 2-core machine under load. An explicit setting in the environment is respected.
-  process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
+  preferPassiveOpenMpWait();
   const candidates = libraryPath ? [libraryPath] : DEFAULT_CANDIDATES;
   const failures: string[] = [];
   for (const candidate of candidates) {
@@ -85,6 +82,16 @@ export function loadXGBoost(libraryPath: string | undefined = process.env.XGBOOS
       `(apt-get install libxgboost0 libxgboost-dev); on macOS 'brew install xgboost'; or set XGBOOST_LIBRARY ` +
       `to the path of libxgboost.so / libxgboost.dylib.\nTried:\n${failures.join('\n')}`,
   );
+}
+
+/**
+ * libgomp reads OMP_WAIT_POLICY once, when libxgboost pulls it in. Its default (spinning) makes training several times
+ * slower whenever the cores are shared (a worker running other activities, parallel tests); measured 4-20x on the
+ * 2-core machine under load. An explicit setting in the environment is respected. Call it on the main thread before
+ * a worker thread loads the library: a worker thread's process.env is a copy that never reaches the C environment.
+ */
+export function preferPassiveOpenMpWait(): void {
+  process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
 }
 
 /** The path libxgboost was loaded from, if it has been loaded. */

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
+import type { temporal } from '@temporalio/proto';
 import { PROJECT_ROOT } from '../../core/temporal/dev-server.js';
 import { addHistory, emptyTiming } from '../../tools/bench/history-timing.js';
 import { monthRange } from '../../lib/months.js';
@@ -57,11 +58,25 @@ async function untilDone(client: Client, months: number, finished: () => boolean
   }
 }
 
-/** Attempts beyond the first, per activity type, over the month, training and scoring children's histories. */
+/**
+ * Waits (at most `ms`) until some running workflow has an activity executing on a worker, so that a kill right after
+ * interrupts one: a month's ETL is one short activity, and a kill at a random moment often lands between activities.
+ */
+async function untilActivityRuns(client: Client, ms: number): Promise<void> {
+  const started: temporal.api.enums.v1.PendingActivityState = 2; // PENDING_ACTIVITY_STATE_STARTED
+  for (const deadline = Date.now() + ms; Date.now() < deadline; await sleep(10)) {
+    for await (const execution of client.workflow.list({ query: `ExecutionStatus = 'Running'` })) {
+      const description = await client.workflow.getHandle(execution.workflowId, execution.runId).describe().catch(() => undefined);
+      if (description?.raw.pendingActivities?.some((activity) => activity.state === started)) return;
+    }
+  }
+}
+
+/** Attempts beyond the first, per activity type, over the backfill's and its month, training and scoring children's histories. */
 async function retriesByActivity(client: Client, result: BackfillResult): Promise<Record<string, number>> {
   const timing = emptyTiming();
   const modelId = result.training?.modelId;
-  const ids = monthRange(FROM, TO).flatMap((month) => [workflowIds.month(month), ...(modelId ? [workflowIds.scoreMonth(month, modelId)] : [])]);
+  const ids = [BACKFILL_ID, ...monthRange(FROM, TO).flatMap((month) => [workflowIds.month(month), ...(modelId ? [workflowIds.scoreMonth(month, modelId)] : [])])];
   if (result.training?.workflowId) ids.push(result.training.workflowId);
   for (const id of ids) {
     try {
@@ -124,7 +139,7 @@ test(`worker SIGKILLed ${KILLS} times during the backfill and restarted`, { time
     const started = Date.now();
 
     // Kill points: after a random number of settled months (ETL before training in the short form, anywhere in the
-    // long form), plus a random delay so the kill lands inside whatever activities are in flight.
+    // long form), plus a random delay, then as soon as an activity is executing, so the kill lands inside it.
     const lastKillMonth = LONG ? 22 : 14;
     const thresholds = new Set<number>();
     while (thresholds.size < KILLS) thresholds.add(randomInt(1, lastKillMonth));
@@ -134,6 +149,7 @@ test(`worker SIGKILLed ${KILLS} times during the backfill and restarted`, { time
       if (settled) break;
       const delay = randomInt(0, 1500);
       await sleep(delay);
+      await untilActivityRuns(client, 5_000);
       await worker.kill();
       kills.push(`after ${done} months +${delay} ms`);
       worker = await p.worker(server.address, s.config);
@@ -192,14 +208,14 @@ after(async () => {
 });
 
 test('the same backfill started twice at once is one execution', { timeout: TEST_TIMEOUT }, async () => {
-  const s = scenario('faults', { FAULT_INJECTION: 'ingestBronze:2,scoreMonth:1' });
+  const s = scenario('faults', { FAULT_INJECTION: 'runMonthEtl:2,scoreMonth:1' });
   const p = new Processes();
   faulty = { client: undefined as unknown as Client, dir: s.dir, processes: p, scenario: s };
   const server = await p.server(s.dir);
   const client = await p.client(server.address);
   const other = await p.client(server.address);
   faulty.client = client;
-  await p.worker(server.address, s.config, { FAULT_INJECTION: 'ingestBronze:2,scoreMonth:1' });
+  await p.worker(server.address, s.config, { FAULT_INJECTION: 'runMonthEtl:2,scoreMonth:1' });
 
   const [first, second] = await Promise.all([startBackfill(client, s.config, sourceDir), startBackfill(other, s.config, sourceDir)]);
   assert.ok(first.firstExecutionRunId);
@@ -215,7 +231,7 @@ test('the same backfill started twice at once is one execution', { timeout: TEST
   assert.deepEqual(listed, [first.firstExecutionRunId]);
 });
 
-test('transient faults (ingestBronze:2, scoreMonth:1) leave the same result', { timeout: TEST_TIMEOUT }, async () => {
+test('transient faults (runMonthEtl:2, scoreMonth:1) leave the same result', { timeout: TEST_TIMEOUT }, async () => {
   assert.ok(faulty?.client, 'the duplicate-start test did not start the run');
   const { client, scenario: s } = faulty;
   const t = Date.now();
@@ -223,8 +239,8 @@ test('transient faults (ingestBronze:2, scoreMonth:1) leave the same result', { 
   const history = await runHistory(client, s.config, RESULT_TIMEOUT);
   const retries = await retriesByActivity(client, result);
   console.log(`# faults: retried attempts ${JSON.stringify(retries)}; ${((Date.now() - t) / 1000).toFixed(1)} s`);
-  // Every ingestBronze (4 sources × 24 months) failed twice; every month's scoreMonth (phase 2) once.
-  assert.equal(retries.ingestBronze, 2 * 4 * 24);
+  // Every month's runMonthEtl (24 months) failed twice; every month's scoreMonth (phase 2) once.
+  assert.equal(retries.runMonthEtl, 2 * 24);
   assert.equal(retries.scoreMonth, 24);
   const run = await outcome(s.config, result, history, (Date.now() - t) / 1000);
   assertSameAsReference(run);

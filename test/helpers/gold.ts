@@ -1,7 +1,9 @@
 // Content fingerprints of gold tables: a hash over sorted rows (volatile timestamps left out), so two runs can be
 // compared however their partitions were written.
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { readdir, readFile } from 'node:fs/promises';
+import { basename, join, relative } from 'node:path';
+import { LINEAGE_FILE } from '../../core/datamart/lineage.js';
 import { queryRows, queryValue, sqlIdent, sqlString, withDuckDB } from '../../core/duckdb.js';
 
 const VOLATILE_COLUMNS = ['scored_at', 'ingested_at'];
@@ -16,4 +18,19 @@ export async function goldTableHash(tableDir: string): Promise<string> {
     const rows = `SELECT ${columns.map(sqlIdent).join(', ')} FROM ${source}`;
     return String(await queryValue(db, `SELECT md5(coalesce(string_agg(t::VARCHAR, chr(10) ORDER BY t::VARCHAR), '')) || ':' || count(*) FROM (${rows}) t`));
   });
+}
+
+/**
+ * Every `_lineage.json` under a datamart, by its path relative to the datamart, with bronze's `stagedFrom` made
+ * relative too: two datamarts built from the same sources by different ETL paths must record the same lineage.
+ */
+export async function lineageContents(datamartDir: string): Promise<Record<string, unknown>> {
+  const files = (await readdir(datamartDir, { recursive: true })).filter((file) => basename(file) === LINEAGE_FILE).sort();
+  const contents: Record<string, unknown> = {};
+  for (const file of files) {
+    const lineage = JSON.parse(await readFile(join(datamartDir, file), 'utf8')) as { stagedFrom?: string };
+    if (lineage.stagedFrom) lineage.stagedFrom = relative(datamartDir, lineage.stagedFrom);
+    contents[file] = lineage;
+  }
+  return contents;
 }

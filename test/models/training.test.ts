@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { modelMetadataSchema } from '../../lib/contracts.js';
 import { DataQualityError } from '../../lib/errors.js';
 import { sha256File } from '../../core/models/hashing.js';
+import { trainCandidate } from '../../core/models/candidate.js';
 import { trainAndSelect, type TrainAndSelectResult } from '../../core/models/pipeline.js';
 import type { CandidateSummary } from '../../lib/model-summaries.js';
 import { encodeRows } from '../../core/models/preprocessor.js';
@@ -166,4 +167,42 @@ test('trainCandidate heartbeats every boosting round when it runs as an activity
     environment.run(activities.trainCandidate, { trainingSet: result.trainingSet, family: 'xgb' as never }),
     /family/,
   );
+});
+
+test('the event loop keeps running during boosting: timers fire between the rounds of one fit', async () => {
+  // libxgboost works on a thread of its own: the caller's timers (a worker's workflow tasks, heartbeats) run meanwhile.
+  const events: string[] = [];
+  const ticker = setInterval(() => events.push('tick'), 1);
+  try {
+    await trainCandidate({
+      trainingSet: result.trainingSet,
+      family: 'gbtree',
+      onProgress: (progress) => events.push(`round ${progress.search}/${progress.iteration}`),
+    });
+  } finally {
+    clearInterval(ticker);
+  }
+  const firstSearch = events.map((event, index) => [event, index] as const).filter(([event]) => event.startsWith('round 1/'));
+  assert.ok(firstSearch.length > 10, `the first parameter set trained ${firstSearch.length} rounds`);
+  const ticksWithin = events.slice(firstSearch[0][1], firstSearch.at(-1)![1]).filter((event) => event === 'tick').length;
+  assert.ok(ticksWithin > 0, 'no timer ran while the first parameter set was boosting');
+});
+
+test('a progress callback that throws stops the fit with its error, and the next fit runs', async () => {
+  const stop = new Error('cancelled at round 3');
+  let rounds = 0;
+  await assert.rejects(
+    trainCandidate({
+      trainingSet: result.trainingSet,
+      family: 'gbtree',
+      onProgress: (progress) => {
+        rounds++;
+        if (progress.iteration === 3) throw stop;
+      },
+    }),
+    (error: unknown) => error === stop,
+  );
+  assert.equal(rounds, 4, 'no progress reported after the throw');
+  const next = await trainCandidate({ trainingSet: result.trainingSet, family: 'gblinear' });
+  assert.equal(next.rounds, 100);
 });

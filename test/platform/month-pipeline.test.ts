@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { ApplicationFailure } from '@temporalio/common';
+import { WorkflowFailedError } from '@temporalio/client';
 import { datamart, partitionFile } from '../../lib/layout.js';
 import { workflowIds } from '../../lib/temporal.js';
 import { monthPipelineWorkflow } from '../../workflows/index.js';
@@ -59,4 +61,32 @@ test('monthPipelineWorkflow runs one month of the real sample on the dev server'
     if (found.length === 0) await new Promise((wait) => setTimeout(wait, 200));
   }
   assert.deepEqual(found, [workflowIds.month(month)]);
+
+  // The month's ETL is one activity (bronze, silver and gold on one DuckDB connection), not one per step.
+  const history = await env.client.workflow.getHandle(workflowIds.month(month)).fetchHistory();
+  const activities = (history.events ?? []).flatMap((event) => event.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
+  assert.deepEqual(activities, ['runMonthEtl']);
+});
+
+test('a month without any source row fails with NoSourceData and leaves no silver or gold', async () => {
+  const { config } = scratch;
+  const month = '2031-01';
+  const failure = await withWorker(env, config, () =>
+    env.client.workflow
+      .execute(monthPipelineWorkflow, {
+        workflowId: workflowIds.month(month),
+        taskQueue: config.TEMPORAL_TASK_QUEUE,
+        args: [{ month, sourceDir: FIXTURE_DIR, modelId: null }],
+      })
+      .then(() => undefined, (error: unknown) => error),
+  );
+  assert.ok(failure instanceof WorkflowFailedError, `expected the workflow to fail, got ${String(failure)}`);
+  assert.ok(failure.cause instanceof ApplicationFailure);
+  assert.equal(failure.cause.type, 'NoSourceData');
+  assert.equal(failure.cause.nonRetryable, true);
+  // Its bronze (empty) is written; nothing after it, so the month stays not current and is tried again next time.
+  assert.ok(existsSync(partitionFile(datamart.sourceTable(config.DATAMART_DIR, 'bronze', 'loan_daily'), month)));
+  assert.ok(!existsSync(partitionFile(datamart.sourceTable(config.DATAMART_DIR, 'silver', 'loan_daily'), month)));
+  assert.ok(!existsSync(partitionFile(datamart.featureStore(config.DATAMART_DIR), month)));
+  assert.ok(!existsSync(partitionFile(datamart.labelStore(config.DATAMART_DIR), month)));
 });

@@ -25,8 +25,10 @@ export interface ActivityTiming {
   /** Sum of scheduled → started (ms): waiting for a free slot, and backoff between attempts. */
   waitMs: number;
   maxRunMs: number;
-  /** Sum of `rows` of the results that carry one (ingestBronze, scoreMonth, …). */
+  /** Sum of `rows` of the results that carry one (runMonthEtl: bronze rows; scoreMonth: rows scored). */
   rows: number;
+  /** Sum of every numeric top-level field of the results (runMonthEtl's featureRows, labelRows, …). */
+  totals: Record<string, number>;
 }
 
 export interface HistoryTiming {
@@ -74,7 +76,7 @@ export function addHistory(into: HistoryTiming, events: HistoryEvent[]): History
         const scheduledAt = time.get(scheduledId) ?? at;
         const start = activityStart.get(scheduledId);
         const name = activityType.get(scheduledId) ?? 'unknown';
-        const entry = (into.activities[name] ??= { count: 0, retries: 0, runMs: 0, waitMs: 0, maxRunMs: 0, rows: 0 });
+        const entry = (into.activities[name] ??= { count: 0, retries: 0, runMs: 0, waitMs: 0, maxRunMs: 0, rows: 0, totals: {} });
         const runMs = start ? at - start.at : 0;
         const waitMs = (start ? start.at : at) - scheduledAt;
         entry.count++;
@@ -82,7 +84,9 @@ export function addHistory(into: HistoryTiming, events: HistoryEvent[]): History
         entry.runMs += runMs;
         entry.waitMs += waitMs;
         entry.maxRunMs = Math.max(entry.maxRunMs, runMs);
-        entry.rows += resultRows(event.activityTaskCompletedEventAttributes?.result?.payloads?.[0]);
+        const numbers = resultNumbers(event.activityTaskCompletedEventAttributes?.result?.payloads?.[0]);
+        entry.rows += numbers.rows ?? 0;
+        for (const [field, value] of Object.entries(numbers)) entry.totals[field] = (entry.totals[field] ?? 0) + value;
         into.activityRunMs += runMs;
         if (start) into.activityIntervals.push([start.at, at]);
         into.activityWaitMs += waitMs;
@@ -101,15 +105,15 @@ export function addHistory(into: HistoryTiming, events: HistoryEvent[]): History
   return into;
 }
 
-/** The `rows` field of an activity result payload, 0 when there is none. */
-function resultRows(payload: temporal.api.common.v1.IPayload | undefined): number {
-  if (!payload) return 0;
+/** The numeric top-level fields of an activity result payload (none when it has no object result). */
+function resultNumbers(payload: temporal.api.common.v1.IPayload | undefined): Record<string, number> {
+  if (!payload) return {};
   try {
     const value = defaultPayloadConverter.fromPayload<unknown>(payload);
-    const rows = value && typeof value === 'object' ? (value as { rows?: unknown }).rows : undefined;
-    return typeof rows === 'number' && Number.isFinite(rows) ? rows : 0;
+    if (!value || typeof value !== 'object') return {};
+    return Object.fromEntries(Object.entries(value).filter((entry): entry is [string, number] => typeof entry[1] === 'number' && Number.isFinite(entry[1])));
   } catch {
-    return 0;
+    return {};
   }
 }
 

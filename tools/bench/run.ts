@@ -193,8 +193,9 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
     const floor = await runFloor({ work: join(work, 'floor'), sourceDir, from: options.from, to: options.to });
     log(`floor (${lap(t).toFixed(1)} s): ${floor.seconds.total.toFixed(1)} s, ${floor.cpuSeconds.toFixed(1)} CPU s`);
     const idle = idleMs(timing.activityIntervals, tPipeline, tPipeline + seconds.pipeline * 1000) / 1000;
-    const activity = (name: string) => timing.activities[name] ?? { count: 0, retries: 0, runMs: 0, waitMs: 0, maxRunMs: 0, rows: 0 };
-    const bronze = activity('ingestBronze').rows;
+    const activity = (name: string) => timing.activities[name] ?? { count: 0, retries: 0, runMs: 0, waitMs: 0, maxRunMs: 0, rows: 0, totals: {} };
+    const monthEtl = activity('runMonthEtl');
+    const bronze = monthEtl.rows;
     const scored = activity('scoreMonth').rows;
     seconds.total = lap(t0);
 
@@ -207,7 +208,7 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
       machine: { ...describeMachine(), loadAverageAtStart: loadAtStart },
       settings: { parallelism: options.parallelism, workerConcurrentActivities: options.concurrency },
       seconds: Object.fromEntries(Object.entries(seconds).map(([key, value]) => [key, round(value)])) as BenchResult['seconds'],
-      rows: { bronze, scored, scoredPhase2, features: activity('buildFeatureStore').rows, labels: activity('buildLabelStore').rows },
+      rows: { bronze, scored, scoredPhase2, features: monthEtl.totals.featureRows ?? 0, labels: monthEtl.totals.labelRows ?? 0 },
       throughput: {
         etlRowsPerSecond: Math.round(bronze / seconds.phase1),
         scoringRowsPerSecond: Math.round(scored / (activity('scoreMonth').runMs / 1000)),

@@ -1,0 +1,119 @@
+// Runs a candidate's fit (candidate-fit.ts) on a worker thread, so the seconds libxgboost spends in one boosting
+// round (a random forest is one round of 100 trees) never hold the worker's event loop: workflow tasks, heartbeats
+// and other activities keep running on it. A fit runs whole on one thread (libxgboost 1.7 keeps per-thread prediction
+// caches, so every call for a booster must come from the thread that made it). Threads are kept for the next fit:
+// starting one (loader, modules, libxgboost binding) costs ~0.4 CPU s. Progress comes back per boosting round; a
+// progress callback that throws (a cancelled activity) stops the fit before its next round.
+import { AsyncResource } from 'node:async_hooks';
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { InvalidModelArtifact } from '../../lib/errors.js';
+import { XGBoostError } from '../../lib/errors.js';
+import { preferPassiveOpenMpWait } from '../xgboost/native.js';
+import type { CandidateFit, CandidateFitInput, CandidateFitProgress } from './candidate-fit.js';
+
+export interface FitJob {
+  id: number;
+  input: CandidateFitInput;
+  /** Set to 1 by the parent to stop the fit between two boosting rounds. */
+  stop: Int32Array;
+}
+
+export type FitMessage = { id: number } & (
+  | { kind: 'progress'; progress: CandidateFitProgress }
+  | { kind: 'done'; fit: CandidateFit }
+  | { kind: 'failed'; error: { name: string; message: string; stack?: string } }
+);
+
+const WORKER_ENTRY = new URL(`./candidate-fit-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
+/** Idle threads kept beyond that are ended: fits run in parallel up to the activity slots, but rarely more than the cores. */
+const MAX_IDLE_THREADS = availableParallelism();
+const idle: Worker[] = [];
+let nextJobId = 0;
+
+function startFitThread(): Worker {
+  preferPassiveOpenMpWait(); // measured: fits on threads spun 3-10x the CPU without it under load
+  // Run from TypeScript (node --import tsx): in Node 20 the tsx loader does not reach worker threads, by execArgv
+  // either, so the thread registers it before importing its entry.
+  const bootstrap = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => { tsx.register(); return import(${JSON.stringify(WORKER_ENTRY.href)}); })`;
+  const worker = WORKER_ENTRY.pathname.endsWith('.ts') ? new Worker(bootstrap, { eval: true }) : new Worker(WORKER_ENTRY);
+  // A thread that fails or ends is never handed out again (and its failure while idle does not crash the process).
+  const forget = () => {
+    const index = idle.indexOf(worker);
+    if (index >= 0) idle.splice(index, 1);
+  };
+  worker.on('error', forget);
+  worker.on('exit', forget);
+  return worker;
+}
+
+/** Back to the idle threads once its fit has ended (not merely been given up on); unref'd so it holds no process open. */
+function release(worker: Worker): void {
+  if (idle.length >= MAX_IDLE_THREADS) {
+    void worker.terminate();
+    return;
+  }
+  worker.unref();
+  idle.push(worker);
+}
+
+/** The error a fit failed with, as its own class where callers tell classes apart (failure types). */
+function rebuildError(error: { name: string; message: string; stack?: string }): Error {
+  const rebuilt =
+    error.name === 'InvalidModelArtifact' ? new InvalidModelArtifact(error.message) : error.name === 'XGBoostError' ? new XGBoostError(error.message) : new Error(error.message);
+  rebuilt.name = error.name;
+  if (error.stack) rebuilt.stack = error.stack;
+  return rebuilt;
+}
+
+export function fitCandidateOnThread(input: CandidateFitInput, onProgress?: (progress: CandidateFitProgress) => void): Promise<CandidateFit> {
+  const worker = idle.pop() ?? startFitThread();
+  worker.ref();
+  // The thread's messages arrive outside the caller's async context: the callback is bound to it (an activity's
+  // heartbeat finds its activity through that context).
+  const report = onProgress && AsyncResource.bind(onProgress);
+  const job: FitJob = { id: ++nextJobId, input, stop: new Int32Array(new SharedArrayBuffer(4)) };
+  return new Promise<CandidateFit>((resolve, reject) => {
+    let settled = false;
+    const settle = (outcome: () => void) => {
+      if (settled) return;
+      settled = true;
+      outcome();
+    };
+    const finish = () => {
+      worker.off('message', onMessage);
+      worker.off('error', onError);
+      worker.off('exit', onExit);
+    };
+    const onMessage = (message: FitMessage) => {
+      if (message.id !== job.id) return;
+      if (message.kind === 'progress') {
+        try {
+          if (!settled) report?.(message.progress);
+        } catch (error) {
+          // Given up on now; the thread stops at its next round and reports, then serves the next fit.
+          Atomics.store(job.stop, 0, 1);
+          settle(() => reject(error));
+        }
+        return;
+      }
+      finish();
+      release(worker);
+      if (message.kind === 'done') settle(() => resolve(message.fit));
+      else settle(() => reject(rebuildError(message.error)));
+    };
+    const onError = (error: Error) => {
+      finish();
+      void worker.terminate();
+      settle(() => reject(error));
+    };
+    const onExit = (code: number) => {
+      finish();
+      settle(() => reject(new Error(`candidate fit thread exited with code ${code} before its result`)));
+    };
+    worker.on('message', onMessage);
+    worker.on('error', onError);
+    worker.on('exit', onExit);
+    worker.postMessage(job);
+  });
+}

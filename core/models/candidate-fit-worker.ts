@@ -1,0 +1,18 @@
+// Worker-thread entry of candidate-fit-thread.ts: runs fits one after another, each posting its progress, then its
+// result or its error, tagged with the job's id. The parent stops a fit through the job's shared flag, checked
+// between boosting rounds; the thread then takes the next job.
+import { parentPort } from 'node:worker_threads';
+import { fitCandidate } from './candidate-fit.js';
+import type { FitJob, FitMessage } from './candidate-fit-thread.js';
+
+const port = parentPort!;
+port.on('message', ({ id, input, stop }: FitJob) => {
+  const post = (message: FitMessage, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
+  try {
+    const fit = fitCandidate(input, (progress) => post({ id, kind: 'progress', progress }), () => Atomics.load(stop, 0) !== 0);
+    post({ id, kind: 'done', fit }, [...Object.values(fit.scores).map((scores) => scores.buffer as ArrayBuffer), fit.onnx.buffer as ArrayBuffer]);
+  } catch (error) {
+    const { name, message, stack } = error instanceof Error ? error : new Error(String(error));
+    post({ id, kind: 'failed', error: { name, message, stack } });
+  }
+});

@@ -1,0 +1,118 @@
+// The native part of training one candidate, run on a worker thread (candidate-fit-thread.ts): the parameter search
+// (each set trained on the train months, early-stopped and judged on the test months), the class weighting undone
+// on the best booster, its scores on every split, its feature importance and its ONNX export. Every libxgboost call
+// of a booster happens here, on one thread (libxgboost 1.7 keeps per-thread prediction caches). Synchronous on
+// purpose: it blocks its own thread, never the worker's event loop. Its imports stay light (no DuckDB, no
+// onnxruntime): the thread loads them for every fit.
+import type { ModelFamily } from '../../lib/contracts.js';
+import { Booster } from '../xgboost/booster.js';
+import { train } from '../xgboost/train.js';
+import { exportToOnnx } from '../onnx/export.js';
+import { shiftBaseMargin } from './calibration.js';
+import type { FamilyPlan } from './families.js';
+import { auc, defined } from './metrics.js';
+import type { LabelledMatrix, Split } from './training-set.js';
+import type { Params } from '../../lib/model-summaries.js';
+
+export interface CandidateFitInput {
+  family: ModelFamily;
+  plan: FamilyPlan;
+  /** The splits with the family's missing-value policy applied. */
+  splits: Record<Split, LabelledMatrix>;
+  /** negatives / positives of the train split. */
+  scalePosWeight: number;
+  /** Encoded feature names, in column order (importance and ONNX inputs). */
+  featureNames: string[];
+}
+
+export interface CandidateFitProgress {
+  family: ModelFamily;
+  search: number;
+  of: number;
+  iteration: number;
+  validationAuc?: number;
+}
+
+export interface CandidateFit {
+  /** The best booster's native JSON, with the class weighting undone (what is registered). */
+  boosterJson: string;
+  /** The search parameters of the best booster (without scale_pos_weight). */
+  params: Params;
+  rounds: number;
+  scores: Record<Split, Float32Array>;
+  importanceCsv: string;
+  onnx: Uint8Array;
+}
+
+/** Thrown by `fitCandidate` when `stopRequested` answered true between two boosting rounds. */
+export class FitStopped extends Error {
+  constructor() {
+    super('candidate fit stopped on request');
+    this.name = 'FitStopped';
+  }
+}
+
+/** Importance per encoded feature: gain for trees, |coefficient| for gblinear (XGBoost defines no gain there). */
+function importanceCsv(booster: Booster, family: ModelFamily, featureNames: string[]): string {
+  const type = family === 'gblinear' ? 'weight' : 'gain';
+  const scores = booster.featureScores(type, featureNames);
+  const rows = featureNames
+    .map((name) => ({ name, value: family === 'gblinear' ? Math.abs(scores.get(name) ?? 0) : scores.get(name) ?? 0 }))
+    .sort((a, b) => b.value - a.value);
+  const quote = (text: string) => (/[",\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text);
+  const label = family === 'gblinear' ? 'abs_weight' : 'gain';
+  return ['feature,importance,importance_type', ...rows.map((row) => `${quote(row.name)},${row.value},${label}`)].join('\n') + '\n';
+}
+
+export function fitCandidate(
+  input: CandidateFitInput,
+  onProgress: (progress: CandidateFitProgress) => void,
+  stopRequested: () => boolean,
+): CandidateFit {
+  const { family, plan, splits, scalePosWeight, featureNames } = input;
+  let best: { booster: Booster; params: Params; testAuc: number; rounds: number } | undefined;
+  try {
+    for (const [index, candidateParams] of plan.search.entries()) {
+      const params = { ...candidateParams, scale_pos_weight: scalePosWeight };
+      const result = train({
+        train: splits.train,
+        validation: splits.test,
+        params,
+        rounds: plan.rounds,
+        earlyStoppingRounds: plan.earlyStoppingRounds,
+        onIteration: (iteration, validationAuc) => {
+          if (stopRequested()) throw new FitStopped();
+          onProgress({ family, search: index + 1, of: plan.search.length, iteration, validationAuc });
+        },
+      });
+      const testAuc = result.bestValidationAuc ?? defined(auc(result.booster.predict(splits.test), splits.test.labels), 'test AUC');
+      if (!best || testAuc > best.testAuc) {
+        best?.booster.dispose();
+        best = { booster: result.booster, params: candidateParams, testAuc, rounds: result.bestIteration + 1 };
+      } else {
+        result.booster.dispose();
+      }
+    }
+  } catch (error) {
+    best?.booster.dispose();
+    throw error;
+  }
+  if (!best) throw new Error(`no parameter set to train for ${family}`);
+
+  const boosterJson = shiftBaseMargin(best.booster.toJson(), -Math.log(scalePosWeight));
+  best.booster.dispose();
+  const booster = Booster.fromJson(boosterJson);
+  try {
+    const scores = Object.fromEntries(Object.entries(splits).map(([split, matrix]) => [split, booster.predict(matrix)])) as Record<Split, Float32Array>;
+    return {
+      boosterJson,
+      params: best.params,
+      rounds: best.rounds,
+      scores,
+      importanceCsv: importanceCsv(booster, family, featureNames),
+      onnx: exportToOnnx(boosterJson, featureNames),
+    };
+  } finally {
+    booster.dispose();
+  }
+}
