@@ -2,7 +2,8 @@
 // ETL activities ran it) and the one-connection-per-month path (the runMonthEtl activity) give the same gold and silver
 // content and the same _lineage.json beside every partition, the same model id,
 // predictions and monitoring, and all equal the hashes the code before the speed work produced
-// (test/etl/gold-expected.json, computed with test/helpers/sample-pipeline.ts at commit 5697fe6).
+// (test/etl/gold-expected.json, computed with test/helpers/sample-pipeline.ts on the issue-14 branch: the code before the
+// speed work, with model selection on the test months, which picks gblinear here, and the monitoring columns of issue 14).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
