@@ -11,6 +11,7 @@ import {
   modelLifecycleWorkflow,
   monitoringWorkflow,
   promoteModelUpdate,
+  retrainPolicyWorkflow,
   statusQuery,
 } from '../../workflows/index.js';
 import { FIXTURE_DIR, scratchConfig, startTemporal, withWorker } from '../helpers/temporal.js';
@@ -33,6 +34,8 @@ async function main(): Promise<void> {
       });
       await client.workflow.execute(historicalInferenceWorkflow, { ...start, workflowId: workflowIds.history('2023-01', '2024-12'), args: [{ from: '2023-01', to: '2024-12' }] });
       await client.workflow.execute(monitoringWorkflow, { ...start, workflowId: workflowIds.monitoring('2024-12'), args: [{ asOf: '2024-12', from: '2023-01' }] });
+      // The production model's window reaches the last labelled month: the policy records "nothing new".
+      await client.workflow.execute(retrainPolicyWorkflow, { ...start, workflowId: workflowIds.retrainPolicy('2024-12'), args: [{ asOf: '2024-12' }] });
       await lifecycle.signal(forceRetrainSignal, { reason: 'recording replay histories', asOf: '2024-11' });
       while ((await lifecycle.query(statusQuery)).trainings.length === 0) await new Promise((wait) => setTimeout(wait, 500));
       await lifecycle.executeUpdate(promoteModelUpdate, { args: [{ modelId: phase1.training!.modelId }] });
@@ -47,6 +50,7 @@ async function main(): Promise<void> {
         monitoringWorkflow: workflowIds.monitoring('2024-12'),
         modelLifecycleWorkflow: LIFECYCLE_WORKFLOW_ID,
         retrainingWorkflow: retrain.workflowId,
+        retrainPolicyWorkflow: workflowIds.retrainPolicy('2024-12'),
       };
     });
     mkdirSync(HISTORIES_DIR, { recursive: true });

@@ -17,6 +17,7 @@ const EXPECTED_TYPES = [
   'scoreMonthWorkflow',
   'monitoringWorkflow',
   'modelLifecycleWorkflow',
+  'retrainPolicyWorkflow',
 ];
 
 test('recorded histories of every workflow type replay without nondeterminism', async () => {
