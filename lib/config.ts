@@ -1,5 +1,5 @@
 // Process configuration from the environment, validated once at start. Temporal connection settings
-// (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TLS, API key) are read by @temporalio/envconfig: see core/temporal/connection.ts.
+// (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TLS, API key) are read by @temporalio/envconfig: see workers/connection.ts.
 import { z } from 'zod';
 import { DEFAULT_TASK_QUEUE } from './temporal.js';
 

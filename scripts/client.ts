@@ -3,7 +3,7 @@
 import { isGrpcServiceError, WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { loadConfig, type Config } from '../lib/config.js';
 import { LIFECYCLE_WORKFLOW_ID, type Progress } from '../lib/temporal.js';
-import { connectClient } from '../core/temporal/connection.js';
+import { connectClient } from '../workers/connection.js';
 import { modelLifecycleWorkflow } from '../workflows/index.js';
 import { UsageError } from './cli.js';
 

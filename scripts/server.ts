@@ -1,8 +1,8 @@
 // `npm run server`: the Temporal dev server on 127.0.0.1 (gRPC 7233, UI 8233), persisted to TEMPORAL_DB_FILE,
 // with the search attributes of SPEC §5. Leaves an already running server alone. Ctrl-C stops it.
 import { loadConfig } from '../lib/config.js';
-import { temporalConnectConfig } from '../core/temporal/connection.js';
-import { ensureDevServer } from '../core/temporal/dev-server.js';
+import { temporalConnectConfig } from '../workers/connection.js';
+import { ensureDevServer } from './lib/dev-server.js';
 import { parseCommandLine } from './cli.js';
 
 async function main(): Promise<void> {

@@ -2,7 +2,7 @@
 // Worker.run handles SIGINT/SIGTERM: it stops polling, lets in-flight activities finish (shutdownGraceTime), exits.
 import { Client } from '@temporalio/client';
 import { loadConfig } from '../lib/config.js';
-import { temporalConnectConfig, connectWorkerConnection } from '../core/temporal/connection.js';
+import { temporalConnectConfig, connectWorkerConnection } from './connection.js';
 import { createWorker } from './worker.js';
 import { Connection } from '@temporalio/client';
 

@@ -5,7 +5,7 @@ import type { Client } from '@temporalio/client';
 import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import type { Config } from '../lib/config.js';
 import { createActivities } from '../activities/index.js';
-import { cachedWorkflowBundle } from '../core/temporal/workflow-bundle.js';
+import { cachedWorkflowBundle } from './workflow-bundle.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 

@@ -7,7 +7,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { loadConfig, type Config } from '../../lib/config.js';
 import { ALL_SEARCH_ATTRIBUTES } from '../../lib/temporal.js';
-import { PROJECT_ROOT, TEMPORAL_BINARY } from '../../core/temporal/dev-server.js';
+import { PROJECT_ROOT, TEMPORAL_BINARY } from '../../scripts/lib/dev-server.js';
 import { createWorker, WORKFLOWS_PATH } from '../../workers/worker.js';
 
 // Worker state changes and webpack reports are noise in test output; warnings and errors still show.

@@ -6,12 +6,12 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { TEMPORAL_BINARY } from '../../core/temporal/dev-server.js';
+import { TEMPORAL_BINARY } from '../../scripts/lib/dev-server.js';
 import { datamart } from '../../lib/layout.js';
 import { LIFECYCLE_WORKFLOW_ID, workflowIds } from '../../lib/temporal.js';
 import { backfillWorkflow } from '../../workflows/index.js';
 import { goldTableHash } from '../helpers/gold.js';
-import { startWorkerChild, type WorkerChild } from '../../core/temporal/worker-process.js';
+import { startWorkerChild, type WorkerChild } from '../../workers/worker-process.js';
 import { FIXTURE_DIR, scratchConfig, startTemporal, withWorker } from '../helpers/temporal.js';
 
 const run = promisify(execFile);

@@ -9,14 +9,14 @@ import { Client, Connection } from '@temporalio/client';
 import { loadConfig } from '../../lib/config.js';
 import { LIFECYCLE_WORKFLOW_ID, workflowIds } from '../../lib/temporal.js';
 import { generateSources } from '../../core/generator/index.js';
-import { startDevServer, type DevServer } from '../../core/temporal/dev-server.js';
+import { startDevServer, type DevServer } from '../../scripts/lib/dev-server.js';
 import { backfillWorkflow, historicalInferenceWorkflow, modelLifecycleWorkflow, monitoringWorkflow } from '../../workflows/index.js';
 import { addHistory, emptyTiming, idleMs, type HistoryTiming } from './history-timing.js';
 import { runFloor, type FloorResult } from './floor.js';
 import { countCustomers, resampleSources } from '../../core/generator/resample.js';
 import { describeMachine, type MachineDescription } from './machine.js';
 import { customersAt, type BenchOptions } from './options.js';
-import { startWorkerChild, type WorkerChild } from '../../core/temporal/worker-process.js';
+import { startWorkerChild, type WorkerChild } from '../../workers/worker-process.js';
 import { profileScoring, type ScoringProfile } from './scoring-profile.js';
 
 export interface BenchResult {

@@ -13,7 +13,7 @@ import autocannon from 'autocannon';
 import { z } from 'zod';
 import { loadConfig } from '../../lib/config.js';
 import { monthSchema } from '../../lib/months.js';
-import { PROJECT_ROOT } from '../../core/temporal/dev-server.js';
+import { PROJECT_ROOT } from '../../scripts/lib/dev-server.js';
 import { readRegistry } from '../../core/models/registry.js';
 import { FIXTURE_DIR } from '../../test/helpers/fixture.js';
 import { rawApplications } from '../../test/serving/applications.js';

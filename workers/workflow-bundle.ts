@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { bundleWorkflowCode, type Logger } from '@temporalio/worker';
-import { PROJECT_ROOT } from './dev-server.js';
+import { PROJECT_ROOT } from '../scripts/lib/dev-server.js';
 
 export const WORKFLOW_BUNDLE_CACHE_DIR = join(PROJECT_ROOT, '.cache', 'workflow-bundle');
 const HASHED_DIRECTORIES = ['workflows', 'lib', 'core'];
