@@ -2,6 +2,21 @@
 // and core/etl/month-etl.ts (plain calls, for tests, benchmarks and scripts). Pure and deterministic: the steps of a
 // stage start together in SOURCES order, and a stage starts when the one before it is done.
 import { SOURCES, type Source } from './layout.js';
+import type { Month } from './months.js';
+
+/** The small summary of a month's ETL that goes through Temporal (no data, only counts). */
+export interface MonthEtlSummary {
+  month: Month;
+  /** Bronze rows of the month over all sources (what the bench sums as rows ingested). */
+  rows: number;
+  bronzeRows: Record<Source, number>;
+  silverRows: Record<Source, number>;
+  quarantinedRows: Record<Source, number>;
+  featureRows: number;
+  labelRows: number;
+  defaults: number;
+}
+
 
 export interface MonthEtlSteps<Bronze, Silver, Features, Labels> {
   ingestBronze(source: Source): Promise<Bronze>;

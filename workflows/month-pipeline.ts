@@ -5,7 +5,7 @@ import { monthPipelineInputSchema, parseInput, type MonthPipelineInput } from '.
 import { etl, modelBank, sendPipelineAlert } from './activity-proxies.js';
 import { describeFailure } from './failure-text.js';
 import { scoreMonthChild } from './children.js';
-import type { MonthEtlSummary } from '../core/etl/month-etl-session.js';
+import type { MonthEtlSummary } from '../lib/month-etl.js';
 
 /** The month's ETL summary (counts per source and gold table) and the model it was scored with, if any. */
 export type MonthPipelineResult = Omit<MonthEtlSummary, 'rows'> & { scoredWith: string | null };

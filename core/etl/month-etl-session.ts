@@ -3,6 +3,7 @@
 // calls (so the feature store's clickstream lookback and the label store record the same _lineage.json). The month
 // activity (activities/etl.ts runMonthEtl) passes `onStep` to heartbeat and the activity's cancellation as `signal`:
 // checked between steps and handed to every step, which interrupts its query and publishes nothing after it fired.
+import type { MonthEtlSummary } from '../../lib/month-etl.js';
 import { SOURCES, type Source } from '../../lib/layout.js';
 import type { Month } from '../../lib/months.js';
 import { withDuckDBSession } from '../duckdb.js';
@@ -36,21 +37,10 @@ export interface MonthEtlSessionOptions {
  */
 export type MonthEtlSessionResult = (MonthEtlResult & { noSourceRows: false }) | { noSourceRows: true; bronze: BronzeResult[] };
 
-/** The small summary of a month's ETL that goes through Temporal (no data, only counts). */
-export interface MonthEtlSummary {
-  month: Month;
-  /** Bronze rows of the month over all sources (what the bench sums as rows ingested). */
-  rows: number;
-  bronzeRows: Record<Source, number>;
-  silverRows: Record<Source, number>;
-  quarantinedRows: Record<Source, number>;
-  featureRows: number;
-  labelRows: number;
-  defaults: number;
-}
-
 /** The steps in order: the sources' bronze, their silver, then the two gold tables. */
 export const MONTH_ETL_STEPS = SOURCES.length * 2 + 2;
+
+export type { MonthEtlSummary };
 
 export async function runMonthEtlSession(options: MonthEtlSessionOptions): Promise<MonthEtlSessionResult> {
   const { datamartDir, sourceDir, month, maxQuarantineShare, onStep, signal } = options;
