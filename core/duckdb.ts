@@ -8,7 +8,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { availableParallelism, tmpdir } from 'node:os';
-import { configSchema } from '../lib/config.js';
+import { configFields } from '../lib/config.js';
 import { removeOrphanedTemporaries, temporaryPathFor } from './temp-files.js';
 
 export type Row = Record<string, unknown>;
@@ -19,7 +19,7 @@ export type Row = Record<string, unknown>;
  */
 export const DUCKDB_MEMORY_LIMIT = '1GB';
 
-const duckdbEnvSchema = configSchema.pick({ DUCKDB_THREADS: true, DUCKDB_MEMORY_LIMIT: true });
+const duckdbEnvSchema = configFields.pick({ DUCKDB_THREADS: true, DUCKDB_MEMORY_LIMIT: true });
 
 export interface DuckDBSettings {
   threads: number;

@@ -5,7 +5,8 @@ import { z } from 'zod';
 
 const share = (fallback: number) => z.coerce.number().min(0).max(1).default(fallback);
 
-export const configSchema = z.object({
+/** The variables one by one (pick from here: a refined schema cannot be picked from). */
+export const configFields = z.object({
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('credit-pipeline'),
   DATAMART_DIR: z.string().min(1).default('./datamart'),
   MODEL_BANK_DIR: z.string().min(1).default('./model_bank'),
@@ -22,6 +23,8 @@ export const configSchema = z.object({
   ALERT_WEBHOOK_URL: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).optional(),
   /** `slack`: alert payloads in Slack's incoming-webhook shape; `json`: the alert's fields as they are. */
   ALERT_FORMAT: z.enum(['json', 'slack']).default('json'),
+  /** How long a waiting client command keeps retrying while the Temporal server is unreachable (scripts/client.ts). */
+  CLIENT_RECONNECT_SECONDS: z.coerce.number().int().positive().default(600),
   XGBOOST_LIBRARY: z.string().min(1).optional(),
   /**
    * Activity slots: two per core by default. An activity is mostly DuckDB, libxgboost or onnxruntime work (their
@@ -37,7 +40,9 @@ export const configSchema = z.object({
     .string()
     .regex(/^(\w+:\d+)(,\w+:\d+)*$/, 'expected name:count[,name:count]')
     .optional(),
-}).refine((config) => config.PSI_WARNING < config.PSI_CRITICAL, {
+});
+
+export const configSchema = configFields.refine((config) => config.PSI_WARNING < config.PSI_CRITICAL, {
   path: ['PSI_WARNING'],
   message: 'must be below PSI_CRITICAL (0 < warning < critical)',
 });
