@@ -6,6 +6,7 @@ import { monthPipelineInputSchema, parseInput, type MonthPipelineInput } from '.
 import { etl, modelBank, sendPipelineAlert } from './activity-proxies.js';
 import { describeFailure } from './failure-text.js';
 import { scoreMonthChild } from './children.js';
+import { settleAll } from './settle-all.js';
 
 export interface MonthPipelineResult {
   month: string;
@@ -44,13 +45,13 @@ export async function monthPipelineWorkflow(input: MonthPipelineInput): Promise<
 }
 
 async function runMonth(month: string, sourceDir: string, modelId: string | null | undefined): Promise<MonthPipelineResult> {
-  const bronze = await Promise.all(SOURCES.map((source) => etl.ingestBronze({ sourceDir, source, month })));
+  const bronze = await settleAll(SOURCES.map((source) => etl.ingestBronze({ sourceDir, source, month })));
   if (bronze.every((b) => b.rows === 0)) {
     // Not "completed with zero rows": a month without data is a failure someone should see.
     throw ApplicationFailure.nonRetryable(`no source rows for ${month} in ${sourceDir}: its data has not arrived`, 'NoSourceData');
   }
-  const silver = await Promise.all(SOURCES.map((source) => etl.buildSilver({ source, month })));
-  const [features, labels] = await Promise.all([
+  const silver = await settleAll(SOURCES.map((source) => etl.buildSilver({ source, month })));
+  const [features, labels] = await settleAll([
     etl.buildFeatureStore({ sourceDir, month }),
     etl.buildLabelStore({ month }),
   ]);

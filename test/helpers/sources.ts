@@ -32,14 +32,14 @@ export function editLedger(sourceDir: string, month: string, edit: (row: Record<
 }
 
 /** Changes one ledger row of `month` (an installment paid in full becomes unpaid): a different slice of that month. */
-export function changeOneLedgerRow(sourceDir: string, month: string): void {
+export function changeOneLedgerRow(sourceDir: string, month: string, installment = '3'): void {
   let changed = 0;
   editLedger(sourceDir, month, (row) => {
-    if (changed === 0 && row.installment_num === '3') {
+    if (changed === 0 && row.installment_num === installment) {
       row.paid_amt = '0.0';
       row.overdue_amt = String(Number(row.overdue_amt) + Number(row.due_amt));
       changed++;
     }
   });
-  if (changed !== 1) throw new Error(`no ledger row of ${month} with installment_num 3 in ${sourceDir}`);
+  if (changed !== 1) throw new Error(`no ledger row of ${month} with installment_num ${installment} in ${sourceDir}`);
 }
