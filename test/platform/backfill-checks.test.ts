@@ -12,7 +12,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { loadConfig, type Config } from '../../lib/config.js';
 import { SOURCE_FILES } from '../../lib/layout.js';
-import { workflowIds } from '../../lib/temporal.js';
+import { LIFECYCLE_WORKFLOW_ID, workflowIds } from '../../lib/temporal.js';
 import { stagingRoot } from '../../core/etl/staging.js';
 import { PROJECT_ROOT } from '../../core/temporal/dev-server.js';
 import { backfillWorkflow, type BackfillResult } from '../../workflows/backfill.js';
@@ -97,6 +97,8 @@ test('npm run backfill refuses what it can check with exit 2 before any workflow
   assert.equal(started.code, 0, started.output);
   assert.equal(await backfillsOn(config), 1);
   await env.client.workflow.getHandle(workflowIds.backfill('2023-01', '2023-01', FIXTURE_DIR)).terminate('test done');
+  // The command also started model-lifecycle (one per namespace) on this unpolled queue: later tests start their own.
+  await env.client.workflow.getHandle(LIFECYCLE_WORKFLOW_ID).terminate('test done');
 });
 
 test('bad alert settings are refused at config load, naming the variable', () => {
@@ -240,7 +242,7 @@ test("the runbook's commands parse against the CLI as written, and the read-only
     // model-lifecycle answers once the worker ran its first task; a cold worker on a loaded machine may take longer
     // than a query waits, which is not what this test is about.
     const lifecycle = await ensureLifecycle(env.client, config);
-    for (let tries = 0; !(await lifecycle.query(statusQuery).then(() => true, () => false)); tries++) assert.ok(tries < 10, 'model-lifecycle never answered');
+    for (let tries = 0; !(await lifecycle.query(statusQuery).then(() => true, () => false)); tries++) assert.ok(tries < 5, 'model-lifecycle never answered');
     for (const line of readOnly) {
       const run = await shell(line, temporalEnv);
       assert.equal(run.code, 0, `${line}:\n${run.output}`);
