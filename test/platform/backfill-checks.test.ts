@@ -96,7 +96,11 @@ test('npm run backfill refuses what it can check with exit 2 before any workflow
   const started = await shell(`npm run --silent backfill -- --from 2023-01 --to 2023-01 --source ${FIXTURE_DIR} --no-wait`, clientEnv(config));
   assert.equal(started.code, 0, started.output);
   assert.equal(await backfillsOn(config), 1);
-  await env.client.workflow.getHandle(workflowIds.backfill('2023-01', '2023-01', FIXTURE_DIR)).terminate('test done');
+  // Its id names the source folder, so a start with other sources never attaches to this run.
+  const startedId = workflowIds.backfill('2023-01', '2023-01', FIXTURE_DIR);
+  assert.match(started.output, new RegExp(`backfill ${startedId} \\(run `));
+  assert.notEqual(startedId, workflowIds.backfill('2023-01', '2023-01', emptyFile));
+  await env.client.workflow.getHandle(startedId).terminate('test done');
   // The command also started model-lifecycle (one per namespace) on this unpolled queue: later tests start their own.
   await env.client.workflow.getHandle(LIFECYCLE_WORKFLOW_ID).terminate('test done');
 });
