@@ -33,6 +33,8 @@ export const configVariablesSchema = z.object({
   ALERT_WEBHOOK_URL: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).optional(),
   /** `slack`: alert payloads in Slack's incoming-webhook shape; `json`: the alert's fields as they are. */
   ALERT_FORMAT: z.enum(['json', 'slack']).default('json'),
+  /** How long a waiting client command keeps retrying while the Temporal server is unreachable (scripts/client.ts). */
+  CLIENT_RECONNECT_SECONDS: z.coerce.number().int().positive().default(600),
   XGBOOST_LIBRARY: z.string().min(1).optional(),
   /**
    * Activity slots: two per core by default. An activity is mostly DuckDB, libxgboost or onnxruntime work (their

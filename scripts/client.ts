@@ -42,9 +42,6 @@ async function progressLine(handle: WorkflowHandle, label: string): Promise<stri
   return `${label ? `${label} ` : ''}${bar(progress)}${step ? ` · ${step}` : ''}`;
 }
 
-/** How long a waiting command keeps trying while the server is unreachable (CLIENT_RECONNECT_SECONDS, default 600). */
-const RECONNECT_MS = Number(process.env.CLIENT_RECONNECT_SECONDS ?? 600) * 1000;
-
 // gRPC status codes (grpc-js's `status` enum), without depending on grpc-js directly.
 const GRPC_DEADLINE_EXCEEDED = 4;
 const GRPC_UNAVAILABLE = 14;
@@ -61,9 +58,10 @@ export function isConnectionLoss(error: unknown): boolean {
 
 /**
  * The workflow's result, waiting through connection losses (the workflow goes on without us) for at most
- * RECONNECT_MS in a row, with a message on stderr while the server is unreachable.
+ * `reconnectMs` in a row (CLIENT_RECONNECT_SECONDS, default 600), with a message on stderr while the server is
+ * unreachable.
  */
-export async function resultThroughOutages<T>(handle: WorkflowHandle): Promise<T> {
+export async function resultThroughOutages<T>(handle: WorkflowHandle, reconnectMs = loadConfig().CLIENT_RECONNECT_SECONDS * 1000): Promise<T> {
   let unreachableSince: number | null = null;
   for (;;) {
     try {
@@ -74,7 +72,7 @@ export async function resultThroughOutages<T>(handle: WorkflowHandle): Promise<T
       if (!isConnectionLoss(error)) throw error;
       unreachableSince ??= Date.now();
       const waited = Date.now() - unreachableSince;
-      if (waited > RECONNECT_MS) {
+      if (waited > reconnectMs) {
         throw new Error(`the Temporal server has been unreachable for ${Math.round(waited / 1000)} s; the workflow ${handle.workflowId} may still be running: check with npm run status or the UI`, { cause: error });
       }
       console.error(`server unreachable (${Math.round(waited / 1000)} s), the workflow goes on; retrying…`);

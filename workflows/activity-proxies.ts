@@ -56,6 +56,11 @@ export const training = proxyActivities<ReturnType<typeof createTrainingActiviti
 export const scoring = proxyActivities<ReturnType<typeof createScoringActivities>>(scoringOptions);
 export const modelBank = proxyActivities<ReturnType<typeof createModelBankActivities>>(bookkeepingOptions);
 export const datamart = proxyActivities<ReturnType<typeof createDatamartActivities>>(bookkeepingOptions);
+/**
+ * Planning a month stages the four source files first (hashing them when they changed): ETL-sized work over the files,
+ * so it gets the ETL options (heartbeat every second, cancellation observed) rather than the bookkeeping ones.
+ */
+export const { planMonths } = proxyActivities<ReturnType<typeof createDatamartActivities>>(etlOptions);
 export const lifecycle = proxyActivities<ReturnType<typeof createLifecycleActivities>>(bookkeepingOptions);
 export const monitoring = proxyActivities<ReturnType<typeof createMonitoringActivities>>(monitoringOptions);
 

@@ -17,7 +17,7 @@ import { WorkflowFailure } from '../lib/errors.js';
 import { addMonths, compareMonths, monthRange, type Month } from '../lib/months.js';
 import { CLICKSTREAM_LOOKBACK, searchAttributes, workflowIds, type Progress } from '../lib/temporal.js';
 import { backfillInputSchema, parseInput, type BackfillInput } from '../lib/workflow-inputs.js';
-import { pollWorkflow, datamart, modelBank, sendPipelineAlert } from './activity-proxies.js';
+import { pollWorkflow, datamart, modelBank, planMonths, sendPipelineAlert } from './activity-proxies.js';
 import { forEachBounded } from './bounded.js';
 import { monthPipelineWorkflow } from './month-pipeline.js';
 import { scoreMonthChild } from './children.js';
@@ -200,7 +200,7 @@ async function laterMonthsWithGold(chosen: Month[]): Promise<Month[]> {
 async function ensureMonth(month: Month, sourceDir: string, force: boolean): Promise<'done' | 'skipped'> {
   for (let round = 1; ; round++) {
     if (!force || round > 1) {
-      const [plan] = await datamart.planMonths({ sourceDir, months: [month] });
+      const [plan] = await planMonths({ sourceDir, months: [month] });
       if (plan.current) return round === 1 ? 'skipped' : 'done';
     }
     try {

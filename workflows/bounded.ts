@@ -1,5 +1,7 @@
 // Bounded parallelism for child workflows: at most `limit` items in flight, in the given order. Deterministic:
 // the same completions in the same order produce the same commands on replay.
+import { settleAll } from './settle-all.js';
+
 export async function forEachBounded<T>(
   items: readonly T[],
   limit: number,
@@ -12,5 +14,5 @@ export async function forEachBounded<T>(
       await work(queue.shift() as T);
     }
   });
-  await Promise.all(lanes);
+  await settleAll(lanes);
 }

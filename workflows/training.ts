@@ -5,6 +5,7 @@ import { parseInput, trainingInputSchema, type TrainingInput } from '../lib/work
 import { selectBest } from '../lib/model-selection.js';
 import { lifecycle, modelBank, sendPipelineAlert, training } from './activity-proxies.js';
 import { describeFailure } from './failure-text.js';
+import { settleAll } from './settle-all.js';
 
 export const trainingProgressQuery = defineQuery<Progress>('progress');
 
@@ -91,7 +92,7 @@ async function train(
     };
   }
   setStep(candidatesStep());
-  const candidates = await Promise.all(
+  const candidates = await settleAll(
     MODEL_FAMILIES.map(async (family) => {
       const candidate = await training.trainCandidate({ trainingSet, family });
       trained.push(family);

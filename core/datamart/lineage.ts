@@ -4,7 +4,7 @@
 // fingerprint a gold partition *should* have follows from the current sources alone (expectedGoldFingerprints), and
 // "done" means: the recorded fingerprint equals the expected one. Plain functions over files: the activity layer only
 // calls them, whatever shape the month's ETL activities take.
-import { readFile, rm } from 'node:fs/promises';
+import { readFile, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import type { Source } from '../../lib/layout.js';
@@ -87,13 +87,26 @@ export async function requireLineage(partitionFile: string, what: string): Promi
 /**
  * Publishes a partition and its lineage: the old lineage goes first, then `writeData` (atomic itself), then the new
  * lineage (atomic). A crash anywhere in between leaves a partition without lineage, which counts as stale, never a
- * lineage that claims inputs its data was not built from.
+ * lineage that claims inputs its data was not built from. A cancellation leaves no partition without lineage: one
+ * before the data is replaced puts the old lineage back (old data, old lineage), and once the data is published its
+ * lineage is written whatever the signal says (the caller stops right after).
  */
 export async function writeWithLineage<T>(partitionFile: string, lineage: Lineage, writeData: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-  await rm(lineageFile(partitionFile), { force: true });
-  const result = await writeData();
   signal?.throwIfAborted();
-  await writeFileAtomic(lineageFile(partitionFile), JSON.stringify(lineage, null, 2) + '\n');
+  const file = lineageFile(partitionFile);
+  const previous = await readFile(file, 'utf8').catch(() => null);
+  const before = await stat(partitionFile).catch(() => null);
+  await rm(file, { force: true });
+  let result: T;
+  try {
+    result = await writeData();
+  } catch (error) {
+    const after = await stat(partitionFile).catch(() => null);
+    const untouched = before && after && before.ino === after.ino && before.mtimeMs === after.mtimeMs;
+    if (previous !== null && untouched) await writeFileAtomic(file, previous);
+    throw error;
+  }
+  await writeFileAtomic(file, JSON.stringify(lineage, null, 2) + '\n');
   return result;
 }
 

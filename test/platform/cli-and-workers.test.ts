@@ -64,7 +64,8 @@ test('two worker processes share a backfill driven by the temporal CLI', async (
       // Not answerable before the first workflow task.
     }
   }
-  assert.deepEqual({ ...progress, step: undefined }, { total: 24, done: 24, failed: 0, running: 0, step: undefined });
+  // The counts; what runs now (step, child: the training once every month is settled) depends on when the poll lands.
+  assert.deepEqual({ ...progress, step: undefined, child: undefined }, { total: 24, done: 24, failed: 0, running: 0, step: undefined, child: undefined });
   const described = await temporalJson('workflow', 'result', '--workflow-id', backfillId);
   assert.equal(described.status, 'COMPLETED', JSON.stringify(described));
 
