@@ -120,7 +120,7 @@ async function partitionsWithoutLineage(datamartDir: string): Promise<string[]> 
   ];
   const missing: string[] = [];
   for (const table of tables) {
-    let entries: string[] = [];
+    let entries: string[];
     try {
       entries = readdirSync(join(datamartDir, table));
     } catch {
