@@ -102,40 +102,48 @@ export function inMemoryModelBank(models: Array<{ modelId: string; asOf: string 
   return { activities, registry: () => registry, models };
 }
 
-const SHA = 'a'.repeat(64);
+/** The training_data_sha256 of every mocked training set and candidate. */
+export const TRAINING_DATA_SHA256 = 'a'.repeat(64);
 
 export function trainingSetSummary(asOf: string): TrainingSetSummary {
   const window = { from: '2023-01', to: '2023-06' };
   return {
     path: `/nowhere/training-set-${asOf}`,
     asOf,
-    trainingDataSha256: SHA,
-    featureSchemaSha256: SHA,
+    trainingDataSha256: TRAINING_DATA_SHA256,
+    featureSchemaSha256: TRAINING_DATA_SHA256,
     windows: { train: window, test: window, oot: window },
     rows: { train: 100, test: 20, oot: 20 },
     defaultRate: 0.2,
   };
 }
 
-export function candidateSummary(family: CandidateSummary['family'], ootAuc: number): CandidateSummary {
+/** A candidate chosen by `testAuc` (selection runs on the test months) whose OOT AUC, judged by the gate, is `ootAuc`. */
+export function candidateSummary(family: CandidateSummary['family'], testAuc: number, ootAuc = testAuc): CandidateSummary {
   return {
     family,
     params: {},
     candidateDir: `/nowhere/${family}`,
-    trainingDataSha256: SHA,
-    metrics: { train_auc: 0.9, test_auc: 0.8, oot_auc: ootAuc, oot_gini: 2 * ootAuc - 1, oot_ks: 0.4 },
+    trainingDataSha256: TRAINING_DATA_SHA256,
+    metrics: { train_auc: 0.9, test_auc: testAuc, oot_auc: ootAuc, oot_gini: 2 * ootAuc - 1, oot_ks: 0.4 },
     threshold: 0.3,
     trainingSeconds: 1,
     rounds: 10,
   };
 }
 
-/** Training activities whose candidates reach `aucs` by family and whose promotion gate answers `promote`. */
+type AucsByFamily = Partial<Record<CandidateSummary['family'], number>>;
+
+/**
+ * Training activities whose candidates reach `testAucs` (and `ootAucs`, the test AUC unless given) by family, whose
+ * promotion gate answers `promote`, and whose model bank holds `sameData` as the models already trained on the
+ * training set's data (none unless given).
+ */
 export function trainingActivities(
   log: CallLog,
-  options: { promote: boolean; aucs?: Partial<Record<CandidateSummary['family'], number>> },
+  options: { promote: boolean; testAucs?: AucsByFamily; ootAucs?: AucsByFamily; sameData?: string[] },
 ) {
-  const aucs = { gbtree: 0.8, gblinear: 0.75, rf: 0.78, ...options.aucs };
+  const testAucs = { gbtree: 0.8, gblinear: 0.75, rf: 0.78, ...options.testAucs };
   return {
     buildTrainingSet: async (input: { asOf: string }) => {
       log.record('buildTrainingSet', input);
@@ -143,7 +151,11 @@ export function trainingActivities(
     },
     trainCandidate: async (input: { family: CandidateSummary['family'] }) => {
       log.record('trainCandidate', input.family);
-      return candidateSummary(input.family, aucs[input.family]);
+      return candidateSummary(input.family, testAucs[input.family], options.ootAucs?.[input.family]);
+    },
+    findModelsByTrainingData: async (input: { trainingDataSha256: string }) => {
+      log.record('findModelsByTrainingData', input);
+      return options.sameData ?? [];
     },
     registerModel: async (input: { trainingSet: TrainingSetSummary; candidate: CandidateSummary }) => {
       const { candidate, trainingSet } = input;
@@ -163,6 +175,10 @@ export function trainingActivities(
     notifyRegistryChanged: async () => {
       log.record('notifyRegistryChanged');
       return { notified: false };
+    },
+    sendPipelineAlert: async (input: { kind: string; workflowId: string; summary: string; action: string }) => {
+      log.record('sendPipelineAlert', input);
+      return { posted: false };
     },
   } satisfies MockActivities;
 }

@@ -55,6 +55,10 @@ function lifecycleActivities(log: CallLog, models: string[], latestLabelledMonth
       log.record('latestLabelledMonth', input);
       return latestLabelledMonth;
     },
+    recordForcedRetrain: async (input: { asOf: string | null; reason: string; workflowId: string; now: string }) => {
+      log.record('recordForcedRetrain', input);
+      return { reason: `forced retrain: ${input.reason}; no retrain within the 30-day cooldown` };
+    },
   };
   return { activities, bank };
 }
@@ -112,8 +116,14 @@ test('forceRetrain trains as of the month asked (or the latest labelled one), re
       promoted: true,
       outcome: 'better than production',
     });
+    assert.equal(trained.currentTraining, null);
     assert.equal(bank.registry().production, 'gbtree-2024-06-abc');
-    assert.match((log.inputs('promoteModel')[0] as { reason: string }).reason, /^forced retrain: drift: /);
+    // An operator's retrain bypasses the cooldown: the decision log and the registry event both say so, and the
+    // training does not reuse a model trained on the same data.
+    assert.match((log.inputs('promoteModel')[0] as { reason: string }).reason, /^forced retrain: drift \[forced: cooldown bypassed\]: better than production$/);
+    const logged = log.inputs('recordForcedRetrain') as Array<{ asOf: string; reason: string; workflowId: string }>;
+    assert.deepEqual(logged.map(({ asOf, reason, workflowId }) => ({ asOf, reason, workflowId })), [{ asOf: '2024-06', reason: 'drift', workflowId: 'lifecycle-retrain' }]);
+    assert.equal(log.count('findModelsByTrainingData'), 0);
 
     // No month given and none with mature labels: recorded, nothing trained.
     await handle.signal(forceRetrainSignal, { reason: 'operator' });
@@ -124,7 +134,19 @@ test('forceRetrain trains as of the month asked (or the latest labelled one), re
     assert.equal(skipped.trainings[1].outcome, 'no month with mature labels');
     assert.equal(log.count('buildTrainingSet'), 1);
     assert.equal(log.count('latestLabelledMonth'), 1);
+    assert.equal(log.count('recordForcedRetrain'), 1); // nothing to train: no forced retrain logged
     assert.deepEqual(skipped.pendingRetrains, []);
+
+    // Monitoring's request (forced: false) passed the cooldown already: not logged as forced, and reuse is looked for.
+    await handle.signal(forceRetrainSignal, { reason: 'critical drift', asOf: '2024-06', forced: false });
+    const requested = await until('the requested training', async () => {
+      const status = await handle.query(statusQuery);
+      return status.trainings.length === 3 && !status.training && status;
+    });
+    assert.deepEqual([requested.trainings[2].workflowId, requested.trainings[2].promoted], ['training-2024-06-2', true]);
+    assert.equal(log.count('recordForcedRetrain'), 1);
+    assert.equal(log.count('findModelsByTrainingData'), 1);
+    assert.match((log.inputs('promoteModel')[1] as { reason: string }).reason, /^retrain requested: critical drift: better than production$/);
     await handle.terminate('test done');
   });
 });

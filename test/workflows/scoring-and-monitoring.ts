@@ -8,7 +8,8 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { adaptActivity } from '../../activities/failures.js';
 import { InvalidModelArtifact } from '../../lib/errors.js';
 import { monthRange } from '../../lib/months.js';
-import { historicalInferenceWorkflow, monitoringWorkflow, scoreMonthWorkflow } from '../../workflows/index.js';
+import { GOVERNANCE_ACTIONS } from '../../lib/contracts.js';
+import { historicalInferenceWorkflow, monitoringWorkflow, progressQuery, scoreMonthWorkflow } from '../../workflows/index.js';
 import type { HistoryResult } from '../../workflows/historical-inference.js';
 import { CallLog, inMemoryModelBank, withMockedActivities, type MockActivities, sharedTemporal } from './mocks.js';
 
@@ -88,7 +89,9 @@ test('a corrupt model artifact fails scoreMonthWorkflow on the first attempt', a
   assert.equal(log.count('scoreMonth'), 1);
 });
 
-function monitoringActivities(log: CallLog, action: 'no_action' | 'alert' | 'retrain', findings = 0) {
+type GovernanceAction = (typeof GOVERNANCE_ACTIONS)[number];
+
+function monitoringActivities(log: CallLog, action: GovernanceAction, findings = 0) {
   const finding = { severity: 'critical' as const, kind: 'drift' as const, metric: 'psi', snapshot_date: '2024-05-01', value: 0.3, threshold: 0.2, message: 'PSI 0.3' };
   return {
     computeMonitoring: async (input: { asOf: string; modelId: string }) => {
@@ -107,7 +110,7 @@ function monitoringActivities(log: CallLog, action: 'no_action' | 'alert' | 'ret
       log.record('sendAlerts', input.findings.length);
       return { logged: input.findings.length, posted: false };
     },
-    requestRetrain: async (input: { reason: string }) => {
+    requestRetrain: async (input: { reason: string; forced?: boolean }) => {
       log.record('requestRetrain', input);
       return { workflowId: 'model-lifecycle' };
     },
@@ -129,13 +132,16 @@ test('monitoring scores the unscored months with features, alerts on findings an
         : { present: ['2024-04'], missing: ['2024-05', '2024-06'] };
     },
   };
-  const result = await withMockedActivities(env, activities, (taskQueue) =>
-    env.client.workflow.execute(monitoringWorkflow, { taskQueue, workflowId: 'monitoring-retrain', args: [{ asOf: '2024-06', from: '2024-04' }] }),
-  );
+  const { result, progress } = await withMockedActivities(env, activities, async (taskQueue) => {
+    const handle = await env.client.workflow.start(monitoringWorkflow, { taskQueue, workflowId: 'monitoring-retrain', args: [{ asOf: '2024-06', from: '2024-04' }] });
+    return { result: await handle.result(), progress: await handle.query(progressQuery) };
+  });
+  assert.deepEqual(progress, { total: 5, done: 5, failed: 0, running: 0, step: 'decision retrain: 2 findings' });
   assert.deepEqual(log.inputs('scoreMonth').sort(), ['2024-05', '2024-06']);
   assert.deepEqual(log.inputs('computeMonitoring'), [{ asOf: '2024-06', modelId: 'm-1' }]);
   assert.deepEqual(log.inputs('sendAlerts'), [2]);
-  assert.deepEqual(log.inputs('requestRetrain'), [{ reason: 'monitoring 2024-06: decided retrain' }]);
+  // Not forced: the decision just logged checked the cooldown.
+  assert.deepEqual(log.inputs('requestRetrain'), [{ reason: 'monitoring 2024-06: decided retrain', forced: false }]);
   assert.equal((log.inputs('decideGovernance')[0] as { workflowId: string }).workflowId, 'monitoring-retrain');
   assert.deepEqual(
     { action: result.action, findings: result.findings, retrainRequested: result.retrainRequested, modelId: result.modelId },
@@ -163,4 +169,32 @@ test('monitoring with nothing to report neither alerts nor retrains; without a p
     assert.equal(log.count('scoreMonth'), 0); // 2024-06 already scored
     assert.equal(log.count('sendAlerts') + log.count('requestRetrain'), 0);
   });
+});
+
+test('monitoring a model not in production (monitor_only) neither alerts nor retrains; retrain_not_useful alerts only', async () => {
+  const log = new CallLog();
+  const bank = inMemoryModelBank([{ modelId: 'm-1', asOf: '2024-01' }], log);
+  await bank.activities.promoteModel({ modelId: 'm-1', reason: 'setup' });
+  const common: MockActivities = { ...bank.activities, ...scoringActivities(log), inventoryMonths: inventory(['2024-06'], []) };
+  await withMockedActivities(env, { ...common, ...monitoringActivities(log, 'monitor_only', 2) }, async (taskQueue) => {
+    const candidate = await env.client.workflow.execute(monitoringWorkflow, {
+      taskQueue,
+      workflowId: 'monitoring-candidate',
+      args: [{ asOf: '2024-06', modelId: 'cand-1' }],
+    });
+    assert.deepEqual(
+      [candidate.modelId, candidate.action, candidate.findings, candidate.retrainRequested],
+      ['cand-1', 'monitor_only', 2, false],
+    );
+    assert.deepEqual(log.inputs('computeMonitoring'), [{ asOf: '2024-06', modelId: 'cand-1' }]);
+    assert.equal(log.count('readRegistry'), 0); // the model named is monitored, whatever production is
+  });
+  assert.equal(log.count('sendAlerts') + log.count('requestRetrain'), 0);
+
+  await withMockedActivities(env, { ...common, ...monitoringActivities(log, 'retrain_not_useful', 1) }, async (taskQueue) => {
+    const stale = await env.client.workflow.execute(monitoringWorkflow, { taskQueue, workflowId: 'monitoring-not-useful', args: [{ asOf: '2024-06' }] });
+    assert.deepEqual([stale.modelId, stale.action, stale.findings, stale.retrainRequested], ['m-1', 'retrain_not_useful', 1, false]);
+  });
+  assert.deepEqual(log.inputs('sendAlerts'), [1]);
+  assert.equal(log.count('requestRetrain'), 0);
 });

@@ -1,5 +1,6 @@
-// trainingWorkflow's branches with mocked activities: the gate promotes or keeps a candidate; a libxgboost failure
-// (a real one, through the real activity adapter) fails the workflow on the first attempt instead of after three.
+// trainingWorkflow's branches with mocked activities: the gate promotes or keeps a candidate; a model already trained
+// on the same data is reused instead of training again; a libxgboost failure (a real one, through the real activity
+// adapter) fails the workflow on the first attempt instead of after three, and posts a pipeline alert.
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WorkflowFailedError } from '@temporalio/client';
@@ -7,8 +8,8 @@ import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { adaptActivity } from '../../activities/failures.js';
 import { Booster } from '../../core/xgboost/index.js';
-import { trainingWorkflow } from '../../workflows/index.js';
-import { CallLog, inMemoryModelBank, trainingActivities, withMockedActivities, sharedTemporal } from './mocks.js';
+import { progressQuery, trainingWorkflow } from '../../workflows/index.js';
+import { CallLog, inMemoryModelBank, trainingActivities, withMockedActivities, sharedTemporal, TRAINING_DATA_SHA256 } from './mocks.js';
 
 const temporal = sharedTemporal();
 let env: TestWorkflowEnvironment;
@@ -16,22 +17,41 @@ before(async () => {
   env = await temporal;
 });
 
-test('the gate promotes: the best candidate (simplest within the AUC tie) goes to production', async () => {
+test('the gate promotes: the best candidate on the test months (simplest within the AUC tie) goes to production', async () => {
   const log = new CallLog();
   const bank = inMemoryModelBank([], log);
-  const result = await withMockedActivities(
+  // gblinear is best on the OOT months, which take no part in the choice.
+  const testAucs = { gbtree: 0.8, rf: 0.7995, gblinear: 0.7 };
+  const ootAucs = { gbtree: 0.78, rf: 0.77, gblinear: 0.85 };
+  const { result, progress } = await withMockedActivities(
     env,
-    { ...bank.activities, ...trainingActivities(log, { promote: true, aucs: { gbtree: 0.8, rf: 0.7995, gblinear: 0.7 } }) },
-    (taskQueue) => env.client.workflow.execute(trainingWorkflow, { taskQueue, workflowId: 'training-promote', args: [{ asOf: '2024-06', reason: 'test' }] }),
+    { ...bank.activities, ...trainingActivities(log, { promote: true, testAucs, ootAucs }) },
+    async (taskQueue) => {
+      const handle = await env.client.workflow.start(trainingWorkflow, { taskQueue, workflowId: 'training-promote', args: [{ asOf: '2024-06', reason: 'test' }] });
+      return { result: await handle.result(), progress: await handle.query(progressQuery) };
+    },
   );
+  assert.deepEqual(progress, { total: 3, done: 3, failed: 0, running: 0, step: 'rf-2024-06-abc promoted: better than production' });
   assert.equal(result.family, 'rf');
   assert.equal(result.modelId, 'rf-2024-06-abc');
   assert.equal(result.promoted, true);
+  assert.equal(result.metrics.oot_auc, 0.77);
+  assert.deepEqual(
+    [...result.candidates].sort((a, b) => a.family.localeCompare(b.family)),
+    [
+      { family: 'gblinear', testAuc: 0.7, ootAuc: 0.85 },
+      { family: 'gbtree', testAuc: 0.8, ootAuc: 0.78 },
+      { family: 'rf', testAuc: 0.7995, ootAuc: 0.77 },
+    ],
+  );
   assert.deepEqual(log.inputs('trainCandidate').sort(), ['gblinear', 'gbtree', 'rf']);
   assert.equal(bank.registry().production, 'rf-2024-06-abc');
   assert.match((log.inputs('promoteModel')[0] as { reason: string }).reason, /^test: better than production$/);
   assert.equal(log.count('recordCandidate'), 0);
   assert.equal(log.count('notifyRegistryChanged'), 1);
+  // No model was trained on this data before: the bank was asked once, by the training set's hash.
+  assert.deepEqual(log.inputs('findModelsByTrainingData'), [{ trainingDataSha256: TRAINING_DATA_SHA256 }]);
+  assert.equal(log.count('sendPipelineAlert'), 0);
 });
 
 test('the gate refuses: the model stays a candidate and production is unchanged', async () => {
@@ -46,6 +66,49 @@ test('the gate refuses: the model stays a candidate and production is unchanged'
   assert.deepEqual(log.inputs('recordCandidate'), [{ modelId: 'gbtree-2024-06-abc', reason: 'worse than production' }]);
   assert.deepEqual(log.inputs('evaluatePromotionGate'), [{ modelId: 'gbtree-2024-06-abc', minAuc: 0.75 }]);
   assert.equal(log.count('promoteModel'), 0);
+  assert.equal(log.count('sendPipelineAlert'), 0);
+});
+
+test('a model trained on the same data is reused: nothing trained, registered or promoted; the production one is preferred', async () => {
+  const log = new CallLog();
+  const bank = inMemoryModelBank([], log);
+  await bank.activities.promoteModel({ modelId: 'rf-2024-03-old', reason: 'setup' });
+  const activities = { ...bank.activities, ...trainingActivities(log, { promote: true, sameData: ['gbtree-2024-03-old', 'rf-2024-03-old'] }) };
+  await withMockedActivities(env, activities, async (taskQueue) => {
+    const result = await env.client.workflow.execute(trainingWorkflow, { taskQueue, workflowId: 'training-reuse', args: [{ asOf: '2024-06' }] });
+    assert.deepEqual(
+      { modelId: result.modelId, family: result.family, reused: result.reused, promoted: result.promoted, created: result.created, candidates: result.candidates },
+      { modelId: 'rf-2024-03-old', family: 'rf', reused: true, promoted: false, created: false, candidates: [] },
+    );
+    assert.match(result.reason, /^not retrained: rf-2024-03-old was trained on the same data \(training_data_sha256 aaaaaaaaaaaa…\) and is the production model$/);
+    assert.deepEqual(log.inputs('findModelsByTrainingData'), [{ trainingDataSha256: TRAINING_DATA_SHA256 }]);
+    for (const name of ['trainCandidate', 'registerModel', 'evaluatePromotionGate', 'recordCandidate', 'notifyRegistryChanged', 'sendPipelineAlert']) {
+      assert.equal(log.count(name), 0, `${name} was called`);
+    }
+    assert.equal(log.count('promoteModel'), 1); // the setup's only
+    assert.equal(bank.registry().production, 'rf-2024-03-old');
+
+    // A forced training does not look for a model to reuse: it trains, and goes through the gate.
+    const forced = await env.client.workflow.execute(trainingWorkflow, { taskQueue, workflowId: 'training-reuse-forced', args: [{ asOf: '2024-06', forced: true }] });
+    assert.equal(forced.reused, undefined);
+    assert.equal(forced.promoted, true);
+    assert.equal(log.count('findModelsByTrainingData'), 1);
+    assert.deepEqual(log.inputs('trainCandidate').sort(), ['gblinear', 'gbtree', 'rf']);
+    assert.equal(bank.registry().production, forced.modelId);
+  });
+});
+
+test('a model trained on the same data but not in production is reused and said to be so', async () => {
+  const log = new CallLog();
+  const bank = inMemoryModelBank([], log);
+  const activities = { ...bank.activities, ...trainingActivities(log, { promote: true, sameData: ['gblinear-2024-03-old'] }) };
+  const result = await withMockedActivities(env, activities, (taskQueue) =>
+    env.client.workflow.execute(trainingWorkflow, { taskQueue, workflowId: 'training-reuse-candidate', args: [{ asOf: '2024-06' }] }),
+  );
+  assert.deepEqual([result.modelId, result.family, result.reused, result.promoted], ['gblinear-2024-03-old', 'gblinear', true, false]);
+  assert.match(result.reason, /gblinear-2024-03-old was trained on the same data .* and is not in production$/);
+  assert.equal(log.count('trainCandidate') + log.count('promoteModel'), 0);
+  assert.equal(bank.registry().production, null);
 });
 
 test('a libxgboost error fails training on the first attempt, not after three', async () => {
@@ -79,6 +142,7 @@ test('a libxgboost error fails training on the first attempt, not after three', 
   assert.equal(log.count('trainCandidate'), 3);
   assert.equal(log.count('registerModel'), 0);
   assert.ok(Date.now() - started < 10_000);
+  assertOneTrainingAlert(log, 'training-xgboost-error');
 });
 
 test('an XGBoostError thrown without the adapter is still not retried: the retry policy names the type', async () => {
@@ -98,4 +162,13 @@ test('an XGBoostError thrown without the adapter is still not retried: the retry
     (error: unknown) => error instanceof WorkflowFailedError && (error.cause?.cause as ApplicationFailure).type === 'XGBoostError',
   );
   assert.equal(log.count('buildTrainingSet'), 1);
+  assertOneTrainingAlert(log, 'training-plain-xgboost-error');
 });
+
+/** A failed training posts exactly one alert, naming the run, the month and the failure. */
+function assertOneTrainingAlert(log: CallLog, workflowId: string): void {
+  const alerts = log.inputs('sendPipelineAlert') as Array<{ kind: string; workflowId: string; summary: string }>;
+  assert.equal(alerts.length, 1);
+  assert.deepEqual([alerts[0].kind, alerts[0].workflowId], ['training', workflowId]);
+  assert.match(alerts[0].summary, /^training as of 2024-06 failed: .*(XGB|DMatrix|learner)/);
+}
