@@ -54,6 +54,9 @@ export function stagedMonthFile(staged: StagedSource, month: string): string | n
 // One build per cache key per process: the months of a backfill all ask for the same file at once.
 const inFlight = new Map<string, Promise<StagedSource>>();
 
+/** Stagings of this process, one after another (see stageSource). */
+let stagingQueue: Promise<unknown> = Promise.resolve();
+
 export async function stageSource(
   datamartDir: string,
   sourceDir: string,
@@ -71,7 +74,11 @@ export async function stageSource(
   if (existing) return existing;
   let pending = inFlight.get(dir);
   if (!pending) {
-    pending = buildStage(dir, source, file.path, file.size, file.mtimeMs, file.columns).finally(() => inFlight.delete(dir));
+    // One file at a time per process: staging holds a whole CSV in the worker's one DuckDB instance, and four sources
+    // at once outgrew its memory limit at 100 × the real data set.
+    const build = stagingQueue.then(() => buildStage(dir, source, file.path, file.size, file.mtimeMs, file.columns));
+    stagingQueue = build.catch(() => undefined);
+    pending = build.finally(() => inFlight.delete(dir));
     inFlight.set(dir, pending);
   }
   // Shared by the callers of this process, so it is not interrupted for one of them; a cancelled caller stops here.
@@ -185,8 +192,10 @@ async function loadCsv(db: DuckDBConnection, path: string, columns: string[]): P
   await db.run(`UPDATE raw SET ${sqlIdent('snapshot_date')} = trim(snapshot_date)`);
 }
 
-function csvError(path: string, error: unknown): InvalidSourceData {
+function csvError(path: string, error: unknown): Error {
   const message = error instanceof Error ? error.message : String(error);
+  // Running out of memory says nothing about the file: it stays a retryable failure, not InvalidSourceData.
+  if (/Out of Memory Error/i.test(message)) return error instanceof Error ? error : new Error(message);
   const line = /Line:\s*(\d+)/.exec(message);
   const problem = message
     .split('\n')
