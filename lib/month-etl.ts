@@ -1,6 +1,8 @@
-// The order of one month's ETL, defined once for both ways of running it: the month workflow (each step an activity)
-// and core/etl/month-etl.ts (plain calls, for tests, benchmarks and scripts). Pure and deterministic: the steps of a
-// stage start together in SOURCES order, and a stage starts when the one before it is done.
+// One month's ETL: the summary that crosses Temporal (the month workflow's runMonthEtl activity returns it), and the
+// stage order of the per-step path core/etl/month-etl.ts (plain calls, for tests and scripts): the steps of a stage
+// start together in SOURCES order, and a stage starts when the one before it is done. The activity's path,
+// core/etl/month-etl-session.ts, runs the same stages one step at a time on one connection; test/etl/gold-unchanged
+// holds the two paths to the same partitions and lineage.
 import { SOURCES, type Source } from './layout.js';
 import type { Month } from './months.js';
 

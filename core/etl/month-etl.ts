@@ -1,5 +1,5 @@
-// The whole ETL of one month in the order the month workflow runs it (lib/month-etl.ts), for tests, benchmarks and
-// scripts that work without Temporal.
+// The whole ETL of one month step by step, each step on its own connection, in the stage order of lib/month-etl.ts,
+// for tests and scripts that work without Temporal. The month activity runs core/etl/month-etl-session.ts instead.
 import { runInMonthEtlOrder } from '../../lib/month-etl.js';
 import type { Month } from '../../lib/months.js';
 import { ingestBronze, type BronzeResult } from './bronze.js';
