@@ -160,8 +160,10 @@ export async function modelLifecycleWorkflow(
     } else if (state.pendingRetrains.length > 0) {
       training = true;
       await retrain(state.pendingRetrains.shift()!);
-      training = false;
+      // Still "training" until the registry is re-read: a status that lists the new training must also show the
+      // production model it promoted, never the one it replaced.
       await refresh();
+      training = false;
     } else {
       await condition(allHandlersFinished);
       await continueAsNew<typeof modelLifecycleWorkflow>({ state, maxHistoryEvents: input.maxHistoryEvents });
