@@ -2,7 +2,7 @@
 // activity, nothing outside one (tests and scripts call the same code without Temporal). Cancellation reaches an
 // activity only through a heartbeat answer, so long work heartbeats every second (the worker flushes heartbeats at
 // most a second apart, see workers/worker.ts) and stops at its next chunk once the signal fires.
-import { Context } from '@temporalio/activity';
+import { asyncLocalStorage, type Context } from '@temporalio/activity';
 import type { AlertLogger } from '../core/monitoring/alerts.js';
 
 /** How often `heartbeating` reports while its work runs. */
@@ -10,11 +10,8 @@ export const HEARTBEAT_INTERVAL_MS = 1_000;
 
 /** The activity context when running inside one; undefined in plain calls (tests, scripts). */
 export function activityContext(): Context | undefined {
-  try {
-    return Context.current();
-  } catch {
-    return undefined;
-  }
+  // The store Context.current() reads, asked directly: undefined outside an activity instead of a thrown error.
+  return asyncLocalStorage.getStore();
 }
 
 /** Records a heartbeat (throttled by the worker); a no-op outside an activity. */
