@@ -126,7 +126,7 @@ export function chooseAction(
   const model = findings.filter((finding) => finding.kind === 'drift' || finding.kind === 'performance');
   const critical = model.filter((finding) => finding.severity === 'critical');
   const dataNote = data.length > 0 ? `; data: ${describe(data)} (data findings are alerted, never retrained on)` : '';
-  const skewNote = skew.length > 0 ? `; skew: ${describe(skew)} (training-serving skew is alerted, never retrained on)` : '';
+  const skewNote = skew.length > 0 ? `; skew: ${describe(skew)} (alerted, never retrained on)` : '';
   if (critical.length > 0) {
     if (potential.newLabelledMonths.length === 0) {
       return {

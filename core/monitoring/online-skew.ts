@@ -173,7 +173,7 @@ export function skewFindingsOf(rows: readonly OnlineSkewRow[], thresholds: SkewT
       snapshot_date: latest.snapshot_date,
       value: latest.online_psi,
       threshold: thresholds.onlinePsiWarning,
-      message: `online scores of ${month} (${latest.n_online}) against its batch scores (${latest.n_batch}) by the same model: PSI ${latest.online_psi.toFixed(4)}, at or above ${thresholds.onlinePsiWarning} (training-serving skew)`,
+      message: `online scores of ${month} (${latest.n_online}) against its batch scores (${latest.n_batch}) by the same model: PSI ${latest.online_psi.toFixed(4)}, at or above ${thresholds.onlinePsiWarning}: training-serving skew`,
     },
   ];
 }
