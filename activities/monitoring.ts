@@ -32,7 +32,10 @@ export function createMonitoringActivities(config: Config) {
   const settings = monitoringSettings(config);
   const governance = { ...settings, cooldownDays: config.RETRAIN_COOLDOWN_DAYS };
   return {
-    /** Rewrites gold/monitoring/model_id=<id>/data.parquet: one row per application month with predictions ≤ asOf. */
+    /**
+     * Rewrites gold/monitoring/model_id=<id>/data.parquet (one row per application month with predictions ≤ asOf) and
+     * gold/monitoring_online/model_id=<id>/data.parquet (one row per month with online scores by the model ≤ asOf).
+     */
     computeMonitoring: adaptActivity(
       async (input: z.input<typeof modelInput>): Promise<{ asOf: Month; modelId: string; rows: MonitoringRow[]; path: string }> => {
         const { asOf, modelId } = modelInput.parse(input);

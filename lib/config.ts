@@ -28,6 +28,10 @@ export const configVariablesSchema = z.object({
   DATA_NULL_RATE_JUMP: share(0.2),
   /** Data findings: a source month with fewer rows than (1 − this) × the median of the 3 months before is a warning. */
   DATA_VOLUME_DROP: share(0.5),
+  /** Training-serving skew: online-vs-batch score PSI of a month at or above this is a warning (alerted, never a retrain). */
+  ONLINE_PSI_WARNING: z.coerce.number().finite().gt(0).default(0.1),
+  /** … judged only on a month with at least this many online scores (the PSI of n sampled scores is ≈ 9 / n by chance). */
+  ONLINE_PSI_MIN_ROWS: z.coerce.number().int().min(1).default(200),
   /** Train on the most recent N labelled application months only; 0 = all of them. */
   TRAINING_WINDOW_MONTHS: z.coerce.number().int().min(0).default(0),
   ALERT_WEBHOOK_URL: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).optional(),

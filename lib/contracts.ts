@@ -111,10 +111,28 @@ export const monitoringRowSchema = z.object({
 });
 export type MonitoringRow = z.infer<typeof monitoringRowSchema>;
 
+/**
+ * One row of gold/monitoring_online: a model's online scores of one application month (the scoring API's
+ * gold/predictions_online) against its batch scores of the same month. Only months with online scores by the model.
+ */
+export const onlineSkewRowSchema = z.object({
+  model_id: z.string(),
+  snapshot_date: z.string(),
+  n_online: z.number().int(),
+  /** 0 while the month is not batch-scored (yet): then there is nothing to compare and online_psi is NULL. */
+  n_batch: z.number().int(),
+  /** PSI of the online scores against the batch scores on the model's baseline score deciles (SPEC §4 rules). */
+  online_psi: z.number().nullable(),
+});
+export type OnlineSkewRow = z.infer<typeof onlineSkewRowSchema>;
+
 export const findingSchema = z.object({
   severity: z.enum(['warning', 'critical']),
-  /** `data`: coverage, null rate, volume, freshness (alerted and logged, never a retrain); `drift`; `performance`. */
-  kind: z.enum(['data', 'drift', 'performance']).default('drift'),
+  /**
+   * `data`: coverage, null rate, volume, freshness (alerted and logged, never a retrain); `drift`; `performance`;
+   * `skew`: online scores unlike the batch scores of the same model and month (alerted and logged, never a retrain).
+   */
+  kind: z.enum(['data', 'drift', 'performance', 'skew']).default('drift'),
   metric: z.string(),
   snapshot_date: z.string(),
   value: z.number(),

@@ -40,6 +40,8 @@ export const datamart = {
   /** Online scores (POST /v1/score), one Parquet file per flush under each application month's partition. */
   predictionsOnline: (root: string) => join(root, 'gold', 'predictions_online'),
   monitoring: (root: string, modelId: string) => join(root, 'gold', 'monitoring', `model_id=${modelId}`, 'data.parquet'),
+  /** Online vs batch scores of the model per application month with online scores (training-serving skew). */
+  monitoringOnline: (root: string, modelId: string) => join(root, 'gold', 'monitoring_online', `model_id=${modelId}`, 'data.parquet'),
   decisionLog: (root: string) => join(root, 'gold', 'governance', 'decisions.parquet'),
 };
 

@@ -1,14 +1,15 @@
-// The monitoring dashboard: six Vega-Lite panels compiled to Vega, rendered headless to SVG, rasterised to PNG with
+// The monitoring dashboard: seven Vega-Lite panels compiled to Vega, rendered headless to SVG, rasterised to PNG with
 // resvg (DejaVu fonts), and an HTML page with the picture and the monthly metrics as a table.
 import { compile, type TopLevelSpec } from 'vega-lite';
 import * as vega from 'vega';
 import { Resvg } from '@resvg/resvg-js';
-import { MONTH_WINDOWS, type MonitoringRow, type MonthWindow } from '../../lib/contracts.js';
+import { MONTH_WINDOWS, type MonitoringRow, type MonthWindow, type OnlineSkewRow } from '../../lib/contracts.js';
 import { addMonths, monthOf } from '../../lib/months.js';
 import type { Month } from '../../lib/months.js';
 import type { Confusion, CurvePoint } from './metrics.js';
 import type { NumericBins } from './drift.js';
 import type { Thresholds } from './status.js';
+import { skewLevel, type SkewLevel, type SkewThresholds } from './online-skew.js';
 
 export const FONT_DIR = '/usr/share/fonts/truetype/dejavu';
 export const FONT = 'DejaVu Sans';
@@ -49,6 +50,9 @@ export interface DashboardData {
   /** Score distribution on the baseline's decile bins: the model's training population vs the latest month. */
   scoreBins: { bin: number; label: string; baseline: number; latest: number }[];
   latestMonth: string | null;
+  /** Months with online scores by the model: online vs batch (training-serving skew). */
+  online: OnlineSkewRow[];
+  skew: SkewThresholds;
 }
 
 /** Labels of right-closed bins on inner edges: "≤ a", "a–b", …, "> z". */
@@ -325,9 +329,57 @@ function psiPanel(data: DashboardData): Record<string, unknown> {
   };
 }
 
-export const PANEL_TITLES = ['ROC', 'Precision–recall', 'Confusion matrix', 'Score distribution', 'Monthly AUC', 'Monthly score PSI'];
+const SKEW_COLORS: Record<SkewLevel, string> = { skew: STATUS_COLORS.critical, 'no skew': STATUS_COLORS.stable, 'too few to judge': STATUS_COLORS.immature };
 
-/** The whole dashboard as one Vega-Lite spec: six panels, three per row. */
+function onlinePanel(data: DashboardData): Record<string, unknown> {
+  const title = 'Online vs batch score PSI';
+  if (data.online.length === 0) return emptyPanel(title, 'No online scores of this model');
+  const values = data.online.map((row) => ({
+    month: row.snapshot_date,
+    psi: row.online_psi ?? 0,
+    level: skewLevel(row, data.skew) ?? 'too few to judge',
+    label: row.online_psi === null ? `${row.n_online} online, no batch yet` : `${row.n_online} online`,
+  }));
+  const top = Math.max(data.skew.onlinePsiWarning * 2, ...values.map((row) => row.psi)) * 1.15;
+  const x = { field: 'month', type: 'ordinal', timeUnit: 'yearmonth', title: 'Application month', axis: { format: '%Y-%m', labelAngle: -40 } };
+  return {
+    title: {
+      text: title,
+      subtitle: `same model and month · rule: skew warning ${data.skew.onlinePsiWarning} · judged from ${data.skew.onlineMinRows} online scores`,
+    },
+    width: PANEL.width,
+    height: PANEL.height,
+    data: { values },
+    layer: [
+      {
+        mark: { type: 'bar', width: { band: 0.7 } },
+        encoding: {
+          x,
+          y: { field: 'psi', type: 'quantitative', title: 'PSI (online vs batch)', scale: { domain: [0, top] } },
+          color: {
+            field: 'level',
+            type: 'nominal',
+            scale: { domain: Object.keys(SKEW_COLORS), range: Object.values(SKEW_COLORS) },
+            legend: { orient: 'top', title: null },
+          },
+        },
+      },
+      {
+        mark: { type: 'text', dy: -8, fontSize: 9, color: '#444' },
+        encoding: { x, y: { field: 'psi', type: 'quantitative' }, text: { field: 'label' } },
+      },
+      {
+        data: { values: [{ y: data.skew.onlinePsiWarning }] },
+        mark: { type: 'rule', strokeDash: [6, 4], strokeWidth: 1.5, color: STATUS_COLORS.warning },
+        encoding: { y: { field: 'y', type: 'quantitative' } },
+      },
+    ],
+  };
+}
+
+export const PANEL_TITLES = ['ROC', 'Precision–recall', 'Confusion matrix', 'Score distribution', 'Monthly AUC', 'Monthly score PSI', 'Online vs batch score PSI'];
+
+/** The whole dashboard as one Vega-Lite spec: seven panels, three per row. */
 export function dashboardSpec(data: DashboardData): TopLevelSpec {
   const latest = data.rows.at(-1);
   const subtitle = latest
@@ -348,7 +400,7 @@ export function dashboardSpec(data: DashboardData): TopLevelSpec {
       legend: { labelFontSize: 10, titleFontSize: 10 },
       view: { stroke: '#ddd' },
     },
-    concat: [rocPanel(data.mature), prPanel(data.mature), confusionPanel(data.mature, data.threshold), scorePanel(data), aucPanel(data), psiPanel(data)],
+    concat: [rocPanel(data.mature), prPanel(data.mature), confusionPanel(data.mature, data.threshold), scorePanel(data), aucPanel(data), psiPanel(data), onlinePanel(data)],
   } as unknown as TopLevelSpec;
 }
 
@@ -382,6 +434,23 @@ const TABLE_COLUMNS: (keyof MonitoringRow)[] = [
   'coverage_baseline', 'max_csi', 'max_csi_feature', 'max_null_jump', 'max_null_jump_feature',
 ];
 
+const ONLINE_COLUMNS: (keyof OnlineSkewRow)[] = ['snapshot_date', 'n_online', 'n_batch', 'online_psi'];
+
+function onlineTable(data: DashboardData): string {
+  if (data.online.length === 0) return '<p id="online">No online scores of this model.</p>';
+  const rows = data.online.map((row) => {
+    const level = skewLevel(row, data.skew);
+    const judged = level === null ? 'no batch scores yet' : level;
+    return `<tr class="${level === 'skew' ? 'warning' : level === 'no skew' ? 'stable' : 'immature'}">${ONLINE_COLUMNS.map((column) => cell(row[column])).join('')}${cell(judged)}</tr>`;
+  });
+  return `<table id="online">
+<thead><tr>${ONLINE_COLUMNS.map((column) => `<th>${column}</th>`).join('')}<th>judged</th></tr></thead>
+<tbody>
+${rows.join('\n')}
+</tbody>
+</table>`;
+}
+
 function cell(value: unknown): string {
   if (value === null || value === undefined) return '<td class="null">—</td>';
   if (typeof value === 'number') return `<td class="num">${Number.isInteger(value) ? value : value.toFixed(4)}</td>`;
@@ -414,6 +483,9 @@ AUC critical &lt; ${data.thresholds.aucCritical} on mature months. Months whose 
 <code>window</code> says where a month stands relative to the model's training: <code>train</code>, <code>test</code> and <code>oot</code> months are in-sample
 (their AUC is optimistic); governance judges <code>after</code> months only. <code>psi_covered</code> is the PSI on the loans every source still covers:
 a source that stops covering new applications (<code>coverage</code> against <code>coverage_baseline</code>) is a data finding, not drift.</p>
+<p>Online vs batch: <code>online_psi</code> compares the scoring API's scores of a month (<code>gold/predictions_online</code>) with the batch
+scores of the same model and month on the baseline score deciles. The latest month with at least ${data.skew.onlineMinRows} online scores is judged:
+at or above ${data.skew.onlinePsiWarning} it is a skew warning, alerted and never a retrain (the serving path, not the model, is at fault).</p>
 <img alt="monitoring dashboard" src="data:image/png;base64,${png.toString('base64')}">
 <h2>Monthly metrics</h2>
 <table id="metrics">
@@ -422,6 +494,8 @@ a source that stops covering new applications (<code>coverage</code> against <co
 ${rows}
 </tbody>
 </table>
+<h2>Online vs batch scores</h2>
+${onlineTable(data)}
 </body></html>
 `;
 }

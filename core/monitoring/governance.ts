@@ -18,6 +18,7 @@ import { dataFindingsOf, sourceFindings, type DataQualityThresholds } from './da
 import { queryRows, sqlString, withDuckDB, writeParquetAtomic } from '../duckdb.js';
 import { findingsOf, type Thresholds } from './status.js';
 import { readMonitoringTable } from './table.js';
+import { readOnlineSkewTable, skewFindingsOf, type SkewThresholds } from './online-skew.js';
 
 export type GovernanceAction = GovernanceDecision['action'];
 
@@ -107,9 +108,10 @@ export interface RetrainPotential {
 }
 
 /**
- * The action for these findings, given the log so far: pure, so the rule is tested on its own. Data findings are
- * alerted and never retrain; a critical drift or performance finding retrains only when new labelled months exist
- * (otherwise the retrain would learn from the same months) and no retrain started within the cooldown.
+ * The action for these findings, given the log so far: pure, so the rule is tested on its own. Data and skew findings
+ * are alerted and never retrain (an upstream gap, or a serving path scoring otherwise than the batch path, is not
+ * something the model can learn away); a critical drift or performance finding retrains only when new labelled months
+ * exist (otherwise the retrain would learn from the same months) and no retrain started within the cooldown.
  */
 export function chooseAction(
   findings: readonly Finding[],
@@ -120,14 +122,16 @@ export function chooseAction(
   potential: RetrainPotential,
 ): { action: GovernanceAction; reason: string } {
   const data = findings.filter((finding) => finding.kind === 'data');
-  const model = findings.filter((finding) => finding.kind !== 'data');
+  const skew = findings.filter((finding) => finding.kind === 'skew');
+  const model = findings.filter((finding) => finding.kind === 'drift' || finding.kind === 'performance');
   const critical = model.filter((finding) => finding.severity === 'critical');
   const dataNote = data.length > 0 ? `; data: ${describe(data)} (data findings are alerted, never retrained on)` : '';
+  const skewNote = skew.length > 0 ? `; skew: ${describe(skew)} (alerted, never retrained on)` : '';
   if (critical.length > 0) {
     if (potential.newLabelledMonths.length === 0) {
       return {
         action: 'retrain_not_useful',
-        reason: `critical: ${describe(critical)}; no retrain: no labelled application month after the model's window (ends ${potential.windowEnd}), a retrain would learn from the same months${dataNote}`,
+        reason: `critical: ${describe(critical)}; no retrain: no labelled application month after the model's window (ends ${potential.windowEnd}), a retrain would learn from the same months${dataNote}${skewNote}`,
       };
     }
     const recent = retrainInCooldown(log, now, cooldownDays);
@@ -135,15 +139,21 @@ export function chooseAction(
       const days = ((now.getTime() - Date.parse(recent.decided_at)) / DAY_MS).toFixed(2);
       return {
         action: 'retrain_suppressed_cooldown',
-        reason: `critical: ${describe(critical)}; retrain suppressed: a retrain was decided at ${recent.decided_at} (${days} days ago, by ${recent.workflow_id}), within the ${cooldownDays}-day cooldown${dataNote}`,
+        reason: `critical: ${describe(critical)}; retrain suppressed: a retrain was decided at ${recent.decided_at} (${days} days ago, by ${recent.workflow_id}), within the ${cooldownDays}-day cooldown${dataNote}${skewNote}`,
       };
     }
-    return { action: 'retrain', reason: `critical: ${describe(critical)}${dataNote}` };
+    return { action: 'retrain', reason: `critical: ${describe(critical)}${dataNote}${skewNote}` };
   }
-  if (data.length > 0 && model.length === 0) {
-    return { action: 'alert', reason: `data: ${describe(data)}; no retrain: data findings are upstream problems a retrain cannot fix` };
+  if (model.length > 0) return { action: 'alert', reason: `warning: ${describe(model)}${dataNote}${skewNote}` };
+  if (data.length > 0) {
+    return { action: 'alert', reason: `data: ${describe(data)}; no retrain: data findings are upstream problems a retrain cannot fix${skewNote}` };
   }
-  if (model.length > 0) return { action: 'alert', reason: `warning: ${describe(model)}${dataNote}` };
+  if (skew.length > 0) {
+    return {
+      action: 'alert',
+      reason: `skew: ${describe(skew)}; no retrain: training-serving skew is not concept drift, the online path must score as the batch path does`,
+    };
+  }
   return { action: 'no_action', reason: `no finding: ${context}` };
 }
 
@@ -152,6 +162,7 @@ export interface GovernanceSettings {
   modelBankDir: string;
   thresholds: Thresholds;
   dataQuality: DataQualityThresholds;
+  skew: SkewThresholds;
   cooldownDays: number;
 }
 
@@ -194,10 +205,12 @@ export async function decideGovernance(settings: GovernanceSettings, input: Gove
   return withDuckDB((db) =>
     serialized(async () => {
       const rows = await readMonitoringTable(db, datamart.monitoring(settings.datamartDir, input.modelId));
+      const online = await readOnlineSkewTable(db, datamart.monitoringOnline(settings.datamartDir, input.modelId));
       const findings = [
         ...dataFindingsOf(rows, settings.dataQuality),
         ...(await sourceFindings(db, settings.datamartDir, input.asOf, settings.dataQuality)),
         ...findingsOf(rows, settings.thresholds),
+        ...skewFindingsOf(online, settings.skew),
       ];
       const log = await readDecisionLog(db, logPath);
       const decidedAt = now.toISOString();

@@ -12,12 +12,14 @@ import { loadModelMetadata, readMonthScores } from './inputs.js';
 import { confusion, thinCurve, thresholdCurve } from './metrics.js';
 import type { Thresholds } from './status.js';
 import { readMonitoringTable } from './table.js';
+import { readOnlineSkewTable, type SkewThresholds } from './online-skew.js';
 
 export interface ReportSettings {
   datamartDir: string;
   modelBankDir: string;
   reportsDir: string;
   thresholds: Thresholds;
+  skew: SkewThresholds;
 }
 
 export interface DashboardFiles {
@@ -27,11 +29,15 @@ export interface DashboardFiles {
   latestHtml: string;
 }
 
-/** Everything the six panels show, read from the monitoring table, the metadata and two months of predictions. */
+/**
+ * Everything the seven panels show, read from the monitoring table, the online-vs-batch table, the metadata and two
+ * months of predictions.
+ */
 export async function dashboardData(settings: ReportSettings, asOf: Month, modelId: string): Promise<DashboardData> {
   const metadata = await loadModelMetadata(settings.modelBankDir, modelId);
   return withDuckDB(async (db) => {
     const rows = await readMonitoringTable(db, datamart.monitoring(settings.datamartDir, modelId));
+    const online = await readOnlineSkewTable(db, datamart.monitoringOnline(settings.datamartDir, modelId));
     const latestMatureRow = rows.filter((row) => row.status !== 'immature' && row.n_labelled > 0).at(-1);
     let mature: DashboardData['mature'] = null;
     if (latestMatureRow) {
@@ -67,6 +73,8 @@ export async function dashboardData(settings: ReportSettings, asOf: Month, model
       mature,
       scoreBins,
       latestMonth: latestRow?.snapshot_date ?? null,
+      online,
+      skew: settings.skew,
     };
   });
 }

@@ -1,7 +1,7 @@
 // The monitoring table of a model (gold/monitoring/model_id=<id>/data.parquet): one row per application month with
 // performance (mature months only) and drift, recomputed from the predictions, labels and features on every run.
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { monitoringRowSchema, type ModelMetadata, type MonitoringRow } from '../../lib/contracts.js';
+import { monitoringRowSchema, type ModelMetadata, type MonitoringRow, type OnlineSkewRow } from '../../lib/contracts.js';
 import { datamart } from '../../lib/layout.js';
 import { snapshotDate, type Month } from '../../lib/months.js';
 import { queryRows, readParquet, sqlString, withDuckDB, writeParquetAtomic } from '../duckdb.js';
@@ -11,6 +11,8 @@ import { compareWithBaseline, dataQualityThresholdsFrom, type DataQualityThresho
 import type { Config } from '../../lib/config.js';
 import { NO_PERFORMANCE, performanceMetrics } from './metrics.js';
 import { monthStatus, monthWindow, thresholdsFrom, type Thresholds } from './status.js';
+import { sqlDouble } from './sql-literals.js';
+import { computeOnlineSkewRows, skewThresholdsFrom, writeOnlineSkewTable, type SkewThresholds } from './online-skew.js';
 import { stat } from 'node:fs/promises';
 
 export interface MonitoringSettings {
@@ -18,6 +20,7 @@ export interface MonitoringSettings {
   modelBankDir: string;
   thresholds: Thresholds;
   dataQuality: DataQualityThresholds;
+  skew: SkewThresholds;
 }
 
 /** The settings of monitoring, from the configuration (each part overridable, as tests do). */
@@ -28,6 +31,7 @@ export function monitoringSettings(config: Config, overrides: Partial<Monitoring
     reportsDir: config.REPORTS_DIR,
     thresholds: thresholdsFrom(config),
     dataQuality: dataQualityThresholdsFrom(config),
+    skew: skewThresholdsFrom(config),
     ...overrides,
   };
 }
@@ -123,11 +127,6 @@ const DOUBLE_COLUMNS = [
 ] as const;
 const TEXT_COLUMNS = ['max_csi_feature', 'window', 'coverage_source', 'max_null_jump_feature'] as const;
 
-/** A DOUBLE literal that round-trips exactly (text → strtod), or NULL. */
-function sqlDouble(value: number | null): string {
-  return value === null || !Number.isFinite(value) ? 'NULL::DOUBLE' : `${sqlString(String(value))}::DOUBLE`;
-}
-
 function rowSelect(row: MonitoringRow): string {
   return `SELECT ${sqlString(row.model_id)} AS model_id, DATE ${sqlString(row.snapshot_date)} AS snapshot_date,
     ${row.n_scored}::BIGINT AS n_scored, ${row.n_labelled}::BIGINT AS n_labelled, ${row.n_covered}::BIGINT AS n_covered,
@@ -168,10 +167,16 @@ export async function readMonitoringTable(db: DuckDBConnection, path: string): P
 export interface MonitoringResult {
   rows: MonitoringRow[];
   path: string;
+  /** Months with online scores by the model: online vs batch (gold/monitoring_online). */
+  online: OnlineSkewRow[];
+  onlinePath: string;
   metadata: ModelMetadata;
 }
 
-/** Recomputes and rewrites the whole table of `modelId` as of `asOf`; `onMonth` is told after each month (heartbeats). */
+/**
+ * Recomputes and rewrites the whole table of `modelId` as of `asOf`, and its online-vs-batch table beside it;
+ * `onMonth` is told after each month (heartbeats).
+ */
 export async function computeMonitoringTable(
   settings: MonitoringSettings,
   asOf: Month,
@@ -181,6 +186,7 @@ export async function computeMonitoringTable(
   const metadata = await loadModelMetadata(settings.modelBankDir, modelId); // validated, and its id checked
   const months = await predictionMonths(settings.datamartDir, modelId, asOf);
   const path = datamart.monitoring(settings.datamartDir, modelId);
+  const onlinePath = datamart.monitoringOnline(settings.datamartDir, modelId);
   return withDuckDB(async (db) => {
     const rows: MonitoringRow[] = [];
     for (const month of months) {
@@ -188,7 +194,9 @@ export async function computeMonitoringTable(
       if (row) rows.push(row);
       onMonth(month);
     }
+    const online = await computeOnlineSkewRows(db, settings.datamartDir, metadata, asOf);
     await writeMonitoringTable(db, rows, path);
-    return { rows, path, metadata };
+    await writeOnlineSkewTable(db, online, onlinePath);
+    return { rows, path, online, onlinePath, metadata };
   });
 }

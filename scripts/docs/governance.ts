@@ -14,7 +14,7 @@ const pct = (share: number) => `${Math.round(share * 1000) / 10}%`;
 
 const ACTION_MEANING: Record<(typeof GOVERNANCE_ACTIONS)[number], string> = {
   no_action: 'nothing found on the out-of-sample months; the numbers it rests on are in the reason',
-  alert: 'warnings, or data findings only: alerted (log, webhook), no training',
+  alert: 'warnings, or data or skew findings only: alerted (log, webhook), no training',
   retrain: 'a critical drift or performance finding, new labelled months exist, no retrain within the cooldown: model-lifecycle trains',
   retrain_suppressed_cooldown: 'the same, but a retrain started within the cooldown: logged, not acted on',
   retrain_not_useful: 'a critical finding, but no labelled month after the model\'s window: a retrain would learn from the same months',
@@ -67,6 +67,8 @@ optimistic, so **governance judges \`after\` months only**; the dashboard shades
 | \`DATA_COVERAGE_DROP_CRITICAL\` | ${c.DATA_COVERAGE_DROP_CRITICAL} | ${pct(c.DATA_COVERAGE_DROP_CRITICAL)} fewer: critical data finding | half the applications scored without a source is an outage |
 | \`DATA_NULL_RATE_JUMP\` | ${c.DATA_NULL_RATE_JUMP} | a feature's NULL share up ${pct(c.DATA_NULL_RATE_JUMP)} on its training baseline: data warning | a broken column upstream, not a new population |
 | \`DATA_VOLUME_DROP\` | ${c.DATA_VOLUME_DROP} | a source month with fewer than ${pct(1 - c.DATA_VOLUME_DROP)} of the median rows of the 3 months before: warning (none at all: critical) | a month that arrived partly or not at all |
+| \`ONLINE_PSI_WARNING\` | ${c.ONLINE_PSI_WARNING} | PSI of a month's online scores (the scoring API's) against its batch scores by the same model at or above it: skew warning | the same rule of thumb as for drift; scores that agree give 0 |
+| \`ONLINE_PSI_MIN_ROWS\` | ${c.ONLINE_PSI_MIN_ROWS} | a month with fewer online scores is shown, not judged | n scores sampled from the batch population give a PSI near 9 / n by chance (${(9 / c.ONLINE_PSI_MIN_ROWS).toFixed(3)} at ${c.ONLINE_PSI_MIN_ROWS}), well under the warning |
 | \`TRAINING_WINDOW_MONTHS\` | ${c.TRAINING_WINDOW_MONTHS} | train on the most recent N labelled months (0: all) | after a concept drift old months drown the new pattern |
 
 ## 4. Findings and what each does
@@ -80,9 +82,10 @@ optimistic, so **governance judges \`after\` months only**; the dashboard shades
 | score PSI of the latest \`after\` month, on the covered rows | drift | warning ≥ ${c.PSI_WARNING}, critical ≥ ${c.PSI_CRITICAL} | critical: retrain (see §5) |
 | feature CSI of the latest \`after\` month, on the covered rows | drift | warning ≥ ${c.PSI_CRITICAL} | alerted: one drifting feature alone does not mean the model is wrong |
 | AUC of the latest mature \`after\` month | performance | critical < ${c.AUC_CRITICAL} | retrain (see §5) |
+| online vs batch score PSI of the latest month with at least ${c.ONLINE_PSI_MIN_ROWS} online scores (any window) | skew | warning ≥ ${c.ONLINE_PSI_WARNING} | alerted and logged, **never a retrain**: the serving path scores otherwise than the batch path (training-serving skew, not concept drift); fix serving, the model is not at fault |
 
-Older months are history, not news: only the latest \`after\` month (the latest mature one for AUC) is judged, so the
-same cause does not request a retrain every week.
+Older months are history, not news: only the latest \`after\` month (the latest mature one for AUC; for skew, the
+latest month with enough online scores) is judged, so the same cause does not request a retrain every week.
 
 ## 5. Retraining
 

@@ -1,4 +1,4 @@
-// The dashboard: four files per run, a PNG of six non-empty panels, an HTML page with the picture and the table.
+// The dashboard: four files per run, a PNG of seven non-empty panels, an HTML page with the picture and the tables.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, stat } from 'node:fs/promises';
@@ -7,12 +7,13 @@ import { createMonitoringActivities } from '../../activities/monitoring.js';
 import { dashboardSpec, renderSvg, FONT, FONT_DIR } from '../../core/monitoring/dashboard.js';
 import { dashboardData } from '../../core/monitoring/report.js';
 import { thresholdsFrom } from '../../core/monitoring/status.js';
+import { skewThresholdsFrom } from '../../core/monitoring/online-skew.js';
 import { loadConfig } from '../../lib/config.js';
 import { monthRange } from '../../lib/months.js';
-import { makeLoans, makeTempDir, metadataFor, seeded, writeMetadata, writeMonth } from './fixtures.js';
+import { makeLoans, makeTempDir, metadataFor, seeded, writeMetadata, writeMonth, writeOnlineMonth, type LoanRow } from './fixtures.js';
 import { inActivity } from '../helpers/activity.js';
 
-const PANEL_TITLES = ['ROC curve', 'Precision–recall', 'Confusion matrix', 'Score distribution', 'Monthly AUC', 'Monthly score PSI'];
+const PANEL_TITLES = ['ROC curve', 'Precision–recall', 'Confusion matrix', 'Score distribution', 'Monthly AUC', 'Monthly score PSI', 'Online vs batch score PSI'];
 
 function pngSize(png: Buffer): { width: number; height: number } {
   assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], 'PNG signature');
@@ -20,20 +21,21 @@ function pngSize(png: Buffer): { width: number; height: number } {
 }
 
 /**
- * Share of coloured (saturated) pixels in each cell of a 3 × 2 grid under the page title. Text, axes, grid and frames
- * are grey, so only drawn data counts: every panel of a full dashboard must have some.
+ * Share of coloured (saturated) pixels in each panel's cell of a 3 × 3 grid under the page title (seven panels: the
+ * last row holds one). Text, axes, grid and frames are grey, so only drawn data counts: every panel of a full
+ * dashboard must have some.
  */
 function inkPerPanel(svg: string): number[] {
   const image = new Resvg(svg, { background: 'white', font: { loadSystemFonts: false, fontDirs: [FONT_DIR], defaultFontFamily: FONT } }).render();
   const { width, height, pixels } = image;
   const top = Math.round(height * 0.1);
   const shares: number[] = [];
-  for (let row = 0; row < 2; row++) {
-    for (let column = 0; column < 3; column++) {
+  for (let row = 0; row < 3; row++) {
+    for (let column = 0; column < (row < 2 ? 3 : 1); column++) {
       let ink = 0;
       let total = 0;
-      const y0 = top + Math.round(((height - top) * row) / 2);
-      const y1 = top + Math.round(((height - top) * (row + 1)) / 2);
+      const y0 = top + Math.round(((height - top) * row) / 3);
+      const y1 = top + Math.round(((height - top) * (row + 1)) / 3);
       for (let y = y0; y < y1; y += 2) {
         for (let x = Math.round((width * column) / 3); x < Math.round((width * (column + 1)) / 3); x += 2) {
           const i = (y * width + x) * 4;
@@ -53,18 +55,24 @@ async function fixture(dir: string, months: string[]) {
   const modelBankDir = `${dir}/model_bank`;
   const modelId = 'dash_model';
   await writeMetadata(modelBankDir, metadataFor(modelId, '2023-06', makeLoans('b', 3000, seeded(5)), 0.35));
+  const loans = new Map<string, LoanRow[]>();
   for (const [i, month] of months.entries()) {
-    await writeMonth(datamartDir, modelId, month, makeLoans(month, 1000, seeded(50 + i), 2.6 - 0.1 * i, 0.04 * i), 0.35);
+    loans.set(month, makeLoans(month, 1000, seeded(50 + i), 2.6 - 0.1 * i, 0.04 * i));
+    await writeMonth(datamartDir, modelId, month, loans.get(month)!, 0.35);
   }
   const config = loadConfig({ DATAMART_DIR: datamartDir, MODEL_BANK_DIR: modelBankDir, REPORTS_DIR: `${dir}/reports` });
-  return { config, modelId, activities: createMonitoringActivities(config) };
+  return { config, modelId, loans, activities: createMonitoringActivities(config) };
 }
 
-test('renderDashboard writes the dated and latest PNG and HTML: six panels with content, the metrics table', async () => {
+test('renderDashboard writes the dated and latest PNG and HTML: seven panels with content, the metrics tables', async () => {
   const { dir, cleanup } = await makeTempDir();
   try {
     const months = monthRange('2023-07', '2024-06');
-    const { config, modelId, activities } = await fixture(dir, months);
+    const { config, modelId, loans, activities } = await fixture(dir, months);
+    // online scores: 2024-04 as batch scored it, 2024-05 too few to judge, 2024-06 skewed (every score +0.2)
+    await writeOnlineMonth(config.DATAMART_DIR, modelId, '2024-04', loans.get('2024-04')!);
+    await writeOnlineMonth(config.DATAMART_DIR, modelId, '2024-05', loans.get('2024-05')!.slice(0, 50));
+    await writeOnlineMonth(config.DATAMART_DIR, modelId, '2024-06', loans.get('2024-06')!, (p) => Math.min(1, p + 0.2));
     const asOf = '2024-06';
     const computed = await inActivity(() => activities.computeMonitoring({ asOf, modelId }));
     const files = await activities.renderDashboard({ asOf, modelId });
@@ -81,12 +89,12 @@ test('renderDashboard writes the dated and latest PNG and HTML: six panels with 
     assert.ok((await readFile(files.latestPng)).equals(png), 'latest.png is the same picture');
 
     const data = await dashboardData(
-      { datamartDir: config.DATAMART_DIR, modelBankDir: config.MODEL_BANK_DIR, reportsDir: config.REPORTS_DIR, thresholds: thresholdsFrom(config) },
+      { datamartDir: config.DATAMART_DIR, modelBankDir: config.MODEL_BANK_DIR, reportsDir: config.REPORTS_DIR, thresholds: thresholdsFrom(config), skew: skewThresholdsFrom(config) },
       asOf,
       modelId,
     );
     const spec = dashboardSpec(data) as unknown as { concat: unknown[] };
-    assert.equal(spec.concat.length, 6);
+    assert.equal(spec.concat.length, 7);
     assert.equal(data.mature?.month, '2023-12-01', 'the latest mature month as of 2024-06 is 2023-12');
     const svg = await renderSvg(dashboardSpec(data));
     for (const title of PANEL_TITLES) assert.ok(svg.includes(title), `panel '${title}' is in the picture`);
@@ -110,6 +118,18 @@ test('renderDashboard writes the dated and latest PNG and HTML: six panels with 
     assert.ok(psiBars.some((bar) => bar.status === 'immature' && bar.psiLevel !== 'stable'), 'an immature month with a drifting score is not grey');
     const december = computed.rows.find((row) => row.snapshot_date === '2023-12-01')!;
     assert.ok(html.includes(`<td class="num">${december.auc!.toFixed(4)}</td>`), 'the AUC of 2023-12 is in the table');
+    // the online panel: one bar per month with online scores, coloured by how it is judged
+    const onlineBars = (spec.concat[6] as { data: { values: Array<{ month: string; psi: number; level: string; label: string }> } }).data.values;
+    assert.deepEqual(onlineBars.map((bar) => [bar.month, bar.level, bar.label]), [
+      ['2024-04-01', 'no skew', '1000 online'],
+      ['2024-05-01', 'too few to judge', '50 online'],
+      ['2024-06-01', 'skew', '1000 online'],
+    ]);
+    assert.equal(onlineBars[0].psi, 0, 'the same scores online and in batch: PSI 0');
+    assert.ok(onlineBars[2].psi >= 0.1, `skewed online scores: PSI ${onlineBars[2].psi}`);
+    assert.match(html, /<h2>Online vs batch scores<\/h2>\s*<table id="online">/);
+    assert.equal((html.match(/<tr class="(stable|warning|immature)"><td>2024-0[456]-01<\/td>/g) ?? []).length, 3);
+    assert.ok(html.includes('<tr class="warning"><td>2024-06-01</td><td class="num">1000</td><td class="num">1000</td>'), 'the skewed month is marked');
     assert.ok((await stat(files.png)).mtimeMs > 0);
   } finally {
     await cleanup();
@@ -125,14 +145,16 @@ test('with no mature month the dashboard still renders and says so', async () =>
     const html = await readFile(files.html, 'utf8');
     assert.equal((html.match(/<tr class="immature window-after">/g) ?? []).length, 2);
     const svg = await renderSvg(dashboardSpec(await dashboardData(
-      { datamartDir: `${dir}/datamart`, modelBankDir: `${dir}/model_bank`, reportsDir: `${dir}/reports`, thresholds: thresholdsFrom(loadConfig({})) },
+      { datamartDir: `${dir}/datamart`, modelBankDir: `${dir}/model_bank`, reportsDir: `${dir}/reports`, thresholds: thresholdsFrom(loadConfig({})), skew: skewThresholdsFrom(loadConfig({})) },
       '2024-06',
       modelId,
     )));
     assert.equal((svg.match(/>No mature month with labels yet</g) ?? []).length, 4, 'ROC, PR, confusion and AUC panels say why they are empty');
+    assert.ok(svg.includes('>No online scores of this model<'), 'the online panel says why it is empty');
+    assert.match(html, /<p id="online">No online scores of this model.<\/p>/);
     const ink = inkPerPanel(svg);
     // the ink measure tells an empty panel from a drawn one: text-only panels stay below the bar the full test uses
-    for (const i of [0, 1, 2, 4]) assert.ok(ink[i] < 0.002, `panel ${i + 1} holds only its message (${ink[i]})`);
+    for (const i of [0, 1, 2, 4, 6]) assert.ok(ink[i] < 0.002, `panel ${i + 1} holds only its message (${ink[i]})`);
     assert.ok(ink[3] > 0.003 && ink[5] > 0.003, 'score distribution and PSI are drawn');
     assert.ok(pngSize(await readFile(files.png)).width > 1000);
   } finally {

@@ -9,6 +9,7 @@ import { computeBaseline } from '../../core/monitoring/drift.js';
 import type { ModelMetadata } from '../../lib/contracts.js';
 import { datamart, modelBank, partitionFile } from '../../lib/layout.js';
 import { addMonths, snapshotDate, type Month } from '../../lib/months.js';
+import { writeOnlinePredictions } from '../../core/serving/online-predictions.js';
 
 export const TMP_ROOT = join(process.cwd(), '.test-tmp', 'monitoring');
 export const ORACLE_PYTHON = join(process.cwd(), '.tools', 'oracle', 'bin', 'python');
@@ -148,4 +149,32 @@ export function runOracle<T>(script: string, input: unknown): T {
     throw new Error(`oracle failed (${result.status}): ${result.stderr}\nif scikit-learn is missing, run \`npm run setup\``);
   }
   return JSON.parse(result.stdout) as T;
+}
+
+/**
+ * Online scores of `loans` for one application month, written as the scoring API writes them (its sink's writer),
+ * each loan's probability passed through `score` (identity: the online path agrees with the batch path).
+ */
+export async function writeOnlineMonth(
+  datamartDir: string,
+  modelId: string,
+  month: Month,
+  loans: readonly Pick<LoanRow, 'loan_id' | 'probability'>[],
+  score: (probability: number) => number = (probability) => probability,
+): Promise<void> {
+  const at = new Date('2024-01-01T00:00:00.000Z');
+  await writeOnlinePredictions(
+    datamartDir,
+    loans.map((loan) => ({
+      loanId: loan.loan_id,
+      customerId: `CUS-${loan.loan_id}`,
+      month,
+      modelId,
+      probability: score(loan.probability),
+      predictedDefault: 0 as const,
+      riskBand: 'Low' as const,
+      requestedAt: at,
+      scoredAt: at,
+    })),
+  );
 }

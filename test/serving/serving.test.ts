@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { readdirSync } from 'node:fs';
 import { startScoringServer, type ScoredApplication, type ScoringServer, type ServeOptions } from '../../core/serving/app.js';
-import { onlineBatchPsi } from '../../core/serving/online-psi.js';
+import { onlineBatchPsi } from '../../core/monitoring/online-skew.js';
 import { onlinePredictionsGlob, writeOnlinePredictions } from '../../core/serving/online-predictions.js';
 import { queryRows, readParquet, sqlString, withDuckDB } from '../../core/duckdb.js';
 import { promote, rollback } from '../../core/models/registry.js';
