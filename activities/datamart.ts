@@ -34,6 +34,14 @@ export function createDatamartActivities(config: Config) {
         planMonths(config.DATAMART_DIR, sourceDir, months, signal),
       );
     }),
+    /**
+     * planMonths without heartbeats, for a local activity (workflows/activity-proxies.ts recheckMonths): the check
+     * right before a month starts, once planMonths has staged the sources.
+     */
+    recheckMonths: adaptActivity(async (input: z.input<typeof planInput>): Promise<MonthPlan[]> => {
+      const { sourceDir, months } = planInput.parse(input);
+      return planMonths(config.DATAMART_DIR, sourceDir, months);
+    }),
     /** Drops staged versions of source files no bronze partition references any more. */
     pruneStaging: adaptActivity(async (): Promise<{ removed: number }> => {
       const removed = await pruneStaging(config.DATAMART_DIR, await referencedStagingVersions(config.DATAMART_DIR));

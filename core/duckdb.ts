@@ -3,7 +3,7 @@
 // of its own, SQL literals, and atomic Parquet writes (temp file + rename) so a retried activity replaces a
 // partition, never half-writes it.
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { DuckDBConnection, DuckDBInstance, type DuckDBResultReader } from '@duckdb/node-api';
+import { DuckDBConnection, DuckDBInstance, DuckDBResultReader } from '@duckdb/node-api';
 import { mkdirSync, rmSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -84,21 +84,25 @@ let scratchCounter = 0;
 
 /**
  * Runs `work` with its own scratch catalog (an attached in-memory database made the default with USE), so the tables,
- * views and macros a step creates by plain names cannot meet another step's on the shared instance; the catalog and
- * the connection's temporary objects are dropped afterwards whatever happens.
+ * views and macros a step creates by plain names cannot meet another step's on the shared instance; the catalog is
+ * detached afterwards whatever happens. The connection's temporary objects are dropped too when the connection is
+ * kept for further steps (`reused`); a connection closed right after takes them with it, without the catalog query.
  */
-async function inScratch<T>(connection: DuckDBConnection, work: (db: DuckDBConnection) => Promise<T>): Promise<T> {
+async function inScratch<T>(connection: DuckDBConnection, work: (db: DuckDBConnection) => Promise<T>, reused: boolean): Promise<T> {
   const scratch = `scratch_${process.pid}_${++scratchCounter}`;
   await connection.run(`ATTACH ':memory:' AS ${scratch}; USE ${scratch}`);
   try {
     return await work(connection);
   } finally {
-    const temporary = await connection.runAndReadAll(
-      `SELECT table_name, table_type FROM information_schema.tables WHERE table_catalog = 'temp'`,
-    );
-    const drops = temporary
-      .getRowObjectsJS()
-      .map((row) => `DROP ${row.table_type === 'VIEW' ? 'VIEW' : 'TABLE'} IF EXISTS temp.main.${sqlIdent(String(row.table_name))};`);
+    let drops: string[] = [];
+    if (reused) {
+      // duckdb_tables()/duckdb_views(): a third of information_schema.tables' cost, paid after every step.
+      const temporary = await connection.runAndReadAll(
+        `SELECT table_name AS name, 'TABLE' AS kind FROM duckdb_tables() WHERE database_name = 'temp'
+         UNION ALL SELECT view_name, 'VIEW' FROM duckdb_views() WHERE database_name = 'temp' AND NOT internal`,
+      );
+      drops = temporary.getRowObjectsJS().map((row) => `DROP ${row.kind} IF EXISTS temp.main.${sqlIdent(String(row.name))};`);
+    }
     await connection.run(`${drops.join(' ')} USE memory; DETACH ${scratch}`);
   }
 }
@@ -112,14 +116,14 @@ export async function withDuckDB<T>(work: (db: DuckDBConnection) => Promise<T>):
   if (session && !session.busy) {
     session.busy = true;
     try {
-      return await inScratch(session.connection, work);
+      return await inScratch(session.connection, work, true);
     } finally {
       session.busy = false;
     }
   }
   const connection = await (await sharedDuckDB()).connect();
   try {
-    return await inScratch(connection, work);
+    return await inScratch(connection, work, false);
   } finally {
     connection.closeSync();
   }
@@ -148,9 +152,37 @@ export function sqlIdent(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
 }
 
+/** Column types whose values DuckDB's vectors already hold as the plain JS value queryRows gives (BIGINT: a bigint). */
+const PLAIN_TYPES = new Set(['VARCHAR', 'DOUBLE', 'FLOAT', 'INTEGER', 'SMALLINT', 'TINYINT', 'BOOLEAN', 'BIGINT']);
+
 /** Rows of a query as plain JS values: integers as numbers, DATE as 'YYYY-MM-DD', TIMESTAMP as ISO text. */
 export async function queryRows<T extends Row = Row>(db: DuckDBConnection, sql: string): Promise<T[]> {
-  return plainRows<T>(await db.runAndReadAll(sql));
+  const result = await db.run(sql);
+  const types = result.columnTypes().map(String);
+  if (!types.every((type) => PLAIN_TYPES.has(type))) {
+    const reader = new DuckDBResultReader(result);
+    await reader.readAll();
+    return plainRows<T>(reader);
+  }
+  // Read column by column from the chunks: converting each value through a row reader first took most of the time
+  // of large reads (the training set's rows).
+  const names = result.columnNames();
+  const rows: Row[] = Array.from({ length: Number(result.rowCount) }, () => ({}));
+  let offset = 0;
+  for (let index = 0; index < result.chunkCount; index++) {
+    const chunk = result.getChunk(index);
+    const size = chunk.rowCount;
+    names.forEach((name, column) => {
+      const vector = chunk.getColumnVector(column);
+      const bigint = types[column] === 'BIGINT';
+      for (let r = 0; r < size; r++) {
+        const value = vector.getItem(r);
+        rows[offset + r][name] = bigint && value !== null ? Number(value) : value;
+      }
+    });
+    offset += size;
+  }
+  return rows as T[];
 }
 
 /** The rows of a fully read result (of a query or a prepared statement) as queryRows gives them. */
@@ -214,39 +246,4 @@ export async function writeParquetAtomic(
 export function readParquet(pathOrGlob: string | string[], hivePartitioning = false): string {
   const list = Array.isArray(pathOrGlob) ? `[${pathOrGlob.map(sqlString).join(', ')}]` : sqlString(pathOrGlob);
   return `read_parquet(${list}${hivePartitioning ? ', hive_partitioning = true' : ', hive_partitioning = false'})`;
-}
-
-/**
- * Runs a query whose first `keyCount` columns are text and whose others are FLOAT, and returns the keys and a
- * row-major Float32Array of the rest (NULL → NaN). Reads DuckDB's chunks directly: converting every value into a JS
- * row object first took several times longer than scoring itself.
- */
-export async function queryFloatMatrix(
-  db: DuckDBConnection,
-  sql: string,
-  keyCount: number,
-): Promise<{ keys: string[][]; matrix: { data: Float32Array; rows: number; cols: number } }> {
-  const result = await db.run(sql);
-  const rows = Number(result.rowCount);
-  const cols = result.columnCount - keyCount;
-  const data = new Float32Array(rows * cols);
-  const keys: string[][] = Array.from({ length: keyCount }, () => new Array<string>(rows));
-  let offset = 0;
-  for (let index = 0; index < result.chunkCount; index++) {
-    const chunk = result.getChunk(index);
-    const size = chunk.rowCount;
-    for (let k = 0; k < keyCount; k++) {
-      const vector = chunk.getColumnVector(k);
-      for (let r = 0; r < size; r++) keys[k][offset + r] = String(vector.getItem(r));
-    }
-    for (let c = 0; c < cols; c++) {
-      const vector = chunk.getColumnVector(keyCount + c);
-      for (let r = 0; r < size; r++) {
-        const value = vector.getItem(r) as number | null;
-        data[(offset + r) * cols + c] = value === null ? Number.NaN : value;
-      }
-    }
-    offset += size;
-  }
-  return { keys, matrix: { data, rows, cols } };
 }

@@ -1,6 +1,6 @@
 // Activity stubs grouped by kind of work, each with the timeouts and retry policy that kind deserves.
 // The permanent failures of lib/errors.ts (data, artifact, input and libxgboost defects) are never retried.
-import { ActivityCancellationType, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import { ActivityCancellationType, proxyActivities, proxyLocalActivities, type ActivityOptions, type LocalActivityOptions } from '@temporalio/workflow';
 import type { createCoordinationActivities } from '../activities/coordination.js';
 import type { createDatamartActivities } from '../activities/datamart.js';
 import type { createEtlActivities } from '../activities/etl.js';
@@ -61,6 +61,13 @@ export const datamart = proxyActivities<ReturnType<typeof createDatamartActiviti
  * so it gets the ETL options (heartbeat every second, cancellation observed) rather than the bookkeeping ones.
  */
 export const { planMonths } = proxyActivities<ReturnType<typeof createDatamartActivities>>(etlOptions);
+/**
+ * The check right before a month starts, once planMonths has staged the sources: a few file reads, run as a local
+ * activity in the workflow task itself rather than a round trip through the server per month. Should a source change
+ * meanwhile it stages it (without heartbeats), hence the ETL-sized timeout.
+ */
+const monthCheckOptions: LocalActivityOptions = { startToCloseTimeout: '15 minutes', retry: retryWithBackoff(5) };
+export const { recheckMonths } = proxyLocalActivities<ReturnType<typeof createDatamartActivities>>(monthCheckOptions);
 export const lifecycle = proxyActivities<ReturnType<typeof createLifecycleActivities>>(bookkeepingOptions);
 export const monitoring = proxyActivities<ReturnType<typeof createMonitoringActivities>>(monitoringOptions);
 

@@ -17,7 +17,7 @@ import { WorkflowFailure } from '../lib/errors.js';
 import { addMonths, compareMonths, monthRange, type Month } from '../lib/months.js';
 import { CLICKSTREAM_LOOKBACK, searchAttributes, workflowIds, type Progress } from '../lib/temporal.js';
 import { backfillInputSchema, parseInput, type BackfillInput } from '../lib/workflow-inputs.js';
-import { pollWorkflow, datamart, modelBank, planMonths, sendPipelineAlert } from './activity-proxies.js';
+import { pollWorkflow, datamart, modelBank, planMonths, recheckMonths, sendPipelineAlert } from './activity-proxies.js';
 import { forEachBounded } from './bounded.js';
 import { monthPipelineWorkflow } from './month-pipeline.js';
 import { scoreMonthChild } from './children.js';
@@ -58,9 +58,11 @@ const MAX_MONTH_ROUNDS = 4;
  * Phase 1 over a month range: one monthPipelineWorkflow child per month (at most `parallelism` at once), the months
  * up to the training month first, then training, then the later months (which score with the new production model).
  *
- * A month is recomputed only when its gold partitions are not current for the sources (lineage), or when forced; the
- * check runs right before the month starts, so a month another backfill finished meanwhile is not done twice. A month
- * running under another backfill (same child id `month-<M>`) is awaited, then checked again. No training runs while
+ * A month is recomputed only when its gold partitions are not current for the sources (lineage), or when forced: one
+ * planning activity stages the sources and finds the months already current, and each other month is checked again
+ * right before it starts (a local activity), so a month another backfill finished meanwhile is not done twice. A month
+ * running under another backfill (same child id `month-<M>`) is awaited, then checked again. The months are scored
+ * with the production model read once per group of months (before the training, after it). No training runs while
  * a month that feeds it failed; the training itself reuses a model trained on the same data.
  */
 export async function backfillWorkflow(rawInput: BackfillInput): Promise<BackfillResult> {
@@ -106,10 +108,10 @@ export async function backfillWorkflow(rawInput: BackfillInput): Promise<Backfil
   const historyIsLarge = () =>
     workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > input.maxHistoryEvents;
 
-  const runMonth = async (month: Month) => {
+  const runMonth = async (month: Month, currentAtStart: boolean, modelId: string | null) => {
     running++;
     try {
-      const outcome = await ensureMonth(month, sourceDir, forced.has(month));
+      const outcome = await ensureMonth({ month, sourceDir, force: forced.has(month), currentAtStart, modelId });
       (outcome === 'skipped' ? state.skipped : state.done).push(month);
     } catch (error) {
       if (isCancellation(error)) throw error;
@@ -119,7 +121,12 @@ export async function backfillWorkflow(rawInput: BackfillInput): Promise<Backfil
     }
   };
   const runMonths = async (selection: Month[]) => {
-    await forEachBounded(selection.filter((month) => !settled(month)), parallelism, runMonth, () => !historyIsLarge());
+    const pending = selection.filter((month) => !settled(month));
+    const toPlan = pending.filter((month) => !forced.has(month));
+    const plans = toPlan.length > 0 ? await planMonths({ sourceDir, months: toPlan }) : [];
+    const currentAtStart = new Set(plans.filter((plan) => plan.current).map((plan) => plan.month));
+    const modelId = pending.some((month) => !currentAtStart.has(month)) ? (await modelBank.readRegistry()).production : null;
+    await forEachBounded(pending, parallelism, (month) => runMonth(month, currentAtStart.has(month), modelId), () => !historyIsLarge());
     if (historyIsLarge() && selection.some((month) => !settled(month))) {
       await condition(allHandlersFinished);
       await continueAsNew<typeof backfillWorkflow>({ ...input, carried: state });
@@ -193,20 +200,22 @@ async function laterMonthsWithGold(chosen: Month[]): Promise<Month[]> {
 }
 
 /**
- * Makes one month current: skipped when its partitions already are (unless forced), else its month-<M> child runs.
- * When another backfill runs month-<M> now, that run is awaited and the month checked again (the other may read
- * other sources), so each month's pipeline runs once however many backfills want it.
+ * Makes one month current: skipped when its partitions already are (unless forced), else its month-<M> child runs,
+ * scoring with `modelId` (null: none). When another backfill runs month-<M> now, that run is awaited and the month
+ * checked again (the other may read other sources), so each month's pipeline runs once however many backfills want it.
  */
-async function ensureMonth(month: Month, sourceDir: string, force: boolean): Promise<'done' | 'skipped'> {
+async function ensureMonth(options: { month: Month; sourceDir: string; force: boolean; currentAtStart: boolean; modelId: string | null }): Promise<'done' | 'skipped'> {
+  const { month, sourceDir, force, currentAtStart, modelId } = options;
   for (let round = 1; ; round++) {
     if (!force || round > 1) {
-      const [plan] = await planMonths({ sourceDir, months: [month] });
+      if (round === 1 && currentAtStart) return 'skipped';
+      const [plan] = await recheckMonths({ sourceDir, months: [month] });
       if (plan.current) return round === 1 ? 'skipped' : 'done';
     }
     try {
       await executeChild(monthPipelineWorkflow, {
         workflowId: workflowIds.month(month),
-        args: [{ month, sourceDir }],
+        args: [{ month, sourceDir, modelId }],
         staticSummary: `ETL of ${month} (bronze → silver → gold)`,
         typedSearchAttributes: [
           { key: searchAttributes.pipelinePhase, value: 'etl' },

@@ -140,7 +140,10 @@ export function featureSelectFrom(relations: { loans: string; attributes: string
       SELECT loan_id, Customer_ID, CAST(snapshot_date AS DATE) AS snapshot_date, loan_amt, tenure
       FROM ${relations.loans} WHERE installment_num = 0
     ), latest_click AS (
+      -- Only the applicants' rows are ranked: a customer's rows are kept or dropped together, so each applicant's
+      -- latest row is the one ranking them all would pick, without sorting every customer's lookback months.
       SELECT * FROM ${relations.clickstream}
+      WHERE Customer_ID IN (SELECT Customer_ID FROM applications)
       QUALIFY row_number() OVER (PARTITION BY Customer_ID ORDER BY snapshot_date DESC, source_line) = 1
     )
     SELECT app.loan_id, app.Customer_ID, app.snapshot_date,
