@@ -211,7 +211,7 @@ function silverSql(source: Source, shape: Shape): string {
 }
 
 /** Connections computing micro-batches at once (each runs one query at a time, on a thread of its own). */
-export const DEFAULT_FEATURE_CONNECTIONS = 2;
+export const DEFAULT_FEATURE_CONNECTIONS = 1;
 
 export class OnlineFeatureStore {
   #closed = false;
