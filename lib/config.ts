@@ -58,6 +58,11 @@ export const configVariablesSchema = z.object({
   SERVE_MAX_BATCH: z.coerce.number().int().min(1).max(1024).default(64),
   /** Applications waiting for a micro-batch beyond which requests get 503 (load shedding). */
   SERVE_MAX_QUEUE: z.coerce.number().int().min(1).default(2000),
+  /**
+   * Micro-batches whose features are computed at once, each on a DuckDB connection (and a thread) of its own. One
+   * already keeps two cores busy (DuckDB beside the event loop); more pays on more cores.
+   */
+  SERVE_FEATURE_CONNECTIONS: z.coerce.number().int().min(1).max(64).default(1),
   SERVE_REGISTRY_POLL_MS: z.coerce.number().int().min(50).default(1000),
   SERVE_FLUSH_ROWS: z.coerce.number().int().min(1).default(1000),
   SERVE_FLUSH_SECONDS: z.coerce.number().min(0.1).default(10),

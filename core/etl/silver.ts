@@ -90,37 +90,60 @@ export async function buildSilver(options: {
  * Every row of a relation `bronze` (one month of `source`, raw text columns `rawColumns` plus source_line), typed by
  * the source's silver SELECT, with `reason` NULL for an accepted row and the quarantine reason otherwise. The batch
  * ETL and online scoring (core/serving) both clean through this one query.
+ *
+ * `monthColumn` (online scoring, clickstream): `bronze` holds rows of several months, each row's snapshot date (a DATE)
+ * in this column. Every row is then cleaned as in its own month's partition: repeats are looked for within its month
+ * and its snapshot_date is its month, so one query does what one query per month would (source_line must be unique
+ * across the months). Only for a source whose silver SELECT uses the snapshot date for its snapshot_date column alone.
  */
 export function cleanedSelect(
   source: Source,
   context: { snapshotDate: string; dateSpelling: DateSpelling },
   rawColumns: readonly string[],
+  options: { monthColumn?: string } = {},
 ): string {
   const definition = SILVER_DEFINITIONS[source];
+  const { monthColumn } = options;
+  if (monthColumn && !MONTH_INDEPENDENT_SOURCES.includes(source)) {
+    throw new Error(`cleanedSelect: ${source} rows cannot be cleaned across months (its checks use the snapshot date)`);
+  }
   const digest = `md5(concat_ws('\u001f', ${rawColumns.map((c) => `coalesce(raw.${sqlIdent(c)}, '\u001e')`).join(', ')}))`;
-  const keyed = definition.keys.map(sqlIdent).join(', ');
+  const groups = [...definition.keys.map(sqlIdent), ...(monthColumn ? ['row_month'] : [])];
+  const sameGroup = (left: string, right: string) => groups.map((column) => `${left}.${column} = ${right}.${column}`).join(' AND ');
   // Keys first, then the source's own row checks, then repeats: identical repeats keep their first line,
-  // conflicting repeats are all rejected (keeping either would be a guess). Only rows whose key occurs more than once
-  // have their raw text hashed and compared: digesting every row was most of the query.
+  // conflicting repeats are all rejected (keeping either would be a guess). Repeats are found by grouping the keys
+  // and joining the groups back rather than by a window PARTITION BY the keys (a window sorts every row's whole
+  // payload into a partition per key, costly when most keys occur once: online scoring spent 3× the query's time
+  // there), and only rows whose key occurs more than once have their raw text hashed and compared (digesting every
+  // row was most of the batch query).
   return `
-      WITH keyed AS (
-        SELECT *, count(*) OVER keyset AS key_rows, min(source_line) OVER keyset AS first_line
-        FROM (${definition.select(context)}) AS typed
-        WINDOW keyset AS (PARTITION BY ${keyed})
+      WITH checked AS (
+        SELECT typed.*${monthColumn ? ', months.row_month' : ''} FROM (${definition.select(context)}) AS typed${
+          monthColumn ? `
+        JOIN (SELECT source_line, ${sqlIdent(monthColumn)} AS row_month FROM bronze) AS months USING (source_line)` : ''
+        }
+      ), keysets AS (
+        SELECT ${groups.join(', ')}, count(*) AS key_rows, min(source_line) AS first_line
+        FROM checked GROUP BY ${groups.join(', ')}
       ), repeats AS (
-        SELECT source_line, min(row_digest) OVER keyset <> max(row_digest) OVER keyset AS conflicting
+        SELECT ${groups.join(', ')}, min(row_digest) <> max(row_digest) AS conflicting
         FROM (
-          SELECT repeated.source_line, ${definition.keys.map((key) => `repeated.${sqlIdent(key)}`).join(', ')}, ${digest} AS row_digest
-          FROM (SELECT * FROM keyed WHERE key_rows > 1) AS repeated JOIN bronze AS raw ON raw.source_line = repeated.source_line
+          SELECT ${groups.map((column) => `repeated.${column}`).join(', ')}, ${digest} AS row_digest
+          FROM checked AS repeated
+          JOIN keysets ON ${sameGroup('repeated', 'keysets')} AND keysets.key_rows > 1
+          JOIN bronze AS raw ON raw.source_line = repeated.source_line
         )
-        WINDOW keyset AS (PARTITION BY ${keyed})
+        GROUP BY ${groups.join(', ')}
       )
-      SELECT keyed.* EXCLUDE (row_problem, key_rows, first_line),
+      SELECT checked.* EXCLUDE (row_problem${monthColumn ? ', row_month) REPLACE (checked.row_month AS snapshot_date' : ''}),
         CASE
-          ${definition.keys.map((key) => `WHEN keyed.${sqlIdent(key)} IS NULL THEN ${sqlString(`${key} missing or invalid`)}`).join('\n          ')}
-          WHEN keyed.row_problem IS NOT NULL THEN keyed.row_problem
+          ${definition.keys.map((key) => `WHEN checked.${sqlIdent(key)} IS NULL THEN ${sqlString(`${key} missing or invalid`)}`).join('\n          ')}
+          WHEN checked.row_problem IS NOT NULL THEN checked.row_problem
           WHEN repeats.conflicting THEN ${sqlString(`conflicting duplicate ${definition.keys.join('+')} in the month`)}
-          WHEN keyed.source_line <> keyed.first_line THEN 'duplicate of line ' || keyed.first_line
+          WHEN checked.source_line <> keysets.first_line THEN 'duplicate of line ' || keysets.first_line
         END AS reason
-      FROM keyed LEFT JOIN repeats ON repeats.source_line = keyed.source_line`;
+      FROM checked LEFT JOIN keysets ON ${sameGroup('checked', 'keysets')} LEFT JOIN repeats ON ${sameGroup('checked', 'repeats')}`;
 }
+
+/** Sources whose silver SELECT uses the snapshot date only as the value of snapshot_date (see cleanedSelect). */
+const MONTH_INDEPENDENT_SOURCES: readonly Source[] = ['clickstream', 'attributes', 'financials'];

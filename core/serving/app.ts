@@ -25,6 +25,8 @@ export interface ServeOptions {
   bodyLimitBytes: number;
   maxBatch: number;
   maxQueue: number;
+  /** Micro-batches computed at once (DuckDB connections of the feature store). */
+  featureConnections: number;
   registryPollMs: number;
   flushRows: number;
   flushSeconds: number;
@@ -80,7 +82,7 @@ export async function startScoringServer(options: ServeOptions): Promise<Scoring
     bodyLimit: options.bodyLimitBytes,
   });
   const metrics = servingMetrics();
-  const store = await OnlineFeatureStore.open();
+  const store = await OnlineFeatureStore.open({ connections: options.featureConnections });
   const sink = new OnlinePredictionSink(options.datamartDir, {
     flushRows: options.flushRows,
     flushSeconds: options.flushSeconds,
@@ -106,6 +108,7 @@ export async function startScoringServer(options: ServeOptions): Promise<Scoring
 
   const batcher = microBatcher<Job, Outcome>({
     maxBatch: options.maxBatch,
+    concurrency: store.concurrency,
     keysOf: (job) => conflictKeys(job.placed),
     onBatch: (size) => metrics.batchSize.observe(size),
     run: async (jobs) => {
@@ -292,6 +295,7 @@ export function serveOptionsFrom(config: Config): ServeOptions {
     bodyLimitBytes: config.SERVE_BODY_LIMIT_BYTES,
     maxBatch: config.SERVE_MAX_BATCH,
     maxQueue: config.SERVE_MAX_QUEUE,
+    featureConnections: config.SERVE_FEATURE_CONNECTIONS,
     registryPollMs: config.SERVE_REGISTRY_POLL_MS,
     flushRows: config.SERVE_FLUSH_ROWS,
     flushSeconds: config.SERVE_FLUSH_SECONDS,

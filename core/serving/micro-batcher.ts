@@ -1,11 +1,11 @@
-// Groups concurrent work into batches run one at a time: while a batch runs, new items queue, and the next batch
-// takes every queued item (up to `maxBatch`) at once, so a fixed per-query cost is paid once per batch instead of once
-// per request, and no item waits for a timer. Items sharing a key never go into the same batch (the feature SQL keys
-// on customer and loan within a batch); the later one waits for the next batch.
+// Groups concurrent work into batches, at most `concurrency` running at once: while they run, new items queue, and the
+// next batch takes every queued item (up to `maxBatch`) at once, so a fixed per-query cost is paid once per batch
+// instead of once per request, and no item waits for a timer. Items sharing a key never go into the same batch (the
+// feature SQL keys on customer and loan within a batch); the later one waits for the next batch.
 
 export interface Batcher<T, R> {
   submit(item: T): Promise<R>;
-  /** Items waiting for a batch (not counting the running one). */
+  /** Items waiting for a batch (not counting those of running batches). */
   readonly queued: number;
   /** Resolves once every submitted item has been answered. */
   drain(): Promise<void>;
@@ -20,13 +20,16 @@ interface Pending<T, R> {
 
 export function microBatcher<T, R>(options: {
   maxBatch: number;
+  /** Batches run at once (default 1). */
+  concurrency?: number;
   keysOf: (item: T) => string[];
   /** Results in the order of the items; a thrown error fails every item of the batch. */
   run: (items: T[]) => Promise<R[]>;
   onBatch?: (size: number) => void;
 }): Batcher<T, R> {
   const queue: Array<Pending<T, R>> = [];
-  let running: Promise<void> | null = null;
+  const concurrency = options.concurrency ?? 1;
+  let running = 0;
   const idle: Array<() => void> = [];
 
   const take = (): Array<Pending<T, R>> => {
@@ -46,23 +49,22 @@ export function microBatcher<T, R>(options: {
   };
 
   const pump = () => {
-    if (running) return;
-    if (queue.length === 0) {
-      idle.splice(0).forEach((wake) => wake());
-      return;
+    while (running < concurrency && queue.length > 0) {
+      const batch = take();
+      running++;
+      options.onBatch?.(batch.length);
+      void options
+        .run(batch.map((pending) => pending.item))
+        .then(
+          (results) => batch.forEach((pending, index) => pending.resolve(results[index])),
+          (error) => batch.forEach((pending) => pending.reject(error)),
+        )
+        .finally(() => {
+          running--;
+          pump();
+        });
     }
-    const batch = take();
-    options.onBatch?.(batch.length);
-    running = options
-      .run(batch.map((pending) => pending.item))
-      .then(
-        (results) => batch.forEach((pending, index) => pending.resolve(results[index])),
-        (error) => batch.forEach((pending) => pending.reject(error)),
-      )
-      .finally(() => {
-        running = null;
-        pump();
-      });
+    if (running === 0 && queue.length === 0) idle.splice(0).forEach((wake) => wake());
   };
 
   return {
@@ -77,7 +79,7 @@ export function microBatcher<T, R>(options: {
       return queue.length;
     },
     drain() {
-      if (!running && queue.length === 0) return Promise.resolve();
+      if (running === 0 && queue.length === 0) return Promise.resolve();
       return new Promise<void>((resolve) => idle.push(resolve));
     },
   };

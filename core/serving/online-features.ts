@@ -3,6 +3,8 @@
 // month (cleanedSelect, the one buildSilver runs) and joined by the feature-store SELECT (featureSelectFrom, the one
 // buildFeatureStore runs). One call handles a micro-batch of applications of distinct customers and loans: the
 // silver duplicate checks and the feature joins key on Customer_ID and loan_id, exactly as within one month in batch.
+// Each micro-batch's records live only inside a transaction that is rolled back once its features are read: the
+// bronze tables are empty at rest, and several connections compute batches at once without seeing each other's rows.
 import { mkdir, rm } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
@@ -78,98 +80,58 @@ interface Shape {
 }
 
 const SPELLING_UNUSED: DateSpelling = 'YYYY-MM-DD'; // the silver SQL of attributes, financials, clickstream ignores it
-/** Prepared queries kept (two per shape: features and rejections); the current month is the one that matters. */
+/** Prepared queries kept per connection (two per shape: features and rejections); the current month is the one that matters. */
 const MAX_PREPARED_SHAPES = 24;
 
 function bronzeTable(source: Source): string {
   return sqlIdent(`online_bronze_${source}`);
 }
 
-/** Batches whose bronze rows are kept before old ones are deleted (one DELETE per this many batches, not per batch). */
-const BATCHES_BETWEEN_PRUNES = 256;
+interface Statements {
+  features: DuckDBPreparedStatement;
+  rejected: DuckDBPreparedStatement;
+}
 
-export class OnlineFeatureStore {
-  #closed = false;
-  #batch = 0n;
-  readonly #prepared = new Map<string, { features: DuckDBPreparedStatement; rejected: DuckDBPreparedStatement }>();
+/** One connection and the queries prepared on it: computes one micro-batch at a time. */
+class FeatureConnection {
+  readonly #prepared = new Map<string, Statements>();
 
-  private constructor(
-    private readonly instance: DuckDBInstance,
-    private readonly db: DuckDBConnection,
-    private readonly spillDirectory: string,
-  ) {}
+  constructor(private readonly db: DuckDBConnection) {}
 
-  static async open(): Promise<OnlineFeatureStore> {
-    const spillDirectory = join(tmpdir(), 'credit-pipeline-duckdb', randomUUID());
-    await mkdir(spillDirectory, { recursive: true });
-    // One thread: each query holds a few rows; parallel operators would only add scheduling work.
-    const instance = await DuckDBInstance.create(':memory:', { threads: '1', memory_limit: DUCKDB_MEMORY_LIMIT, temp_directory: spillDirectory });
-    const db = await instance.connect();
-    await defineCleaningMacros(db);
-    // Two optimizer passes that pay off on a month of rows cost most of the time on a handful: `in_clause` turns each
-    // `IN (list)` of the cleaning macros into a hash join (built per execution), and `cte_inlining` copies a CTE's
-    // expressions into every use (financials' loan-type list, built with lambdas, was rebuilt in each of its uses).
-    // Disabled, the same SQL gives the same rows 3-5× faster here (one financials row: 11.5 → 2.3 ms).
-    await db.run(`SET disabled_optimizers = 'in_clause,cte_inlining'`);
-    for (const source of SOURCES) {
-      const columns = REQUIRED_COLUMNS[source].map((column) => `${sqlIdent(column)} VARCHAR`);
-      await db.run(`CREATE TABLE ${bronzeTable(source)} (${columns.join(', ')}, source_line BIGINT, online_month VARCHAR, online_batch BIGINT)`);
-    }
-    // The batch being computed, read by the queries from this table: a bound parameter would make DuckDB plan the
-    // prepared query again at every execution (3× its cost here).
-    await db.run('CREATE TABLE online_current (batch BIGINT); INSERT INTO online_current VALUES (0)');
-    return new OnlineFeatureStore(instance, db, spillDirectory);
-  }
-
-  /** Features (or the reason there are none) per application, in order. Not reentrant: callers serialize calls. */
-  async compute(applications: readonly PlacedApplication[]): Promise<OnlineFeatures[]> {
-    if (this.#closed) throw new Error('the online feature store is closed');
-    const results = new Array<OnlineFeatures>(applications.length);
-    const shapes = new Map<string, number[]>();
-    applications.forEach((placed, index) => {
-      const key = `${placed.month}|${placed.loanSpelling}`;
-      shapes.set(key, [...(shapes.get(key) ?? []), index]);
-    });
-    for (const indexes of shapes.values()) {
-      const group = indexes.map((index) => applications[index]);
-      const computed = await this.#computeShape({ month: group[0].month, loanSpelling: group[0].loanSpelling }, group);
-      indexes.forEach((index, k) => (results[index] = computed[k]));
-    }
-    return results;
-  }
-
-  async #computeShape(shape: Shape, applications: readonly PlacedApplication[]): Promise<OnlineFeatures[]> {
-    const owners = await this.#load(applications);
+  async compute(shape: Shape, applications: readonly PlacedApplication[]): Promise<OnlineFeatures[]> {
     const statements = await this.#statements(shape);
-    const features = plainRows(await statements.features.runAndReadAll());
-    const byLoan = new Map(features.map((row) => [row.loan_id as string, row]));
-    const missing = applications.some((placed) => !byLoan.has(placed.application.loan.loan_id?.trim() ?? ''));
-    const rejectedOf = applications.map(() => [] as RejectedRecord[]);
-    // Rejections only matter when an application gets no features; otherwise skip the second query.
-    if (missing) {
-      for (const row of plainRows<{ source: Source; source_line: number; reason: string }>(await statements.rejected.runAndReadAll())) {
-        rejectedOf[owners[row.source][row.source_line]].push({ source: row.source, reason: row.reason });
+    await this.db.run('BEGIN TRANSACTION');
+    try {
+      const owners = await this.#load(applications);
+      const features = plainRows(await statements.features.runAndReadAll());
+      const byLoan = new Map(features.map((row) => [row.loan_id as string, row]));
+      const missing = applications.some((placed) => !byLoan.has(placed.application.loan.loan_id?.trim() ?? ''));
+      const rejectedOf = applications.map(() => [] as RejectedRecord[]);
+      // Rejections only matter when an application gets no features; otherwise skip the second query.
+      if (missing) {
+        for (const row of plainRows<{ source: Source; source_line: number; reason: string }>(await statements.rejected.runAndReadAll())) {
+          rejectedOf[owners[row.source][row.source_line]].push({ source: row.source, reason: row.reason });
+        }
       }
+      return applications.map((placed, index): OnlineFeatures => {
+        const row = byLoan.get(placed.application.loan.loan_id?.trim() ?? '');
+        const problems = rejectedOf[index];
+        if (row) return { ok: true, features: row, rejected: problems };
+        const loanProblem = problems.find((problem) => problem.source === 'loan_daily')?.reason;
+        return {
+          ok: false,
+          rejected: problems,
+          reason: loanProblem
+            ? `the loan record is rejected by the silver checks: ${loanProblem}`
+            : 'the loan record is not an application (installment_num must be 0)',
+        };
+      });
+    } finally {
+      await this.db.run('ROLLBACK');
     }
-    return applications.map((placed, index): OnlineFeatures => {
-      const row = byLoan.get(placed.application.loan.loan_id?.trim() ?? '');
-      const problems = rejectedOf[index];
-      if (row) return { ok: true, features: row, rejected: problems };
-      const loanProblem = problems.find((problem) => problem.source === 'loan_daily')?.reason;
-      return {
-        ok: false,
-        rejected: problems,
-        reason: loanProblem
-          ? `the loan record is rejected by the silver checks: ${loanProblem}`
-          : 'the loan record is not an application (installment_num must be 0)',
-      };
-    });
   }
 
-  /**
-   * Appends the applications' records to the bronze tables as a new batch (queries select their batch by number,
-   * so no per-batch DELETE); returns the application of each source_line.
-   */
+  /** Appends the applications' records to the bronze tables (inside the batch's transaction); returns the application of each source_line. */
   async #load(applications: readonly PlacedApplication[]): Promise<Record<Source, number[]>> {
     const rows = Object.fromEntries(SOURCES.map((source) => [source, [] as Array<{ record: RawRecord; month: Month; owner: number }>]));
     applications.forEach((placed, owner) => {
@@ -178,11 +140,6 @@ export class OnlineFeatureStore {
       if (placed.application.financials) rows.financials.push({ record: placed.application.financials, month: placed.month, owner });
       for (const click of placed.clickstream) rows.clickstream.push({ ...click, owner });
     });
-    this.#batch++;
-    const prune = this.#batch % BigInt(BATCHES_BETWEEN_PRUNES) === 0n;
-    await this.db.run(
-      [`UPDATE online_current SET batch = ${this.#batch}`, ...(prune ? SOURCES.map((source) => `DELETE FROM ${bronzeTable(source)} WHERE online_batch < ${this.#batch}`) : [])].join('; '),
-    );
     for (const source of SOURCES) {
       if (rows[source].length === 0) continue;
       const columns = REQUIRED_COLUMNS[source];
@@ -195,8 +152,7 @@ export class OnlineFeatureStore {
           else appender.appendVarchar(value);
         }
         appender.appendBigInt(BigInt(line));
-        appender.appendVarchar(month);
-        appender.appendBigInt(this.#batch);
+        appender.appendVarchar(snapshotDate(month));
         appender.endRow();
       });
       appender.closeSync();
@@ -204,7 +160,7 @@ export class OnlineFeatureStore {
     return Object.fromEntries(SOURCES.map((source) => [source, rows[source].map((row) => row.owner)])) as Record<Source, number[]>;
   }
 
-  async #statements(shape: Shape) {
+  async #statements(shape: Shape): Promise<Statements> {
     const key = `${shape.month}|${shape.loanSpelling}`;
     let statements = this.#prepared.get(key);
     if (!statements) {
@@ -214,7 +170,7 @@ export class OnlineFeatureStore {
         old.rejected.destroySync();
         this.#prepared.delete(oldest);
       }
-      const silver = (source: Source) => this.#silverSql(source, shape);
+      const silver = (source: Source) => silverSql(source, shape);
       const accepted = (source: Source) => `(SELECT * EXCLUDE (reason) FROM (${silver(source)}) WHERE reason IS NULL)`;
       statements = {
         features: await this.db.prepare(
@@ -229,34 +185,107 @@ export class OnlineFeatureStore {
     return statements;
   }
 
-  /**
-   * Silver rows of one source for applications of `shape.month`, through the batch path's cleaning query over a
-   * `bronze` of each month involved: the application month, and for clickstream every month of the lookback.
-   */
-  #silverSql(source: Source, shape: Shape): string {
-    const rawColumns = REQUIRED_COLUMNS[source];
-    const months = source === 'clickstream'
-      ? Array.from({ length: CLICKSTREAM_LOOKBACK_MONTHS + 1 }, (_, back) => addMonths(shape.month, -back))
-      : [shape.month];
-    const spelling = source === 'loan_daily' ? shape.loanSpelling : SPELLING_UNUSED;
-    return months
-      .map(
-        (month) => `SELECT * FROM (
-          WITH bronze AS (SELECT ${rawColumns.map(sqlIdent).join(', ')}, source_line FROM ${bronzeTable(source)} WHERE online_batch = (SELECT batch FROM online_current) AND online_month = ${sqlString(month)})
-          SELECT * FROM (${cleanedSelect(source, { snapshotDate: snapshotDate(month), dateSpelling: spelling }, rawColumns)}))`,
-      )
-      .join('\nUNION ALL\n');
-  }
-
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
+  close(): void {
     for (const statements of this.#prepared.values()) {
       statements.features.destroySync();
       statements.rejected.destroySync();
     }
     this.#prepared.clear();
     this.db.closeSync();
+  }
+}
+
+/**
+ * Silver rows of one source for applications of `shape.month`, through the batch path's cleaning query over a
+ * `bronze` of the batch's rows: all of the application month, except clickstream's, which span the lookback months
+ * and are cleaned each in its own month (cleanedSelect's monthColumn) by one query rather than one per month.
+ */
+function silverSql(source: Source, shape: Shape): string {
+  const rawColumns = REQUIRED_COLUMNS[source];
+  const spelling = source === 'loan_daily' ? shape.loanSpelling : SPELLING_UNUSED;
+  const context = { snapshotDate: snapshotDate(shape.month), dateSpelling: spelling };
+  const options = source === 'clickstream' ? { monthColumn: 'online_snapshot_date' } : {};
+  return `SELECT * FROM (
+    WITH bronze AS (SELECT ${rawColumns.map(sqlIdent).join(', ')}, source_line, CAST(online_month AS DATE) AS online_snapshot_date FROM ${bronzeTable(source)})
+    SELECT * FROM (${cleanedSelect(source, context, rawColumns, options)}))`;
+}
+
+/** Connections computing micro-batches at once (each runs one query at a time, on a thread of its own). */
+export const DEFAULT_FEATURE_CONNECTIONS = 1;
+
+export class OnlineFeatureStore {
+  #closed = false;
+  readonly #idle: FeatureConnection[];
+  readonly #waiting: Array<(connection: FeatureConnection) => void> = [];
+
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    private readonly connections: FeatureConnection[],
+    private readonly spillDirectory: string,
+  ) {
+    this.#idle = [...connections];
+  }
+
+  /** Features computed on up to `connections` micro-batches at once. */
+  static async open(options: { connections?: number } = {}): Promise<OnlineFeatureStore> {
+    const spillDirectory = join(tmpdir(), 'credit-pipeline-duckdb', randomUUID());
+    await mkdir(spillDirectory, { recursive: true });
+    // One thread: each query holds a few rows; parallel operators would only add scheduling work. Concurrent batches
+    // run on separate connections instead, each query on the thread that called it.
+    const instance = await DuckDBInstance.create(':memory:', { threads: '1', memory_limit: DUCKDB_MEMORY_LIMIT, temp_directory: spillDirectory });
+    const setup = await instance.connect();
+    await defineCleaningMacros(setup);
+    for (const source of SOURCES) {
+      const columns = REQUIRED_COLUMNS[source].map((column) => `${sqlIdent(column)} VARCHAR`);
+      await setup.run(`CREATE TABLE ${bronzeTable(source)} (${columns.join(', ')}, source_line BIGINT, online_month VARCHAR)`);
+    }
+    setup.closeSync();
+    const connections: FeatureConnection[] = [];
+    for (let index = 0; index < (options.connections ?? DEFAULT_FEATURE_CONNECTIONS); index++) {
+      const db = await instance.connect();
+      // Two optimizer passes that pay off on a month of rows cost most of the time on a handful: `in_clause` turns each
+      // `IN (list)` of the cleaning macros into a hash join (built per execution), and `cte_inlining` copies a CTE's
+      // expressions into every use (financials' loan-type list, built with lambdas, was rebuilt in each of its uses).
+      // Disabled, the same SQL gives the same rows 3-5× faster here (one financials row: 11.5 → 2.3 ms).
+      await db.run(`SET disabled_optimizers = 'in_clause,cte_inlining'`);
+      connections.push(new FeatureConnection(db));
+    }
+    return new OnlineFeatureStore(instance, connections, spillDirectory);
+  }
+
+  /** Features (or the reason there are none) per application, in order. Up to `connections` calls run at once. */
+  async compute(applications: readonly PlacedApplication[]): Promise<OnlineFeatures[]> {
+    if (this.#closed) throw new Error('the online feature store is closed');
+    const connection = this.#idle.pop() ?? (await new Promise<FeatureConnection>((resolve) => this.#waiting.push(resolve)));
+    try {
+      const results = new Array<OnlineFeatures>(applications.length);
+      const shapes = new Map<string, number[]>();
+      applications.forEach((placed, index) => {
+        const key = `${placed.month}|${placed.loanSpelling}`;
+        shapes.set(key, [...(shapes.get(key) ?? []), index]);
+      });
+      for (const indexes of shapes.values()) {
+        const group = indexes.map((index) => applications[index]);
+        const computed = await connection.compute({ month: group[0].month, loanSpelling: group[0].loanSpelling }, group);
+        indexes.forEach((index, k) => (results[index] = computed[k]));
+      }
+      return results;
+    } finally {
+      const next = this.#waiting.shift();
+      if (next) next(connection);
+      else this.#idle.push(connection);
+    }
+  }
+
+  /** How many micro-batches may run at once. */
+  get concurrency(): number {
+    return this.connections.length;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const connection of this.connections) connection.close();
     this.instance.closeSync();
     await rm(this.spillDirectory, { recursive: true, force: true });
   }

@@ -21,8 +21,8 @@ import { workflowIds } from '../../lib/temporal.js';
 import { monitoringWorkflow } from '../../workflows/index.js';
 import type { MonitoringResult } from '../../workflows/monitoring.js';
 import { FIXTURE_DIR, scratchConfig, startTemporal, withWorker } from '../helpers/temporal.js';
-import { rawApplications } from '../serving/applications.js';
-import { batchPredictions, trainSampleModels, type BatchPrediction } from '../serving/sample-models.js';
+import { rawApplications } from '../../tools/bench/sample-applications.js';
+import { batchPredictions, trainSampleModels, type BatchPrediction } from '../../tools/bench/sample-models.js';
 
 const MONTH = '2024-12';
 const AS_OF = '2024-12';

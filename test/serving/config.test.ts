@@ -13,3 +13,9 @@ test('serve defaults to 127.0.0.1:8080; SERVE_HOST and SERVE_PORT are validated'
   assert.throws(() => loadConfig({ SERVE_HOST: 'not a host!' }), (error: unknown) => error instanceof ConfigError && /SERVE_HOST="not a host!"/.test(error.message));
   assert.throws(() => loadConfig({ SERVE_REGISTRY_POLL_MS: '5' }), /SERVE_REGISTRY_POLL_MS/);
 });
+
+test('serve computes one micro-batch at a time unless SERVE_FEATURE_CONNECTIONS says more', () => {
+  assert.equal(loadConfig({}).SERVE_FEATURE_CONNECTIONS, 1);
+  assert.equal(loadConfig({ SERVE_FEATURE_CONNECTIONS: '4' }).SERVE_FEATURE_CONNECTIONS, 4);
+  assert.throws(() => loadConfig({ SERVE_FEATURE_CONNECTIONS: '0' }), (error: unknown) => error instanceof ConfigError && /SERVE_FEATURE_CONNECTIONS/.test(error.message));
+});

@@ -19,8 +19,8 @@ import { FIXTURE_DIR, scratchConfig, startTemporal, withWorker } from '../helper
 import { PROJECT_ROOT } from '../../scripts/lib/dev-server.js';
 import { LIFECYCLE_WORKFLOW_ID } from '../../lib/temporal.js';
 import { modelLifecycleWorkflow } from '../../workflows/index.js';
-import { rawApplications, type FixtureApplication } from './applications.js';
-import { batchPredictions, trainSampleModels, type BatchPrediction, type SampleModels } from './sample-models.js';
+import { rawApplications, type FixtureApplication } from '../../tools/bench/sample-applications.js';
+import { batchPredictions, trainSampleModels, type BatchPrediction, type SampleModels } from '../../tools/bench/sample-models.js';
 
 const scratch = scratchConfig('serving');
 const { config } = scratch;
@@ -42,6 +42,7 @@ function serveOptions(): ServeOptions {
     bodyLimitBytes: 256 * 1024,
     maxBatch: 64,
     maxQueue: 10_000,
+    featureConnections: 2,
     registryPollMs: 200,
     flushRows: 100_000,
     flushSeconds: 3600,

@@ -15,9 +15,8 @@ import { loadConfig } from '../../lib/config.js';
 import { monthSchema } from '../../lib/months.js';
 import { PROJECT_ROOT } from '../../scripts/lib/dev-server.js';
 import { readRegistry } from '../../core/models/registry.js';
-import { FIXTURE_DIR } from '../../test/helpers/fixture.js';
-import { rawApplications } from '../../test/serving/applications.js';
-import { trainSampleModels } from '../../test/serving/sample-models.js';
+import { rawApplications, SAMPLE_SOURCES_DIR } from './sample-applications.js';
+import { trainSampleModels } from './sample-models.js';
 import { recordMonth } from '../../core/serving/request.js';
 
 export const serveBenchOptionsSchema = z.object({
@@ -29,7 +28,7 @@ export const serveBenchOptionsSchema = z.object({
     .transform((value) => String(value).split(',').map(Number))
     .pipe(z.array(z.number().int().min(1).max(1000)).min(1)),
   month: monthSchema.default('2024-06'),
-  sourceDir: z.string().min(1).default(FIXTURE_DIR),
+  sourceDir: z.string().min(1).default(SAMPLE_SOURCES_DIR),
   /** A model bank with a production model; without one a model is trained on the sources first. */
   modelBank: z.string().min(1).optional(),
 });

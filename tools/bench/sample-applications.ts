@@ -1,11 +1,15 @@
 // Every loan application of a sources folder as the raw records POST /v1/score takes: the loan's installment-0 ledger
 // row, the customer's attributes and financials rows of that month (null when absent) and all their clickstream rows.
-// Read with the tests' own CSV reader, independent of the product's DuckDB reading.
+// Read with the tests' own CSV reader, independent of the product's DuckDB reading. Used by the serving test and bench.
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { SOURCE_FILES } from '../../lib/layout.js';
 import { recordMonth } from '../../core/serving/request.js';
-import { parseCsv } from '../helpers/csv.js';
+import { parseCsv } from './csv.js';
+
+/** The real sample beside the project (../shared), as test/helpers/fixture.ts finds it. */
+export const SAMPLE_SOURCES_DIR = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../../shared/fixtures/cs611-sample');
 
 function rows(sourceDir: string, file: string): Record<string, string>[] {
   return parseCsv(readFileSync(join(sourceDir, file), 'utf8')).rows;

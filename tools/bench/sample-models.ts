@@ -1,6 +1,6 @@
 // The real sample through the batch path with the core functions: ETL of every month, one training set as of
 // 2024-12, a gbtree and a gblinear model registered (gbtree in production), and batch predictions of every month by
-// the production model. What the serving tests compare online answers with.
+// the production model. What the serving tests compare online answers with, and the model the serving bench serves.
 import { join } from 'node:path';
 import { runMonthEtl } from '../../core/etl/month-etl.js';
 import { registerModel } from '../../core/models/bank.js';
