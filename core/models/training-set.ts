@@ -6,11 +6,11 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { DataQualityError } from '../../lib/errors.js';
 import type { Month } from '../../lib/months.js';
-import { loadLabelledRows, matureApplicationMonths, type LabelledRow } from './dataset.js';
+import { loadLabelledTable, matureApplicationMonths, type LabelledTable } from './dataset.js';
 import { canonicalJson, sha256Hex } from './hashing.js';
 import { publishDirectory } from '../fs-atomic.js';
 import { dataProfile } from '../monitoring/data-quality.js';
-import { encodeRows, fitPreprocessor, preprocessorSchema, rawFeatureNames, type Preprocessor } from './preprocessor.js';
+import { encodeTable, fitPreprocessor, preprocessorSchema, rawFeatureNames, type FeatureTable, type Preprocessor } from './preprocessor.js';
 import { trainingSetSummarySchema, type TrainingSetSummary } from '../../lib/model-summaries.js';
 import { exists } from '../files.js';
 
@@ -66,8 +66,23 @@ export function splitMonths(months: readonly Month[], ootMonths: number, testMon
   };
 }
 
-function labelsOf(rows: readonly LabelledRow[]): Float32Array {
-  return Float32Array.from(rows, (row) => (Number(row.label) === 1 ? 1 : 0));
+interface SplitTable extends FeatureTable {
+  labels: Float32Array;
+  values: LabelledTable['values'];
+}
+
+/** The rows of `months` (consecutive: the table is ordered by month), as views of the table's columns. */
+function splitOf(table: LabelledTable, months: readonly Month[]): SplitTable {
+  const wanted = new Set(months);
+  const first = table.months.findIndex((month) => wanted.has(month));
+  const from = first < 0 ? table.rows : first;
+  let end = from;
+  while (end < table.rows && wanted.has(table.months[end])) end++;
+  for (let row = end; row < table.rows; row++) {
+    if (wanted.has(table.months[row])) throw new Error(`labelled rows of ${months.join(', ')} are not ordered by month`);
+  }
+  const values = Object.fromEntries(Object.entries(table.values).map(([name, column]) => [name, column instanceof Float64Array ? column.subarray(from, end) : column.slice(from, end)]));
+  return { rows: end - from, labels: table.labels.slice(from, end), values };
 }
 
 function countPositives(labels: Float32Array): number {
@@ -89,18 +104,14 @@ export async function buildTrainingSet(options: BuildTrainingSetOptions): Promis
     );
   }
   const byMonth = splitMonths(months, ootMonths, testMonths);
-  const data = await loadLabelledRows(datamartDir, asOf, months);
-  const rowsOf = (split: Split) => {
-    const set = new Set(byMonth[split]);
-    return data.rows.filter((row) => set.has(row.month));
-  };
-  const splitRows = { train: rowsOf('train'), test: rowsOf('test'), oot: rowsOf('oot') };
+  const data = await loadLabelledTable(datamartDir, asOf, months);
+  const splitTables = Object.fromEntries(SPLITS.map((split) => [split, splitOf(data, byMonth[split])])) as Record<Split, SplitTable>;
 
-  const preprocessor = fitPreprocessor(data.columns, splitRows.train);
+  const preprocessor = fitPreprocessor(data.columns, splitTables.train);
   const matrices = {} as Record<Split, LabelledMatrix>;
   const positives = {} as Record<Split, number>;
   for (const split of SPLITS) {
-    const labels = labelsOf(splitRows[split]);
+    const { labels } = splitTables[split];
     positives[split] = countPositives(labels);
     if (positives[split] === 0 || positives[split] === labels.length) {
       throw new DataQualityError(
@@ -108,15 +119,16 @@ export async function buildTrainingSet(options: BuildTrainingSetOptions): Promis
           'AUC and early stopping need both defaults and non-defaults',
       );
     }
-    matrices[split] = { ...encodeRows(preprocessor, splitRows[split]), labels };
+    matrices[split] = { ...encodeTable(preprocessor, splitTables[split]), labels };
   }
   const ootRaw: Record<string, Array<number | string | null>> = {};
   for (const name of rawFeatureNames(preprocessor)) {
-    ootRaw[name] = splitRows.oot.map((row) => (row[name] ?? null) as number | string | null);
+    const column: ArrayLike<number | string | null> = splitTables.oot.values[name];
+    ootRaw[name] = Array.from(column); // NaN (missing number) is written as null in JSON, as before
   }
 
-  const trainRaw = Object.fromEntries(rawFeatureNames(preprocessor).map((name) => [name, splitRows.train.map((row) => row[name] ?? null)]));
-  const dataBaseline = dataProfile(trainRaw, splitRows.train.length);
+  const trainRaw = Object.fromEntries(rawFeatureNames(preprocessor).map((name) => [name, splitTables.train.values[name]]));
+  const dataBaseline = dataProfile(trainRaw, splitTables.train.rows);
 
   const windows = {
     train: { from: byMonth.train[0], to: byMonth.train[byMonth.train.length - 1] },
