@@ -1,7 +1,7 @@
 // Building the training set: a time-aware split of the application months whose labels are mature by the as-of
 // month (oldest → train, then test, most recent → out-of-time), encoded with a preprocessor fitted on the train
 // months, and written to a content-addressed working directory MODEL_BANK_DIR/_work/<training_data_sha256>/.
-import { readFile, writeFile } from 'node:fs/promises';
+import { open, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { DataQualityError } from '../../lib/errors.js';
@@ -171,13 +171,25 @@ export async function buildTrainingSet(options: BuildTrainingSetOptions): Promis
 }
 
 async function readFloat32(path: string, expectedLength: number): Promise<Float32Array> {
-  const bytes = await readFile(path);
-  if (bytes.byteLength !== expectedLength * 4) {
-    throw new Error(`${path}: expected ${expectedLength} float32 values, found ${bytes.byteLength} bytes`);
+  const values = new Float32Array(expectedLength);
+  const file = await open(path, 'r');
+  try {
+    const { size } = await file.stat();
+    if (size !== expectedLength * 4) throw new Error(`${path}: expected ${expectedLength} float32 values, found ${size} bytes`);
+    // Read straight into the array: no intermediate Buffer of the same size.
+    const { bytesRead } = await file.read(new Uint8Array(values.buffer), 0, size, 0);
+    if (bytesRead !== size) throw new Error(`${path}: read ${bytesRead} of ${size} bytes`);
+  } finally {
+    await file.close();
   }
-  const copy = new Uint8Array(bytes.byteLength);
-  copy.set(bytes);
-  return new Float32Array(copy.buffer);
+  return values;
+}
+
+/** Bytes of a training set's feature matrices on disk (what a fit of it holds in memory, before libxgboost's own). */
+export async function trainingMatrixBytes(path: string): Promise<number> {
+  // A missing file counts 0 here: loading the set then reports it.
+  const sizes = await Promise.all(SPLITS.map((split) => stat(join(path, fileName(split, 'x'))).then((s) => s.size, () => 0)));
+  return sizes.reduce((sum, size) => sum + size, 0);
 }
 
 /** Reads a training set written by buildTrainingSet back, validating its manifest and matrix sizes. */
