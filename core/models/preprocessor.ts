@@ -1,6 +1,7 @@
 // The preprocessor turns feature-store rows into the model's numeric matrix: feature order, one-hot encodings of
 // categorical columns, and what to do with missing numbers. It is fitted on the training months only and stored
 // as preprocessor.json beside each model, so scoring applies exactly what training did.
+import { setImmediate } from 'node:timers/promises';
 import { z } from 'zod';
 
 /** Keys of the feature store; every other column is a feature. */
@@ -44,9 +45,14 @@ export type FeatureRow = Record<string, unknown>;
 
 function median(values: number[]): number {
   if (values.length === 0) return 0;
+  // A typed-array sort is many times faster than sort() with a comparator (seconds per column at 100 × the real
+  // data). It puts -0 before 0 where the comparator sort keeps their order, so a zero median is taken the old way.
+  const typed = Float64Array.from(values).sort();
+  const middle = typed.length >> 1;
+  const odd = typed.length % 2 === 1;
+  if (typed[middle] !== 0 && (odd || typed[middle - 1] !== 0)) return odd ? typed[middle] : (typed[middle - 1] + typed[middle]) / 2;
   const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+  return odd ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
 function numberOrNull(value: unknown): number | null {
@@ -76,33 +82,39 @@ export function tableOfRows(rows: readonly FeatureRow[], names: readonly string[
 }
 
 /** Fits the encodings on training rows. A categorical column keeps its frequent categories only. */
-export function fitPreprocessor(columns: readonly FeatureColumn[], train: FeatureTable): Preprocessor {
+export async function fitPreprocessor(columns: readonly FeatureColumn[], train: FeatureTable): Promise<Preprocessor> {
   if (columns.length === 0) throw new Error('the feature store has no feature column besides its keys');
-  const features: PreprocessorFeature[] = columns.map((column) => {
-    const values = train.values[column.name] ?? [];
-    if (column.kind === 'numeric') {
-      const present: number[] = [];
-      for (let row = 0; row < train.rows; row++) {
-        const value = numberOrNull(values[row]);
-        if (value !== null) present.push(value);
-      }
-      return { name: column.name, kind: 'numeric', impute: median(present) };
-    }
-    const counts = new Map<string, number>();
-    for (let row = 0; row < train.rows; row++) {
-      const value = values[row];
-      if (typeof value === 'string') counts.set(value, (counts.get(value) ?? 0) + 1);
-    }
-    const categories = [...counts.entries()]
-      .filter(([, count]) => count >= MIN_CATEGORY_COUNT)
-      .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
-      .slice(0, MAX_CATEGORIES)
-      .map(([category]) => category)
-      .sort();
-    return { name: column.name, kind: 'categorical', categories };
-  });
+  const features: PreprocessorFeature[] = [];
+  for (const column of columns) {
+    // The event loop gets a turn between columns: an activity's heartbeats keep going on a large training set.
+    await setImmediate();
+    features.push(fitFeature(column, train.rows, train.values[column.name] ?? []));
+  }
   const withColumns = features.filter((feature) => feature.kind === 'numeric' || feature.categories.length > 0);
   return { version: 1, missing: 'native', features: withColumns, encoded: encodedNames(withColumns) };
+}
+
+function fitFeature(column: FeatureColumn, rows: number, values: ArrayLike<unknown>): PreprocessorFeature {
+  if (column.kind === 'numeric') {
+    const present: number[] = [];
+    for (let row = 0; row < rows; row++) {
+      const value = numberOrNull(values[row]);
+      if (value !== null) present.push(value);
+    }
+    return { name: column.name, kind: 'numeric', impute: median(present) };
+  }
+  const counts = new Map<string, number>();
+  for (let row = 0; row < rows; row++) {
+    const value = values[row];
+    if (typeof value === 'string') counts.set(value, (counts.get(value) ?? 0) + 1);
+  }
+  const categories = [...counts.entries()]
+    .filter(([, count]) => count >= MIN_CATEGORY_COUNT)
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+    .slice(0, MAX_CATEGORIES)
+    .map(([category]) => category)
+    .sort();
+  return { name: column.name, kind: 'categorical', categories };
 }
 
 export function withMissingPolicy(preprocessor: Preprocessor, missing: Preprocessor['missing']): Preprocessor {

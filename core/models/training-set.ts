@@ -2,6 +2,7 @@
 // month (oldest → train, then test, most recent → out-of-time), encoded with a preprocessor fitted on the train
 // months, and written to a content-addressed working directory MODEL_BANK_DIR/_work/<training_data_sha256>/.
 import { open, readFile, stat, writeFile } from 'node:fs/promises';
+import { setImmediate } from 'node:timers/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { DataQualityError } from '../../lib/errors.js';
@@ -107,7 +108,7 @@ export async function buildTrainingSet(options: BuildTrainingSetOptions): Promis
   const data = await loadLabelledTable(datamartDir, asOf, months);
   const splitTables = Object.fromEntries(SPLITS.map((split) => [split, splitOf(data, byMonth[split])])) as Record<Split, SplitTable>;
 
-  const preprocessor = fitPreprocessor(data.columns, splitTables.train);
+  const preprocessor = await fitPreprocessor(data.columns, splitTables.train);
   const matrices = {} as Record<Split, LabelledMatrix>;
   const positives = {} as Record<Split, number>;
   for (const split of SPLITS) {
@@ -120,6 +121,7 @@ export async function buildTrainingSet(options: BuildTrainingSetOptions): Promis
       );
     }
     matrices[split] = { ...encodeTable(preprocessor, splitTables[split]), labels };
+    await setImmediate(); // heartbeats between the splits' encodings
   }
   const ootRaw: Record<string, Array<number | string | null>> = {};
   for (const name of rawFeatureNames(preprocessor)) {
