@@ -9,7 +9,7 @@ import { trainCandidate } from '../core/models/candidate.js';
 import { buildTrainingSet } from '../core/models/training-set.js';
 import { candidateSummarySchema, paramsSchema, trainingSetSummarySchema, type CandidateSummary, type TrainingSetSummary } from '../lib/model-summaries.js';
 import { adaptActivity } from './failures.js';
-import { heartbeating } from './heartbeat.js';
+import { heartbeat, heartbeating } from './heartbeat.js';
 import type { CandidateFitProgress } from '../core/models/candidate-fit.js';
 
 const month = monthSchema;
@@ -40,18 +40,19 @@ export function createTrainingActivities(config: Config) {
     }),
     trainCandidate: adaptActivity(async (input: z.input<typeof trainInput>): Promise<CandidateSummary> => {
       const { trainingSet, family, params } = trainInput.parse(input);
-      // A heartbeat every second while the fit runs on its thread (one round of a random forest is 100 trees: at
-      // 100 × the real data it outlasts the heartbeat timeout), carrying the latest round's progress; the
-      // cancellation is checked at every round too and stops the fit before the next one.
-      const details: { stage: string; family: string; progress?: CandidateFitProgress } = { stage: 'training candidate', family };
-      return heartbeating(details, (signal) =>
+      // A heartbeat per boosting round, with its progress, and one every second whatever the fit does (one round of a
+      // random forest is 100 trees: at 100 × the real data it outlasts the heartbeat timeout; a fit may also wait for
+      // memory). Cancellation ends the activity at once and stops the fit before its next round.
+      const alive: { stage: string; family: string; lastRound?: CandidateFitProgress } = { stage: 'training candidate', family };
+      return heartbeating(alive, (signal) =>
         trainCandidate({
           trainingSet,
           family,
           params,
           onProgress: (progress) => {
             signal?.throwIfAborted();
-            details.progress = progress;
+            alive.lastRound = progress;
+            heartbeat(progress);
           },
         }),
       );
