@@ -47,7 +47,7 @@ function prepared(matrix: LabelledMatrix, preprocessor: Preprocessor): LabelledM
 /**
  * Bytes of training matrices this process fits at once. A fit holds several times its matrices (libxgboost's DMatrix
  * and histogram index beside them): the three families at once at 100 × the real data (288 MB of matrices each) took
- * the worker to 5.3 GiB. Fits that fit within it run in parallel; a larger one runs alone.
+ * the worker to 5.2 GiB. Fits that fit within it run in parallel; a larger one runs alone.
  */
 export const FIT_MATRIX_BUDGET_BYTES = 512 * 2 ** 20;
 let fitBytesInUse = 0;
