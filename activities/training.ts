@@ -9,7 +9,8 @@ import { trainCandidate } from '../core/models/candidate.js';
 import { buildTrainingSet } from '../core/models/training-set.js';
 import { candidateSummarySchema, paramsSchema, trainingSetSummarySchema, type CandidateSummary, type TrainingSetSummary } from '../lib/model-summaries.js';
 import { adaptActivity } from './failures.js';
-import { cancellationSignal, heartbeat, heartbeating } from './heartbeat.js';
+import { heartbeat, heartbeating } from './heartbeat.js';
+import type { CandidateFitProgress } from '../core/models/candidate-fit.js';
 
 const month = monthSchema;
 const buildInput = z.object({
@@ -39,18 +40,22 @@ export function createTrainingActivities(config: Config) {
     }),
     trainCandidate: adaptActivity(async (input: z.input<typeof trainInput>): Promise<CandidateSummary> => {
       const { trainingSet, family, params } = trainInput.parse(input);
-      // A heartbeat per boosting round (the fit runs on a thread of its own, the event loop stays free); the
-      // cancellation is checked there too and stops the fit before its next round.
-      const signal = cancellationSignal();
-      return trainCandidate({
-        trainingSet,
-        family,
-        params,
-        onProgress: (progress) => {
-          signal?.throwIfAborted();
-          heartbeat(progress);
-        },
-      });
+      // A heartbeat per boosting round, with its progress, and one every second whatever the fit does (one round of a
+      // random forest is 100 trees: at 100 × the real data it outlasts the heartbeat timeout; a fit may also wait for
+      // memory). Cancellation ends the activity at once and stops the fit before its next round.
+      const alive: { stage: string; family: string; lastRound?: CandidateFitProgress } = { stage: 'training candidate', family };
+      return heartbeating(alive, (signal) =>
+        trainCandidate({
+          trainingSet,
+          family,
+          params,
+          onProgress: (progress) => {
+            signal?.throwIfAborted();
+            alive.lastRound = progress;
+            heartbeat(progress);
+          },
+        }),
+      );
     }),
     registerModel: adaptActivity(async (input: z.input<typeof registerInput>) => {
       const { trainingSet, candidate, workflow } = registerInput.parse(input);

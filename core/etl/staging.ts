@@ -9,7 +9,7 @@ import { mkdir, readdir, readFile, realpath, rename, rm, stat, writeFile } from 
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { queryRows, queryValue, sqlIdent, sqlString, withDuckDB } from '../duckdb.js';
+import { queryRows, queryValue, readParquet, sqlIdent, sqlString, withDuckDB } from '../duckdb.js';
 import { InvalidSourceData } from '../../lib/errors.js';
 import { SOURCE_FILES, type Source } from '../../lib/layout.js';
 import { inspectSourceFile } from './csv-header.js';
@@ -110,56 +110,49 @@ async function buildStage(
   const temporary = temporaryPathFor(dir);
   await mkdir(temporary, { recursive: true });
   try {
-    const manifest = await withDuckDB(async (db) => {
-      await loadCsv(db, path, columns);
-      const rows = await queryValue<number>(db, 'SELECT count(*) FROM raw');
-      if (rows === 0) throw new InvalidSourceData({ file: path, line: 2 }, 'file has a header but no data rows');
+    const manifest = await withDuckDB((db) =>
+      withStagingDatabase(db, join(temporary, RAW_DATABASE), async (raw) => {
+        await loadCsv(db, raw, path, columns);
+        const rows = await queryValue<number>(db, `SELECT count(*) FROM ${raw}`);
+        if (rows === 0) throw new InvalidSourceData({ file: path, line: 2 }, 'file has a header but no data rows');
 
-      const values = await queryRows<{ value: string; line: number }>(
-        db,
-        `SELECT snapshot_date AS value, min(rowid) + 2 AS line FROM raw WHERE snapshot_date IS NOT NULL AND trim(snapshot_date) <> '' GROUP BY 1`,
-      );
-      const dateSpelling = detectDateSpelling(values, path);
-      await db.run('CREATE TABLE month_of (value VARCHAR, month VARCHAR)');
-      const appender = await db.createAppender('month_of');
-      for (const { value } of values) {
-        appender.appendVarchar(value);
-        appender.appendVarchar(monthUnder(dateSpelling, value));
-        appender.endRow();
-      }
-      appender.closeSync();
+        const values = await queryRows<{ value: string; line: number }>(
+          db,
+          `SELECT snapshot_date AS value, min(rowid) + 2 AS line FROM ${raw} WHERE snapshot_date IS NOT NULL AND snapshot_date <> '' GROUP BY 1`,
+        );
+        const dateSpelling = detectDateSpelling(values, path);
+        await db.run('CREATE TABLE month_of (value VARCHAR, month VARCHAR)');
+        const appender = await db.createAppender('month_of');
+        for (const { value } of values) {
+          appender.appendVarchar(value);
+          appender.appendVarchar(monthUnder(dateSpelling, value));
+          appender.endRow();
+        }
+        appender.closeSync();
 
-      // rowid follows file order (insertion order is preserved); +2 skips the header. Quoted fields spanning lines
-      // would shift this, which the sources never have.
-      await db.run(
-        `COPY (SELECT raw.*, raw.rowid + 2 AS source_line, month_of.month AS _month
-               FROM raw JOIN month_of ON raw.snapshot_date = month_of.value)
-         TO ${sqlString(temporary)} (FORMAT parquet, PARTITION_BY (_month), COMPRESSION zstd, OVERWRITE_OR_IGNORE)`,
-      );
-      const perMonth = await queryRows<{ month: string; rows: number }>(
-        db,
-        `SELECT month_of.month AS month, count(*) AS rows FROM raw JOIN month_of ON raw.snapshot_date = month_of.value GROUP BY 1 ORDER BY 1`,
-      );
-      const dated = perMonth.reduce((sum, entry) => sum + entry.rows, 0);
-      const rowText = `concat_ws(chr(31), ${columns.map((c) => `coalesce(raw.${sqlIdent(c)}, chr(30))`).join(', ')})`;
-      const slices = await queryRows<{ month: string; sha: string }>(
-        db,
-        `SELECT month_of.month AS month, sha256(string_agg(${rowText}, chr(10) ORDER BY raw.rowid)) AS sha
-         FROM raw JOIN month_of ON raw.snapshot_date = month_of.value GROUP BY 1`,
-      );
-      return manifestSchema.parse({
-        source,
-        file: path,
-        size,
-        mtimeMs,
-        columns,
-        dateSpelling,
-        rows,
-        undatedRows: rows - dated,
-        months: Object.fromEntries(perMonth.map((entry) => [entry.month, entry.rows])),
-        slices: Object.fromEntries(slices.map((entry) => [entry.month, entry.sha])),
-      });
-    });
+        // rowid follows file order (insertion order is preserved); +2 skips the header. Quoted fields spanning lines
+        // would shift this, which the sources never have. The rows stream from the on-disk table into the partitions.
+        await db.run(
+          `COPY (SELECT raw.*, raw.rowid + 2 AS source_line, month_of.month AS _month
+                 FROM ${raw} AS raw JOIN month_of ON raw.snapshot_date = month_of.value)
+           TO ${sqlString(temporary)} (FORMAT parquet, PARTITION_BY (_month), COMPRESSION zstd, OVERWRITE_OR_IGNORE)`,
+        );
+        const slices = await sliceHashes(db, temporary, columns, [...new Set(values.map(({ value }) => monthUnder(dateSpelling, value)))]);
+        const dated = slices.reduce((sum, entry) => sum + entry.rows, 0);
+        return manifestSchema.parse({
+          source,
+          file: path,
+          size,
+          mtimeMs,
+          columns,
+          dateSpelling,
+          rows,
+          undatedRows: rows - dated,
+          months: Object.fromEntries(slices.map((entry) => [entry.month, entry.rows])),
+          slices: Object.fromEntries(slices.map((entry) => [entry.month, entry.sha])),
+        });
+      }),
+    );
     await writeFile(join(temporary, MANIFEST), JSON.stringify(manifest, null, 2));
     try {
       await rename(temporary, dir);
@@ -177,19 +170,60 @@ async function buildStage(
   }
 }
 
-/** Reads the CSV as text with the header's columns, strict about quoting and column counts. */
-async function loadCsv(db: DuckDBConnection, path: string, columns: string[]): Promise<void> {
+/**
+ * Runs `work` with a table name in a DuckDB database file of its own at `file` (removed afterwards): a whole CSV held
+ * there is paged out to that file under the memory limit, where an in-memory table of a large source outgrew it.
+ */
+async function withStagingDatabase<T>(db: DuckDBConnection, file: string, work: (raw: string) => Promise<T>): Promise<T> {
+  const name = `staging_${process.pid}_${++stagingDatabases}`;
+  await db.run(`ATTACH ${sqlString(file)} AS ${name}`);
+  try {
+    return await work(`${name}.main.raw`);
+  } finally {
+    await db.run(`DETACH ${name}`);
+    await rm(file, { force: true });
+    await rm(`${file}.wal`, { force: true });
+  }
+}
+let stagingDatabases = 0;
+const RAW_DATABASE = '_raw.duckdb';
+
+/** Reads the CSV as text with the header's columns, strict about quoting and column counts, into table `raw`. */
+async function loadCsv(db: DuckDBConnection, raw: string, path: string, columns: string[]): Promise<void> {
   const schema = `{${columns.map((column) => `${sqlString(column)}: 'VARCHAR'`).join(', ')}}`;
   try {
+    // Keys trimmed once here so that month assignment and detection see the same text.
     await db.run(
-      `CREATE TABLE raw AS SELECT * FROM read_csv(${sqlString(path)}, columns = ${schema}, header = true,
+      `CREATE TABLE ${raw} AS SELECT * REPLACE (trim(snapshot_date) AS snapshot_date)
+       FROM read_csv(${sqlString(path)}, columns = ${schema}, header = true,
          auto_detect = false, delim = ',', quote = '"', escape = '"', strict_mode = true, encoding = 'utf-8')`,
     );
   } catch (error) {
     throw csvError(path, error);
   }
-  // Trim keys once here so that month assignment and detection see the same text.
-  await db.run(`UPDATE raw SET ${sqlIdent('snapshot_date')} = trim(snapshot_date)`);
+}
+
+/**
+ * Row count and content hash of each month's slice, read back from its partition one month at a time (a month's
+ * rows, not the whole file's, in memory at once): sha256 of the rows' text joined by newlines in file order.
+ */
+async function sliceHashes(
+  db: DuckDBConnection,
+  partitions: string,
+  columns: string[],
+  months: string[],
+): Promise<Array<{ month: string; rows: number; sha: string }>> {
+  const rowText = `concat_ws(chr(31), ${columns.map((c) => `coalesce(${sqlIdent(c)}, chr(30))`).join(', ')})`;
+  const slices: Array<{ month: string; rows: number; sha: string }> = [];
+  for (const month of months.sort()) {
+    const [slice] = await queryRows<{ rows: number; sha: string }>(
+      db,
+      `SELECT count(*) AS rows, sha256(string_agg(${rowText}, chr(10) ORDER BY source_line)) AS sha
+       FROM ${readParquet(join(partitions, `_month=${month}`, '*.parquet'))}`,
+    );
+    slices.push({ month, ...slice });
+  }
+  return slices;
 }
 
 function csvError(path: string, error: unknown): Error {

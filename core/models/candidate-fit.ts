@@ -31,6 +31,8 @@ export interface CandidateFitProgress {
   of: number;
   iteration: number;
   validationAuc?: number;
+  /** Not started yet: waiting for the fits already running to leave room in memory (candidate.ts). */
+  waiting?: true;
 }
 
 export interface CandidateFit {

@@ -8,12 +8,12 @@ import type { ModelFamily } from '../../lib/contracts.js';
 import { computeBaseline } from '../monitoring/drift.js';
 import type { CandidateFitProgress } from './candidate-fit.js';
 import { fitCandidateOnThread } from './candidate-fit-thread.js';
-import { familyPlan } from './families.js';
+import { familyPlan, type FamilyPlan } from './families.js';
 import { canonicalJson, sha256Hex } from './hashing.js';
 import { publishDirectory } from '../fs-atomic.js';
 import { auc, defined, gini, ks, maxF1Threshold, thresholdMetrics } from './metrics.js';
 import { imputeInPlace, withMissingPolicy, type Preprocessor } from './preprocessor.js';
-import { loadTrainingSet, SPLITS, type LabelledMatrix, type Split } from './training-set.js';
+import { loadTrainingSet, SPLITS, trainingMatrixBytes, type LabelledMatrix, type Split } from './training-set.js';
 import { candidateSummarySchema, type CandidateSummary, type Params, type TrainingSetSummary } from '../../lib/model-summaries.js';
 
 export const CANDIDATE_FILES = {
@@ -44,11 +44,51 @@ function prepared(matrix: LabelledMatrix, preprocessor: Preprocessor): LabelledM
   return { ...matrix, data };
 }
 
+/**
+ * Bytes of training matrices this process fits at once. A fit holds several times its matrices (libxgboost's DMatrix
+ * and histogram index beside them): the three families at once at 100 × the real data (288 MB of matrices each) took
+ * the worker to 5.2 GiB. Fits that fit within it run in parallel; a larger one runs alone.
+ */
+export const FIT_MATRIX_BUDGET_BYTES = 512 * 2 ** 20;
+let fitBytesInUse = 0;
+const fitWakers = new Set<() => void>();
+
+/** Waits until `bytes` more of fitting fit the budget (calling `whileWaiting` every second), then takes them. */
+async function admitFit(bytes: number, whileWaiting: () => void): Promise<() => void> {
+  while (fitBytesInUse > 0 && fitBytesInUse + bytes > FIT_MATRIX_BUDGET_BYTES) {
+    whileWaiting();
+    await new Promise<void>((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        fitWakers.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, 1_000);
+      fitWakers.add(wake);
+    });
+  }
+  fitBytesInUse += bytes;
+  return () => {
+    fitBytesInUse -= bytes;
+    for (const wake of [...fitWakers]) wake();
+  };
+}
+
 export async function trainCandidate(options: TrainCandidateOptions): Promise<CandidateSummary> {
+  const plan = familyPlan(options.family, options.params);
+  const bytes = await trainingMatrixBytes(options.trainingSet.path);
+  const release = await admitFit(bytes, () => options.onProgress?.({ family: options.family, search: 0, of: plan.search.length, iteration: 0, waiting: true }));
+  try {
+    return await fitAndPublish(options, plan);
+  } finally {
+    release();
+  }
+}
+
+async function fitAndPublish(options: TrainCandidateOptions, plan: FamilyPlan): Promise<CandidateSummary> {
   const started = performance.now();
   const { family, onProgress } = options;
   const set = await loadTrainingSet(options.trainingSet.path);
-  const plan = familyPlan(family, options.params);
   const preprocessor = withMissingPolicy(set.preprocessor, plan.missing);
   const splits = Object.fromEntries(SPLITS.map((split) => [split, prepared(set.splits[split], preprocessor)])) as Record<Split, LabelledMatrix>;
 

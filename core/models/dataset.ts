@@ -6,7 +6,7 @@ import { datamart, partitionFile, partitionMonthOf } from '../../lib/layout.js';
 import { compareMonths, type Month } from '../../lib/months.js';
 import { InvalidSourceData } from '../../lib/errors.js';
 import { queryRows, sqlIdent, sqlString, withDuckDB } from '../duckdb.js';
-import { KEY_COLUMNS, type FeatureColumn, type FeatureRow } from './preprocessor.js';
+import { KEY_COLUMNS, type FeatureColumn, type FeatureRow, type FeatureTable } from './preprocessor.js';
 
 const NUMERIC_TYPE = /^(DOUBLE|FLOAT|REAL|DECIMAL.*|HUGEINT|U?BIGINT|U?INTEGER|U?SMALLINT|U?TINYINT|BOOLEAN)$/;
 
@@ -106,30 +106,97 @@ export async function matureApplicationMonths(datamartDir: string, asOf: Month):
   return rows.map((row) => row.month).filter((month) => featureMonths.has(month)).sort(compareMonths);
 }
 
-/**
- * Feature rows of the given application months joined to their labels, taking only labels mature by `asOf`.
- * Ordered by month then loan_id, so the same stores always give the same matrix.
- */
-export async function loadLabelledRows(datamartDir: string, asOf: Month, months: readonly Month[]): Promise<LabelledData> {
+/** The feature store's columns for `months` and the query joining their rows to the labels mature by `asOf`. */
+async function labelledQuery(db: DuckDBConnection, datamartDir: string, asOf: Month, months: readonly Month[]) {
   if (months.length === 0) throw new Error('no application month to load');
   const labelFiles = (await listPartitionMonths(datamart.labelStore(datamartDir)))
     .filter((m) => compareMonths(m, asOf) <= 0)
     .map((m) => partitionFile(datamart.labelStore(datamartDir), m));
   if (labelFiles.length === 0) throw new Error(`no label-store partition at or before ${asOf} in ${datamartDir}`);
   const featureFiles = months.map((month) => partitionFile(datamart.featureStore(datamartDir), month));
+  const features = parquetList(featureFiles);
+  const described = await describeColumns(db, features);
+  requireColumns(described, KEY_COLUMNS, featureFiles[0]);
+  const columns = featureColumnsOf(described);
+  const sql = `
+    WITH labels AS (SELECT CAST(loan_id AS VARCHAR) AS loan_id, CAST(label AS INTEGER) AS label FROM ${parquetList(labelFiles)})
+    SELECT CAST(f.loan_id AS VARCHAR) AS loan_id, CAST(f.Customer_ID AS VARCHAR) AS Customer_ID,
+           strftime(CAST(f.snapshot_date AS DATE), '%Y-%m') AS month, l.label AS label
+           ${columns.length > 0 ? ', ' + featureSelectList(columns, 'f') : ''}
+    FROM ${features} f JOIN labels l ON CAST(f.loan_id AS VARCHAR) = l.loan_id
+    ORDER BY month, loan_id`;
+  return { columns, described, featureFiles, sql };
+}
+
+/**
+ * Feature rows of the given application months joined to their labels, taking only labels mature by `asOf`.
+ * Ordered by month then loan_id, so the same stores always give the same matrix.
+ */
+export async function loadLabelledRows(datamartDir: string, asOf: Month, months: readonly Month[]): Promise<LabelledData> {
   return withDuckDB(async (db) => {
-    const features = parquetList(featureFiles);
-    const described = await describeColumns(db, features);
-    requireColumns(described, KEY_COLUMNS, featureFiles[0]);
-    const columns = featureColumnsOf(described);
-    const sql = `
-      WITH labels AS (SELECT CAST(loan_id AS VARCHAR) AS loan_id, CAST(label AS INTEGER) AS label FROM ${parquetList(labelFiles)})
-      SELECT CAST(f.loan_id AS VARCHAR) AS loan_id, CAST(f.Customer_ID AS VARCHAR) AS Customer_ID,
-             strftime(CAST(f.snapshot_date AS DATE), '%Y-%m') AS month, l.label AS label
-             ${columns.length > 0 ? ', ' + featureSelectList(columns, 'f') : ''}
-      FROM ${features} f JOIN labels l ON CAST(f.loan_id AS VARCHAR) = l.loan_id
-      ORDER BY month, loan_id`;
-    const rows = await queryRows<LabelledRow>(db, sql);
-    return { columns, described, featureFiles, rows };
+    const { sql, ...query } = await labelledQuery(db, datamartDir, asOf, months);
+    return { ...query, rows: await queryRows<LabelledRow>(db, sql) };
+  });
+}
+
+export interface LabelledTable extends FeatureTable {
+  columns: FeatureColumn[];
+  described: DescribedColumn[];
+  featureFiles: string[];
+  /** Application month of each row; rows come ordered by month then loan_id, as in loadLabelledRows. */
+  months: Month[];
+  /** 1 for a default, 0 otherwise. */
+  labels: Float32Array;
+  /** Numeric features as Float64Array (NaN where missing), categorical ones as text or null. */
+  values: Record<string, Float64Array | Array<string | null>>;
+}
+
+/** loadLabelledRows as columns, read chunk by chunk: the memory of the values, not of an object per row. */
+export async function loadLabelledTable(datamartDir: string, asOf: Month, months: readonly Month[]): Promise<LabelledTable> {
+  return withDuckDB(async (db) => {
+    const { sql, columns, ...query } = await labelledQuery(db, datamartDir, asOf, months);
+    const result = await db.stream(sql);
+    const index = new Map(result.columnNames().map((name, i) => [name, i]));
+    const monthOf: Month[] = [];
+    const labels: number[] = [];
+    // Numbers kept as one Float64Array per chunk and column, joined once at the end: no growing array of boxed values.
+    const numbers = new Map<string, Float64Array[]>();
+    const texts = new Map<string, Array<string | null>>();
+    for (const column of columns) (column.kind === 'numeric' ? numbers : texts).set(column.name, []);
+    for (let chunk = await result.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await result.fetchChunk()) {
+      const size = chunk.rowCount;
+      const monthVector = chunk.getColumnVector(index.get('month')!);
+      const labelVector = chunk.getColumnVector(index.get('label')!);
+      for (let r = 0; r < size; r++) {
+        monthOf.push(monthVector.getItem(r) as Month);
+        labels.push(Number(labelVector.getItem(r)) === 1 ? 1 : 0);
+      }
+      for (const [name, pieces] of numbers) {
+        const vector = chunk.getColumnVector(index.get(name)!);
+        const piece = new Float64Array(size);
+        for (let r = 0; r < size; r++) piece[r] = (vector.getItem(r) as number | null) ?? Number.NaN;
+        pieces.push(piece);
+      }
+      for (const [name, out] of texts) {
+        const vector = chunk.getColumnVector(index.get(name)!);
+        for (let r = 0; r < size; r++) out.push(vector.getItem(r) as string | null);
+      }
+    }
+    const values: LabelledTable['values'] = {};
+    for (const column of columns) {
+      if (column.kind === 'categorical') {
+        values[column.name] = texts.get(column.name)!;
+        continue;
+      }
+      const joined = new Float64Array(monthOf.length);
+      let offset = 0;
+      for (const piece of numbers.get(column.name)!) {
+        joined.set(piece, offset);
+        offset += piece.length;
+      }
+      values[column.name] = joined;
+      numbers.delete(column.name);
+    }
+    return { ...query, columns, rows: monthOf.length, months: monthOf, labels: Float32Array.from(labels), values };
   });
 }

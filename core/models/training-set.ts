@@ -1,16 +1,17 @@
 // Building the training set: a time-aware split of the application months whose labels are mature by the as-of
 // month (oldest → train, then test, most recent → out-of-time), encoded with a preprocessor fitted on the train
 // months, and written to a content-addressed working directory MODEL_BANK_DIR/_work/<training_data_sha256>/.
-import { readFile, writeFile } from 'node:fs/promises';
+import { open, readFile, stat, writeFile } from 'node:fs/promises';
+import { setImmediate } from 'node:timers/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { DataQualityError } from '../../lib/errors.js';
 import type { Month } from '../../lib/months.js';
-import { loadLabelledRows, matureApplicationMonths, type LabelledRow } from './dataset.js';
+import { loadLabelledTable, matureApplicationMonths, type LabelledTable } from './dataset.js';
 import { canonicalJson, sha256Hex } from './hashing.js';
 import { publishDirectory } from '../fs-atomic.js';
 import { dataProfile } from '../monitoring/data-quality.js';
-import { encodeRows, fitPreprocessor, preprocessorSchema, rawFeatureNames, type Preprocessor } from './preprocessor.js';
+import { encodeTable, fitPreprocessor, preprocessorSchema, rawFeatureNames, type FeatureTable, type Preprocessor } from './preprocessor.js';
 import { trainingSetSummarySchema, type TrainingSetSummary } from '../../lib/model-summaries.js';
 import { exists } from '../files.js';
 
@@ -66,8 +67,23 @@ export function splitMonths(months: readonly Month[], ootMonths: number, testMon
   };
 }
 
-function labelsOf(rows: readonly LabelledRow[]): Float32Array {
-  return Float32Array.from(rows, (row) => (Number(row.label) === 1 ? 1 : 0));
+interface SplitTable extends FeatureTable {
+  labels: Float32Array;
+  values: LabelledTable['values'];
+}
+
+/** The rows of `months` (consecutive: the table is ordered by month), as views of the table's columns. */
+function splitOf(table: LabelledTable, months: readonly Month[]): SplitTable {
+  const wanted = new Set(months);
+  const first = table.months.findIndex((month) => wanted.has(month));
+  const from = first < 0 ? table.rows : first;
+  let end = from;
+  while (end < table.rows && wanted.has(table.months[end])) end++;
+  for (let row = end; row < table.rows; row++) {
+    if (wanted.has(table.months[row])) throw new Error(`labelled rows of ${months.join(', ')} are not ordered by month`);
+  }
+  const values = Object.fromEntries(Object.entries(table.values).map(([name, column]) => [name, column instanceof Float64Array ? column.subarray(from, end) : column.slice(from, end)]));
+  return { rows: end - from, labels: table.labels.slice(from, end), values };
 }
 
 function countPositives(labels: Float32Array): number {
@@ -89,18 +105,14 @@ export async function buildTrainingSet(options: BuildTrainingSetOptions): Promis
     );
   }
   const byMonth = splitMonths(months, ootMonths, testMonths);
-  const data = await loadLabelledRows(datamartDir, asOf, months);
-  const rowsOf = (split: Split) => {
-    const set = new Set(byMonth[split]);
-    return data.rows.filter((row) => set.has(row.month));
-  };
-  const splitRows = { train: rowsOf('train'), test: rowsOf('test'), oot: rowsOf('oot') };
+  const data = await loadLabelledTable(datamartDir, asOf, months);
+  const splitTables = Object.fromEntries(SPLITS.map((split) => [split, splitOf(data, byMonth[split])])) as Record<Split, SplitTable>;
 
-  const preprocessor = fitPreprocessor(data.columns, splitRows.train);
+  const preprocessor = await fitPreprocessor(data.columns, splitTables.train);
   const matrices = {} as Record<Split, LabelledMatrix>;
   const positives = {} as Record<Split, number>;
   for (const split of SPLITS) {
-    const labels = labelsOf(splitRows[split]);
+    const { labels } = splitTables[split];
     positives[split] = countPositives(labels);
     if (positives[split] === 0 || positives[split] === labels.length) {
       throw new DataQualityError(
@@ -108,15 +120,17 @@ export async function buildTrainingSet(options: BuildTrainingSetOptions): Promis
           'AUC and early stopping need both defaults and non-defaults',
       );
     }
-    matrices[split] = { ...encodeRows(preprocessor, splitRows[split]), labels };
+    matrices[split] = { ...encodeTable(preprocessor, splitTables[split]), labels };
+    await setImmediate(); // heartbeats between the splits' encodings
   }
   const ootRaw: Record<string, Array<number | string | null>> = {};
   for (const name of rawFeatureNames(preprocessor)) {
-    ootRaw[name] = splitRows.oot.map((row) => (row[name] ?? null) as number | string | null);
+    const column: ArrayLike<number | string | null> = splitTables.oot.values[name];
+    ootRaw[name] = Array.from(column); // NaN (missing number) is written as null in JSON, as before
   }
 
-  const trainRaw = Object.fromEntries(rawFeatureNames(preprocessor).map((name) => [name, splitRows.train.map((row) => row[name] ?? null)]));
-  const dataBaseline = dataProfile(trainRaw, splitRows.train.length);
+  const trainRaw = Object.fromEntries(rawFeatureNames(preprocessor).map((name) => [name, splitTables.train.values[name]]));
+  const dataBaseline = dataProfile(trainRaw, splitTables.train.rows);
 
   const windows = {
     train: { from: byMonth.train[0], to: byMonth.train[byMonth.train.length - 1] },
@@ -159,13 +173,25 @@ export async function buildTrainingSet(options: BuildTrainingSetOptions): Promis
 }
 
 async function readFloat32(path: string, expectedLength: number): Promise<Float32Array> {
-  const bytes = await readFile(path);
-  if (bytes.byteLength !== expectedLength * 4) {
-    throw new Error(`${path}: expected ${expectedLength} float32 values, found ${bytes.byteLength} bytes`);
+  const values = new Float32Array(expectedLength);
+  const file = await open(path, 'r');
+  try {
+    const { size } = await file.stat();
+    if (size !== expectedLength * 4) throw new Error(`${path}: expected ${expectedLength} float32 values, found ${size} bytes`);
+    // Read straight into the array: no intermediate Buffer of the same size.
+    const { bytesRead } = await file.read(new Uint8Array(values.buffer), 0, size, 0);
+    if (bytesRead !== size) throw new Error(`${path}: read ${bytesRead} of ${size} bytes`);
+  } finally {
+    await file.close();
   }
-  const copy = new Uint8Array(bytes.byteLength);
-  copy.set(bytes);
-  return new Float32Array(copy.buffer);
+  return values;
+}
+
+/** Bytes of a training set's feature matrices on disk (what a fit of it holds in memory, before libxgboost's own). */
+export async function trainingMatrixBytes(path: string): Promise<number> {
+  // A missing file counts 0 here: loading the set then reports it.
+  const sizes = await Promise.all(SPLITS.map((split) => stat(join(path, fileName(split, 'x'))).then((s) => s.size, () => 0)));
+  return sizes.reduce((sum, size) => sum + size, 0);
 }
 
 /** Reads a training set written by buildTrainingSet back, validating its manifest and matrix sizes. */

@@ -46,7 +46,7 @@ function sourcesOf(features: readonly string[]): Map<Source, string[]> {
 }
 
 /** Per row: is it covered by `source`, i.e. is at least one of that source's features not NULL. */
-export function coveredBy(features: Record<string, readonly unknown[]>, sourceFeatures: readonly string[], rows: number): boolean[] {
+export function coveredBy(features: Record<string, ArrayLike<unknown>>, sourceFeatures: readonly string[], rows: number): boolean[] {
   const covered = new Array<boolean>(rows).fill(false);
   for (const feature of sourceFeatures) {
     const values = features[feature];
@@ -57,7 +57,7 @@ export function coveredBy(features: Record<string, readonly unknown[]>, sourceFe
 }
 
 /** NULL share per feature and coverage per source of a set of rows: the baseline at training, the month in monitoring. */
-export function dataProfile(features: Record<string, readonly unknown[]>, rows: number): DataBaseline {
+export function dataProfile(features: Record<string, ArrayLike<unknown>>, rows: number): DataBaseline {
   const nullRate: Record<string, number> = {};
   for (const [feature, values] of Object.entries(features)) {
     let nulls = 0;
