@@ -62,6 +62,8 @@ export async function stageSource(
   sourceDir: string,
   source: Source,
   signal?: AbortSignal,
+  /** Files up to this size are staged in memory, larger ones through a DuckDB file (tests set it to compare both). */
+  inMemoryMaxBytes = IN_MEMORY_STAGING_MAX_BYTES,
 ): Promise<StagedSource> {
   const path = join(sourceDir, SOURCE_FILES[source]);
   const file = await inspectSourceFile(path, REQUIRED_COLUMNS[source]);
@@ -76,7 +78,7 @@ export async function stageSource(
   if (!pending) {
     // One file at a time per process: staging holds a whole CSV in the worker's one DuckDB instance, and four sources
     // at once outgrew its memory limit at 100 × the real data set.
-    const build = stagingQueue.then(() => buildStage(dir, source, file.path, file.size, file.mtimeMs, file.columns));
+    const build = stagingQueue.then(() => buildStage(dir, source, file.path, file.size, file.mtimeMs, file.columns, file.size <= inMemoryMaxBytes));
     stagingQueue = build.catch(() => undefined);
     pending = build.finally(() => inFlight.delete(dir));
     inFlight.set(dir, pending);
@@ -106,12 +108,18 @@ async function buildStage(
   size: number,
   mtimeMs: number,
   columns: string[],
+  /**
+   * A file well under the memory limit is held in memory and hashed in one pass (staging at 10 × the real data set:
+   * 6.9 s instead of 11.8 s); a larger one goes to a DuckDB file of its own that DuckDB pages out, and is hashed back
+   * month by month (at 100 ×, the 2.1 GB clickstream ran the worker out of memory otherwise).
+   */
+  inMemory: boolean,
 ): Promise<StagedSource> {
   const temporary = temporaryPathFor(dir);
   await mkdir(temporary, { recursive: true });
   try {
     const manifest = await withDuckDB((db) =>
-      withStagingDatabase(db, join(temporary, RAW_DATABASE), async (raw) => {
+      withStagingDatabase(db, join(temporary, RAW_DATABASE), inMemory, async (raw) => {
         await loadCsv(db, raw, path, columns);
         const rows = await queryValue<number>(db, `SELECT count(*) FROM ${raw}`);
         if (rows === 0) throw new InvalidSourceData({ file: path, line: 2 }, 'file has a header but no data rows');
@@ -137,7 +145,9 @@ async function buildStage(
                  FROM ${raw} AS raw JOIN month_of ON raw.snapshot_date = month_of.value)
            TO ${sqlString(temporary)} (FORMAT parquet, PARTITION_BY (_month), COMPRESSION zstd, OVERWRITE_OR_IGNORE)`,
         );
-        const slices = await sliceHashes(db, temporary, columns, [...new Set(values.map(({ value }) => monthUnder(dateSpelling, value)))]);
+        const slices = inMemory
+          ? await sliceHashesOfTable(db, raw, columns)
+          : await sliceHashes(db, temporary, columns, [...new Set(values.map(({ value }) => monthUnder(dateSpelling, value)))]);
         const dated = slices.reduce((sum, entry) => sum + entry.rows, 0);
         return manifestSchema.parse({
           source,
@@ -174,9 +184,9 @@ async function buildStage(
  * Runs `work` with a table name in a DuckDB database file of its own at `file` (removed afterwards): a whole CSV held
  * there is paged out to that file under the memory limit, where an in-memory table of a large source outgrew it.
  */
-async function withStagingDatabase<T>(db: DuckDBConnection, file: string, work: (raw: string) => Promise<T>): Promise<T> {
+async function withStagingDatabase<T>(db: DuckDBConnection, file: string, inMemory: boolean, work: (raw: string) => Promise<T>): Promise<T> {
   const name = `staging_${process.pid}_${++stagingDatabases}`;
-  await db.run(`ATTACH ${sqlString(file)} AS ${name}`);
+  await db.run(`ATTACH ${inMemory ? `':memory:'` : sqlString(file)} AS ${name}`);
   try {
     return await work(`${name}.main.raw`);
   } finally {
@@ -187,6 +197,8 @@ async function withStagingDatabase<T>(db: DuckDBConnection, file: string, work: 
 }
 let stagingDatabases = 0;
 const RAW_DATABASE = '_raw.duckdb';
+/** Source files up to this size are staged in memory (see buildStage). */
+const IN_MEMORY_STAGING_MAX_BYTES = 256 * 1024 * 1024;
 
 /** Reads the CSV as text with the header's columns, strict about quoting and column counts, into table `raw`. */
 async function loadCsv(db: DuckDBConnection, raw: string, path: string, columns: string[]): Promise<void> {
@@ -213,7 +225,7 @@ async function sliceHashes(
   columns: string[],
   months: string[],
 ): Promise<Array<{ month: string; rows: number; sha: string }>> {
-  const rowText = `concat_ws(chr(31), ${columns.map((c) => `coalesce(${sqlIdent(c)}, chr(30))`).join(', ')})`;
+  const rowText = rowTextOf(columns);
   const slices: Array<{ month: string; rows: number; sha: string }> = [];
   for (const month of months.sort()) {
     const [slice] = await queryRows<{ rows: number; sha: string }>(
@@ -224,6 +236,19 @@ async function sliceHashes(
     slices.push({ month, ...slice });
   }
   return slices;
+}
+
+/** The same hashes as sliceHashes, in one grouped pass over the staged table (its months' text all in memory at once). */
+async function sliceHashesOfTable(db: DuckDBConnection, raw: string, columns: string[]): Promise<Array<{ month: string; rows: number; sha: string }>> {
+  return queryRows<{ month: string; rows: number; sha: string }>(
+    db,
+    `SELECT month_of.month AS month, count(*) AS rows, sha256(string_agg(${rowTextOf(columns)}, chr(10) ORDER BY raw.rowid)) AS sha
+     FROM ${raw} AS raw JOIN month_of ON raw.snapshot_date = month_of.value GROUP BY month_of.month ORDER BY month_of.month`,
+  );
+}
+
+function rowTextOf(columns: string[]): string {
+  return `concat_ws(chr(31), ${columns.map((c) => `coalesce(${sqlIdent(c)}, chr(30))`).join(', ')})`;
 }
 
 function csvError(path: string, error: unknown): Error {
