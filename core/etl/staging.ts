@@ -48,7 +48,12 @@ export function sliceFingerprint(staged: StagedSource, month: string): string {
 
 /** Parquet file of one staged month, or null when the source has no row in that month. */
 export function stagedMonthFile(staged: StagedSource, month: string): string | null {
-  return staged.months[month] ? join(staged.dir, `_month=${month}`, '*.parquet') : null;
+  return staged.months[month] ? monthPartitionGlob(staged.dir, month) : null;
+}
+
+/** The Parquet files COPY ... PARTITION_BY (_month) wrote for one month under `dir`. */
+function monthPartitionGlob(dir: string, month: string): string {
+  return join(dir, `_month=${month}`, '*.parquet');
 }
 
 // One build per cache key per process: the months of a backfill all ask for the same file at once.
@@ -139,7 +144,7 @@ async function buildStage(
         appender.closeSync();
 
         // rowid follows file order (insertion order is preserved); +2 skips the header. Quoted fields spanning lines
-        // would shift this, which the sources never have. The rows stream from the on-disk table into the partitions.
+        // would shift this, which the sources never have.
         await db.run(
           `COPY (SELECT raw.*, raw.rowid + 2 AS source_line, month_of.month AS _month
                  FROM ${raw} AS raw JOIN month_of ON raw.snapshot_date = month_of.value)
@@ -181,8 +186,8 @@ async function buildStage(
 }
 
 /**
- * Runs `work` with a table name in a DuckDB database file of its own at `file` (removed afterwards): a whole CSV held
- * there is paged out to that file under the memory limit, where an in-memory table of a large source outgrew it.
+ * Runs `work` with a table name in a database of its own: in memory, or a DuckDB file at `file` (removed afterwards)
+ * where a whole CSV is paged out under the memory limit, since an in-memory table of a large source outgrew it.
  */
 async function withStagingDatabase<T>(db: DuckDBConnection, file: string, inMemory: boolean, work: (raw: string) => Promise<T>): Promise<T> {
   const name = `staging_${process.pid}_${++stagingDatabases}`;
@@ -215,6 +220,8 @@ async function loadCsv(db: DuckDBConnection, raw: string, path: string, columns:
   }
 }
 
+type SliceHash = { month: string; rows: number; sha: string };
+
 /**
  * Row count and content hash of each month's slice, read back from its partition one month at a time (a month's
  * rows, not the whole file's, in memory at once): sha256 of the rows' text joined by newlines in file order.
@@ -224,14 +231,14 @@ async function sliceHashes(
   partitions: string,
   columns: string[],
   months: string[],
-): Promise<Array<{ month: string; rows: number; sha: string }>> {
+): Promise<SliceHash[]> {
   const rowText = rowTextOf(columns);
-  const slices: Array<{ month: string; rows: number; sha: string }> = [];
+  const slices: SliceHash[] = [];
   for (const month of months.sort()) {
     const [slice] = await queryRows<{ rows: number; sha: string }>(
       db,
       `SELECT count(*) AS rows, sha256(string_agg(${rowText}, chr(10) ORDER BY source_line)) AS sha
-       FROM ${readParquet(join(partitions, `_month=${month}`, '*.parquet'))}`,
+       FROM ${readParquet(monthPartitionGlob(partitions, month))}`,
     );
     slices.push({ month, ...slice });
   }
@@ -239,8 +246,8 @@ async function sliceHashes(
 }
 
 /** The same hashes as sliceHashes, in one grouped pass over the staged table (its months' text all in memory at once). */
-async function sliceHashesOfTable(db: DuckDBConnection, raw: string, columns: string[]): Promise<Array<{ month: string; rows: number; sha: string }>> {
-  return queryRows<{ month: string; rows: number; sha: string }>(
+async function sliceHashesOfTable(db: DuckDBConnection, raw: string, columns: string[]): Promise<SliceHash[]> {
+  return queryRows<SliceHash>(
     db,
     `SELECT month_of.month AS month, count(*) AS rows, sha256(string_agg(${rowTextOf(columns)}, chr(10) ORDER BY raw.rowid)) AS sha
      FROM ${raw} AS raw JOIN month_of ON raw.snapshot_date = month_of.value GROUP BY month_of.month ORDER BY month_of.month`,
