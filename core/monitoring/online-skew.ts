@@ -104,23 +104,10 @@ export async function computeOnlineSkewRows(db: DuckDBConnection, datamartDir: s
   return rows;
 }
 
-export interface OnlineBatchPsi {
-  modelId: string;
-  month: Month;
-  psi: number | null;
-  batchRows: number;
-  onlineRows: number;
-}
-
-/** One month's online-vs-batch PSI on its own connection (tests and scripts; monitoring uses onlineSkewOfMonth). */
-export async function onlineBatchPsi(options: { datamartDir: string; modelBankDir: string; modelId: string; month: Month }): Promise<OnlineBatchPsi> {
-  const { datamartDir, modelBankDir, modelId, month } = options;
-  const metadata = await readMetadata(modelBankDir, modelId);
-  return withDuckDB(async (db) => {
-    const online = await readOnlineScores(db, datamartDir, modelId, month);
-    const batch = await readBatchScores(db, datamartDir, modelId, month);
-    return { modelId, month, batchRows: batch.length, onlineRows: online.length, psi: onlineVsBatchPsi(metadata.baseline, batch, online) };
-  });
+/** One month's skew row on its own connection, for tests and scripts (monitoring calls onlineSkewOfMonth). */
+export async function onlineBatchPsi(options: { datamartDir: string; modelBankDir: string; modelId: string; month: Month }): Promise<OnlineSkewRow | null> {
+  const metadata = await readMetadata(options.modelBankDir, options.modelId);
+  return withDuckDB((db) => onlineSkewOfMonth(db, options.datamartDir, metadata, options.month));
 }
 
 function rowSelect(row: OnlineSkewRow): string {
