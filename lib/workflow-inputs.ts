@@ -9,6 +9,16 @@ import { compareMonths, monthSchema } from './months.js';
 const fromNotAfterTo = (value: { from: string; to: string }) => compareMonths(value.from, value.to) <= 0;
 const fromNotAfterToMessage = { message: '`from` must not be after `to`' };
 
+/**
+ * Months whose child workflows are in flight at once, by default. The workers' activity slots bound how many do work
+ * at the same time; more children in flight than one worker's slots keep the slots busy while children start and
+ * finish (their workflow tasks), and feed every worker of a cluster. Measured at S = 1 on 2 cores: phase 2's wall
+ * with no activity running halves from 4 to 24 in flight.
+ */
+export const DEFAULT_MONTHS_IN_FLIGHT = 12;
+/** How many months in flight a run may ask for. */
+export const monthsInFlightSchema = z.number().int().min(1).max(64);
+
 export const backfillInputSchema = z.object({
   from: monthSchema,
   to: monthSchema,
@@ -18,7 +28,7 @@ export const backfillInputSchema = z.object({
   /** Recompute `months` (every month of the range when `months` is absent) whatever their lineage says. */
   force: z.boolean().default(false),
   trainAt: monthSchema.optional(),
-  parallelism: z.number().int().min(1).max(64).default(4),
+  parallelism: monthsInFlightSchema.default(DEFAULT_MONTHS_IN_FLIGHT),
   /** Continue-as-new once history passes this many events (tests lower it to prove the hand-over). */
   maxHistoryEvents: z.number().int().min(50).default(5000),
   /** Carried across continue-as-new. */
@@ -65,7 +75,7 @@ export const historyInputSchema = z
     from: monthSchema,
     to: monthSchema,
     modelId: modelIdSchema.optional(),
-    parallelism: z.number().int().min(1).max(64).default(4),
+    parallelism: monthsInFlightSchema.default(DEFAULT_MONTHS_IN_FLIGHT),
   })
   .refine(fromNotAfterTo, fromNotAfterToMessage);
 export type HistoryInput = z.input<typeof historyInputSchema>;

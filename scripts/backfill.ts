@@ -6,6 +6,7 @@ import { compareMonths, monthSchema } from '../lib/months.js';
 import { workflowIds } from '../lib/temporal.js';
 import { sourceFolderProblems } from '../core/etl/source-folder.js';
 import { backfillWorkflow } from '../workflows/index.js';
+import { DEFAULT_MONTHS_IN_FLIGHT, monthsInFlightSchema } from '../lib/workflow-inputs.js';
 import { monthOption, NO_WAIT, parseCommandLine, UsageError } from './cli.js';
 import { ensureLifecycle, openClient, printJson, runCommand, waitWithProgress } from './client.js';
 
@@ -22,7 +23,7 @@ runCommand(async () => {
       schema: z.string().transform((text) => text.split(',').map((m) => m.trim())).pipe(z.array(monthSchema).min(1)).optional(),
     },
     force: { type: 'boolean', description: 'recompute the --months (or the whole range) whatever their lineage says' },
-    parallelism: { type: 'string', description: 'months at once (default 4)', schema: z.coerce.number().int().min(1).max(64).default(4) },
+    parallelism: { type: 'string', description: `months in flight at once (default ${DEFAULT_MONTHS_IN_FLIGHT})`, schema: z.coerce.number().pipe(monthsInFlightSchema).default(DEFAULT_MONTHS_IN_FLIGHT) },
     source: { type: 'string', description: `folder of the four source CSVs (default ${DEFAULT_SOURCE})`, schema: z.string().default(DEFAULT_SOURCE) },
     'no-wait': NO_WAIT,
   });

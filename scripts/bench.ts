@@ -5,6 +5,7 @@ import { mkdirSync, writeFileSync, renameSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { benchOptionsSchema } from '../tools/bench/options.js';
 import { runBench, type BenchResult } from '../tools/bench/run.js';
+import { DEFAULT_MONTHS_IN_FLIGHT } from '../lib/workflow-inputs.js';
 import { formatServeBench, runServeBench, serveBenchOptionsSchema } from '../tools/bench/serve.js';
 import { parseCommandLine } from './cli.js';
 import { formatTable } from './format.js';
@@ -15,7 +16,7 @@ const raw = parseCommandLine('bench', 'Benchmark the whole pipeline on generated
   from: { type: 'string', description: 'first month of phase 1 and 2 (default 2023-01)' },
   to: { type: 'string', description: 'last month (default 2024-12)' },
   seed: { type: 'string', description: 'generator seed (default 42)' },
-  parallelism: { type: 'string', description: 'months in flight in the backfill and history workflows (default 4)' },
+  parallelism: { type: 'string', description: `months in flight in the backfill and history workflows (default ${DEFAULT_MONTHS_IN_FLIGHT})` },
   concurrency: { type: 'string', description: 'worker activity slots, WORKER_MAX_CONCURRENT_ACTIVITIES (default 2 × cores)' },
   out: { type: 'string', description: 'folder of the result JSON (default bench/results)' },
   work: { type: 'string', description: 'scratch folder for data, datamart and server db (default bench/tmp)' },
@@ -84,7 +85,7 @@ function report(result: BenchResult): string {
     ['activity wait: schedule→start (sum, s)', String(t.activityWaitSeconds)],
     ['workflow tasks: wait / run (sum, s)', `${t.workflowTaskWaitSeconds} / ${t.workflowTaskRunSeconds} (${t.workflowTasks} tasks)`],
     ['activity slot utilisation', String(t.activitySlotUtilisation)],
-    ['wall with no activity running (Temporal only)', `${result.overhead.idleSeconds} s = ${(100 * result.overhead.temporalShare).toFixed(1)}% of the pipeline`],
+    ['wall with no activity running (Temporal only)', `${result.overhead.idleSeconds} s = ${(100 * result.overhead.temporalShare).toFixed(1)}% of the pipeline (${Object.entries(result.overhead.idleSecondsByStage).map(([stage, idle]) => `${stage} ${idle} s`).join(', ')})`],
     ['activity time beyond the floor (fixed costs, contention)', `${result.overhead.activityMinusFloorSeconds} s`],
     ['data', result.data.kind === 'generated' ? 'generated' : `${result.data.source} (${result.data.customers} customers) ×${result.data.factor}`],
     ['load average at start / end', `${result.machine.loadAverageAtStart.join(' ')} / ${result.machine.loadAverage.join(' ')}`],

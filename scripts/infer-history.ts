@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { workflowIds } from '../lib/temporal.js';
 import { historicalInferenceWorkflow } from '../workflows/index.js';
+import { DEFAULT_MONTHS_IN_FLIGHT, monthsInFlightSchema } from '../lib/workflow-inputs.js';
 import { compareMonths } from '../lib/months.js';
 import { monthOption, NO_WAIT, parseCommandLine, usageError } from './cli.js';
 import { openClient, printJson, runCommand, waitWithProgress } from './client.js';
@@ -11,7 +12,7 @@ runCommand(async () => {
     from: { type: 'string', description: 'first month, YYYY-MM', schema: monthOption },
     to: { type: 'string', description: 'last month, YYYY-MM', schema: monthOption },
     model: { type: 'string', description: 'model id (default: the production model)', schema: z.string().min(1).optional() },
-    parallelism: { type: 'string', description: 'months at once (default 4)', schema: z.coerce.number().int().min(1).max(64).default(4) },
+    parallelism: { type: 'string', description: `months in flight at once (default ${DEFAULT_MONTHS_IN_FLIGHT})`, schema: z.coerce.number().pipe(monthsInFlightSchema).default(DEFAULT_MONTHS_IN_FLIGHT) },
     'no-wait': NO_WAIT,
   });
   if (compareMonths(options.from, options.to) > 0) usageError('infer-history', `--from ${options.from} is after --to ${options.to}`);

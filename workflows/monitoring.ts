@@ -1,7 +1,7 @@
 import { defineQuery, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { addMonths, monthOf } from '../lib/months.js';
 import { searchAttributes, type Progress } from '../lib/temporal.js';
-import { monitoringInputSchema, parseInput, type MonitoringInput } from '../lib/workflow-inputs.js';
+import { DEFAULT_MONTHS_IN_FLIGHT, monitoringInputSchema, parseInput, type MonitoringInput } from '../lib/workflow-inputs.js';
 import { datamart, lifecycle, modelBank, monitoring } from './activity-proxies.js';
 import { forEachBounded } from './bounded.js';
 import { scoreMonthChild } from './children.js';
@@ -56,7 +56,7 @@ export async function monitoringWorkflow(rawInput: MonitoringInput = {}): Promis
   ]);
   const unscored = features.present.filter((month) => predictions.missing.includes(month));
   nextStep(`scoring ${unscored.length} unscored months with ${modelId}`);
-  await forEachBounded(unscored, 4, async (month) => {
+  await forEachBounded(unscored, DEFAULT_MONTHS_IN_FLIGHT, async (month) => {
     await scoreMonthChild(month, modelId);
   });
 

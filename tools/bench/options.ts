@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { availableParallelism } from 'node:os';
 import { compareMonths, isMonth, monthSchema } from '../../lib/months.js';
+import { DEFAULT_MONTHS_IN_FLIGHT, monthsInFlightSchema } from '../../lib/workflow-inputs.js';
 
 /** Customers at scale 1: the real data set's size. */
 export const CUSTOMERS_AT_SCALE_1 = 12_500;
@@ -14,7 +15,7 @@ export const benchOptionsSchema = z
     from: month.default('2023-01'),
     to: month.default('2024-12'),
     seed: z.coerce.number().int().min(0).default(42),
-    parallelism: z.coerce.number().int().min(1).max(64).default(4),
+    parallelism: z.coerce.number().pipe(monthsInFlightSchema).default(DEFAULT_MONTHS_IN_FLIGHT),
     concurrency: z.coerce.number().int().min(1).max(64).default(2 * availableParallelism()),
     /** A folder of the four CSVs to run on (resampled to the scale) instead of generated data. */
     source: z.string().min(1).optional(),

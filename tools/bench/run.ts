@@ -60,7 +60,7 @@ export interface BenchResult {
    * Where the pipeline's wall beyond the floor went: `idleSeconds` = wall during which no activity ran (orchestration
    * alone: workflow tasks, child starts, scheduling); its share of the wall is Temporal's own share.
    */
-  overhead: { idleSeconds: number; temporalShare: number; activityMinusFloorSeconds: number };
+  overhead: { idleSeconds: number; idleSecondsByStage: Record<string, number>; temporalShare: number; activityMinusFloorSeconds: number };
   /** scoreMonth's stages and the scoring kernel measured outside Temporal on this run's datamart (null: no model). */
   scoringProfile: ScoringProfile | null;
   outcome: { trainedModel: string | null; promoted: boolean; monitoringAction: string; failedMonths: number };
@@ -193,6 +193,10 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
     const floor = await runFloor({ work: join(work, 'floor'), sourceDir, from: options.from, to: options.to });
     log(`floor (${lap(t).toFixed(1)} s): ${floor.seconds.total.toFixed(1)} s, ${floor.cpuSeconds.toFixed(1)} CPU s`);
     const idle = idleMs(timing.activityIntervals, tPipeline, tPipeline + seconds.pipeline * 1000) / 1000;
+    // The same wall per stage: which part of the run the orchestration's own time comes from.
+    const idleSecondsByStage = Object.fromEntries(
+      stageStarts.slice(0, -1).map(([stage, start], index) => [stage, round(idleMs(timing.activityIntervals, start, stageStarts[index + 1][1]) / 1000)]),
+    );
     const activity = (name: string) => timing.activities[name] ?? { count: 0, retries: 0, runMs: 0, waitMs: 0, maxRunMs: 0, rows: 0, totals: {} };
     const monthEtl = activity('runMonthEtl');
     const bronze = monthEtl.rows;
@@ -241,6 +245,7 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
       floor: { ...floor, pipelineOverFloor: round(seconds.pipeline / floor.seconds.total) },
       overhead: {
         idleSeconds: round(idle),
+        idleSecondsByStage,
         temporalShare: round(idle / seconds.pipeline, 3),
         activityMinusFloorSeconds: round(timing.activityRunMs / 1000 - floor.seconds.total),
       },
