@@ -157,7 +157,7 @@ async function buildStage(
            TO ${sqlString(join(temporary, PARTITIONS))} (FORMAT parquet, PARTITION_BY (_month), COMPRESSION zstd)`,
         );
         const months = [...new Set(values.map(({ value }) => monthUnder(dateSpelling, value)))];
-        await gatherMonthFiles(temporary, months);
+        await gatherMonthFiles(db, temporary, months);
         const slices = inMemory ? await sliceHashesOfTable(db, raw, columns) : await sliceHashes(db, temporary, columns, months);
         const dated = slices.reduce((sum, entry) => sum + entry.rows, 0);
         return manifestSchema.parse({
@@ -194,13 +194,17 @@ async function buildStage(
 /** Folder COPY ... PARTITION_BY writes into, under the staging directory; emptied into one file per month. */
 const PARTITIONS = '_partitions';
 
-/** Moves the one file COPY ... PARTITION_BY (_month) wrote for each month to `<month>.parquet` (monthFileIn). */
-async function gatherMonthFiles(dir: string, months: string[]): Promise<void> {
+/**
+ * Moves the file COPY ... PARTITION_BY (_month) wrote for each month to `<month>.parquet` (monthFileIn). A month
+ * written as several files (DuckDB closes and reopens partition files past partitioned_write_max_open_files, 100 by
+ * default: a source spanning more months) is rewritten into one, so bronze can still link a single file.
+ */
+async function gatherMonthFiles(db: DuckDBConnection, dir: string, months: string[]): Promise<void> {
   for (const month of months) {
     const partition = join(dir, PARTITIONS, `_month=${month}`);
-    const files = (await readdir(partition)).filter((name) => name.endsWith('.parquet'));
-    if (files.length !== 1) throw new Error(`staging ${dir}: ${files.length} Parquet files for ${month}, expected one`);
-    await rename(join(partition, files[0]), monthFileIn(dir, month));
+    const files = (await readdir(partition)).filter((name) => name.endsWith('.parquet')).map((name) => join(partition, name));
+    if (files.length === 1) await rename(files[0], monthFileIn(dir, month));
+    else await db.run(`COPY (SELECT * FROM ${readParquet(files)}) TO ${sqlString(monthFileIn(dir, month))} (FORMAT parquet, COMPRESSION zstd)`);
   }
   await rm(join(dir, PARTITIONS), { recursive: true, force: true });
 }
