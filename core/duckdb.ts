@@ -147,6 +147,11 @@ export function sqlString(value: string): string {
   return `'${value.replaceAll("'", "''")}'`;
 }
 
+/** A TIMESTAMP literal of a time, in UTC. */
+export function sqlTimestamp(at: Date): string {
+  return `TIMESTAMP ${sqlString(at.toISOString().replace('T', ' ').replace('Z', ''))}`;
+}
+
 /** A double-quoted SQL identifier. */
 export function sqlIdent(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;

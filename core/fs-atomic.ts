@@ -1,5 +1,5 @@
 // Atomic file and directory writes: a reader never sees a half-written artifact, report or registry.
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { copyFile, link, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { removeOrphanedTemporaries, temporaryPathFor } from './temp-files.js';
 
@@ -10,6 +10,29 @@ export async function writeFileAtomic(path: string, content: string | Uint8Array
     await writeFile(temporary, content);
     await rename(temporary, path);
     await removeOrphanedTemporaries(path);
+  } catch (error) {
+    await rm(temporary, { force: true });
+    throw error;
+  }
+}
+
+/**
+ * Publishes the existing file `source` also as `destination`, atomically: a hard link (no copy of the data) made
+ * beside the destination and renamed over it, or a copy where the file system refuses the link. Only for files that
+ * are never modified in place (each write of either path replaces its file, as writeParquetAtomic does).
+ */
+export async function linkFileAtomic(source: string, destination: string): Promise<void> {
+  await mkdir(dirname(destination), { recursive: true });
+  const temporary = temporaryPathFor(destination);
+  try {
+    await link(source, temporary).catch(async (error: NodeJS.ErrnoException) => {
+      if (!['EXDEV', 'EPERM', 'ENOTSUP', 'EMLINK', 'ENOSYS'].includes(error.code ?? '')) throw error;
+      await copyFile(source, temporary);
+    });
+    await rename(temporary, destination);
+    // A rename between two links of one file does nothing (POSIX): the destination already was this file.
+    await rm(temporary, { force: true });
+    await removeOrphanedTemporaries(destination);
   } catch (error) {
     await rm(temporary, { force: true });
     throw error;

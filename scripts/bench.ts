@@ -71,7 +71,7 @@ function report(result: BenchResult): string {
     ['monitoring', String(s.monitoring)],
     ['pipeline (phase 1+2+monitoring)', String(s.pipeline)],
     ['total', String(s.total)],
-    ['floor: same core functions, one process, no Temporal', `${result.floor.seconds.total.toFixed(2)} (etl ${result.floor.seconds.etl.toFixed(1)}, training ${result.floor.seconds.training.toFixed(1)}, scoring ${result.floor.seconds.scoring.toFixed(1)}, monitoring ${result.floor.seconds.monitoring.toFixed(1)}; ${result.floor.cpuSeconds.toFixed(1)} CPU s)`],
+    ['floor: same core functions, one process, no Temporal', `${result.floor.seconds.total.toFixed(2)} (etl ${result.floor.seconds.etl.toFixed(1)}, training ${result.floor.seconds.training.toFixed(1)}, scoring ${result.floor.seconds.scoring.toFixed(1)}, monitoring ${result.floor.seconds.monitoring.toFixed(1)}; ${result.floor.cpuSeconds.toFixed(1)} CPU s, etl ${result.floor.cpuSecondsByStage.etl.toFixed(1)})`],
     ['pipeline ÷ floor', String(result.floor.pipelineOverFloor)],
   ]);
   const figures = formatTable(['figure', 'value'], [

@@ -1,7 +1,10 @@
-// Bronze: the raw text rows of one month of one source, plus where they came from and when they were read.
+// Bronze: the raw text rows of one month of one source, plus where they came from and when they were read. Staging
+// has written them in bronze's shape, so a month with rows is a hard link to its staged file (no rows are rewritten);
+// a month without rows is an empty partition.
 import { datamart, partitionFile, type Source } from '../../lib/layout.js';
 import type { Month } from '../../lib/months.js';
-import { readParquet, sqlIdent, sqlString, withDuckDB, writeParquetAtomic } from '../duckdb.js';
+import { sqlIdent, withDuckDB, writeParquetAtomic } from '../duckdb.js';
+import { linkFileAtomic } from '../fs-atomic.js';
 import { sliceFingerprint, stagedMonthFile, stageSource } from './staging.js';
 import { bronzeLineage, writeWithLineage } from '../datamart/lineage.js';
 
@@ -28,20 +31,16 @@ export async function ingestBronze(options: {
   const staged = await stageSource(datamartDir, sourceDir, source, signal);
   const path = bronzeFile(datamartDir, source, month);
   const monthFile = stagedMonthFile(staged, month);
-  const ingestedAt = `TIMESTAMP ${sqlString(new Date().toISOString().replace('T', ' ').replace('Z', ''))}`;
-  const rawColumns = staged.columns.map((column) =>
-    monthFile ? `CAST(${sqlIdent(column)} AS VARCHAR) AS ${sqlIdent(column)}` : `CAST(NULL AS VARCHAR) AS ${sqlIdent(column)}`,
-  );
-  const select = monthFile
-    ? `SELECT ${rawColumns.join(', ')}, CAST(source_line AS BIGINT) AS source_line,
-              ${sqlString(staged.dateSpelling)} AS date_spelling, ${ingestedAt} AS ingested_at
-       FROM ${readParquet(monthFile)} ORDER BY source_line`
-    : `SELECT ${rawColumns.join(', ')}, CAST(NULL AS BIGINT) AS source_line,
-              CAST(NULL AS VARCHAR) AS date_spelling, CAST(NULL AS TIMESTAMP) AS ingested_at
-       WHERE false`;
   const lineage = bronzeLineage(source, month, sliceFingerprint(staged, month));
-  const rows = await writeWithLineage(path, { ...lineage, stagedFrom: staged.dir }, () =>
-    withDuckDB((db) => writeParquetAtomic(db, select, path, signal)),
-  signal);
+  const rows = await writeWithLineage(path, { ...lineage, stagedFrom: staged.dir }, async () => {
+    if (monthFile) {
+      await linkFileAtomic(monthFile, path);
+      return staged.months[month];
+    }
+    const empty = `SELECT ${staged.columns.map((column) => `CAST(NULL AS VARCHAR) AS ${sqlIdent(column)}`).join(', ')},
+        CAST(NULL AS BIGINT) AS source_line, CAST(NULL AS VARCHAR) AS date_spelling, CAST(NULL AS TIMESTAMP) AS ingested_at
+      WHERE false`;
+    return withDuckDB((db) => writeParquetAtomic(db, empty, path, signal));
+  }, signal);
   return { source, month, rows, path };
 }

@@ -1,15 +1,17 @@
-// Stages each source CSV once into a text-typed, month-partitioned Parquet cache so that every month's bronze is a
-// cheap read of one small file instead of a re-parse of the whole CSV. The cache is keyed by the file's real path,
-// size and mtime, built in a temporary directory and renamed into place whole: concurrent workers may build the
-// same cache, the first rename wins and the others use it. Its manifest carries the detected date spelling and the
-// content hash of each month's slice of rows (lineage.ts builds every partition's fingerprint on it).
+// Stages each source CSV once into a month-partitioned Parquet cache so that every month's bronze is a hard link to
+// one file instead of a re-parse of the whole CSV or a rewrite of its rows: each staged month file already has
+// bronze's columns (the raw text columns, source_line, date_spelling and ingested_at, the time the CSV was read). The
+// cache is keyed by the file's real path, size and mtime, built in a temporary directory and renamed into place
+// whole: concurrent workers may build the same cache, the first rename wins and the others use it. Its manifest
+// carries the detected date spelling and the content hash of each month's slice of rows (lineage.ts builds every
+// partition's fingerprint on it).
 import { createHash } from 'node:crypto';
 import { removeOrphanedTemporaries, temporaryPathFor } from '../temp-files.js';
 import { mkdir, readdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { queryRows, queryValue, readParquet, sqlIdent, sqlString, withDuckDB } from '../duckdb.js';
+import { queryRows, queryValue, readParquet, sqlIdent, sqlString, sqlTimestamp, withDuckDB } from '../duckdb.js';
 import { InvalidSourceData } from '../../lib/errors.js';
 import { SOURCE_FILES, type Source } from '../../lib/layout.js';
 import { inspectSourceFile } from './csv-header.js';
@@ -34,8 +36,8 @@ const manifestSchema = z.object({
 export type StagedSource = z.infer<typeof manifestSchema> & { dir: string };
 
 const MANIFEST = 'manifest.json';
-/** Part of the cache key: a cache written by code with another manifest layout is not read, a new one is staged. */
-const STAGING_FORMAT = 2;
+/** Part of the cache key: a cache written by code with another layout is not read, a new one is staged. */
+const STAGING_FORMAT = 3;
 
 export function stagingRoot(datamartDir: string): string {
   return join(datamartDir, '_staging');
@@ -46,14 +48,16 @@ export function sliceFingerprint(staged: StagedSource, month: string): string {
   return staged.slices[month] ?? EMPTY_SLICE;
 }
 
-/** Parquet file of one staged month, or null when the source has no row in that month. */
+/**
+ * Parquet file of one staged month, or null when the source has no row in that month: the month's rows with bronze's
+ * columns, not in file order (each row's source_line gives it).
+ */
 export function stagedMonthFile(staged: StagedSource, month: string): string | null {
-  return staged.months[month] ? monthPartitionGlob(staged.dir, month) : null;
+  return staged.months[month] ? monthFileIn(staged.dir, month) : null;
 }
 
-/** The Parquet files COPY ... PARTITION_BY (_month) wrote for one month under `dir`. */
-function monthPartitionGlob(dir: string, month: string): string {
-  return join(dir, `_month=${month}`, '*.parquet');
+function monthFileIn(dir: string, month: string): string {
+  return join(dir, `${month}.parquet`);
 }
 
 // One build per cache key per process: the months of a backfill all ask for the same file at once.
@@ -122,6 +126,7 @@ async function buildStage(
 ): Promise<StagedSource> {
   const temporary = temporaryPathFor(dir);
   await mkdir(temporary, { recursive: true });
+  const ingestedAt = new Date();
   try {
     const manifest = await withDuckDB((db) =>
       withStagingDatabase(db, join(temporary, RAW_DATABASE), inMemory, async (raw) => {
@@ -144,15 +149,16 @@ async function buildStage(
         appender.closeSync();
 
         // rowid follows file order (insertion order is preserved); +2 skips the header. Quoted fields spanning lines
-        // would shift this, which the sources never have.
+        // would shift this, which the sources never have. The columns are bronze's (bronze.ts links these files).
         await db.run(
-          `COPY (SELECT raw.*, raw.rowid + 2 AS source_line, month_of.month AS _month
+          `COPY (SELECT raw.*, raw.rowid + 2 AS source_line, ${sqlString(dateSpelling)} AS date_spelling,
+                   ${sqlTimestamp(ingestedAt)} AS ingested_at, month_of.month AS _month
                  FROM ${raw} AS raw JOIN month_of ON raw.snapshot_date = month_of.value)
-           TO ${sqlString(temporary)} (FORMAT parquet, PARTITION_BY (_month), COMPRESSION zstd, OVERWRITE_OR_IGNORE)`,
+           TO ${sqlString(join(temporary, PARTITIONS))} (FORMAT parquet, PARTITION_BY (_month), COMPRESSION zstd)`,
         );
-        const slices = inMemory
-          ? await sliceHashesOfTable(db, raw, columns)
-          : await sliceHashes(db, temporary, columns, [...new Set(values.map(({ value }) => monthUnder(dateSpelling, value)))]);
+        const months = [...new Set(values.map(({ value }) => monthUnder(dateSpelling, value)))];
+        await gatherMonthFiles(db, temporary, months);
+        const slices = inMemory ? await sliceHashesOfTable(db, raw, columns) : await sliceHashes(db, temporary, columns, months);
         const dated = slices.reduce((sum, entry) => sum + entry.rows, 0);
         return manifestSchema.parse({
           source,
@@ -183,6 +189,24 @@ async function buildStage(
   } finally {
     await rm(temporary, { recursive: true, force: true });
   }
+}
+
+/** Folder COPY ... PARTITION_BY writes into, under the staging directory; emptied into one file per month. */
+const PARTITIONS = '_partitions';
+
+/**
+ * Moves the file COPY ... PARTITION_BY (_month) wrote for each month to `<month>.parquet` (monthFileIn). A month
+ * written as several files (DuckDB closes and reopens partition files past partitioned_write_max_open_files, 100 by
+ * default: a source spanning more months) is rewritten into one, so bronze can still link a single file.
+ */
+async function gatherMonthFiles(db: DuckDBConnection, dir: string, months: string[]): Promise<void> {
+  for (const month of months) {
+    const partition = join(dir, PARTITIONS, `_month=${month}`);
+    const files = (await readdir(partition)).filter((name) => name.endsWith('.parquet')).map((name) => join(partition, name));
+    if (files.length === 1) await rename(files[0], monthFileIn(dir, month));
+    else await db.run(`COPY (SELECT * FROM ${readParquet(files)}) TO ${sqlString(monthFileIn(dir, month))} (FORMAT parquet, COMPRESSION zstd)`);
+  }
+  await rm(join(dir, PARTITIONS), { recursive: true, force: true });
 }
 
 /**
@@ -223,12 +247,12 @@ async function loadCsv(db: DuckDBConnection, raw: string, path: string, columns:
 type SliceHash = { month: string; rows: number; sha: string };
 
 /**
- * Row count and content hash of each month's slice, read back from its partition one month at a time (a month's
+ * Row count and content hash of each month's slice, read back from its month file one month at a time (a month's
  * rows, not the whole file's, in memory at once): sha256 of the rows' text joined by newlines in file order.
  */
 async function sliceHashes(
   db: DuckDBConnection,
-  partitions: string,
+  dir: string,
   columns: string[],
   months: string[],
 ): Promise<SliceHash[]> {
@@ -238,7 +262,7 @@ async function sliceHashes(
     const [slice] = await queryRows<{ rows: number; sha: string }>(
       db,
       `SELECT count(*) AS rows, sha256(string_agg(${rowText}, chr(10) ORDER BY source_line)) AS sha
-       FROM ${readParquet(monthPartitionGlob(partitions, month))}`,
+       FROM ${readParquet(monthFileIn(dir, month))}`,
     );
     slices.push({ month, ...slice });
   }

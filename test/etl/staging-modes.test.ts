@@ -11,11 +11,19 @@ import { queryRows, sqlString, withDuckDB } from '../../core/duckdb.js';
 import { stageSource, stagedMonthFile, type StagedSource } from '../../core/etl/staging.js';
 import { FIXTURE_DIR } from '../helpers/fixture.js';
 
-/** Every row of a staged month as text, in file order. */
+/**
+ * Every row of a staged month as text, in file order, without ingested_at (when that staging read the CSV: the two
+ * stagings compared here read it at different times); that column must hold one time for the whole month.
+ */
 async function monthRows(staged: StagedSource, month: string): Promise<string[]> {
   const file = stagedMonthFile(staged, month);
   assert.ok(file, `${staged.source} ${month} staged`);
-  const rows = await withDuckDB((db) => queryRows<{ row: string }>(db, `SELECT CAST(t AS VARCHAR) AS row FROM read_parquet(${sqlString(file)}) AS t ORDER BY source_line`));
+  const monthFile = `read_parquet(${sqlString(file)})`;
+  const rows = await withDuckDB(async (db) => {
+    const times = await queryRows<{ n: number }>(db, `SELECT count(DISTINCT ingested_at) AS n FROM ${monthFile} WHERE ingested_at IS NOT NULL`);
+    assert.equal(times[0].n, 1, `${staged.source} ${month}: one ingested_at`);
+    return queryRows<{ row: string }>(db, `SELECT CAST(t AS VARCHAR) AS row FROM (SELECT * EXCLUDE (ingested_at) FROM ${monthFile}) AS t ORDER BY source_line`);
+  });
   return rows.map(({ row }) => row);
 }
 

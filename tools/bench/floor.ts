@@ -21,6 +21,8 @@ export interface FloorResult {
   seconds: { etl: number; training: number; scoring: number; monitoring: number; total: number };
   /** CPU seconds of this process (all its threads: DuckDB, libxgboost, onnxruntime) over the whole floor. */
   cpuSeconds: number;
+  /** The same CPU seconds per stage. */
+  cpuSecondsByStage: { etl: number; training: number; scoring: number; monitoring: number };
   bronzeRows: number;
   scoredRows: number;
   modelId: string | null;
@@ -35,10 +37,15 @@ export async function runFloor(options: { work: string; sourceDir: string; from:
   const cpu = process.cpuUsage();
   const started = performance.now();
   let t = started;
+  let stageCpu = cpu;
+  const cpuLaps: number[] = [];
   const lap = () => {
     const now = performance.now();
     const seconds = (now - t) / 1000;
     t = now;
+    const used = process.cpuUsage(stageCpu);
+    stageCpu = process.cpuUsage();
+    cpuLaps.push((used.user + used.system) / 1e6);
     return seconds;
   };
 
@@ -72,6 +79,7 @@ export async function runFloor(options: { work: string; sourceDir: string; from:
   return {
     seconds: { etl, training, scoring, monitoring, total: (performance.now() - started) / 1000 },
     cpuSeconds: (used.user + used.system) / 1e6,
+    cpuSecondsByStage: { etl: cpuLaps[0], training: cpuLaps[1], scoring: cpuLaps[2], monitoring: cpuLaps[3] },
     bronzeRows,
     scoredRows,
     modelId,
