@@ -1,19 +1,19 @@
 // Features of loan applications sent as raw records, computed by the batch path's own SQL: the records are the
-// parameters of one prepared query on a persistent in-memory DuckDB, unnested as the `bronze` of each source, cleaned
-// by the silver query of each source and month (cleanedSelect, the one buildSilver runs) and joined by the
+// parameters of one prepared query on a persistent in-memory DuckDB (JSON text per source, unnested as its `bronze`),
+// cleaned by the silver query of each source and month (cleanedSelect, the one buildSilver runs) and joined by the
 // feature-store SELECT (featureSelectFrom, the one buildFeatureStore runs). One call handles a micro-batch of
 // applications of distinct customers and loans: the silver duplicate checks and the feature joins key on Customer_ID
 // and loan_id, exactly as within one month in batch. No table holds request data: several connections compute
-// batches at once, each in its own statement's parameters (loading rows into tables and rolling them back cost a
+// batches at once, each in its own statement's parameters (appending the rows to tables and rolling them back cost a
 // quarter of a single application's time, on the event loop's thread).
 import { mkdir, rm } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { DuckDBInstance, INTEGER, LIST, VARCHAR, type DuckDBConnection, type DuckDBPreparedStatement } from '@duckdb/node-api';
+import { DuckDBInstance, type DuckDBConnection, type DuckDBPreparedStatement } from '@duckdb/node-api';
 import { SOURCES, type Source } from '../../lib/layout.js';
 import { addMonths, compareMonths, snapshotDate, type Month } from '../../lib/months.js';
-import { DUCKDB_MEMORY_LIMIT, plainRows, sqlIdent, sqlString } from '../duckdb.js';
+import { DUCKDB_MEMORY_LIMIT, plainRows, sqlString } from '../duckdb.js';
 import { defineCleaningMacros } from '../etl/cleaning-sql.js';
 import type { DateSpelling } from '../etl/date-spelling.js';
 import { CLICKSTREAM_LOOKBACK_MONTHS, featureSelectFrom } from '../etl/feature-store.js';
@@ -101,22 +101,8 @@ const SPELLING_UNUSED: DateSpelling = 'YYYY-MM-DD'; // the silver SQL of attribu
 /** Prepared queries kept per connection (two per shape: features and rejections); the current month is the one that matters. */
 const MAX_PREPARED_SHAPES = 24;
 
-/**
- * Parameters of the prepared queries: per source, one text list per raw column, one of the rows' months and one of
- * their source_line numbers (the bronze rows, column by column). Both queries take them all, at the same positions.
- */
-const PARAMETERS = (() => {
-  let next = 1;
-  return Object.fromEntries(
-    SOURCES.map((source) => {
-      const columns = next;
-      next += REQUIRED_COLUMNS[source].length;
-      return [source, { columns, month: next++, line: next++ }];
-    }),
-  ) as Record<Source, { columns: number; month: number; line: number }>;
-})();
-const TEXT_LIST = LIST(VARCHAR);
-const NUMBER_LIST = LIST(INTEGER);
+/** The prepared queries' parameter holding a source's bronze rows (both queries take all four, at the same positions). */
+const PARAMETER = Object.fromEntries(SOURCES.map((source, index) => [source, index + 1])) as Record<Source, number>;
 
 interface Statements {
   features: DuckDBPreparedStatement;
@@ -208,19 +194,25 @@ function bronzeRows(applications: readonly PlacedApplication[]): BronzeRows {
   return rows;
 }
 
-/** Binds the records as the queries' bronze parameters: column lists of text, NULL for an empty field as the CSV reader reads it. */
+/**
+ * Binds the records as the queries' bronze parameters: per source a JSON array of the rows, each raw field as text
+ * (NULL for an empty one, as the CSV reader reads it) with its source_line and month. One string per source: binding
+ * a DuckDB value per field cost more than the feature query on batches of 64 (a JS object per value to collect).
+ */
 function bindBronze(statement: DuckDBPreparedStatement, rows: BronzeRows): void {
   for (const source of SOURCES) {
-    const { columns, month, line } = PARAMETERS[source];
-    REQUIRED_COLUMNS[source].forEach((column, index) => {
-      const values = rows[source].map(({ record }) => {
+    const columns = REQUIRED_COLUMNS[source];
+    const bronze = rows[source].map(({ record, month }, line) => {
+      const row: Record<string, string | number | null> = {};
+      for (const column of columns) {
         const value = record[column];
-        return value === null || value === undefined || value === '' ? null : value;
-      });
-      statement.bindList(columns + index, values, TEXT_LIST);
+        row[column] = value === null || value === undefined || value === '' ? null : value;
+      }
+      row.source_line = line;
+      row.online_snapshot_date = snapshotDate(month);
+      return row;
     });
-    statement.bindList(month, rows[source].map((row) => snapshotDate(row.month)), TEXT_LIST);
-    statement.bindList(line, rows[source].map((_, index) => index), NUMBER_LIST);
+    statement.bindVarchar(PARAMETER[source], JSON.stringify(bronze));
   }
 }
 
@@ -239,15 +231,15 @@ function silverSql(source: Source, shape: Shape): string {
   // keys are distinct (clickstreamKeysUnique). An application may repeat a clickstream month: then they run.
   const options =
     source === 'clickstream' ? { monthColumn: 'online_snapshot_date', keysUnique: shape.clickstreamKeysUnique } : { keysUnique: true };
-  const { columns, month, line } = PARAMETERS[source];
-  // Parameters are typed and only unnested (the lists zip into rows): an untyped one, or one inside another function
-  // (range, a cast of the list), makes DuckDB bind and plan the whole query again at every execution (3× its cost).
-  const unnested = rawColumns.map((column, index) => `unnest($${columns + index}::VARCHAR[]) AS ${sqlIdent(column)}`);
+  const rowType = JSON.stringify({
+    ...Object.fromEntries(rawColumns.map((column) => [column, 'VARCHAR'])),
+    source_line: 'BIGINT',
+    online_snapshot_date: 'DATE',
+  });
+  // The parameter is typed: an untyped one makes DuckDB bind and plan the whole query again at every execution (3×
+  // its cost).
   return `SELECT * FROM (
-    WITH bronze AS (
-      SELECT * EXCLUDE (online_month, line), CAST(line AS BIGINT) AS source_line, CAST(online_month AS DATE) AS online_snapshot_date
-      FROM (SELECT ${unnested.join(', ')}, unnest($${month}::VARCHAR[]) AS online_month, unnest($${line}::INTEGER[]) AS line)
-    )
+    WITH bronze AS (SELECT unnest(from_json($${PARAMETER[source]}::VARCHAR, ${sqlString(`[${rowType}]`)}), recursive := true))
     SELECT * FROM (${cleanedSelect(source, context, rawColumns, options)}))`;
 }
 
