@@ -101,6 +101,8 @@ const SPELLING_UNUSED: DateSpelling = 'YYYY-MM-DD'; // the silver SQL of attribu
 /** Prepared queries kept per connection (two per shape: features and rejections); the current month is the one that matters. */
 const MAX_PREPARED_SHAPES = 24;
 
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
 /** The prepared queries' parameter holding a source's bronze rows (both queries take all four, at the same positions). */
 const PARAMETER = Object.fromEntries(SOURCES.map((source, index) => [source, index + 1])) as Record<Source, number>;
 
@@ -200,13 +202,15 @@ function bronzeRows(applications: readonly PlacedApplication[]): BronzeRows {
  * a DuckDB value per field cost more than the feature query on batches of 64 (a JS object per value to collect).
  */
 function bindBronze(statement: DuckDBPreparedStatement, rows: BronzeRows): void {
+  // A lone UTF-16 surrogate is valid in a JS string, not in the JSON DuckDB reads: it would fail the whole batch.
+  // U+FFFD instead, what a string bound to DuckDB directly becomes.
   for (const source of SOURCES) {
     const columns = REQUIRED_COLUMNS[source];
     const bronze = rows[source].map(({ record, month }, line) => {
       const row: Record<string, string | number | null> = {};
       for (const column of columns) {
         const value = record[column];
-        row[column] = value === null || value === undefined || value === '' ? null : value;
+        row[column] = value === null || value === undefined || value === '' ? null : value.replace(LONE_SURROGATE, '\ufffd');
       }
       row.source_line = line;
       row.online_snapshot_date = snapshotDate(month);

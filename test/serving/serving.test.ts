@@ -204,6 +204,11 @@ test('bad requests get 400 naming the field and the reason; the server keeps ser
   const negative = await post({ application: { ...good, loan: { ...good.loan, loan_amt: '-10000' } } });
   assert.equal(negative.status, 422);
   assert.match(negative.json.message, /rejected by the silver checks: negative loan_amt/);
+  // A lone UTF-16 surrogate (valid JSON text, not valid UTF-8) is dirty text like any other: scored, no failed batch.
+  const surrogate = await post({ application: { ...good, attributes: { ...good.attributes, Occupation: '\ud800' }, financials: { ...good.financials, Credit_Mix: 'x\udfff' } } });
+  assert.equal(surrogate.status, 200, JSON.stringify(surrogate.json));
+  assert.equal(surrogate.json.features.Occupation, null);
+  assert.equal(surrogate.json.features.Credit_Mix, null);
   const logged = logs.join('');
   assert.ok(!logged.includes(good.loan.Customer_ID) && !logged.includes(good.attributes!.Name!), 'a customer id or name reached the log');
 });
