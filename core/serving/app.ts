@@ -80,6 +80,10 @@ export async function startScoringServer(options: ServeOptions): Promise<Scoring
     // No per-request log lines: at thousands of requests a second they cost more than scoring.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.bodyLimitBytes,
+    // JSON.parse makes `__proto__` and `constructor` plain own keys; zod's strict objects then refuse them (400 naming
+    // the key). Fastify's default scan of every body for them (secure-json-parse) cost more than zod's whole check.
+    onProtoPoisoning: 'ignore',
+    onConstructorPoisoning: 'ignore',
   });
   const metrics = servingMetrics();
   const store = await OnlineFeatureStore.open({ connections: options.featureConnections });

@@ -1,10 +1,11 @@
-// Features of loan applications sent as raw records, computed by the batch path's own SQL: the records are loaded
-// into bronze-shaped tables of one persistent in-memory DuckDB, cleaned by the silver query of each source and
-// month (cleanedSelect, the one buildSilver runs) and joined by the feature-store SELECT (featureSelectFrom, the one
-// buildFeatureStore runs). One call handles a micro-batch of applications of distinct customers and loans: the
-// silver duplicate checks and the feature joins key on Customer_ID and loan_id, exactly as within one month in batch.
-// Each micro-batch's records live only inside a transaction that is rolled back once its features are read: the
-// bronze tables are empty at rest, and several connections compute batches at once without seeing each other's rows.
+// Features of loan applications sent as raw records, computed by the batch path's own SQL: the records are the
+// parameters of one prepared query on a persistent in-memory DuckDB (JSON text per source, unnested as its `bronze`),
+// cleaned by the silver query of each source and month (cleanedSelect, the one buildSilver runs) and joined by the
+// feature-store SELECT (featureSelectFrom, the one buildFeatureStore runs). One call handles a micro-batch of
+// applications of distinct customers and loans: the silver duplicate checks and the feature joins key on Customer_ID
+// and loan_id, exactly as within one month in batch. No table holds request data: several connections compute
+// batches at once, each in its own statement's parameters (appending the rows to tables and rolling them back cost a
+// quarter of a single application's time, on the event loop's thread).
 import { mkdir, rm } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
@@ -12,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { DuckDBInstance, type DuckDBConnection, type DuckDBPreparedStatement } from '@duckdb/node-api';
 import { SOURCES, type Source } from '../../lib/layout.js';
 import { addMonths, compareMonths, snapshotDate, type Month } from '../../lib/months.js';
-import { DUCKDB_MEMORY_LIMIT, plainRows, sqlIdent, sqlString } from '../duckdb.js';
+import { DUCKDB_MEMORY_LIMIT, plainRows, sqlString } from '../duckdb.js';
 import { defineCleaningMacros } from '../etl/cleaning-sql.js';
 import type { DateSpelling } from '../etl/date-spelling.js';
 import { CLICKSTREAM_LOOKBACK_MONTHS, featureSelectFrom } from '../etl/feature-store.js';
@@ -77,20 +78,40 @@ export function conflictKeys(placed: PlacedApplication): string[] {
 interface Shape {
   month: Month;
   loanSpelling: DateSpelling;
+  /** No two clickstream rows of the batch share a customer and month: their repeat checks cannot fire. */
+  clickstreamKeysUnique: boolean;
+}
+
+/**
+ * Whether the clickstream rows of a batch have distinct keys (Customer_ID and month). The month is the one the row was
+ * placed in, the one its SQL cleaning uses; two customer ids that clean to the same one (etl_customer) trim to the same
+ * text, so distinct trimmed ids are distinct keys. Rows without an id are rejected as such, whatever their repeats.
+ */
+function clickstreamKeysUnique(applications: readonly PlacedApplication[]): boolean {
+  const keys = applications.flatMap((placed) =>
+    placed.clickstream.flatMap(({ record, month }) => {
+      const customer = record.Customer_ID?.trim();
+      return customer ? [`${customer}|${month}`] : [];
+    }),
+  );
+  return new Set(keys).size === keys.length;
 }
 
 const SPELLING_UNUSED: DateSpelling = 'YYYY-MM-DD'; // the silver SQL of attributes, financials, clickstream ignores it
 /** Prepared queries kept per connection (two per shape: features and rejections); the current month is the one that matters. */
 const MAX_PREPARED_SHAPES = 24;
 
-function bronzeTable(source: Source): string {
-  return sqlIdent(`online_bronze_${source}`);
-}
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/** The prepared queries' parameter holding a source's bronze rows (both queries take all four, at the same positions). */
+const PARAMETER = Object.fromEntries(SOURCES.map((source, index) => [source, index + 1])) as Record<Source, number>;
 
 interface Statements {
   features: DuckDBPreparedStatement;
   rejected: DuckDBPreparedStatement;
 }
+
+type BronzeRows = Record<Source, Array<{ record: RawRecord; month: Month; owner: number }>>;
 
 /** One connection and the queries prepared on it: computes one micro-batch at a time. */
 class FeatureConnection {
@@ -100,68 +121,36 @@ class FeatureConnection {
 
   async compute(shape: Shape, applications: readonly PlacedApplication[]): Promise<OnlineFeatures[]> {
     const statements = await this.#statements(shape);
-    await this.db.run('BEGIN TRANSACTION');
-    try {
-      const owners = await this.#load(applications);
-      const features = plainRows(await statements.features.runAndReadAll());
-      const byLoan = new Map(features.map((row) => [row.loan_id as string, row]));
-      const missing = applications.some((placed) => !byLoan.has(placed.application.loan.loan_id?.trim() ?? ''));
-      const rejectedOf = applications.map(() => [] as RejectedRecord[]);
-      // Rejections only matter when an application gets no features; otherwise skip the second query.
-      if (missing) {
-        for (const row of plainRows<{ source: Source; source_line: number; reason: string }>(await statements.rejected.runAndReadAll())) {
-          rejectedOf[owners[row.source][row.source_line]].push({ source: row.source, reason: row.reason });
-        }
+    const rows = bronzeRows(applications);
+    bindBronze(statements.features, rows);
+    const features = plainRows(await statements.features.runAndReadAll());
+    const byLoan = new Map(features.map((row) => [row.loan_id as string, row]));
+    const missing = applications.some((placed) => !byLoan.has(placed.application.loan.loan_id?.trim() ?? ''));
+    const rejectedOf = applications.map(() => [] as RejectedRecord[]);
+    // Rejections only matter when an application gets no features; otherwise skip the second query.
+    if (missing) {
+      bindBronze(statements.rejected, rows);
+      for (const row of plainRows<{ source: Source; source_line: number; reason: string }>(await statements.rejected.runAndReadAll())) {
+        rejectedOf[rows[row.source][row.source_line].owner].push({ source: row.source, reason: row.reason });
       }
-      return applications.map((placed, index): OnlineFeatures => {
-        const row = byLoan.get(placed.application.loan.loan_id?.trim() ?? '');
-        const problems = rejectedOf[index];
-        if (row) return { ok: true, features: row, rejected: problems };
-        const loanProblem = problems.find((problem) => problem.source === 'loan_daily')?.reason;
-        return {
-          ok: false,
-          rejected: problems,
-          reason: loanProblem
-            ? `the loan record is rejected by the silver checks: ${loanProblem}`
-            : 'the loan record is not an application (installment_num must be 0)',
-        };
-      });
-    } finally {
-      await this.db.run('ROLLBACK');
     }
-  }
-
-  /** Appends the applications' records to the bronze tables (inside the batch's transaction); returns the application of each source_line. */
-  async #load(applications: readonly PlacedApplication[]): Promise<Record<Source, number[]>> {
-    const rows = Object.fromEntries(SOURCES.map((source) => [source, [] as Array<{ record: RawRecord; month: Month; owner: number }>]));
-    applications.forEach((placed, owner) => {
-      rows.loan_daily.push({ record: placed.application.loan, month: placed.month, owner });
-      if (placed.application.attributes) rows.attributes.push({ record: placed.application.attributes, month: placed.month, owner });
-      if (placed.application.financials) rows.financials.push({ record: placed.application.financials, month: placed.month, owner });
-      for (const click of placed.clickstream) rows.clickstream.push({ ...click, owner });
+    return applications.map((placed, index): OnlineFeatures => {
+      const row = byLoan.get(placed.application.loan.loan_id?.trim() ?? '');
+      const problems = rejectedOf[index];
+      if (row) return { ok: true, features: row, rejected: problems };
+      const loanProblem = problems.find((problem) => problem.source === 'loan_daily')?.reason;
+      return {
+        ok: false,
+        rejected: problems,
+        reason: loanProblem
+          ? `the loan record is rejected by the silver checks: ${loanProblem}`
+          : 'the loan record is not an application (installment_num must be 0)',
+      };
     });
-    for (const source of SOURCES) {
-      if (rows[source].length === 0) continue;
-      const columns = REQUIRED_COLUMNS[source];
-      const appender = await this.db.createAppender(`online_bronze_${source}`);
-      rows[source].forEach(({ record, month }, line) => {
-        for (const column of columns) {
-          // The CSV reader makes an empty field NULL: so does this.
-          const value = record[column];
-          if (value === null || value === undefined || value === '') appender.appendNull();
-          else appender.appendVarchar(value);
-        }
-        appender.appendBigInt(BigInt(line));
-        appender.appendVarchar(snapshotDate(month));
-        appender.endRow();
-      });
-      appender.closeSync();
-    }
-    return Object.fromEntries(SOURCES.map((source) => [source, rows[source].map((row) => row.owner)])) as Record<Source, number[]>;
   }
 
   async #statements(shape: Shape): Promise<Statements> {
-    const key = `${shape.month}|${shape.loanSpelling}`;
+    const key = `${shape.month}|${shape.loanSpelling}|${shape.clickstreamKeysUnique}`;
     let statements = this.#prepared.get(key);
     if (!statements) {
       if (this.#prepared.size >= MAX_PREPARED_SHAPES) {
@@ -195,18 +184,66 @@ class FeatureConnection {
   }
 }
 
+/** The batch's records by source; a record's source_line is its index in its source's list. */
+function bronzeRows(applications: readonly PlacedApplication[]): BronzeRows {
+  const rows = Object.fromEntries(SOURCES.map((source) => [source, []])) as unknown as BronzeRows;
+  applications.forEach((placed, owner) => {
+    rows.loan_daily.push({ record: placed.application.loan, month: placed.month, owner });
+    if (placed.application.attributes) rows.attributes.push({ record: placed.application.attributes, month: placed.month, owner });
+    if (placed.application.financials) rows.financials.push({ record: placed.application.financials, month: placed.month, owner });
+    for (const click of placed.clickstream) rows.clickstream.push({ ...click, owner });
+  });
+  return rows;
+}
+
+/**
+ * Binds the records as the queries' bronze parameters: per source a JSON array of the rows, each raw field as text
+ * (NULL for an empty one, as the CSV reader reads it) with its source_line and month. One string per source: binding
+ * a DuckDB value per field cost more than the feature query on batches of 64 (a JS object per value to collect).
+ */
+function bindBronze(statement: DuckDBPreparedStatement, rows: BronzeRows): void {
+  // A lone UTF-16 surrogate is valid in a JS string, not in the JSON DuckDB reads: it would fail the whole batch.
+  // U+FFFD instead, what a string bound to DuckDB directly becomes.
+  for (const source of SOURCES) {
+    const columns = REQUIRED_COLUMNS[source];
+    const bronze = rows[source].map(({ record, month }, line) => {
+      const row: Record<string, string | number | null> = {};
+      for (const column of columns) {
+        const value = record[column];
+        row[column] = value === null || value === undefined || value === '' ? null : value.replace(LONE_SURROGATE, '\ufffd');
+      }
+      row.source_line = line;
+      row.online_snapshot_date = snapshotDate(month);
+      return row;
+    });
+    statement.bindVarchar(PARAMETER[source], JSON.stringify(bronze));
+  }
+}
+
 /**
  * Silver rows of one source for applications of `shape.month`, through the batch path's cleaning query over a
- * `bronze` of the batch's rows: all of the application month, except clickstream's, which span the lookback months
- * and are cleaned each in its own month (cleanedSelect's monthColumn) by one query rather than one per month.
+ * `bronze` of the batch's rows (the query's parameters, unnested): all of the application month, except
+ * clickstream's, which span the lookback months and are cleaned each in its own month (cleanedSelect's monthColumn)
+ * by one query rather than one per month.
  */
 function silverSql(source: Source, shape: Shape): string {
   const rawColumns = REQUIRED_COLUMNS[source];
   const spelling = source === 'loan_daily' ? shape.loanSpelling : SPELLING_UNUSED;
   const context = { snapshotDate: snapshotDate(shape.month), dateSpelling: spelling };
-  const options = source === 'clickstream' ? { monthColumn: 'online_snapshot_date' } : {};
+  // A micro-batch holds one loan, attributes and financials row per application and no two applications share a
+  // customer or loan (conflictKeys, checked in compute): their repeat checks cannot fire, nor clickstream's when its
+  // keys are distinct (clickstreamKeysUnique). An application may repeat a clickstream month: then they run.
+  const options =
+    source === 'clickstream' ? { monthColumn: 'online_snapshot_date', keysUnique: shape.clickstreamKeysUnique } : { keysUnique: true };
+  const rowType = JSON.stringify({
+    ...Object.fromEntries(rawColumns.map((column) => [column, 'VARCHAR'])),
+    source_line: 'BIGINT',
+    online_snapshot_date: 'DATE',
+  });
+  // The parameter is typed: an untyped one makes DuckDB bind and plan the whole query again at every execution (3×
+  // its cost).
   return `SELECT * FROM (
-    WITH bronze AS (SELECT ${rawColumns.map(sqlIdent).join(', ')}, source_line, CAST(online_month AS DATE) AS online_snapshot_date FROM ${bronzeTable(source)})
+    WITH bronze AS (SELECT unnest(from_json($${PARAMETER[source]}::VARCHAR, ${sqlString(`[${rowType}]`)}), recursive := true))
     SELECT * FROM (${cleanedSelect(source, context, rawColumns, options)}))`;
 }
 
@@ -235,10 +272,6 @@ export class OnlineFeatureStore {
     const instance = await DuckDBInstance.create(':memory:', { threads: '1', memory_limit: DUCKDB_MEMORY_LIMIT, temp_directory: spillDirectory });
     const setup = await instance.connect();
     await defineCleaningMacros(setup);
-    for (const source of SOURCES) {
-      const columns = REQUIRED_COLUMNS[source].map((column) => `${sqlIdent(column)} VARCHAR`);
-      await setup.run(`CREATE TABLE ${bronzeTable(source)} (${columns.join(', ')}, source_line BIGINT, online_month VARCHAR)`);
-    }
     setup.closeSync();
     const connections: FeatureConnection[] = [];
     for (let index = 0; index < (options.connections ?? DEFAULT_FEATURE_CONNECTIONS); index++) {
@@ -256,6 +289,8 @@ export class OnlineFeatureStore {
   /** Features (or the reason there are none) per application, in order. Up to `connections` calls run at once. */
   async compute(applications: readonly PlacedApplication[]): Promise<OnlineFeatures[]> {
     if (this.#closed) throw new Error('the online feature store is closed');
+    const keys = applications.flatMap(conflictKeys);
+    if (new Set(keys).size !== keys.length) throw new Error('applications of one micro-batch share a customer or loan (see conflictKeys)');
     const connection = this.#idle.pop() ?? (await new Promise<FeatureConnection>((resolve) => this.#waiting.push(resolve)));
     try {
       const results = new Array<OnlineFeatures>(applications.length);
@@ -266,7 +301,8 @@ export class OnlineFeatureStore {
       });
       for (const indexes of shapes.values()) {
         const group = indexes.map((index) => applications[index]);
-        const computed = await connection.compute({ month: group[0].month, loanSpelling: group[0].loanSpelling }, group);
+        const shape = { month: group[0].month, loanSpelling: group[0].loanSpelling, clickstreamKeysUnique: clickstreamKeysUnique(group) };
+        const computed = await connection.compute(shape, group);
         indexes.forEach((index, k) => (results[index] = computed[k]));
       }
       return results;

@@ -74,3 +74,28 @@ test('clickstream of several months cleaned in one query (monthColumn) equals on
   });
   assert.throws(() => cleanedSelect('loan_daily', { snapshotDate: '2024-06-01', dateSpelling: 'YYYY-MM-DD' }, REQUIRED_COLUMNS.loan_daily, { monthColumn: 'm' }), /across months/);
 });
+
+test('keysUnique (a micro-batch without repeated keys) gives the rows and reasons of the full cleaning', async () => {
+  await withDuckDB(async (db) => {
+    await defineCleaningMacros(db);
+    await db.run(`CREATE TEMP TABLE months_bronze (${columns.map((c) => `${sqlIdent(c)} VARCHAR`).join(', ')}, source_line BIGINT, row_snapshot_date DATE)`);
+    // The rows above without their repeats: one row per customer and month, dirty values and a missing key kept.
+    const distinct = rows.filter((_, line) => line !== 4 && line !== 7);
+    for (const [line, { month, record }] of distinct.entries()) {
+      const values = columns.map((column) => (record[column] === null ? 'NULL' : sqlString(record[column]!)));
+      await db.run(`INSERT INTO months_bronze VALUES (${values.join(', ')}, ${line}, DATE ${sqlString(snapshotDate(month))})`);
+    }
+    const context = { snapshotDate: snapshotDate('2024-06'), dateSpelling: 'YYYY-MM-DD' as const };
+    const cleaned = (keysUnique: boolean) =>
+      queryRows(
+        db,
+        `WITH bronze AS (SELECT * FROM months_bronze)
+         SELECT * REPLACE (CAST(snapshot_date AS VARCHAR) AS snapshot_date)
+         FROM (${cleanedSelect('clickstream', context, columns, { monthColumn: 'row_snapshot_date', keysUnique })}) ORDER BY source_line`,
+      );
+    const full = await cleaned(false);
+    assert.equal(full.length, distinct.length);
+    assert.deepEqual(await cleaned(true), full);
+    assert.deepEqual(full.map((row) => row.reason), [null, null, null, null, null, null, null, 'Customer_ID missing or invalid']);
+  });
+});

@@ -20,6 +20,8 @@ import { PROJECT_ROOT } from '../../scripts/lib/dev-server.js';
 import { LIFECYCLE_WORKFLOW_ID } from '../../lib/temporal.js';
 import { modelLifecycleWorkflow } from '../../workflows/index.js';
 import { rawApplications, type FixtureApplication } from '../../tools/bench/sample-applications.js';
+import { placeApplication } from '../../core/serving/online-features.js';
+import { addMonths } from '../../lib/months.js';
 import { batchPredictions, trainSampleModels, type BatchPrediction, type SampleModels } from '../../tools/bench/sample-models.js';
 
 const scratch = scratchConfig('serving');
@@ -146,6 +148,34 @@ test('a batch request answers each application in order, with the features it us
   });
 });
 
+test('an application repeating a clickstream month is cleaned as the batch path would: identical repeat kept once, conflicting ones rejected', async () => {
+  // The sample has no such application: micro-batches without repeated clickstream keys skip the repeat checks
+  // (cleanedSelect's keysUnique), these take the full ones.
+  const byLoan = new Map(applications.map((application) => [application.loan.loan_id.trim(), application]));
+  const chosen = batch
+    .map((prediction) => byLoan.get(prediction.loan_id)!)
+    .find((application) => {
+      const placed = placeApplication(application, 'application');
+      const months = new Set(placed.clickstream.map((click) => click.month));
+      return months.has(placed.month) && months.has(addMonths(placed.month, -1));
+    })!;
+  assert.ok(chosen, 'an application with clickstream rows in its month and the month before');
+  const placed = placeApplication(chosen, 'application');
+  const latest = placed.clickstream.find((click) => click.month === placed.month)!.record as Record<string, string>;
+  const original = await post({ application: chosen });
+  assert.equal(original.json.features.clickstream_months_since, 0);
+
+  const identical = await post({ application: { ...chosen, clickstream: [...chosen.clickstream, latest] } });
+  assert.equal(identical.status, 200);
+  assert.deepEqual(identical.json.features, original.json.features);
+  assert.equal(identical.json.default_probability, original.json.default_probability);
+
+  const conflicting = { ...latest, fe_1: String(Number(latest.fe_1.replace(/_+$/, '')) + 1) };
+  const answer = await post({ application: { ...chosen, clickstream: [...chosen.clickstream, conflicting] } });
+  assert.equal(answer.status, 200);
+  assert.equal(answer.json.features.clickstream_months_since, 1, 'both rows of the month rejected: the month before is the latest');
+});
+
 test('bad requests get 400 naming the field and the reason; the server keeps serving; no request data is logged', async () => {
   const good = applications.find((application) => batch.some((p) => p.loan_id === application.loan.loan_id.trim()))!;
   const { loan_amt: _dropped, ...loanWithoutAmount } = good.loan as Record<string, string>;
@@ -157,6 +187,8 @@ test('bad requests get 400 naming the field and the reason; the server keeps ser
     { name: 'neither one nor a batch', body: {}, message: /exactly one of "application" .* or "applications"/ },
     { name: 'undated record', body: { application: { ...good, financials: { ...good.financials, snapshot_date: '2024-13-01' } } }, message: /application\.financials\.snapshot_date: not a first-of-month date/ },
     { name: 'attributes of another month', body: { application: { ...good, attributes: { ...good.attributes, snapshot_date: '1999-01-01' } } }, message: /application\.attributes\.snapshot_date: month 1999-01 is not the application month/ },
+    { name: 'prototype key', body: `{"__proto__": {"polluted": true}, "application": ${JSON.stringify(good)}}`, raw: true, message: /Unrecognized key: "__proto__"/ },
+    { name: 'constructor key', body: { application: { ...good, constructor: { prototype: { polluted: true } } } }, message: /application: Unrecognized key: "constructor"/ },
     { name: 'malformed JSON', body: '{"application": {"loan": ', raw: true, message: /body: malformed JSON/ },
     { name: 'oversized body', body: JSON.stringify({ application: good, padding: 'x'.repeat(300 * 1024) }), raw: true, message: /body: larger than the 262144-byte limit/ },
   ];
@@ -167,10 +199,16 @@ test('bad requests get 400 naming the field and the reason; the server keeps ser
     const healthy = await post({ application: good });
     assert.equal(healthy.status, 200, `${name}: the next good request`);
   }
+  assert.equal((Object.prototype as Record<string, unknown>).polluted, undefined, 'a request body reached Object.prototype');
   // A well-formed application whose loan row the silver checks quarantine is refused with their reason.
   const negative = await post({ application: { ...good, loan: { ...good.loan, loan_amt: '-10000' } } });
   assert.equal(negative.status, 422);
   assert.match(negative.json.message, /rejected by the silver checks: negative loan_amt/);
+  // A lone UTF-16 surrogate (valid JSON text, not valid UTF-8) is dirty text like any other: scored, no failed batch.
+  const surrogate = await post({ application: { ...good, attributes: { ...good.attributes, Occupation: '\ud800' }, financials: { ...good.financials, Credit_Mix: 'x\udfff' } } });
+  assert.equal(surrogate.status, 200, JSON.stringify(surrogate.json));
+  assert.equal(surrogate.json.features.Occupation, null);
+  assert.equal(surrogate.json.features.Credit_Mix, null);
   const logged = logs.join('');
   assert.ok(!logged.includes(good.loan.Customer_ID) && !logged.includes(good.attributes!.Name!), 'a customer id or name reached the log');
 });
