@@ -1,12 +1,13 @@
 // Batch scoring of one month of the feature store with a registered model, written atomically to
 // gold/predictions/model_id=<id>/snapshot_date=YYYY-MM-DD/data.parquet (SPEC §3 columns).
-import { access } from 'node:fs/promises';
-import { DuckDBDataChunk, FLOAT, type DuckDBConnection, type DuckDBMaterializedResult } from '@duckdb/node-api';
+import { access, rm } from 'node:fs/promises';
+import { BIGINT, DuckDBDataChunk, FLOAT, type DuckDBConnection, type DuckDBMaterializedResult } from '@duckdb/node-api';
 import duckdbBindings from '@duckdb/node-bindings';
 import { InvalidSourceData } from '../../lib/errors.js';
 import { datamart, partitionFile } from '../../lib/layout.js';
 import { snapshotDate, type Month } from '../../lib/months.js';
-import { queryValue, readParquet, sqlIdent, sqlString, withDuckDB, writeParquetAtomic } from '../duckdb.js';
+import { readParquet, sqlIdent, sqlString, withDuckDB, writeParquetAtomic } from '../duckdb.js';
+import { fileIdentity } from '../file-identity.js';
 import { describeColumns, requireColumns } from '../models/dataset.js';
 import { encodeColumns, featureReadList, KEY_COLUMNS, rawFeatureNames, type FeatureColumnValues, type Preprocessor } from '../models/preprocessor.js';
 import type { DenseMatrix } from '../xgboost/matrix.js';
@@ -30,23 +31,25 @@ export interface ScoreMonthOptions {
   onProgress?: (stage: string) => void;
 }
 
-/**
- * The order in which a month's rows are encoded, scored and written: by loan_id, ties (none in a valid store) by the
- * row's position in the file, so that the keys read on their own and the features pair up row by row.
- */
+/** A feature-store partition with each row's position in the file (file_row_number): the key scoring pairs rows by. */
 function monthRelation(file: string): string {
   return `read_parquet(${sqlString(file)}, hive_partitioning = false, file_row_number = true)`;
 }
-const MONTH_ORDER = 'ORDER BY loan_id, file_row_number';
+
+export interface EncodedMonth {
+  matrix: DenseMatrix;
+  /** file_row_number of each matrix row. */
+  fileRowNumbers: BigInt64Array;
+}
 
 /**
  * Reads one feature-store partition encoded by the preprocessor (feature order, one-hot, imputation) into a row-major
- * Float32Array, in MONTH_ORDER. A feature the model needs that the partition lacks is InvalidSourceData naming it;
- * extra columns are ignored.
+ * Float32Array, unsorted (sorting 60 columns was a quarter of the read), with each row's position in the file. A
+ * feature the model needs that the partition lacks is InvalidSourceData naming it; extra columns are ignored.
  */
-export async function readEncodedMonth(db: DuckDBConnection, file: string, preprocessor: Preprocessor): Promise<DenseMatrix> {
+export async function readEncodedMonth(db: DuckDBConnection, file: string, preprocessor: Preprocessor): Promise<EncodedMonth> {
   await requireFeatureFile(file);
-  const sql = `SELECT ${featureReadList(preprocessor, sqlIdent, sqlString).join(', ')} FROM ${monthRelation(file)} ${MONTH_ORDER}`;
+  const sql = `SELECT file_row_number, ${featureReadList(preprocessor, sqlIdent, sqlString).join(', ')} FROM ${monthRelation(file)}`;
   let result: DuckDBMaterializedResult;
   try {
     result = await db.run(sql);
@@ -57,29 +60,33 @@ export async function readEncodedMonth(db: DuckDBConnection, file: string, prepr
   }
   const rows = Number(result.rowCount);
   const matrix = { data: new Float32Array(rows * preprocessor.encoded.length), rows, cols: preprocessor.encoded.length };
+  const fileRowNumbers = new BigInt64Array(rows);
   let firstRow = 0;
   for (let index = 0; index < result.chunkCount; index++) {
     const chunk = result.getChunk(index);
-    encodeColumns(preprocessor, featureColumnsOfChunk(chunk, preprocessor), chunk.rowCount, matrix.data, firstRow);
+    fileRowNumbers.set(vectorValues(chunk, 0, BigInt64Array), firstRow);
+    const columns = preprocessor.features.map((feature, at): FeatureColumnValues =>
+      feature.kind === 'numeric' ? vectorValues(chunk, 1 + at, Float64Array) : vectorValues(chunk, 1 + at, Uint32Array),
+    );
+    encodeColumns(preprocessor, columns, chunk.rowCount, matrix.data, firstRow);
     firstRow += chunk.rowCount;
   }
-  return matrix;
+  return { matrix, fileRowNumbers };
 }
 
 /**
- * The chunk's vectors as typed arrays over DuckDB's own memory (valid while the result lives): the node-api's
- * getItem per value (a call and a validity check each) was most of the time of reading a month into JS.
- * featureReadList gives every column without NULL, as DOUBLE or UINTEGER.
+ * A column of a chunk as a typed array over DuckDB's own memory (valid while the result lives): the node-api's getItem
+ * per value (a call and a validity check each) was most of the time of reading a month into JS. Only for columns
+ * without NULL (featureReadList's, file_row_number).
  */
-function featureColumnsOfChunk(chunk: DuckDBDataChunk, preprocessor: Preprocessor): FeatureColumnValues[] {
+function vectorValues<T extends BigInt64Array | Float64Array | Uint32Array>(
+  chunk: DuckDBDataChunk,
+  column: number,
+  type: { new (buffer: ArrayBufferLike, byteOffset: number, length: number): T; BYTES_PER_ELEMENT: number },
+): T {
   const rows = chunk.rowCount;
-  return preprocessor.features.map((feature, column) => {
-    const vector = duckdbBindings.data_chunk_get_vector(chunk.chunk, column);
-    const bytes = duckdbBindings.vector_get_data(vector, rows * (feature.kind === 'numeric' ? 8 : 4));
-    return feature.kind === 'numeric'
-      ? new Float64Array(bytes.buffer, bytes.byteOffset, rows)
-      : new Uint32Array(bytes.buffer, bytes.byteOffset, rows);
-  });
+  const bytes = duckdbBindings.vector_get_data(duckdbBindings.data_chunk_get_vector(chunk.chunk, column), rows * type.BYTES_PER_ELEMENT);
+  return new type(bytes.buffer, bytes.byteOffset, rows);
 }
 
 async function requireFeatureFile(file: string): Promise<void> {
@@ -90,14 +97,15 @@ async function requireFeatureFile(file: string): Promise<void> {
   }
 }
 
-/** Appends the probabilities to `table` (one FLOAT column) a chunk at a time. */
-async function appendProbabilities(db: DuckDBConnection, table: string, probabilities: Float32Array): Promise<void> {
+/** Appends the probabilities with their rows' file_row_number to `table` (BIGINT, FLOAT) a chunk at a time. */
+async function appendProbabilities(db: DuckDBConnection, table: string, fileRowNumbers: BigInt64Array, probabilities: Float32Array): Promise<void> {
   const appender = await db.createAppender(table);
   const chunkRows = 2048;
   for (let start = 0; start < probabilities.length; start += chunkRows) {
     const end = Math.min(start + chunkRows, probabilities.length);
-    const chunk = DuckDBDataChunk.create([FLOAT], end - start);
-    chunk.setColumnValues(0, Array.from(probabilities.subarray(start, end)));
+    const chunk = DuckDBDataChunk.create([BIGINT, FLOAT], end - start);
+    chunk.setColumnValues(0, Array.from(fileRowNumbers.subarray(start, end)));
+    chunk.setColumnValues(1, Array.from(probabilities.subarray(start, end)));
     appender.appendDataChunk(chunk);
   }
   appender.flushSync();
@@ -113,24 +121,19 @@ export async function scoreMonth(options: ScoreMonthOptions): Promise<ScoreMonth
   const destination = partitionFile(datamart.predictions(datamartDir, modelId), month);
 
   const rows = await withDuckDB(async (db) => {
-    // Only the encoded features travel to JS and only the probabilities come back: the keys stay in DuckDB, in the
-    // same order, and meet their probabilities by position; band and decision are computed in SQL while the Parquet
-    // file is written.
-    const matrix = await readEncodedMonth(db, source, preprocessor);
+    // Only the encoded features travel to JS and only the probabilities come back, each with its row's position in the
+    // file, which joins it to its keys read again from the file; band and decision are computed in SQL while the
+    // Parquet file is written in loan_id order.
+    const identity = await fileIdentity(source).catch(() => null); // a missing file: readEncodedMonth names it
+    const { matrix, fileRowNumbers } = await readEncodedMonth(db, source, preprocessor);
     onProgress?.(`read ${matrix.rows} rows`);
-    await db.run(
-      `CREATE TABLE month_keys AS SELECT CAST(loan_id AS VARCHAR) AS loan_id, CAST(Customer_ID AS VARCHAR) AS Customer_ID
-       FROM ${monthRelation(source)} ${MONTH_ORDER}`,
-    );
-    const keys = Number(await queryValue(db, 'SELECT count(*) FROM month_keys'));
-    if (keys !== matrix.rows) throw new Error(`${source}: read ${keys} keys for ${matrix.rows} feature rows`);
     const probabilities = await scoreMatrix(loaded.scorer, matrix);
     onProgress?.(`scored ${matrix.rows} rows`);
     const bad = probabilities.findIndex((probability) => !Number.isFinite(probability));
     if (bad >= 0) throw new Error(`model ${modelId} gave a non-finite score for row ${bad} of ${source}`);
 
-    await db.run('CREATE TABLE scored (default_probability FLOAT)');
-    await appendProbabilities(db, 'scored', probabilities);
+    await db.run('CREATE TABLE scored (file_row_number BIGINT, default_probability FLOAT)');
+    await appendProbabilities(db, 'scored', fileRowNumbers, probabilities);
     const risk = riskColumnsSql('probability', metadata.threshold);
     const scoredAt = new Date().toISOString();
     const written = await writeParquetAtomic(
@@ -138,9 +141,18 @@ export async function scoreMonth(options: ScoreMonthOptions): Promise<ScoreMonth
       `SELECT loan_id, Customer_ID, DATE ${sqlString(snapshotDate(month))} AS snapshot_date, ${sqlString(modelId)} AS model_id,
               probability AS default_probability, CAST(${risk.predictedDefault} AS INTEGER) AS predicted_default,
               ${risk.riskBand} AS risk_band, CAST(${sqlString(scoredAt)} AS TIMESTAMP) AS scored_at
-       FROM (SELECT loan_id, Customer_ID, CAST(default_probability AS DOUBLE) AS probability FROM month_keys POSITIONAL JOIN scored)`,
+       FROM (SELECT CAST(loan_id AS VARCHAR) AS loan_id, CAST(Customer_ID AS VARCHAR) AS Customer_ID, file_row_number,
+                    CAST(default_probability AS DOUBLE) AS probability
+             FROM ${monthRelation(source)} JOIN scored USING (file_row_number))
+       ORDER BY loan_id, file_row_number`,
       destination,
     );
+    // The features and the keys are two reads of the partition: one replaced in between (its month's ETL rerun) would
+    // pair rows of two versions, so those predictions are removed and the attempt fails (a retry scores the new one).
+    if ((await fileIdentity(source).catch(() => null)) !== identity) {
+      await rm(destination, { force: true });
+      throw new Error(`${source} was replaced while it was scored: its predictions are removed, to be scored again`);
+    }
     if (written !== matrix.rows) throw new Error(`${destination}: wrote ${written} predictions for ${matrix.rows} feature rows`);
     return written;
   });

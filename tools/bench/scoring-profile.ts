@@ -34,7 +34,7 @@ export async function profileScoring(datamartDir: string, modelBankDir: string, 
     stages.loadAndVerifyModel += since(t);
     const file = partitionFile(datamart.featureStore(datamartDir), month);
     t = performance.now();
-    const matrix = await withDuckDB((db) => readEncodedMonth(db, file, loaded.model.preprocessor));
+    const { matrix } = await withDuckDB((db) => readEncodedMonth(db, file, loaded.model.preprocessor));
     stages.readEncoded += since(t);
     t = performance.now();
     await scoreMatrix(loaded.scorer, matrix);
