@@ -169,17 +169,48 @@ export function imputeInPlace(preprocessor: Preprocessor, data: Float32Array): v
 }
 
 /**
- * The same encoding as encodeRows, as SQL over a feature-store relation: one DOUBLE per encoded column (NULL where
- * missing and not imputed). Scoring reads it straight into the matrix instead of building a JS object per row.
+ * How scoring reads a feature-store relation for encodeColumns: one SQL expression per feature, in the preprocessor's
+ * order, that DuckDB evaluates without a NULL: a numeric feature as a DOUBLE (TRY_CAST, NULL as NaN), a categorical
+ * one as the 1-based position of its value among the categories (0: NULL or any other value) as a UINTEGER. The
+ * rest of the encoding (finiteness, imputation, one-hot) is encodeColumns' typed-array loops: one CASE per category
+ * made planning the query most of a small month's cost, and NULLs made every value read check a validity mask.
  */
-export function encodedSelectList(preprocessor: Preprocessor, quote: (name: string) => string, literal: (text: string) => string): string[] {
-  return preprocessor.features.flatMap((feature) => {
+export function featureReadList(preprocessor: Preprocessor, quote: (name: string) => string, literal: (text: string) => string): string[] {
+  return preprocessor.features.map((feature) => {
     const column = quote(feature.name);
-    if (feature.kind === 'numeric') {
-      const finite = `CASE WHEN isfinite(TRY_CAST(${column} AS DOUBLE)) THEN TRY_CAST(${column} AS DOUBLE) END`;
-      return [preprocessor.missing === 'impute' ? `coalesce(${finite}, ${feature.impute})` : finite];
-    }
-    return feature.categories.map((category) => `CASE WHEN CAST(${column} AS VARCHAR) = ${literal(category)} THEN 1.0 ELSE 0.0 END`);
+    if (feature.kind === 'numeric') return `coalesce(TRY_CAST(${column} AS DOUBLE), CAST('NaN' AS DOUBLE))`;
+    const categories = `[${feature.categories.map(literal).join(', ')}]::VARCHAR[]`;
+    return `CAST(coalesce(list_position(${categories}, CAST(${column} AS VARCHAR)), 0) AS UINTEGER)`;
   });
 }
 
+/** One feature's values as featureReadList reads them: numbers (NaN: missing) or 1-based category positions. */
+export type FeatureColumnValues = Float64Array | Uint32Array;
+
+/**
+ * Encodes `rows` rows given column by column as featureReadList reads them into `matrix` (row-major, the
+ * preprocessor's encoded columns, zero-filled), starting at row `firstRow`: the same values as encodeTable gives for
+ * the same features (a non-finite number is missing; missing is NaN or the imputed median; one-hot categories).
+ */
+export function encodeColumns(preprocessor: Preprocessor, columns: readonly FeatureColumnValues[], rows: number, matrix: Float32Array, firstRow: number): void {
+  const cols = preprocessor.encoded.length;
+  let offset = 0;
+  preprocessor.features.forEach((feature, index) => {
+    const values = columns[index];
+    let cell = firstRow * cols + offset;
+    if (feature.kind === 'numeric') {
+      const fill = preprocessor.missing === 'impute' ? feature.impute : Number.NaN;
+      for (let row = 0; row < rows; row++, cell += cols) {
+        const value = values[row];
+        matrix[cell] = Number.isFinite(value) ? value : fill;
+      }
+      offset += 1;
+    } else {
+      for (let row = 0; row < rows; row++, cell += cols) {
+        const position = values[row];
+        if (position > 0) matrix[cell + position - 1] = 1;
+      }
+      offset += feature.categories.length;
+    }
+  });
+}

@@ -2,8 +2,8 @@
 // artifacts against metadata.json: their sha256 is recomputed whenever a file's identity (inode, size, modification
 // and change times, to the nanosecond) differs from the one verified last, so an artifact edited after registration
 // is refused even when a session for the model is cached; an untouched model costs five stat calls, not a re-hash.
-import { stat } from 'node:fs/promises';
 import { modelBank } from '../../lib/layout.js';
+import { fileIdentity } from '../file-identity.js';
 import { OnnxScorer } from '../onnx/index.js';
 import { CHECKSUMMED_ARTIFACTS, loadVerifiedModel, type VerifiedModel } from '../models/bank.js';
 
@@ -19,8 +19,7 @@ const verified = new Map<string, { identity: string; model: VerifiedModel }>();
 async function artifactsIdentity(modelBankDir: string, modelId: string): Promise<string | null> {
   try {
     const files = (['metadata.json', ...CHECKSUMMED_ARTIFACTS] as const).map((name) => modelBank.file(modelBankDir, modelId, name));
-    const stats = await Promise.all(files.map((file) => stat(file, { bigint: true })));
-    return stats.map((s) => `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`).join('|');
+    return (await Promise.all(files.map(fileIdentity))).join('|');
   } catch {
     return null; // a missing file: loadVerifiedModel names it
   }

@@ -2,6 +2,7 @@
 // feature store missing a model column, session reuse, and throughput.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync, renameSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
@@ -140,6 +141,31 @@ test('a feature column missing from the store is InvalidSourceData naming it; ex
     scoreMonth({ datamartDir: broken.DATAMART_DIR, modelBankDir: config.MODEL_BANK_DIR, month: '2024-01', modelId: models.gbtree }),
     (error: unknown) => error instanceof InvalidSourceData && /partition is missing/.test(error.message),
   );
+});
+
+test('a feature partition replaced while it is scored: the attempt fails and leaves no predictions; scoring again succeeds', async () => {
+  const replaced = join(dir, 'replaced-datamart');
+  const original = partitionFile(datamart.featureStore(config.DATAMART_DIR), '2024-12');
+  const source = partitionFile(datamart.featureStore(replaced), '2024-12');
+  const reordered = join(dir, 'reordered.parquet');
+  await withDuckDB(async (db) => {
+    await writeParquetAtomic(db, `SELECT * FROM ${readParquet(original)}`, source);
+    // The same rows in another order: keys read again from it would pair with other rows' features.
+    await writeParquetAtomic(db, `SELECT * FROM ${readParquet(original)} ORDER BY loan_id DESC`, reordered);
+  });
+  const options = { datamartDir: replaced, modelBankDir: config.MODEL_BANK_DIR, month: '2024-12' as const, modelId: models.gbtree };
+  const onProgress = (stage: string) => {
+    if (stage.startsWith('read ')) renameSync(reordered, source); // the month's ETL rerun, between the two reads
+  };
+  await assert.rejects(scoreMonth({ ...options, onProgress }), /was replaced while it was scored/);
+  const predictions = partitionFile(datamart.predictions(replaced, models.gbtree), '2024-12');
+  assert.equal(existsSync(predictions), false);
+
+  const again = await scoreMonth(options);
+  assert.equal(again.rows, 250);
+  const expected = await scoreMonth({ ...options, datamartDir: config.DATAMART_DIR });
+  const read = (path: string) => withDuckDB((db) => queryRows(db, `SELECT loan_id, Customer_ID, default_probability FROM ${readParquet(path)}`));
+  assert.deepEqual(await read(again.path), await read(expected.path));
 });
 
 test('throughput: a 100,000-row month', async (t) => {
