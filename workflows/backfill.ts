@@ -123,9 +123,14 @@ export async function backfillWorkflow(rawInput: BackfillInput): Promise<Backfil
   const runMonths = async (selection: Month[]) => {
     const pending = selection.filter((month) => !settled(month));
     const toPlan = pending.filter((month) => !forced.has(month));
-    const plans = toPlan.length > 0 ? await planMonths({ sourceDir, months: toPlan }) : [];
+    // The production model is read while the plan runs (a quick read beside minutes of staging at most): one round
+    // trip less before the first month starts. It scores only the months the plan finds not current.
+    const [plans, registry] = await Promise.all([
+      toPlan.length > 0 ? planMonths({ sourceDir, months: toPlan }) : Promise.resolve([]),
+      pending.length > 0 ? modelBank.readRegistry() : Promise.resolve(null),
+    ]);
     const currentAtStart = new Set(plans.filter((plan) => plan.current).map((plan) => plan.month));
-    const modelId = pending.some((month) => !currentAtStart.has(month)) ? (await modelBank.readRegistry()).production : null;
+    const modelId = pending.some((month) => !currentAtStart.has(month)) ? (registry?.production ?? null) : null;
     await forEachBounded(pending, parallelism, (month) => runMonth(month, currentAtStart.has(month), modelId), () => !historyIsLarge());
     if (historyIsLarge() && selection.some((month) => !settled(month))) {
       await condition(allHandlersFinished);
@@ -161,8 +166,10 @@ export async function backfillWorkflow(rawInput: BackfillInput): Promise<Backfil
   if (later.some((month) => !settled(month))) setStep(`ETL and scoring of the ${later.length} months after ${state.trainAt}`);
   await runMonths(later);
 
+  // The staging cache keeps only the source versions a partition still references (scoring reads the feature store,
+  // never the staging cache, so pruning goes beside the registry read rather than after the scoring).
+  const [{ production }] = await Promise.all([modelBank.readRegistry(), datamart.pruneStaging()]);
   // Months ETL'd in step 1 after the training month (trainAt found late) get their scores here.
-  const production = (await modelBank.readRegistry()).production;
   if (production && state.training && !input.trainAt && state.trainAt) {
     const unscored = later.filter((month) => state.done.includes(month));
     if (unscored.length > 0) setStep(`scoring ${unscored.length} months after ${state.trainAt} with ${production}`);
@@ -170,8 +177,6 @@ export async function backfillWorkflow(rawInput: BackfillInput): Promise<Backfil
       await scoreMonthChild(month, production).catch((error) => state.failed.push({ month, error: describeFailure(error) }));
     });
   }
-  // The staging cache keeps only the source versions a partition still references.
-  await datamart.pruneStaging();
 
   setStep(state.failed.length > 0 ? `finished with ${state.failed.length} failed months` : 'finished');
   const result: BackfillResult = { from, to, total: months.length, ...state };

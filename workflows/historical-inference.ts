@@ -26,7 +26,12 @@ export interface HistoryResult {
 /** Phase 2: the production model (or the one named) scores every month of the range that has features. */
 export async function historicalInferenceWorkflow(rawInput: HistoryInput): Promise<HistoryResult> {
   const { from, to, parallelism, ...input } = parseInput(historyInputSchema, rawInput, 'historicalInferenceWorkflow');
-  const modelId = input.modelId ?? (await modelBank.readRegistry()).production;
+  // The registry and the inventory are read at once: neither depends on the other.
+  const [registry, { present, missing }] = await Promise.all([
+    input.modelId ? Promise.resolve(null) : modelBank.readRegistry(),
+    datamart.inventoryMonths({ from, to, requirement: 'features' }),
+  ]);
+  const modelId = input.modelId ?? registry?.production;
   if (!modelId) {
     throw ApplicationFailure.nonRetryable('no production model: run a backfill (phase 1) first, or pass modelId', WorkflowFailure.NoProductionModel);
   }
@@ -35,7 +40,6 @@ export async function historicalInferenceWorkflow(rawInput: HistoryInput): Promi
     { key: searchAttributes.modelId, value: modelId },
   ]);
 
-  const { present, missing } = await datamart.inventoryMonths({ from, to, requirement: 'features' });
   const result: HistoryResult = { modelId, scored: [], withoutFeatures: missing, failed: [] };
   let running = 0;
   const step = `scoring ${present.length} months with ${modelId}, ${parallelism} at a time`;

@@ -8,7 +8,7 @@ import { scoreMonthChild } from './children.js';
 
 export const monitoringProgressQuery = defineQuery<Progress>('progress');
 
-const MONITORING_STEPS = 5;
+const MONITORING_STEPS = 4;
 
 export interface MonitoringResult {
   asOf: string;
@@ -30,7 +30,7 @@ export interface MonitoringResult {
 export async function monitoringWorkflow(rawInput: MonitoringInput = {}): Promise<MonitoringResult> {
   const input = parseInput(monitoringInputSchema, rawInput, 'monitoringWorkflow');
   const asOf = input.asOf ?? monthOf(new Date().toISOString());
-  // Progress counts the steps: scoring what is unscored, metrics and drift, dashboard, decision, alerts.
+  // Progress counts the steps: scoring what is unscored, metrics and drift, dashboard and decision, alerts.
   let done = 0;
   let step = 'reading the registry';
   const nextStep = (text: string) => {
@@ -62,15 +62,12 @@ export async function monitoringWorkflow(rawInput: MonitoringInput = {}): Promis
 
   nextStep(`performance and drift of ${modelId} as of ${asOf}`);
   const metrics = await monitoring.computeMonitoring({ asOf, modelId });
-  nextStep('drawing the dashboard');
-  const dashboard = await monitoring.renderDashboard({ asOf, modelId });
-  nextStep('governance decision');
-  const decision = await monitoring.decideGovernance({
-    asOf,
-    modelId,
-    workflowId: workflowInfo().workflowId,
-    now: new Date().toISOString(),
-  });
+  // The dashboard and the decision both read the monitoring table just written, not each other: drawn and decided at once.
+  nextStep('drawing the dashboard and deciding');
+  const [dashboard, decision] = await Promise.all([
+    monitoring.renderDashboard({ asOf, modelId }),
+    monitoring.decideGovernance({ asOf, modelId, workflowId: workflowInfo().workflowId, now: new Date().toISOString() }),
+  ]);
   // A model that is not in production (`monitor --model <candidate>`) gets its table and dashboard, no alert, no retrain.
   if (decision.findings.length > 0 && decision.action !== 'monitor_only') {
     await monitoring.sendAlerts({ asOf, modelId, findings: decision.findings });
