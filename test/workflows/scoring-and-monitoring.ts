@@ -68,7 +68,11 @@ test('historical inference scores every month with features, collects the failed
 
 test('historical inference without a production model fails with NoProductionModel before scoring anything', async () => {
   const log = new CallLog();
-  const activities: MockActivities = { ...inMemoryModelBank([], log).activities, ...scoringActivities(log) };
+  const activities: MockActivities = {
+    ...inMemoryModelBank([], log).activities,
+    ...scoringActivities(log),
+    inventoryMonths: inventory(['2024-01', '2024-02'], []),
+  };
   await assert.rejects(
     withMockedActivities(env, activities, (taskQueue) =>
       env.client.workflow.execute(historicalInferenceWorkflow, { taskQueue, workflowId: 'history-no-model', args: [{ from: '2024-01', to: '2024-02' }] }),
