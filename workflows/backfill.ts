@@ -108,10 +108,10 @@ export async function backfillWorkflow(rawInput: BackfillInput): Promise<Backfil
   const historyIsLarge = () =>
     workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > input.maxHistoryEvents;
 
-  const runMonth = async (month: Month, currentAtStart: boolean, modelId: string | null) => {
+  const runMonth = async (month: Month, currentAtStart: boolean, modelId: string | null, planIsFresh: boolean) => {
     running++;
     try {
-      const outcome = await ensureMonth({ month, sourceDir, force: forced.has(month), currentAtStart, modelId });
+      const outcome = await ensureMonth({ month, sourceDir, force: forced.has(month), currentAtStart, planIsFresh, modelId });
       (outcome === 'skipped' ? state.skipped : state.done).push(month);
     } catch (error) {
       if (isCancellation(error)) throw error;
@@ -131,7 +131,11 @@ export async function backfillWorkflow(rawInput: BackfillInput): Promise<Backfil
     ]);
     const currentAtStart = new Set(plans.filter((plan) => plan.current).map((plan) => plan.month));
     const modelId = pending.some((month) => !currentAtStart.has(month)) ? (registry?.production ?? null) : null;
-    await forEachBounded(pending, parallelism, (month) => runMonth(month, currentAtStart.has(month), modelId), () => !historyIsLarge());
+    // The first `parallelism` months to compute start right after the plan (the current ones are skipped without a
+    // wait), so they need not be checked again; the later ones start when a slot frees, and another backfill may have
+    // made them current by then.
+    const startingNow = new Set(pending.filter((month) => !currentAtStart.has(month)).slice(0, parallelism));
+    await forEachBounded(pending, parallelism, (month) => runMonth(month, currentAtStart.has(month), modelId, startingNow.has(month)), () => !historyIsLarge());
     if (historyIsLarge() && selection.some((month) => !settled(month))) {
       await condition(allHandlersFinished);
       await continueAsNew<typeof backfillWorkflow>({ ...input, carried: state });
@@ -209,13 +213,23 @@ async function laterMonthsWithGold(chosen: Month[]): Promise<Month[]> {
  * scoring with `modelId` (null: none). When another backfill runs month-<M> now, that run is awaited and the month
  * checked again (the other may read other sources), so each month's pipeline runs once however many backfills want it.
  */
-async function ensureMonth(options: { month: Month; sourceDir: string; force: boolean; currentAtStart: boolean; modelId: string | null }): Promise<'done' | 'skipped'> {
-  const { month, sourceDir, force, currentAtStart, modelId } = options;
+async function ensureMonth(options: {
+  month: Month;
+  sourceDir: string;
+  force: boolean;
+  currentAtStart: boolean;
+  /** The plan was made right before this start: no check again on the first round. */
+  planIsFresh: boolean;
+  modelId: string | null;
+}): Promise<'done' | 'skipped'> {
+  const { month, sourceDir, force, currentAtStart, planIsFresh, modelId } = options;
   for (let round = 1; ; round++) {
-    if (!force || round > 1) {
-      if (round === 1 && currentAtStart) return 'skipped';
+    const firstRound = round === 1;
+    if (firstRound && !force && currentAtStart) return 'skipped';
+    // After another backfill's run of the month, always; on the first round unless forced or just planned.
+    if (!firstRound || (!force && !planIsFresh)) {
       const [plan] = await recheckMonths({ sourceDir, months: [month] });
-      if (plan.current) return round === 1 ? 'skipped' : 'done';
+      if (plan.current) return firstRound ? 'skipped' : 'done';
     }
     try {
       await executeChild(monthPipelineWorkflow, {
