@@ -71,7 +71,11 @@ export class OnlinePredictionSink {
 /** Writes one new Parquet file per application month of `rows`; returns their paths. */
 export async function writeOnlinePredictions(datamartDir: string, rows: readonly OnlinePrediction[]): Promise<string[]> {
   const byMonth = new Map<Month, OnlinePrediction[]>();
-  for (const row of rows) byMonth.set(row.month, [...(byMonth.get(row.month) ?? []), row]);
+  for (const row of rows) {
+    const monthRows = byMonth.get(row.month);
+    if (monthRows) monthRows.push(row);
+    else byMonth.set(row.month, [row]);
+  }
   const stamp = new Date().toISOString().replace(/[-:.]/g, '');
   return withDuckDB(async (db) => {
     await db.run(`CREATE TABLE online (loan_id VARCHAR, Customer_ID VARCHAR, snapshot_date DATE, model_id VARCHAR,
