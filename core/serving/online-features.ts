@@ -122,14 +122,15 @@ class FeatureConnection {
   async compute(shape: Shape, applications: readonly PlacedApplication[]): Promise<OnlineFeatures[]> {
     const statements = await this.#statements(shape);
     const rows = bronzeRows(applications);
-    bindBronze(statements.features, rows);
+    const bronze = bronzeJson(rows);
+    bindBronze(statements.features, bronze);
     const features = plainRows(await statements.features.runAndReadAll());
     const byLoan = new Map(features.map((row) => [row.loan_id as string, row]));
     const missing = applications.some((placed) => !byLoan.has(placed.application.loan.loan_id?.trim() ?? ''));
     const rejectedOf = applications.map(() => [] as RejectedRecord[]);
     // Rejections only matter when an application gets no features; otherwise skip the second query.
     if (missing) {
-      bindBronze(statements.rejected, rows);
+      bindBronze(statements.rejected, bronze);
       for (const row of plainRows<{ source: Source; source_line: number; reason: string }>(await statements.rejected.runAndReadAll())) {
         rejectedOf[rows[row.source][row.source_line].owner].push({ source: row.source, reason: row.reason });
       }
@@ -197,14 +198,14 @@ function bronzeRows(applications: readonly PlacedApplication[]): BronzeRows {
 }
 
 /**
- * Binds the records as the queries' bronze parameters: per source a JSON array of the rows, each raw field as text
- * (NULL for an empty one, as the CSV reader reads it) with its source_line and month. One string per source: binding
- * a DuckDB value per field cost more than the feature query on batches of 64 (a JS object per value to collect).
+ * The records as the queries' bronze parameters: per source a JSON array of the rows, each raw field as text (NULL for
+ * an empty one, as the CSV reader reads it) with its source_line and month. One string per source: binding a DuckDB
+ * value per field cost more than the feature query on batches of 64 (a JS object per value to collect).
  */
-function bindBronze(statement: DuckDBPreparedStatement, rows: BronzeRows): void {
+function bronzeJson(rows: BronzeRows): Record<Source, string> {
   // A lone UTF-16 surrogate is valid in a JS string, not in the JSON DuckDB reads: it would fail the whole batch.
   // U+FFFD instead, what a string bound to DuckDB directly becomes.
-  for (const source of SOURCES) {
+  const json = (source: Source) => {
     const columns = REQUIRED_COLUMNS[source];
     const bronze = rows[source].map(({ record, month }, line) => {
       const row: Record<string, string | number | null> = {};
@@ -216,8 +217,14 @@ function bindBronze(statement: DuckDBPreparedStatement, rows: BronzeRows): void 
       row.online_snapshot_date = snapshotDate(month);
       return row;
     });
-    statement.bindVarchar(PARAMETER[source], JSON.stringify(bronze));
-  }
+    return JSON.stringify(bronze);
+  };
+  return Object.fromEntries(SOURCES.map((source) => [source, json(source)])) as Record<Source, string>;
+}
+
+/** Binds a batch's bronze JSON (bronzeJson) to a prepared query's parameters, one per source. */
+function bindBronze(statement: DuckDBPreparedStatement, bronze: Record<Source, string>): void {
+  for (const source of SOURCES) statement.bindVarchar(PARAMETER[source], bronze[source]);
 }
 
 /**
