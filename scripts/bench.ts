@@ -17,7 +17,7 @@ const raw = parseCommandLine('bench', 'Benchmark the whole pipeline on generated
   to: { type: 'string', description: 'last month (default 2024-12)' },
   seed: { type: 'string', description: 'generator seed (default 42)' },
   parallelism: { type: 'string', description: `months in flight in the backfill and history workflows (default ${DEFAULT_MONTHS_IN_FLIGHT})` },
-  concurrency: { type: 'string', description: 'worker activity slots, WORKER_MAX_CONCURRENT_ACTIVITIES (default 2 × cores)' },
+  concurrency: { type: 'string', description: 'worker activity slots, WORKER_MAX_CONCURRENT_ACTIVITIES (default: the cores)' },
   out: { type: 'string', description: 'folder of the result JSON (default bench/results)' },
   work: { type: 'string', description: 'scratch folder for data, datamart and server db (default bench/tmp)' },
   keep: { type: 'boolean', description: 'keep the scratch folder afterwards' },

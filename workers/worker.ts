@@ -26,7 +26,9 @@ export async function createWorker({ config, connection, namespace, client, work
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     workflowBundle: workflowBundle ?? { code: (await cachedWorkflowBundle(WORKFLOWS_PATH)).code },
     activities: createActivities(config, client),
-    maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES ?? 2 * availableParallelism(),
+    // One slot per core: the activities are CPU-bound (DuckDB, libxgboost, onnxruntime), so more at once only stretch
+    // each one's wall (at 2 × cores a scoring month took twice as long) without finishing the whole sooner.
+    maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES ?? availableParallelism(),
     // In-flight activities get this long to finish after SIGINT/SIGTERM before they are cancelled.
     shutdownGraceTime: '30 seconds',
     // Heartbeats reach the server at least every second (the default is 80% of the heartbeat timeout): cancellation

@@ -18,6 +18,7 @@ import { buildTrainingSet } from '../../core/models/training-set.js';
 import { cachedSessionCount, releaseScoringSessions } from '../../core/scoring/model-loader.js';
 import { scoreMonth } from '../../core/scoring/score-month.js';
 import { Booster } from '../../core/xgboost/index.js';
+import { createModelBankActivities } from '../../activities/model-bank.js';
 import { createScoringActivities } from '../../activities/scoring.js';
 import { scratchDir, STANDARD_STORES, writeSyntheticStores } from '../models/synthetic.js';
 import { inActivity } from '../helpers/activity.js';
@@ -166,6 +167,20 @@ test('a feature partition replaced while it is scored: the attempt fails and lea
   const expected = await scoreMonth({ ...options, datamartDir: config.DATAMART_DIR });
   const read = (path: string) => withDuckDB((db) => queryRows(db, `SELECT loan_id, Customer_ID, default_probability FROM ${readParquet(path)}`));
   assert.deepEqual(await read(again.path), await read(expected.path));
+});
+
+test('promoting a model (or reading the registry) opens its scoring session in the background; scoring then reuses it', async () => {
+  await releaseScoringSessions();
+  assert.equal(cachedSessionCount(), 0);
+  const registry = await inActivity(() => createModelBankActivities(config).promoteModel({ modelId: models.gbtree, reason: 'preload test' }));
+  assert.equal(registry.production, models.gbtree);
+  // The activity returned without waiting for the session: it appears in the cache shortly after.
+  for (let waited = 0; cachedSessionCount() === 0 && waited < 5000; waited += 10) await new Promise((done) => setTimeout(done, 10));
+  assert.equal(cachedSessionCount(), 1);
+  await inActivity(() => createModelBankActivities(config).readRegistry());
+  const scored = await scoreMonth({ datamartDir: config.DATAMART_DIR, modelBankDir: config.MODEL_BANK_DIR, month: '2024-12', modelId: models.gbtree });
+  assert.equal(scored.rows, 250);
+  assert.equal(cachedSessionCount(), 1);
 });
 
 test('throughput: a 100,000-row month', async (t) => {

@@ -16,7 +16,7 @@ export const benchOptionsSchema = z
     to: month.default('2024-12'),
     seed: z.coerce.number().int().min(0).default(42),
     parallelism: z.coerce.number().pipe(monthsInFlightSchema).default(DEFAULT_MONTHS_IN_FLIGHT),
-    concurrency: z.coerce.number().int().min(1).max(64).default(2 * availableParallelism()),
+    concurrency: z.coerce.number().int().min(1).max(64).default(availableParallelism()),
     /** A folder of the four CSVs to run on (resampled to the scale) instead of generated data. */
     source: z.string().min(1).optional(),
     keep: z.boolean().default(false),
