@@ -1,6 +1,6 @@
 // Batch scoring of one month of the feature store with a registered model, written atomically to
 // gold/predictions/model_id=<id>/snapshot_date=YYYY-MM-DD/data.parquet (SPEC §3 columns).
-import { access, rm } from 'node:fs/promises';
+import { link, rm } from 'node:fs/promises';
 import { BIGINT, DuckDBDataChunk, FLOAT, type DuckDBConnection, type DuckDBMaterializedResult } from '@duckdb/node-api';
 import duckdbBindings from '@duckdb/node-bindings';
 import { InvalidSourceData } from '../../lib/errors.js';
@@ -8,6 +8,7 @@ import { datamart, partitionFile } from '../../lib/layout.js';
 import { snapshotDate, type Month } from '../../lib/months.js';
 import { readParquet, sqlIdent, sqlString, withDuckDB, writeParquetAtomic } from '../duckdb.js';
 import { fileIdentity } from '../file-identity.js';
+import { removeOrphanedTemporaries, temporaryPathFor } from '../temp-files.js';
 import { describeColumns, requireColumns } from '../models/dataset.js';
 import { encodeColumns, featureReadList, KEY_COLUMNS, rawFeatureNames, type FeatureColumnValues, type Preprocessor } from '../models/preprocessor.js';
 import type { DenseMatrix } from '../xgboost/matrix.js';
@@ -47,7 +48,7 @@ export interface EncodedMonth {
  * Float32Array, unsorted (sorting 60 columns was a quarter of the read), with each row's position in the file. A
  * feature the model needs that the partition lacks is InvalidSourceData naming it; extra columns are ignored.
  */
-export async function readEncodedMonth(db: DuckDBConnection, file: string, preprocessor: Preprocessor): Promise<EncodedMonth> {
+export async function readEncodedMonth(db: DuckDBConnection, file: string, preprocessor: Preprocessor, reportAs = file): Promise<EncodedMonth> {
   await requireFeatureFile(file);
   const sql = `SELECT file_row_number, ${featureReadList(preprocessor, sqlIdent, sqlString).join(', ')} FROM ${monthRelation(file)}`;
   let result: DuckDBMaterializedResult;
@@ -55,7 +56,7 @@ export async function readEncodedMonth(db: DuckDBConnection, file: string, prepr
     result = await db.run(sql);
   } catch (error) {
     // The columns are checked only when the query fails: a DESCRIBE per month was a fixed cost of every call.
-    requireColumns(await describeColumns(db, readParquet(file)), [...KEY_COLUMNS, ...rawFeatureNames(preprocessor)], file);
+    requireColumns(await describeColumns(db, readParquet(file)), [...KEY_COLUMNS, ...rawFeatureNames(preprocessor)], reportAs);
     throw error;
   }
   const rows = Number(result.rowCount);
@@ -89,11 +90,33 @@ function vectorValues<T extends BigInt64Array | Float64Array | Uint32Array>(
   return new type(bytes.buffer, bytes.byteOffset, rows);
 }
 
+const missingPartition = (file: string) => new InvalidSourceData({ file }, 'feature-store partition is missing: run the ETL of this month first');
+
 async function requireFeatureFile(file: string): Promise<void> {
+  if ((await fileIdentity(file).catch(() => null)) === null) throw missingPartition(file);
+}
+
+/**
+ * A hard link to the feature partition, made before its first read, beside it (so on the same file system) and named as
+ * a temp file of it: the features and then the keys are two reads of the file, and a partition replaced in between
+ * (its month's ETL rerun renames another file into place) would pair the rows of two versions. Through the link both
+ * reads see the version scoring began with, so the predictions are those of one version, the one read; the next run
+ * scores the new one. `release` removes the link, and those killed workers left (the retry of a killed attempt removes
+ * its predecessor's; so does the partition's next write). Where no link can be made (a file system without hard links),
+ * the file itself is read.
+ */
+async function pinFeatureFile(file: string): Promise<{ path: string; pinned: boolean; release: () => Promise<void> }> {
+  const pin = temporaryPathFor(file);
   try {
-    await access(file);
-  } catch {
-    throw new InvalidSourceData({ file }, 'feature-store partition is missing: run the ETL of this month first');
+    await link(file, pin);
+    const release = async () => {
+      await rm(pin, { force: true });
+      await removeOrphanedTemporaries(file);
+    };
+    return { path: pin, pinned: true, release };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw missingPartition(file);
+    return { path: file, pinned: false, release: async () => undefined };
   }
 }
 
@@ -120,12 +143,13 @@ export async function scoreMonth(options: ScoreMonthOptions): Promise<ScoreMonth
   const source = partitionFile(datamart.featureStore(datamartDir), month);
   const destination = partitionFile(datamart.predictions(datamartDir, modelId), month);
 
+  const pin = await pinFeatureFile(source);
   const rows = await withDuckDB(async (db) => {
     // Only the encoded features travel to JS and only the probabilities come back, each with its row's position in the
     // file, which joins it to its keys read again from the file; band and decision are computed in SQL while the
     // Parquet file is written in loan_id order.
-    const identity = await fileIdentity(source).catch(() => null); // a missing file: readEncodedMonth names it
-    const { matrix, fileRowNumbers } = await readEncodedMonth(db, source, preprocessor);
+    const identity = pin.pinned ? null : await fileIdentity(source).catch(() => null); // a missing file: readEncodedMonth names it
+    const { matrix, fileRowNumbers } = await readEncodedMonth(db, pin.path, preprocessor, source);
     onProgress?.(`read ${matrix.rows} rows`);
     const probabilities = await scoreMatrix(loaded.scorer, matrix);
     onProgress?.(`scored ${matrix.rows} rows`);
@@ -143,18 +167,18 @@ export async function scoreMonth(options: ScoreMonthOptions): Promise<ScoreMonth
               ${risk.riskBand} AS risk_band, CAST(${sqlString(scoredAt)} AS TIMESTAMP) AS scored_at
        FROM (SELECT CAST(loan_id AS VARCHAR) AS loan_id, CAST(Customer_ID AS VARCHAR) AS Customer_ID, file_row_number,
                     CAST(default_probability AS DOUBLE) AS probability
-             FROM ${monthRelation(source)} JOIN scored USING (file_row_number))
+             FROM ${monthRelation(pin.path)} JOIN scored USING (file_row_number))
        ORDER BY loan_id, file_row_number`,
       destination,
     );
-    // The features and the keys are two reads of the partition: one replaced in between (its month's ETL rerun) would
-    // pair rows of two versions, so those predictions are removed and the attempt fails (a retry scores the new one).
-    if ((await fileIdentity(source).catch(() => null)) !== identity) {
+    // Without a pin (no hard link possible), a partition replaced between the two reads is detected instead: its
+    // predictions are removed and the attempt fails (a retry scores the new one).
+    if (!pin.pinned && (await fileIdentity(source).catch(() => null)) !== identity) {
       await rm(destination, { force: true });
       throw new Error(`${source} was replaced while it was scored: its predictions are removed, to be scored again`);
     }
     if (written !== matrix.rows) throw new Error(`${destination}: wrote ${written} predictions for ${matrix.rows} feature rows`);
     return written;
-  });
+  }).finally(pin.release);
   return { month, modelId, rows, path: destination, seconds: (performance.now() - started) / 1000 };
 }

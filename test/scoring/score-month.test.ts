@@ -2,9 +2,9 @@
 // feature store missing a model column, session reuse, and throughput.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, renameSync } from 'node:fs';
+import { readdirSync, renameSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { loadConfig, type Config } from '../../lib/config.js';
 import { RISK_BANDS } from '../../lib/contracts.js';
@@ -144,29 +144,31 @@ test('a feature column missing from the store is InvalidSourceData naming it; ex
   );
 });
 
-test('a feature partition replaced while it is scored: the attempt fails and leaves no predictions; scoring again succeeds', async () => {
+test('a feature partition replaced while it is scored: keys and features come from the version read, nothing is left beside it; the next run scores the new version', async () => {
   const replaced = join(dir, 'replaced-datamart');
   const original = partitionFile(datamart.featureStore(config.DATAMART_DIR), '2024-12');
   const source = partitionFile(datamart.featureStore(replaced), '2024-12');
-  const reordered = join(dir, 'reordered.parquet');
+  const replacement = join(dir, 'replacement.parquet');
   await withDuckDB(async (db) => {
     await writeParquetAtomic(db, `SELECT * FROM ${readParquet(original)}`, source);
-    // The same rows in another order: keys read again from it would pair with other rows' features.
-    await writeParquetAtomic(db, `SELECT * FROM ${readParquet(original)} ORDER BY loan_id DESC`, reordered);
+    // Half the rows in another order: keys read again from it would pair with other rows' features.
+    await writeParquetAtomic(db, `SELECT * FROM ${readParquet(original)} WHERE hash(loan_id) % 2 = 0 ORDER BY loan_id DESC`, replacement);
   });
   const options = { datamartDir: replaced, modelBankDir: config.MODEL_BANK_DIR, month: '2024-12' as const, modelId: models.gbtree };
+  const read = (path: string) => withDuckDB((db) => queryRows(db, `SELECT loan_id, Customer_ID, default_probability FROM ${readParquet(path)} ORDER BY loan_id`));
+  const expected = await read((await scoreMonth({ ...options, datamartDir: config.DATAMART_DIR })).path);
   const onProgress = (stage: string) => {
-    if (stage.startsWith('read ')) renameSync(reordered, source); // the month's ETL rerun, between the two reads
+    if (stage.startsWith('read ')) renameSync(replacement, source); // the month's ETL rerun, between the two reads
   };
-  await assert.rejects(scoreMonth({ ...options, onProgress }), /was replaced while it was scored/);
-  const predictions = partitionFile(datamart.predictions(replaced, models.gbtree), '2024-12');
-  assert.equal(existsSync(predictions), false);
+  const during = await scoreMonth({ ...options, onProgress });
+  assert.equal(during.rows, 250, 'the version read: every row of the original');
+  assert.deepEqual(await read(during.path), expected, 'each row keeps its own probability');
+  assert.deepEqual(readdirSync(dirname(source)), ['data.parquet'], 'no link left beside the partition');
 
-  const again = await scoreMonth(options);
-  assert.equal(again.rows, 250);
-  const expected = await scoreMonth({ ...options, datamartDir: config.DATAMART_DIR });
-  const read = (path: string) => withDuckDB((db) => queryRows(db, `SELECT loan_id, Customer_ID, default_probability FROM ${readParquet(path)}`));
-  assert.deepEqual(await read(again.path), await read(expected.path));
+  const after = await scoreMonth(options);
+  assert.ok(after.rows > 50 && after.rows < 200, `the new version has about half the rows (${after.rows})`);
+  const kept = new Map(expected.map((row) => [row.loan_id, row.default_probability]));
+  for (const row of await read(after.path)) assert.equal(row.default_probability, kept.get(row.loan_id), `${row.loan_id}`);
 });
 
 test('promoting a model (or reading the registry) opens its scoring session in the background; scoring then reuses it', async () => {
