@@ -7,9 +7,18 @@ import { INPUT_NAME, PROBABILITY_OUTPUT } from './export.js';
 /**
  * onnxruntime's pool threads spin between and after kernels by default: with several scoring activities (and DuckDB)
  * sharing the cores, the spinning took more CPU than the scoring itself (a 5,000-row month: about 2.5 × the CPU time
- * at the same speed). The thread count stays onnxruntime's default: the tree ensemble's sums depend on it.
+ * at the same speed).
  */
 const NO_SPINNING = { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } };
+
+/**
+ * Above 50 rows the tree ensemble gives each intra-op thread a share of the trees and adds the shares' sums, so the
+ * thread count changes a tree model's probabilities in their last bits (up to 3.6e-7 between one thread and two, 1.8e-7
+ * between two and four). onnxruntime's default is the machine's cores; fixed at 2, what it chose on the 2-core machine
+ * the project's predictions come from, a worker gives the same predictions on any machine. More cores serve more
+ * activities at once (one slot per core), not one month faster.
+ */
+export const INTRA_OP_THREADS = 2;
 
 export class OnnxScorer {
   #session: ort.InferenceSession | undefined;
@@ -25,7 +34,12 @@ export class OnnxScorer {
   }
 
   static async load(model: Uint8Array, options: ort.InferenceSession.SessionOptions = {}): Promise<OnnxScorer> {
-    const session = await ort.InferenceSession.create(model, { graphOptimizationLevel: 'all', extra: NO_SPINNING, ...options });
+    const session = await ort.InferenceSession.create(model, {
+      graphOptimizationLevel: 'all',
+      intraOpNumThreads: INTRA_OP_THREADS,
+      extra: NO_SPINNING,
+      ...options,
+    });
     return new OnnxScorer(session);
   }
 
