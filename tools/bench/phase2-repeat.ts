@@ -3,7 +3,7 @@
 // reports (rows per scoreMonth activity-second) beside phase 2's wall. Seconds per run instead of minutes per bench,
 // so scoring changes and slot counts can be compared interleaved on a machine other jobs share.
 //   npx tsx tools/bench/phase2-repeat.ts --work bench/tmp/scale-10-<pid> [--runs 3] [--concurrency N] [--from 2023-01 --to 2024-12]
-import { rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -37,8 +37,9 @@ const config = loadConfig({
   TEMPORAL_TASK_QUEUE: taskQueue,
   WORKER_MAX_CONCURRENT_ACTIVITIES: values.concurrency,
 });
-const dbFile = join(tmpdir(), `phase2-repeat-${process.pid}.db`);
-const server = await startDevServer({ port: await freePort(), headless: true, dbFile, logFile: `${dbFile}.log` });
+// The server's database (and its WAL files) in a folder of its own, removed at the end.
+const serverDir = mkdtempSync(join(tmpdir(), 'phase2-repeat-'));
+const server = await startDevServer({ port: await freePort(), headless: true, dbFile: join(serverDir, 'temporal.db'), logFile: join(serverDir, 'server.log') });
 try {
   const worker = await startWorkerChild({ address: server.address, config });
   const connection = await Connection.connect({ address: server.address });
@@ -68,6 +69,5 @@ try {
   }
 } finally {
   await server.stop();
-  rmSync(dbFile, { force: true });
-  rmSync(`${dbFile}.log`, { force: true });
+  rmSync(serverDir, { recursive: true, force: true });
 }
