@@ -70,6 +70,8 @@ export function fitCandidate(
   input: CandidateFitInput,
   onProgress: (progress: CandidateFitProgress) => void,
   stopRequested: () => boolean,
+  /** Threads this fit may use now (fits running at once share the cores); at most the parameters' nthread. */
+  threadShare?: () => number,
 ): CandidateFit {
   const { family, plan, splits, scalePosWeight, featureNames } = input;
   let best: { booster: Booster; params: Params; testAuc: number; rounds: number } | undefined;
@@ -82,6 +84,7 @@ export function fitCandidate(
         params,
         rounds: plan.rounds,
         earlyStoppingRounds: plan.earlyStoppingRounds,
+        threadsForNextRound: threadShare && (() => Math.min(threadShare(), Number(candidateParams.nthread ?? Infinity))),
         onIteration: (iteration, validationAuc) => {
           if (stopRequested()) throw new FitStopped();
           onProgress({ family, search: index + 1, of: plan.search.length, iteration, validationAuc });

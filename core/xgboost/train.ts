@@ -17,6 +17,13 @@ export interface TrainOptions {
   earlyStoppingRounds?: number;
   /** Called after every round (0-based), with the validation AUC when there is a validation matrix. */
   onIteration?: (iteration: number, validationAuc?: number) => void;
+  /**
+   * libxgboost threads for the next round (its `nthread`): a fit sharing the cores with other fits runs on fewer
+   * threads than `params.nthread`. Asked before every round of a tree booster, whose trees do not depend on it; before
+   * the first round only for gblinear, whose updater is rebuilt when a parameter changes mid-training, which changes
+   * its weights (test/xgboost/binding.test.ts).
+   */
+  threadsForNextRound?: () => number;
 }
 
 export interface TrainResult {
@@ -44,7 +51,7 @@ export function parseEvalAuc(evaluation: string): number {
 }
 
 export function train(options: TrainOptions): TrainResult {
-  const { params, rounds, validation, earlyStoppingRounds, onIteration } = options;
+  const { params, rounds, validation, earlyStoppingRounds, onIteration, threadsForNextRound } = options;
   if (!Number.isInteger(rounds) || rounds < 1) throw new RangeError(`rounds must be a positive integer, got ${rounds}`);
   if (earlyStoppingRounds !== undefined) {
     if (!validation) throw new RangeError('earlyStoppingRounds needs a validation matrix');
@@ -74,7 +81,13 @@ export function train(options: TrainOptions): TrainResult {
       let bestSnapshot: Uint8Array | undefined;
       let lastAuc: number | undefined;
       let roundsTrained = 0;
+      let threads = params.nthread;
       for (let iteration = 0; iteration < rounds; iteration++) {
+        const wanted = iteration === 0 || !linear ? threadsForNextRound?.() : undefined;
+        if (wanted !== undefined && wanted !== threads) {
+          check(api, api.XGBoosterSetParam(booster.handle, 'nthread', paramValue(wanted)), 'XGBoosterSetParam(nthread)');
+          threads = wanted;
+        }
         check(api, api.XGBoosterUpdateOneIter(booster.handle, iteration, dtrain), 'XGBoosterUpdateOneIter');
         roundsTrained = iteration + 1;
         if (!dvalid) {

@@ -81,6 +81,36 @@ describe('libxgboost binding', () => {
     }
   });
 
+  it('gives the same booster whatever threads it runs on (fits sharing the cores choose them round by round)', () => {
+    const problem = syntheticProblem({ rows: 4000, cols: 12, missingShare: 0.15, seed: 11 });
+    // The product's three families' kinds (its gblinear is coord_descent; the default shotgun updater depends on threads).
+    const product = {
+      gbtree: FAMILY_PARAMS.gbtree,
+      rf: FAMILY_PARAMS.rf,
+      sampled: { ...FAMILY_PARAMS.gbtree, subsample: 0.8, colsample_bytree: 0.8 },
+      coordDescent: { booster: 'gblinear', objective: 'binary:logistic', updater: 'coord_descent', feature_selector: 'cyclic', eta: 0.5, lambda: 1, alpha: 0, seed: 7, nthread: 2 },
+    };
+    for (const [family, params] of Object.entries(product)) {
+      const rounds = family === 'rf' ? 1 : 15;
+      const fit = (threadsForNextRound?: () => number) => {
+        const { booster } = train({ train: problem, params, rounds, threadsForNextRound });
+        try {
+          return booster.toJson();
+        } finally {
+          booster.dispose();
+        }
+      };
+      const asked: number[] = [];
+      const alternating = fit(() => (asked.push(asked.length), asked.length % 2 === 1 ? 1 : 3));
+      const linear = params.booster === 'gblinear';
+      // gblinear is asked once, before its first round: a change mid-training rebuilds its updater.
+      assert.equal(asked.length, linear ? 1 : rounds, `${family}: asked before ${linear ? 'its first round' : 'every round'}`);
+      const plain = fit();
+      assert.equal(alternating, plain, `${family}: 1 and 3 threads in turn vs nthread ${params.nthread} throughout`);
+      assert.equal(fit(() => 1), plain, `${family}: one thread vs nthread ${params.nthread}`);
+    }
+  });
+
   it('early-stops gblinear (which cannot be sliced) by keeping the best snapshot', () => {
     const [trainSet, validation] = splitRows(syntheticProblem({ rows: 3000, cols: 20, seed: 5 }), 2000);
     const aucs: number[] = [];
