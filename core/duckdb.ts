@@ -3,7 +3,7 @@
 // of its own, SQL literals, and atomic Parquet writes (temp file + rename) so a retried activity replaces a
 // partition, never half-writes it.
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { DuckDBConnection, DuckDBInstance, DuckDBResultReader } from '@duckdb/node-api';
+import { DuckDBConnection, DuckDBDataChunk, DuckDBInstance, DuckDBResultReader } from '@duckdb/node-api';
 import duckdbBindings from '@duckdb/node-bindings';
 import { mkdirSync, rmSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
@@ -217,8 +217,7 @@ export async function queryColumns(
     const size = chunk.rowCount;
     columns.forEach((values, column) => {
       if (values instanceof Float64Array) {
-        const bytes = duckdbBindings.vector_get_data(duckdbBindings.data_chunk_get_vector(chunk.chunk, column), size * Float64Array.BYTES_PER_ELEMENT);
-        values.set(new Float64Array(bytes.buffer, bytes.byteOffset, size), offset);
+        values.set(doubleVectorView(chunk, column), offset);
         return;
       }
       const vector = chunk.getColumnVector(column);
@@ -231,6 +230,16 @@ export async function queryColumns(
     offset += size;
   }
   return { rows, columns: Object.fromEntries(names.map((name, column) => [name, columns[column]])) };
+}
+
+/**
+ * A DOUBLE column of a chunk, which must hold no NULL, as a Float64Array over DuckDB's memory: valid while the chunk
+ * lives (copy what is kept).
+ */
+export function doubleVectorView(chunk: DuckDBDataChunk, column: number): Float64Array {
+  const size = chunk.rowCount;
+  const bytes = duckdbBindings.vector_get_data(duckdbBindings.data_chunk_get_vector(chunk.chunk, column), size * Float64Array.BYTES_PER_ELEMENT);
+  return new Float64Array(bytes.buffer, bytes.byteOffset, size);
 }
 
 /** The rows of a fully read result (of a query or a prepared statement) as queryRows gives them. */
