@@ -12,7 +12,7 @@ import { ingestBronze, type BronzeResult } from './bronze.js';
 import { buildFeatureStore } from './feature-store.js';
 import { buildLabelStore } from './label-store.js';
 import type { MonthEtlResult } from './month-etl.js';
-import { buildSilver, type SilverResult } from './silver.js';
+import { buildSilver } from './silver.js';
 
 /** What a month's ETL has just finished: `done` of `total` steps. */
 export interface MonthEtlProgress {
