@@ -127,6 +127,13 @@ export function fitCandidateOnThread(input: CandidateFitInput, onProgress?: (pro
     worker.on('exit', onExit);
     // The matrices move to the thread rather than being copied (a copy per fit was gigabytes at 100 × the data).
     const buffers = new Set(Object.values(input.splits).map((matrix) => matrix.data.buffer as ArrayBuffer));
-    worker.postMessage(job, [...buffers]);
+    try {
+      worker.postMessage(job, [...buffers]);
+    } catch (error) {
+      // Never reached the thread (e.g. a buffer that cannot move): the fit is not running, the thread is free.
+      finish();
+      release(worker);
+      settle(() => reject(error));
+    }
   });
 }
