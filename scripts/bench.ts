@@ -93,6 +93,8 @@ function report(result: BenchResult): string {
   ]);
   const activities = formatTable(['activity', 'count', 'retries', 'seconds', 'wait s', 'max s', 'rows'],
     Object.entries(t.byActivity).map(([name, a]) => [name, String(a.count), String(a.retries), String(a.seconds), String(a.waitSeconds), String(a.maxSeconds), a.rows.toLocaleString('en')]));
+  const cores = formatTable(['span (where the cores went)', 'wall s', 'worker CPU s', 'worker cores', 'machine busy cores'],
+    Object.entries(result.cores).map(([span, c]) => (c ? [span, String(c.wall), String(c.workerCpu), `${c.workerCores} of ${c.cores}`, String(c.machineCores)] : [span, '-', '-', '-', '-'])));
   const p = result.scoringProfile;
   const profile = p
     ? formatTable(['scoring, outside Temporal (sum over months)', 'value'], [
@@ -104,7 +106,7 @@ function report(result: BenchResult): string {
       ])
     : 'no scoring profile (no model)';
   const targets = Object.entries(result.targets).map(([name, target]) => `  ${target.met ? 'MET   ' : 'MISSED'} ${name}: ${target.target}`).join('\n');
-  return [stages, figures, activities, profile, `targets:\n${targets}`].join('\n\n');
+  return [stages, figures, activities, cores, profile, `targets:\n${targets}`].join('\n\n');
 }
 
 async function main(): Promise<void> {

@@ -5,13 +5,14 @@
 // checked between steps and handed to every step, which interrupts its query and publishes nothing after it fired.
 import type { MonthEtlSummary } from '../../lib/month-etl.js';
 import { SOURCES, type Source } from '../../lib/layout.js';
+import { runInMonthEtlOrder } from '../../lib/month-etl.js';
 import type { Month } from '../../lib/months.js';
 import { withDuckDBSession } from '../duckdb.js';
 import { ingestBronze, type BronzeResult } from './bronze.js';
 import { buildFeatureStore } from './feature-store.js';
 import { buildLabelStore } from './label-store.js';
 import type { MonthEtlResult } from './month-etl.js';
-import { buildSilver, type SilverResult } from './silver.js';
+import { buildSilver } from './silver.js';
 
 /** What a month's ETL has just finished: `done` of `total` steps. */
 export interface MonthEtlProgress {
@@ -52,18 +53,16 @@ export async function runMonthEtlSession(options: MonthEtlSessionOptions): Promi
     return result;
   };
   return withDuckDBSession(async () => {
-    const bronze: BronzeResult[] = [];
-    for (const source of SOURCES) {
-      bronze.push(await step(`bronze ${source}`, () => ingestBronze({ datamartDir, sourceDir, source, month, signal })));
-    }
-    if (bronze.every((b) => b.rows === 0)) return { noSourceRows: true, bronze };
-    const silver: SilverResult[] = [];
-    for (const source of SOURCES) {
-      silver.push(await step(`silver ${source}`, () => buildSilver({ datamartDir, source, month, maxQuarantineShare, signal })));
-    }
-    const features = await step('feature store', () => buildFeatureStore({ datamartDir, sourceDir, month, maxQuarantineShare, signal }));
-    const labels = await step('label store', () => buildLabelStore({ datamartDir, month, signal }));
-    return { noSourceRows: false, bronze, silver, features, labels };
+    const outcome = await runInMonthEtlOrder(
+      {
+        ingestBronze: (source) => step(`bronze ${source}`, () => ingestBronze({ datamartDir, sourceDir, source, month, signal })),
+        buildSilver: (source) => step(`silver ${source}`, () => buildSilver({ datamartDir, source, month, maxQuarantineShare, signal })),
+        buildFeatureStore: () => step('feature store', () => buildFeatureStore({ datamartDir, sourceDir, month, maxQuarantineShare, signal })),
+        buildLabelStore: () => step('label store', () => buildLabelStore({ datamartDir, month, signal })),
+      },
+      { oneAtATime: true, continueAfterBronze: (bronze) => bronze.some((b) => b.rows > 0) },
+    );
+    return 'stoppedAfterBronze' in outcome ? { noSourceRows: true, bronze: outcome.bronze } : { noSourceRows: false, ...outcome };
   });
 }
 

@@ -21,10 +21,12 @@ export async function runMonthEtl(options: {
   maxQuarantineShare: number;
 }): Promise<MonthEtlResult> {
   const { datamartDir, sourceDir, month, maxQuarantineShare } = options;
-  return runInMonthEtlOrder({
+  const outcome = await runInMonthEtlOrder({
     ingestBronze: (source) => ingestBronze({ datamartDir, sourceDir, source, month }),
     buildSilver: (source) => buildSilver({ datamartDir, source, month, maxQuarantineShare }),
     buildFeatureStore: () => buildFeatureStore({ datamartDir, sourceDir, month, maxQuarantineShare }),
     buildLabelStore: () => buildLabelStore({ datamartDir, month }),
   });
+  if ('stoppedAfterBronze' in outcome) throw new Error('the per-step month ETL does not stop after bronze'); // no continueAfterBronze given
+  return outcome;
 }

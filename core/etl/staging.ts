@@ -18,6 +18,7 @@ import { inspectSourceFile } from './csv-header.js';
 import { DATE_SPELLINGS, detectDateSpelling, monthUnder } from './date-spelling.js';
 import { REQUIRED_COLUMNS } from './source-columns.js';
 import { EMPTY_SLICE } from '../datamart/lineage.js';
+import { ByteBudget } from '../byte-budget.js';
 
 const manifestSchema = z.object({
   source: z.string(),
@@ -63,8 +64,13 @@ function monthFileIn(dir: string, month: string): string {
 // One build per cache key per process: the months of a backfill all ask for the same file at once.
 const inFlight = new Map<string, Promise<StagedSource>>();
 
-/** Stagings of this process, one after another (see stageSource). */
-let stagingQueue: Promise<unknown> = Promise.resolve();
+/**
+ * CSV bytes this process stages at once. Staging holds a whole CSV in the worker's one DuckDB instance: four sources
+ * at once outgrew its memory limit at 10 × the real data set. Files of the real data set's size are staged side by
+ * side (one such staging leaves a core idle), a larger one alone.
+ */
+const STAGING_BUDGET_BYTES = 64 * 2 ** 20;
+const stagingBudget = new ByteBudget(STAGING_BUDGET_BYTES);
 
 export async function stageSource(
   datamartDir: string,
@@ -85,10 +91,7 @@ export async function stageSource(
   if (existing) return existing;
   let pending = inFlight.get(dir);
   if (!pending) {
-    // One file at a time per process: staging holds a whole CSV in the worker's one DuckDB instance, and four sources
-    // at once outgrew its memory limit at 100 × the real data set.
-    const build = stagingQueue.then(() => buildStage(dir, source, file.path, file.size, file.mtimeMs, file.columns, file.size <= inMemoryMaxBytes));
-    stagingQueue = build.catch(() => undefined);
+    const build = stagingBudget.run(file.size, () => buildStage(dir, source, file.path, file.size, file.mtimeMs, file.columns, file.size <= inMemoryMaxBytes));
     pending = build.finally(() => inFlight.delete(dir));
     inFlight.set(dir, pending);
   }

@@ -17,6 +17,8 @@ export interface FitJob {
   input: CandidateFitInput;
   /** Set to 1 by the parent to stop the fit between two boosting rounds. */
   stop: Int32Array;
+  /** Fits of this process running now (shared by all its fit threads): each uses its share of the cores. */
+  fitsRunning: Int32Array;
 }
 
 export type FitMessage = { id: number } & (
@@ -30,6 +32,12 @@ const WORKER_ENTRY = new URL(`./candidate-fit-worker${import.meta.url.endsWith('
 const MAX_IDLE_THREADS = availableParallelism();
 const idle: Worker[] = [];
 let nextJobId = 0;
+/**
+ * Fits running on this process's threads. Three families fitted at once on 2 threads each oversubscribed the cores:
+ * libxgboost's threads wait for each other at every step of a tree, so a fit now runs on cores ÷ fits running
+ * (at least one) threads, set again before each boosting round, and one left alone gets its parameters' nthread.
+ */
+const fitsRunning = new Int32Array(new SharedArrayBuffer(4));
 
 function startFitThread(): Worker {
   preferPassiveOpenMpWait(); // measured: fits on threads spun 3-10x the CPU without it under load
@@ -73,7 +81,7 @@ export function fitCandidateOnThread(input: CandidateFitInput, onProgress?: (pro
   // The thread's messages arrive outside the caller's async context: the callback is bound to it (an activity's
   // heartbeat finds its activity through that context).
   const report = onProgress && AsyncResource.bind(onProgress);
-  const job: FitJob = { id: ++nextJobId, input, stop: new Int32Array(new SharedArrayBuffer(4)) };
+  const job: FitJob = { id: ++nextJobId, input, stop: new Int32Array(new SharedArrayBuffer(4)), fitsRunning };
   return new Promise<CandidateFit>((resolve, reject) => {
     let settled = false;
     const settle = (outcome: () => void) => {
@@ -81,7 +89,9 @@ export function fitCandidateOnThread(input: CandidateFitInput, onProgress?: (pro
       settled = true;
       outcome();
     };
+    Atomics.add(fitsRunning, 0, 1);
     const finish = () => {
+      Atomics.sub(fitsRunning, 0, 1);
       worker.off('message', onMessage);
       worker.off('error', onError);
       worker.off('exit', onExit);
@@ -117,6 +127,13 @@ export function fitCandidateOnThread(input: CandidateFitInput, onProgress?: (pro
     worker.on('exit', onExit);
     // The matrices move to the thread rather than being copied (a copy per fit was gigabytes at 100 × the data).
     const buffers = new Set(Object.values(input.splits).map((matrix) => matrix.data.buffer as ArrayBuffer));
-    worker.postMessage(job, [...buffers]);
+    try {
+      worker.postMessage(job, [...buffers]);
+    } catch (error) {
+      // Never reached the thread (e.g. a buffer that cannot move): the fit is not running, the thread is free.
+      finish();
+      release(worker);
+      settle(() => reject(error));
+    }
   });
 }

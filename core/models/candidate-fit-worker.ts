@@ -1,15 +1,22 @@
 // Worker-thread entry of candidate-fit-thread.ts: runs fits one after another, each posting its progress, then its
 // result or its error, tagged with the job's id. The parent stops a fit through the job's shared flag, checked
 // between boosting rounds; the thread then takes the next job.
+import { availableParallelism } from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import { fitCandidate } from './candidate-fit.js';
 import type { FitJob, FitMessage } from './candidate-fit-thread.js';
 
 const port = parentPort!;
-port.on('message', ({ id, input, stop }: FitJob) => {
+const cores = availableParallelism();
+port.on('message', ({ id, input, stop, fitsRunning }: FitJob) => {
   const post = (message: FitMessage, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
   try {
-    const fit = fitCandidate(input, (progress) => post({ id, kind: 'progress', progress }), () => Atomics.load(stop, 0) !== 0);
+    const fit = fitCandidate(
+      input,
+      (progress) => post({ id, kind: 'progress', progress }),
+      () => Atomics.load(stop, 0) !== 0,
+      () => Math.max(1, Math.floor(cores / Math.max(1, Atomics.load(fitsRunning, 0)))),
+    );
     post({ id, kind: 'done', fit }, [...Object.values(fit.scores).map((scores) => scores.buffer as ArrayBuffer), fit.onnx.buffer as ArrayBuffer]);
   } catch (error) {
     const { name, message, stack } = error instanceof Error ? error : new Error(String(error));

@@ -6,7 +6,7 @@
 // onnxruntime): the thread loads them for every fit.
 import type { ModelFamily } from '../../lib/contracts.js';
 import { Booster } from '../xgboost/booster.js';
-import { train } from '../xgboost/train.js';
+import { withSharedMatrices } from '../xgboost/train.js';
 import { exportToOnnx } from '../onnx/export.js';
 import { shiftBaseMargin } from './calibration.js';
 import type { FamilyPlan } from './families.js';
@@ -70,31 +70,35 @@ export function fitCandidate(
   input: CandidateFitInput,
   onProgress: (progress: CandidateFitProgress) => void,
   stopRequested: () => boolean,
+  /** Threads this fit may use now (fits running at once share the cores); at most the parameters' nthread. */
+  threadShare?: () => number,
 ): CandidateFit {
   const { family, plan, splits, scalePosWeight, featureNames } = input;
   let best: { booster: Booster; params: Params; testAuc: number; rounds: number } | undefined;
   try {
-    for (const [index, candidateParams] of plan.search.entries()) {
-      const params = { ...candidateParams, scale_pos_weight: scalePosWeight };
-      const result = train({
-        train: splits.train,
-        validation: splits.test,
-        params,
-        rounds: plan.rounds,
-        earlyStoppingRounds: plan.earlyStoppingRounds,
-        onIteration: (iteration, validationAuc) => {
-          if (stopRequested()) throw new FitStopped();
-          onProgress({ family, search: index + 1, of: plan.search.length, iteration, validationAuc });
-        },
-      });
-      const testAuc = result.bestValidationAuc ?? defined(auc(result.booster.predict(splits.test), splits.test.labels), 'test AUC');
-      if (!best || testAuc > best.testAuc) {
-        best?.booster.dispose();
-        best = { booster: result.booster, params: candidateParams, testAuc, rounds: result.bestIteration + 1 };
-      } else {
-        result.booster.dispose();
+    // The search's fits share one pair of native matrices (and their histogram index): built once, not per set.
+    withSharedMatrices(splits.train, splits.test, (fit) => {
+      for (const [index, candidateParams] of plan.search.entries()) {
+        const params = { ...candidateParams, scale_pos_weight: scalePosWeight };
+        const result = fit({
+          params,
+          rounds: plan.rounds,
+          earlyStoppingRounds: plan.earlyStoppingRounds,
+          threadsForNextRound: threadShare && (() => Math.min(threadShare(), Number(candidateParams.nthread ?? Infinity))),
+          onIteration: (iteration, validationAuc) => {
+            if (stopRequested()) throw new FitStopped();
+            onProgress({ family, search: index + 1, of: plan.search.length, iteration, validationAuc });
+          },
+        });
+        const testAuc = result.bestValidationAuc ?? defined(auc(result.booster.predict(splits.test), splits.test.labels), 'test AUC');
+        if (!best || testAuc > best.testAuc) {
+          best?.booster.dispose();
+          best = { booster: result.booster, params: candidateParams, testAuc, rounds: result.bestIteration + 1 };
+        } else {
+          result.booster.dispose();
+        }
       }
-    }
+    });
   } catch (error) {
     best?.booster.dispose();
     throw error;

@@ -11,6 +11,7 @@ import { fitCandidateOnThread } from './candidate-fit-thread.js';
 import { familyPlan, type FamilyPlan } from './families.js';
 import { canonicalJson, sha256Hex } from './hashing.js';
 import { publishDirectory } from '../fs-atomic.js';
+import { ByteBudget } from '../byte-budget.js';
 import { auc, defined, gini, ks, maxF1Threshold, thresholdMetrics } from './metrics.js';
 import { imputeInPlace, withMissingPolicy, type Preprocessor } from './preprocessor.js';
 import { loadTrainingSet, SPLITS, trainingMatrixBytes, type LabelledMatrix, type Split } from './training-set.js';
@@ -50,39 +51,13 @@ function prepared(matrix: LabelledMatrix, preprocessor: Preprocessor): LabelledM
  * the worker to 5.2 GiB. Fits that fit within it run in parallel; a larger one runs alone.
  */
 export const FIT_MATRIX_BUDGET_BYTES = 512 * 2 ** 20;
-let fitBytesInUse = 0;
-const fitWakers = new Set<() => void>();
-
-/** Waits until `bytes` more of fitting fit the budget (calling `whileWaiting` every second), then takes them. */
-async function admitFit(bytes: number, whileWaiting: () => void): Promise<() => void> {
-  while (fitBytesInUse > 0 && fitBytesInUse + bytes > FIT_MATRIX_BUDGET_BYTES) {
-    whileWaiting();
-    await new Promise<void>((resolve) => {
-      const wake = () => {
-        clearTimeout(timer);
-        fitWakers.delete(wake);
-        resolve();
-      };
-      const timer = setTimeout(wake, 1_000);
-      fitWakers.add(wake);
-    });
-  }
-  fitBytesInUse += bytes;
-  return () => {
-    fitBytesInUse -= bytes;
-    for (const wake of [...fitWakers]) wake();
-  };
-}
+const fitBudget = new ByteBudget(FIT_MATRIX_BUDGET_BYTES);
 
 export async function trainCandidate(options: TrainCandidateOptions): Promise<CandidateSummary> {
   const plan = familyPlan(options.family, options.params);
   const bytes = await trainingMatrixBytes(options.trainingSet.path);
-  const release = await admitFit(bytes, () => options.onProgress?.({ family: options.family, search: 0, of: plan.search.length, iteration: 0, waiting: true }));
-  try {
-    return await fitAndPublish(options, plan);
-  } finally {
-    release();
-  }
+  const waiting = () => options.onProgress?.({ family: options.family, search: 0, of: plan.search.length, iteration: 0, waiting: true });
+  return fitBudget.run(bytes, () => fitAndPublish(options, plan), waiting);
 }
 
 async function fitAndPublish(options: TrainCandidateOptions, plan: FamilyPlan): Promise<CandidateSummary> {

@@ -5,7 +5,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { datamart, partitionFile, partitionMonthOf } from '../../lib/layout.js';
 import { compareMonths, type Month } from '../../lib/months.js';
 import { InvalidSourceData } from '../../lib/errors.js';
-import { queryRows, sqlIdent, sqlString, withDuckDB } from '../duckdb.js';
+import { doubleVectorView, queryRows, sqlIdent, sqlString, withDuckDB } from '../duckdb.js';
 import { KEY_COLUMNS, type FeatureColumn, type FeatureRow, type FeatureTable } from './preprocessor.js';
 
 const NUMERIC_TYPE = /^(DOUBLE|FLOAT|REAL|DECIMAL.*|HUGEINT|U?BIGINT|U?INTEGER|U?SMALLINT|U?TINYINT|BOOLEAN)$/;
@@ -67,13 +67,14 @@ export function requireColumns(described: readonly DescribedColumn[], required: 
   }
 }
 
-/** SELECT list that reads features as JS numbers (DOUBLE) or strings (VARCHAR). */
-export function featureSelectList(columns: readonly FeatureColumn[], alias = ''): string {
+/** SELECT list that reads features as JS numbers (DOUBLE; `missingAsNaN`: NaN instead of NULL) or strings (VARCHAR). */
+export function featureSelectList(columns: readonly FeatureColumn[], alias = '', missingAsNaN = false): string {
   const prefix = alias ? `${alias}.` : '';
+  const number = (sql: string) => (missingAsNaN ? `coalesce(${sql}, 'NaN'::DOUBLE)` : sql);
   return columns
     .map((column) =>
       column.kind === 'numeric'
-        ? `TRY_CAST(${prefix}${sqlIdent(column.name)} AS DOUBLE) AS ${sqlIdent(column.name)}`
+        ? `${number(`TRY_CAST(${prefix}${sqlIdent(column.name)} AS DOUBLE)`)} AS ${sqlIdent(column.name)}`
         : `CAST(${prefix}${sqlIdent(column.name)} AS VARCHAR) AS ${sqlIdent(column.name)}`,
     )
     .join(', ');
@@ -107,7 +108,7 @@ export async function matureApplicationMonths(datamartDir: string, asOf: Month):
 }
 
 /** The feature store's columns for `months` and the query joining their rows to the labels mature by `asOf`. */
-async function labelledQuery(db: DuckDBConnection, datamartDir: string, asOf: Month, months: readonly Month[]) {
+async function labelledQuery(db: DuckDBConnection, datamartDir: string, asOf: Month, months: readonly Month[], missingAsNaN = false) {
   if (months.length === 0) throw new Error('no application month to load');
   const labelFiles = (await listPartitionMonths(datamart.labelStore(datamartDir)))
     .filter((m) => compareMonths(m, asOf) <= 0)
@@ -122,7 +123,7 @@ async function labelledQuery(db: DuckDBConnection, datamartDir: string, asOf: Mo
     WITH labels AS (SELECT CAST(loan_id AS VARCHAR) AS loan_id, CAST(label AS INTEGER) AS label FROM ${parquetList(labelFiles)})
     SELECT CAST(f.loan_id AS VARCHAR) AS loan_id, CAST(f.Customer_ID AS VARCHAR) AS Customer_ID,
            strftime(CAST(f.snapshot_date AS DATE), '%Y-%m') AS month, l.label AS label
-           ${columns.length > 0 ? ', ' + featureSelectList(columns, 'f') : ''}
+           ${columns.length > 0 ? ', ' + featureSelectList(columns, 'f', missingAsNaN) : ''}
     FROM ${features} f JOIN labels l ON CAST(f.loan_id AS VARCHAR) = l.loan_id
     ORDER BY month, loan_id`;
   return { columns, described, featureFiles, sql };
@@ -154,7 +155,8 @@ export interface LabelledTable extends FeatureTable {
 /** loadLabelledRows as columns, read chunk by chunk: the memory of the values, not of an object per row. */
 export async function loadLabelledTable(datamartDir: string, asOf: Month, months: readonly Month[]): Promise<LabelledTable> {
   return withDuckDB(async (db) => {
-    const { sql, columns, ...query } = await labelledQuery(db, datamartDir, asOf, months);
+    // Numbers come without NULL (NaN instead), so each chunk's column is copied from DuckDB's memory whole.
+    const { sql, columns, ...query } = await labelledQuery(db, datamartDir, asOf, months, true);
     const result = await db.stream(sql);
     const index = new Map(result.columnNames().map((name, i) => [name, i]));
     const monthOf: Month[] = [];
@@ -171,12 +173,7 @@ export async function loadLabelledTable(datamartDir: string, asOf: Month, months
         monthOf.push(monthVector.getItem(r) as Month);
         labels.push(Number(labelVector.getItem(r)) === 1 ? 1 : 0);
       }
-      for (const [name, pieces] of numbers) {
-        const vector = chunk.getColumnVector(index.get(name)!);
-        const piece = new Float64Array(size);
-        for (let r = 0; r < size; r++) piece[r] = (vector.getItem(r) as number | null) ?? Number.NaN;
-        pieces.push(piece);
-      }
+      for (const [name, pieces] of numbers) pieces.push(Float64Array.from(doubleVectorView(chunk, index.get(name)!)));
       for (const [name, out] of texts) {
         const vector = chunk.getColumnVector(index.get(name)!);
         for (let r = 0; r < size; r++) out.push(vector.getItem(r) as string | null);

@@ -86,7 +86,7 @@ export interface MonthDataQuality {
 
 /** The month's profile against the training baseline: the worst coverage drop, the worst NULL jump, the covered rows. */
 export function compareWithBaseline(
-  features: Record<string, readonly unknown[]>,
+  features: Record<string, ArrayLike<unknown>>,
   rows: number,
   baseline: DataBaseline | undefined,
   thresholds: DataQualityThresholds,

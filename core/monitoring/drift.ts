@@ -44,10 +44,11 @@ function proportions(counts: number[], total: number): number[] {
   return counts.map((count) => (total === 0 ? 0 : count / total));
 }
 
-export function numericProportions(values: readonly (number | null)[], edges: readonly number[], missing: boolean): number[] {
+export function numericProportions(values: ArrayLike<number | null>, edges: readonly number[], missing: boolean): number[] {
   const counts = new Array(edges.length + 1 + (missing ? 1 : 0)).fill(0);
   let total = 0;
-  for (const value of values) {
+  for (let row = 0; row < values.length; row++) {
+    const value = values[row];
     if (value === null || Number.isNaN(value)) {
       if (!missing) continue;
       counts[counts.length - 1]++;
@@ -59,10 +60,11 @@ export function numericProportions(values: readonly (number | null)[], edges: re
   return proportions(counts, total);
 }
 
-export function categoricalProportions(values: readonly (string | null)[], categories: readonly string[]): number[] {
+export function categoricalProportions(values: ArrayLike<string | null>, categories: readonly string[]): number[] {
   const index = new Map(categories.map((category, i) => [category, i]));
   const counts = new Array(categories.length + 2).fill(0);
-  for (const value of values) {
+  for (let row = 0; row < values.length; row++) {
+    const value = values[row];
     if (value === null) counts[categories.length + 1]++;
     else counts[index.get(value) ?? categories.length]++;
   }
@@ -93,11 +95,11 @@ export function psi(expected: readonly number[], actual: readonly number[]): num
 }
 
 /** PSI of new values against stored bins (numeric or categorical). */
-export function stabilityIndex(bins: Bins, values: readonly (number | string | null)[]): number {
+export function stabilityIndex(bins: Bins, values: ArrayLike<number | string | null>): number {
   const actual =
     bins.kind === 'numeric'
-      ? numericProportions(values as (number | null)[], bins.edges, bins.missing)
-      : categoricalProportions(values as (string | null)[], bins.categories);
+      ? numericProportions(values as ArrayLike<number | null>, bins.edges, bins.missing)
+      : categoricalProportions(values as ArrayLike<string | null>, bins.categories);
   return psi(bins.expected, actual);
 }
 

@@ -5,7 +5,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { datamart, partitionFile, partitionMonthOf } from '../../lib/layout.js';
 import { MonitoringInputError } from '../../lib/errors.js';
 import { addMonths, compareMonths, type Month } from '../../lib/months.js';
-import { readParquet, sqlIdent } from '../duckdb.js';
+import { queryColumns, readParquet, sqlIdent } from '../duckdb.js';
 import type { ScoredOutcome } from './metrics.js';
 
 /** Months after an application month at which its label is observed (MOB 6, SPEC §2). */
@@ -121,13 +121,24 @@ export async function readMonthScores(
 
 export interface MonthFeatureRows {
   /** One per scored loan, in the same order as each feature's values. */
-  probabilities: number[];
-  /** Values per requested feature present in the month's feature store; empty when its partition is absent. */
-  features: Record<string, unknown[]>;
+  probabilities: Float64Array;
+  /**
+   * Values per requested feature present in the month's feature store (empty when its partition is absent): a numeric
+   * column as a Float64Array with NaN for NULL, any other as its values.
+   */
+  features: Record<string, Float64Array | unknown[]>;
   featuresFound: boolean;
 }
 
-/** The month's scored loans with their feature values side by side (a LEFT JOIN: a loan without features gets NULLs). */
+/** Column types read as numbers (DOUBLE, NULL as NaN), as toNumber reads them. */
+const NUMERIC_TYPES = new Set(['DOUBLE', 'FLOAT', 'BIGINT', 'INTEGER', 'SMALLINT', 'TINYINT', 'HUGEINT', 'UBIGINT', 'UINTEGER', 'USMALLINT', 'UTINYINT', 'BOOLEAN']);
+const isNumericType = (type: string) => NUMERIC_TYPES.has(type) || type.startsWith('DECIMAL');
+const asDouble = (expression: string, name: string) => `coalesce(CAST(${expression} AS DOUBLE), 'NaN'::DOUBLE) AS ${sqlIdent(name)}`;
+
+/**
+ * The month's scored loans with their feature values side by side (a LEFT JOIN: a loan without features gets NULLs),
+ * in no particular order: monitoring only counts them into bins.
+ */
 export async function readMonthFeatureRows(
   db: DuckDBConnection,
   datamartDir: string,
@@ -141,13 +152,17 @@ export async function readMonthFeatureRows(
   const present = featuresFound ? await columnNames(db, featureFile) : new Map<string, string>();
   if (featuresFound) requireColumns(featureFile, present, ['loan_id']);
   const wanted = features.filter((feature) => present.has(feature));
-  const select = [`p.default_probability AS "__probability"`, ...wanted.map((feature) => `f.${sqlIdent(feature)}`)].join(', ');
+  const numeric = new Set(['__probability', ...wanted.filter((feature) => isNumericType(present.get(feature)!))]);
+  const select = [
+    asDouble('p.default_probability', '__probability'),
+    ...wanted.map((feature) => (numeric.has(feature) ? asDouble(`f.${sqlIdent(feature)}`, feature) : `f.${sqlIdent(feature)}`)),
+  ].join(', ');
   const from = featuresFound
     ? `${readParquet(predictionsFile)} p LEFT JOIN ${readParquet(featureFile)} f USING (loan_id)`
     : `${readParquet(predictionsFile)} p`;
-  const columns = (await db.runAndReadAll(`SELECT ${select} FROM ${from} ORDER BY p.loan_id`)).getColumnsObjectJS() as Record<string, unknown[]>;
+  const { columns } = await queryColumns(db, `SELECT ${select} FROM ${from}`, numeric);
   const { __probability: probabilities, ...values } = columns;
-  return { probabilities: probabilities.map((value) => toNumber(value) ?? Number.NaN), features: values, featuresFound };
+  return { probabilities: probabilities as Float64Array, features: values, featuresFound };
 }
 
 export { toNumber };

@@ -36,8 +36,14 @@ export function monitoringSettings(config: Config, overrides: Partial<Monitoring
   };
 }
 
+/** A month's values of one feature: numbers (NaN for NULL) of a numeric column, or the column's values. */
+type FeatureValues = Float64Array | readonly unknown[];
+
 /** Feature values as the stored bins expect them: numbers for numeric bins, text for categorical ones. */
-function valuesForBins(bins: Bins, values: readonly unknown[]): (number | string | null)[] {
+function valuesForBins(bins: Bins, values: FeatureValues): ArrayLike<number | string | null> {
+  if (values instanceof Float64Array) {
+    return bins.kind === 'numeric' ? values : Array.from(values, (value) => (Number.isNaN(value) ? null : String(value)));
+  }
   if (bins.kind === 'numeric') return values.map(toNumber);
   return values.map((value) => (value === null || value === undefined ? null : String(value)));
 }
@@ -45,7 +51,7 @@ function valuesForBins(bins: Bins, values: readonly unknown[]): (number | string
 /** Largest CSI over the model's features present this month, and which feature it is; NULLs when none is present. */
 export function maxCsi(
   baseline: ModelMetadata['baseline'],
-  features: Record<string, readonly unknown[]>,
+  features: Record<string, FeatureValues>,
 ): { max_csi: number | null; max_csi_feature: string | null } {
   let best: { max_csi: number | null; max_csi_feature: string | null } = { max_csi: null, max_csi_feature: null };
   for (const [feature, values] of Object.entries(features).sort(([a], [b]) => a.localeCompare(b))) {
@@ -57,8 +63,10 @@ export function maxCsi(
   return best;
 }
 
-function pick<T>(values: readonly T[], keep: readonly boolean[]): T[] {
-  return values.filter((_, row) => keep[row]);
+/** The rows of `values` that `keep` marks (the same array when it marks all: `everyRow`). */
+function pick<T extends FeatureValues>(values: T, keep: readonly boolean[], everyRow: boolean): T {
+  if (everyRow) return values;
+  return (values instanceof Float64Array ? values.filter((_, row) => keep[row]) : values.filter((_, row) => keep[row])) as T;
 }
 
 /**
@@ -81,8 +89,9 @@ export async function monitorMonth(
   const scored = await readMonthFeatureRows(db, settings.datamartDir, metadata.model_id, month, wanted);
   const rows = scored.probabilities.length;
   const quality = compareWithBaseline(scored.features, rows, scored.featuresFound ? metadata.data_baseline : undefined, settings.dataQuality);
-  const coveredScores = pick(scored.probabilities, quality.covered);
-  const coveredFeatures = Object.fromEntries(Object.entries(scored.features).map(([name, values]) => [name, pick(values, quality.covered)]));
+  const everyRow = quality.gapSources.length === 0; // then quality.covered marks every row
+  const coveredScores = pick(scored.probabilities, quality.covered, everyRow);
+  const coveredFeatures = Object.fromEntries(Object.entries(scored.features).map(([name, values]) => [name, pick(values, quality.covered, everyRow)]));
   const psiCovered = coveredScores.length > 0 ? stabilityIndex(metadata.baseline.score, coveredScores) : null;
   const drift = maxCsi(metadata.baseline, coveredFeatures);
   const performance = scores.mature ? performanceMetrics(scores.outcomes) : NO_PERFORMANCE;

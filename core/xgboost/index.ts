@@ -5,7 +5,7 @@ export { Booster, type ImportanceType } from './booster.js';
 export { XGBoostError } from '../../lib/errors.js';
 export { assertDenseMatrix, type DenseMatrix, type LabelledMatrix } from './matrix.js';
 export { loadXGBoost, loadedLibraryPath } from './native.js';
-export { train, parseEvalAuc, type BoosterParams, type TrainOptions, type TrainResult } from './train.js';
+export { train, withSharedMatrices, parseEvalAuc, type BoosterParams, type TrainOptions, type TrainResult } from './train.js';
 
 /** libxgboost's version, e.g. '1.7.4'. */
 export function xgboostVersion(): string {

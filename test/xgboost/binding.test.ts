@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
-import { Booster, parseEvalAuc, train, xgboostVersion, XGBoostError } from '../../core/xgboost/index.js';
+import { Booster, parseEvalAuc, train, withSharedMatrices, xgboostVersion, XGBoostError } from '../../core/xgboost/index.js';
 import { auc, FAMILY_PARAMS, realSample, splitRows, syntheticProblem } from './fixtures.js';
 
 const assertSamePredictions = (actual: Float32Array, expected: Float32Array) => {
@@ -79,6 +79,57 @@ describe('libxgboost binding', () => {
         reloaded.dispose();
       }
     }
+  });
+
+  it('gives the same booster whatever threads it runs on (fits sharing the cores choose them round by round)', () => {
+    const problem = syntheticProblem({ rows: 4000, cols: 12, missingShare: 0.15, seed: 11 });
+    // The product's three families' kinds (its gblinear is coord_descent; the default shotgun updater depends on threads).
+    const product = {
+      gbtree: FAMILY_PARAMS.gbtree,
+      rf: FAMILY_PARAMS.rf,
+      sampled: { ...FAMILY_PARAMS.gbtree, subsample: 0.8, colsample_bytree: 0.8 },
+      coordDescent: { booster: 'gblinear', objective: 'binary:logistic', updater: 'coord_descent', feature_selector: 'cyclic', eta: 0.5, lambda: 1, alpha: 0, seed: 7, nthread: 2 },
+    };
+    for (const [family, params] of Object.entries(product)) {
+      const rounds = family === 'rf' ? 1 : 15;
+      const fit = (threadsForNextRound?: () => number) => {
+        const { booster } = train({ train: problem, params, rounds, threadsForNextRound });
+        try {
+          return booster.toJson();
+        } finally {
+          booster.dispose();
+        }
+      };
+      const asked: number[] = [];
+      const alternating = fit(() => (asked.push(asked.length), asked.length % 2 === 1 ? 1 : 3));
+      const linear = params.booster === 'gblinear';
+      // gblinear is asked once, before its first round: a change mid-training rebuilds its updater.
+      assert.equal(asked.length, linear ? 1 : rounds, `${family}: asked before ${linear ? 'its first round' : 'every round'}`);
+      const plain = fit();
+      assert.equal(alternating, plain, `${family}: 1 and 3 threads in turn vs nthread ${params.nthread} throughout`);
+      assert.equal(fit(() => 1), plain, `${family}: one thread vs nthread ${params.nthread}`);
+    }
+  });
+
+  it('fits sharing one pair of native matrices (a parameter search) give the boosters of separate fits', () => {
+    const [trainSet, validation] = splitRows(syntheticProblem({ rows: 3000, cols: 10, missingShare: 0.1, seed: 3 }), 2000);
+    const search = [
+      { ...FAMILY_PARAMS.gbtree, max_depth: 3, subsample: 0.8, colsample_bytree: 0.8 },
+      { ...FAMILY_PARAMS.gbtree, max_depth: 5, eta: 0.3, subsample: 0.8, colsample_bytree: 0.8 },
+      FAMILY_PARAMS.rf,
+    ];
+    const json = (result: { booster: Booster }) => {
+      try {
+        return result.booster.toJson();
+      } finally {
+        result.booster.dispose();
+      }
+    };
+    const options = (params: (typeof search)[number]) => ({ params, rounds: params === FAMILY_PARAMS.rf ? 1 : 40, earlyStoppingRounds: params === FAMILY_PARAMS.rf ? undefined : 5 });
+    const separate = search.map((params) => json(train({ train: trainSet, validation, ...options(params) })));
+    const shared = withSharedMatrices(trainSet, validation, (fit) => search.map((params) => json(fit(options(params)))));
+    assert.deepEqual(shared, separate);
+    assert.throws(() => withSharedMatrices(trainSet, undefined, (fit) => fit({ params: FAMILY_PARAMS.gbtree, rounds: 5, earlyStoppingRounds: 2 })), /needs a validation matrix/);
   });
 
   it('early-stops gblinear (which cannot be sliced) by keeping the best snapshot', () => {

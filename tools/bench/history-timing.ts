@@ -29,6 +29,9 @@ export interface ActivityTiming {
   rows: number;
   /** Sum of every numeric top-level field of the results (runMonthEtl's featureRows, labelRows, …). */
   totals: Record<string, number>;
+  /** Epoch ms of the first attempt's start and of the last close: the span the activity covered in the run. */
+  firstStartedAt: number;
+  lastClosedAt: number;
 }
 
 export interface HistoryTiming {
@@ -76,7 +79,9 @@ export function addHistory(into: HistoryTiming, events: HistoryEvent[]): History
         const scheduledAt = time.get(scheduledId) ?? at;
         const start = activityStart.get(scheduledId);
         const name = activityType.get(scheduledId) ?? 'unknown';
-        const entry = (into.activities[name] ??= { count: 0, retries: 0, runMs: 0, waitMs: 0, maxRunMs: 0, rows: 0, totals: {} });
+        const entry = (into.activities[name] ??= { count: 0, retries: 0, runMs: 0, waitMs: 0, maxRunMs: 0, rows: 0, totals: {}, firstStartedAt: Infinity, lastClosedAt: -Infinity });
+        if (start) entry.firstStartedAt = Math.min(entry.firstStartedAt, start.at);
+        entry.lastClosedAt = Math.max(entry.lastClosedAt, at);
         const runMs = start ? at - start.at : 0;
         const waitMs = (start ? start.at : at) - scheduledAt;
         entry.count++;

@@ -18,6 +18,7 @@ import { describeMachine, type MachineDescription } from './machine.js';
 import { customersAt, type BenchOptions } from './options.js';
 import { startWorkerChild, type WorkerChild } from '../../workers/worker-process.js';
 import { profileScoring, type ScoringProfile } from './scoring-profile.js';
+import { sampleCpu, type CpuSampler, type SpanCpu } from './cpu-sampler.js';
 
 export interface BenchResult {
   date: string;
@@ -61,6 +62,12 @@ export interface BenchResult {
    * alone: workflow tasks, child starts, scheduling); its share of the wall is Temporal's own share.
    */
   overhead: { idleSeconds: number; idleSecondsByStage: Record<string, number>; temporalShare: number; activityMinusFloorSeconds: number };
+  /**
+   * Where the cores went, per span of the pipeline (from the first start to the last close of its activities; phase 2
+   * and monitoring whole): the worker's CPU and the machine's busy cores. A worker under the cores on an otherwise
+   * idle machine is a serial stretch.
+   */
+  cores: Record<string, SpanCpu | null>;
   /** scoreMonth's stages and the scoring kernel measured outside Temporal on this run's datamart (null: no model). */
   scoringProfile: ScoringProfile | null;
   outcome: { trainedModel: string | null; promoted: boolean; monitoringAction: string; failedMonths: number };
@@ -102,6 +109,7 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
   let server: DevServer | undefined;
   let worker: WorkerChild | undefined;
   let connection: Connection | undefined;
+  let cpu: CpuSampler | undefined;
   try {
     let t = Date.now();
     let data: BenchResult['data'] = { kind: 'generated' };
@@ -129,6 +137,7 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
     worker = await startWorkerChild({ address: server.address, config });
     seconds.workerStart = lap(t);
     log(`worker pid ${worker.pid} polling (${seconds.workerStart.toFixed(1)} s, includes bundling the workflows)`);
+    cpu = sampleCpu(worker.pid);
 
     connection = await Connection.connect({ address: server.address });
     const client = new Client({ connection });
@@ -170,6 +179,7 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
 
     await client.workflow.getHandle(LIFECYCLE_WORKFLOW_ID).terminate('bench over');
     stageStarts.push(['after monitoring', Date.now()]);
+    cpu.stop();
     await worker.stop();
     const peakRssBytes = worker.peakRssBytes();
     const rssPeak = worker.rssPeakSample();
@@ -197,8 +207,19 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
     const idleSecondsByStage = Object.fromEntries(
       stageStarts.slice(0, -1).map(([stage, start], index) => [stage, round(idleMs(timing.activityIntervals, start, stageStarts[index + 1][1]) / 1000)]),
     );
-    const activity = (name: string) => timing.activities[name] ?? { count: 0, retries: 0, runMs: 0, waitMs: 0, maxRunMs: 0, rows: 0, totals: {} };
+    const activity = (name: string) => timing.activities[name] ?? { count: 0, retries: 0, runMs: 0, waitMs: 0, maxRunMs: 0, rows: 0, totals: {}, firstStartedAt: NaN, lastClosedAt: NaN };
     const monthEtl = activity('runMonthEtl');
+    const stageSpan = (stage: string) => {
+      const index = stageStarts.findIndex(([name]) => name === stage);
+      return cpu!.span(stageStarts[index][1], stageStarts[index + 1][1]);
+    };
+    const cores: BenchResult['cores'] = {
+      'staging (planMonths)': cpu.span(activity('planMonths').firstStartedAt, activity('planMonths').lastClosedAt),
+      'months ETL (first to last runMonthEtl)': cpu.span(monthEtl.firstStartedAt, monthEtl.lastClosedAt),
+      'training (buildTrainingSet to the last trainCandidate)': cpu.span(activity('buildTrainingSet').firstStartedAt, activity('trainCandidate').lastClosedAt),
+      'phase 2': stageSpan('phase 2'),
+      monitoring: stageSpan('monitoring'),
+    };
     const bronze = monthEtl.rows;
     const scored = activity('scoreMonth').rows;
     seconds.total = lap(t0);
@@ -249,6 +270,7 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
         temporalShare: round(idle / seconds.pipeline, 3),
         activityMinusFloorSeconds: round(timing.activityRunMs / 1000 - floor.seconds.total),
       },
+      cores,
       scoringProfile,
       outcome: {
         trainedModel: phase1.training?.modelId ?? null,
@@ -261,6 +283,7 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
     result.targets = targetsFor(result);
     return result;
   } finally {
+    cpu?.stop();
     await worker?.kill().catch(() => undefined);
     await connection?.close().catch(() => undefined);
     await server?.stop().catch(() => undefined);
