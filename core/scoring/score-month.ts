@@ -2,11 +2,10 @@
 // gold/predictions/model_id=<id>/snapshot_date=YYYY-MM-DD/data.parquet (SPEC §3 columns).
 import { link, rm } from 'node:fs/promises';
 import { BIGINT, DuckDBDataChunk, FLOAT, type DuckDBConnection, type DuckDBMaterializedResult } from '@duckdb/node-api';
-import duckdbBindings from '@duckdb/node-bindings';
 import { InvalidSourceData } from '../../lib/errors.js';
 import { datamart, partitionFile } from '../../lib/layout.js';
 import { snapshotDate, type Month } from '../../lib/months.js';
-import { readParquet, sqlIdent, sqlString, withDuckDB, writeParquetAtomic } from '../duckdb.js';
+import { readParquet, sqlIdent, sqlString, vectorView, withDuckDB, writeParquetAtomic } from '../duckdb.js';
 import { fileIdentity } from '../file-identity.js';
 import { removeOrphanedTemporaries, temporaryPathFor } from '../temp-files.js';
 import { describeColumns, requireColumns } from '../models/dataset.js';
@@ -65,29 +64,14 @@ export async function readEncodedMonth(db: DuckDBConnection, file: string, prepr
   let firstRow = 0;
   for (let index = 0; index < result.chunkCount; index++) {
     const chunk = result.getChunk(index);
-    fileRowNumbers.set(vectorValues(chunk, 0, BigInt64Array), firstRow);
+    fileRowNumbers.set(vectorView(chunk, 0, BigInt64Array), firstRow);
     const columns = preprocessor.features.map((feature, at): FeatureColumnValues =>
-      feature.kind === 'numeric' ? vectorValues(chunk, 1 + at, Float64Array) : vectorValues(chunk, 1 + at, Uint32Array),
+      feature.kind === 'numeric' ? vectorView(chunk, 1 + at, Float64Array) : vectorView(chunk, 1 + at, Uint32Array),
     );
     encodeColumns(preprocessor, columns, chunk.rowCount, matrix.data, firstRow);
     firstRow += chunk.rowCount;
   }
   return { matrix, fileRowNumbers };
-}
-
-/**
- * A column of a chunk as a typed array over DuckDB's own memory (valid while the result lives): the node-api's getItem
- * per value (a call and a validity check each) was most of the time of reading a month into JS. Only for columns
- * without NULL (featureReadList's, file_row_number).
- */
-function vectorValues<T extends BigInt64Array | Float64Array | Uint32Array>(
-  chunk: DuckDBDataChunk,
-  column: number,
-  type: { new (buffer: ArrayBufferLike, byteOffset: number, length: number): T; BYTES_PER_ELEMENT: number },
-): T {
-  const rows = chunk.rowCount;
-  const bytes = duckdbBindings.vector_get_data(duckdbBindings.data_chunk_get_vector(chunk.chunk, column), rows * type.BYTES_PER_ELEMENT);
-  return new type(bytes.buffer, bytes.byteOffset, rows);
 }
 
 const missingPartition = (file: string) => new InvalidSourceData({ file }, 'feature-store partition is missing: run the ETL of this month first');
