@@ -1,6 +1,7 @@
 // `npm run serve`: the online scoring API (core/serving/app.ts) on SERVE_HOST:SERVE_PORT (127.0.0.1:8080), serving
 // MODEL_BANK_DIR's production model and following its promotions and rollbacks. SIGINT/SIGTERM: in-flight requests
 // finish, buffered online scores are written, then the process exits.
+import '../core/serving/duckdb-allocator.js'; // first: configures DuckDB's allocator before the library loads
 import { ConfigError, loadConfig, type Config } from '../lib/config.js';
 import { serveOptionsFrom, startScoringServer } from '../core/serving/app.js';
 

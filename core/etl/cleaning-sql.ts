@@ -2,7 +2,10 @@
 // source is cleaned by the same rules. Numbers must look like numbers (after stripping trailing '_'): TRY_CAST alone
 // would accept 'inf', '1e400' or ' 12 ' and silently make numbers out of dirt. A value that is already clean (most are)
 // is recognised by a full match, cheaper than extracting a group from it (the batch clickstream cleaning's main cost);
-// anything else takes the extracting pattern, so both give the same value.
+// anything else takes the extracting pattern, so both give the same value. The extracted text is read once: a NULL
+// for no match comes from TRY_CAST of '' (the extracted group is a plain number or '') or from the first of no
+// matches, not from nullif(), which would run the pattern twice. A macro's body is copied into every use, and online
+// scoring (core/serving) sets up every copy of every pattern again at each execution of its query on a few rows.
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { sqlString } from '../duckdb.js';
 import { PLACEHOLDERS } from './source-columns.js';
@@ -13,12 +16,12 @@ export async function defineCleaningMacros(db: DuckDBConnection): Promise<void> 
     CREATE OR REPLACE MACRO etl_text(x) AS
       CASE WHEN x IS NULL OR trim(x) IN (${placeholders}) OR regexp_full_match(trim(x), '_+') THEN NULL ELSE trim(x) END;
     CREATE OR REPLACE MACRO etl_num(x) AS CASE WHEN regexp_full_match(x, '-?[0-9]+(\\.[0-9]+)?') THEN CAST(x AS DOUBLE)
-      ELSE CAST(nullif(regexp_extract(x, '^\\s*(-?[0-9]+(\\.[0-9]+)?)_*\\s*$', 1), '') AS DOUBLE) END;
+      ELSE TRY_CAST(regexp_extract(x, '^\\s*(-?[0-9]+(\\.[0-9]+)?)_*\\s*$', 1) AS DOUBLE) END;
     CREATE OR REPLACE MACRO etl_int(x) AS CASE WHEN regexp_full_match(x, '-?[0-9]{1,9}') THEN CAST(x AS INTEGER)
-      ELSE CAST(nullif(regexp_extract(x, '^\\s*(-?[0-9]{1,9})_*\\s*$', 1), '') AS INTEGER) END;
+      ELSE TRY_CAST(regexp_extract(x, '^\\s*(-?[0-9]{1,9})_*\\s*$', 1) AS INTEGER) END;
     CREATE OR REPLACE MACRO etl_range(v, lo, hi) AS CASE WHEN v BETWEEN lo AND hi THEN v END;
     CREATE OR REPLACE MACRO etl_customer(x) AS CASE WHEN regexp_full_match(x, 'CUS_0x[0-9a-fA-F]+') THEN x
-      ELSE nullif(regexp_extract(x, '^\\s*(CUS_0x[0-9a-fA-F]+)\\s*$', 1), '') END;
+      ELSE regexp_extract_all(x, '^\\s*(CUS_0x[0-9a-fA-F]+)\\s*$', 1)[1] END;
     CREATE OR REPLACE MACRO etl_ratio(numerator, denominator) AS
       CASE WHEN denominator > 0 THEN numerator / denominator END;
   `);

@@ -130,9 +130,19 @@ export function featureSelect(inputs: { loans: string; attributes: string; finan
 /**
  * The feature-store SELECT over silver relations (SQL table expressions): silver loan_daily, attributes and financials
  * of the month, silver clickstream of the lookback months. The batch ETL reads them from Parquet, online scoring
- * (core/serving) from in-memory tables: one definition of the features for both.
+ * (core/serving) from its micro-batch's records: one definition of the features for both.
+ *
+ * Two options leave out work that changes no feature value (online scoring, a handful of rows per execution, where
+ * every operator's per-execution setup costs more than its rows): `orderByLoan: false` returns the rows unordered
+ * (the caller matches them by loan_id), `rankApplicantsOnly: false` ranks every customer's clickstream rows instead
+ * of only the applicants' (a semi join that pays off on a month of clickstream; the ranking is per customer and only
+ * applicants' rows are joined, so the features are the same).
  */
-export function featureSelectFrom(relations: { loans: string; attributes: string; financials: string; clickstream: string }): string {
+export function featureSelectFrom(
+  relations: { loans: string; attributes: string; financials: string; clickstream: string },
+  options: { orderByLoan?: boolean; rankApplicantsOnly?: boolean } = {},
+): string {
+  const { orderByLoan = true, rankApplicantsOnly = true } = options;
   const double = (table: string, column: string) => `CAST(${table}.${sqlIdent(column)} AS DOUBLE) AS ${sqlIdent(column)}`;
   const text = (table: string, column: string) => `CAST(${table}.${sqlIdent(column)} AS VARCHAR) AS ${sqlIdent(column)}`;
   return `
@@ -142,8 +152,8 @@ export function featureSelectFrom(relations: { loans: string; attributes: string
     ), latest_click AS (
       -- Only the applicants' rows are ranked: a customer's rows are kept or dropped together, so each applicant's
       -- latest row is the one ranking them all would pick, without sorting every customer's lookback months.
-      SELECT * FROM ${relations.clickstream}
-      WHERE Customer_ID IN (SELECT Customer_ID FROM applications)
+      SELECT * FROM ${relations.clickstream}${rankApplicantsOnly ? `
+      WHERE Customer_ID IN (SELECT Customer_ID FROM applications)` : ''}
       QUALIFY row_number() OVER (PARTITION BY Customer_ID ORDER BY snapshot_date DESC, source_line) = 1
     )
     SELECT app.loan_id, app.Customer_ID, app.snapshot_date,
@@ -157,8 +167,8 @@ export function featureSelectFrom(relations: { loans: string; attributes: string
     FROM applications AS app
     LEFT JOIN ${relations.attributes} AS attr ON attr.Customer_ID = app.Customer_ID
     LEFT JOIN ${relations.financials} AS fin ON fin.Customer_ID = app.Customer_ID
-    LEFT JOIN latest_click AS click ON click.Customer_ID = app.Customer_ID
-    ORDER BY app.loan_id`;
+    LEFT JOIN latest_click AS click ON click.Customer_ID = app.Customer_ID${orderByLoan ? `
+    ORDER BY app.loan_id` : ''}`;
 }
 
 export async function buildFeatureStore(options: {

@@ -164,7 +164,11 @@ class FeatureConnection {
       const accepted = (source: Source) => `(SELECT * EXCLUDE (reason) FROM (${silver(source)}) WHERE reason IS NULL)`;
       statements = {
         features: await this.db.prepare(
-          featureSelectFrom({ loans: accepted('loan_daily'), attributes: accepted('attributes'), financials: accepted('financials'), clickstream: accepted('clickstream') }),
+          featureSelectFrom(
+            { loans: accepted('loan_daily'), attributes: accepted('attributes'), financials: accepted('financials'), clickstream: accepted('clickstream') },
+            // Rows are matched by loan_id below, and ranking a handful of clickstream rows costs less than the semi join.
+            { orderByLoan: false, rankApplicantsOnly: false },
+          ),
         ),
         rejected: await this.db.prepare(
           SOURCES.map((source) => `SELECT ${sqlString(source)} AS source, source_line, reason FROM (${silver(source)}) WHERE reason IS NOT NULL`).join('\nUNION ALL\n'),
@@ -283,11 +287,16 @@ export class OnlineFeatureStore {
     const connections: FeatureConnection[] = [];
     for (let index = 0; index < (options.connections ?? DEFAULT_FEATURE_CONNECTIONS); index++) {
       const db = await instance.connect();
-      // Two optimizer passes that pay off on a month of rows cost most of the time on a handful: `in_clause` turns each
-      // `IN (list)` of the cleaning macros into a hash join (built per execution), and `cte_inlining` copies a CTE's
-      // expressions into every use (financials' loan-type list, built with lambdas, was rebuilt in each of its uses).
-      // Disabled, the same SQL gives the same rows 3-5× faster here (one financials row: 11.5 → 2.3 ms).
-      await db.run(`SET disabled_optimizers = 'in_clause,cte_inlining'`);
+      // Optimizer passes that pay off on a month of rows cost more than they save on a handful, since most of an
+      // execution here is setting up its operators and expressions (a vector of 2,048 values per expression node and
+      // column, each regular expression compiled again), not running them: `in_clause` turns each `IN (list)` of the
+      // cleaning macros into a hash join (built per execution); `cte_inlining` copies a CTE's expressions into every
+      // use (financials' loan-type list, built with lambdas, was rebuilt in each of its uses; one financials row 11.5 →
+      // 2.3 ms with both off); `filter_pushdown` copies each silver `reason` and the `installment_num = 0` test below
+      // the projection that computes them, so their cleaning expressions are set up twice or three times;
+      // `compressed_materialization` adds compress and decompress projections around each materialized CTE and join.
+      // The same SQL gives the same rows (the parity test).
+      await db.run(`SET disabled_optimizers = 'in_clause,cte_inlining,filter_pushdown,compressed_materialization'`);
       connections.push(new FeatureConnection(db));
     }
     return new OnlineFeatureStore(instance, connections, spillDirectory);

@@ -2,6 +2,7 @@
 // tools/bench/online-features.ts [--sizes 1,16,64] [--calls 50] [--month 2024-06]`. Calls OnlineFeatureStore.compute
 // (core/serving/online-features.ts) in a loop on micro-batches of the month's real applications and prints the
 // process CPU and wall time per call and per application: the figure the machine's other load changes least.
+import '../../core/serving/duckdb-allocator.js'; // first, as in scripts/serve.ts
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { monthSchema } from '../../lib/months.js';
