@@ -10,6 +10,9 @@ import { KEY_COLUMNS, type FeatureColumn, type FeatureRow, type FeatureTable } f
 
 const NUMERIC_TYPE = /^(DOUBLE|FLOAT|REAL|DECIMAL.*|HUGEINT|U?BIGINT|U?INTEGER|U?SMALLINT|U?TINYINT|BOOLEAN)$/;
 
+/** A DuckDB column type that features read as numbers (the rest are read as text). */
+export const isNumericColumnType = (type: string): boolean => NUMERIC_TYPE.test(type);
+
 export interface DescribedColumn {
   name: string;
   type: string;
@@ -52,7 +55,7 @@ export function featureColumnsOf(described: readonly DescribedColumn[]): Feature
   return described
     .filter((column) => !keys.has(column.name))
     .flatMap((column): FeatureColumn[] => {
-      if (NUMERIC_TYPE.test(column.type)) return [{ name: column.name, kind: 'numeric' }];
+      if (isNumericColumnType(column.type)) return [{ name: column.name, kind: 'numeric' }];
       if (column.type === 'VARCHAR') return [{ name: column.name, kind: 'categorical' }];
       return [];
     });

@@ -6,6 +6,7 @@ import { datamart, partitionFile, partitionMonthOf } from '../../lib/layout.js';
 import { MonitoringInputError } from '../../lib/errors.js';
 import { addMonths, compareMonths, type Month } from '../../lib/months.js';
 import { queryColumns, readParquet, sqlIdent } from '../duckdb.js';
+import { isNumericColumnType } from '../models/dataset.js';
 import type { ScoredOutcome } from './metrics.js';
 
 /** Months after an application month at which its label is observed (MOB 6, SPEC §2). */
@@ -130,9 +131,6 @@ export interface MonthFeatureRows {
   featuresFound: boolean;
 }
 
-/** Column types read as numbers (DOUBLE, NULL as NaN), as toNumber reads them. */
-const NUMERIC_TYPES = new Set(['DOUBLE', 'FLOAT', 'BIGINT', 'INTEGER', 'SMALLINT', 'TINYINT', 'HUGEINT', 'UBIGINT', 'UINTEGER', 'USMALLINT', 'UTINYINT', 'BOOLEAN']);
-const isNumericType = (type: string) => NUMERIC_TYPES.has(type) || type.startsWith('DECIMAL');
 const asDouble = (expression: string, name: string) => `coalesce(CAST(${expression} AS DOUBLE), 'NaN'::DOUBLE) AS ${sqlIdent(name)}`;
 
 /**
@@ -152,7 +150,7 @@ export async function readMonthFeatureRows(
   const present = featuresFound ? await columnNames(db, featureFile) : new Map<string, string>();
   if (featuresFound) requireColumns(featureFile, present, ['loan_id']);
   const wanted = features.filter((feature) => present.has(feature));
-  const numeric = new Set(['__probability', ...wanted.filter((feature) => isNumericType(present.get(feature)!))]);
+  const numeric = new Set(['__probability', ...wanted.filter((feature) => isNumericColumnType(present.get(feature)!))]);
   const select = [
     asDouble('p.default_probability', '__probability'),
     ...wanted.map((feature) => (numeric.has(feature) ? asDouble(`f.${sqlIdent(feature)}`, feature) : `f.${sqlIdent(feature)}`)),

@@ -89,7 +89,7 @@ export async function monitorMonth(
   const scored = await readMonthFeatureRows(db, settings.datamartDir, metadata.model_id, month, wanted);
   const rows = scored.probabilities.length;
   const quality = compareWithBaseline(scored.features, rows, scored.featuresFound ? metadata.data_baseline : undefined, settings.dataQuality);
-  const everyRow = quality.gapSources.length === 0; // then quality.covered marks every row
+  const everyRow = quality.covered.every(Boolean);
   const coveredScores = pick(scored.probabilities, quality.covered, everyRow);
   const coveredFeatures = Object.fromEntries(Object.entries(scored.features).map(([name, values]) => [name, pick(values, quality.covered, everyRow)]));
   const psiCovered = coveredScores.length > 0 ? stabilityIndex(metadata.baseline.score, coveredScores) : null;
