@@ -16,19 +16,31 @@ export async function writeFileAtomic(path: string, content: string | Uint8Array
   }
 }
 
+/** Errors of link() that mean "no hard link here" (another file system, or one without them): a copy does instead. */
+const LINK_REFUSED = ['EXDEV', 'EPERM', 'ENOTSUP', 'EMLINK', 'ENOSYS'];
+
 /**
- * Publishes the existing file `source` also as `destination`, atomically: a hard link (no copy of the data) made
- * beside the destination and renamed over it, or a copy where the file system refuses the link. Only for files that
- * are never modified in place (each write of either path replaces its file, as writeParquetAtomic does).
+ * Makes `target` (which must not exist) the file `source` is now: a hard link (no copy of the data), or a copy where
+ * the file system refuses the link. Either way a later replacement of `source` (a rename over it) leaves `target` as it
+ * was. Only for files that are never modified in place.
+ */
+export async function linkOrCopy(source: string, target: string): Promise<void> {
+  await link(source, target).catch(async (error: NodeJS.ErrnoException) => {
+    if (!LINK_REFUSED.includes(error.code ?? '')) throw error;
+    await copyFile(source, target);
+  });
+}
+
+/**
+ * Publishes the existing file `source` also as `destination`, atomically: linkOrCopy beside the destination, renamed
+ * over it. Only for files that are never modified in place (each write of either path replaces its file, as
+ * writeParquetAtomic does).
  */
 export async function linkFileAtomic(source: string, destination: string): Promise<void> {
   await mkdir(dirname(destination), { recursive: true });
   const temporary = temporaryPathFor(destination);
   try {
-    await link(source, temporary).catch(async (error: NodeJS.ErrnoException) => {
-      if (!['EXDEV', 'EPERM', 'ENOTSUP', 'EMLINK', 'ENOSYS'].includes(error.code ?? '')) throw error;
-      await copyFile(source, temporary);
-    });
+    await linkOrCopy(source, temporary);
     await rename(temporary, destination);
     // A rename between two links of one file does nothing (POSIX): the destination already was this file.
     await rm(temporary, { force: true });

@@ -1,12 +1,12 @@
 // Batch scoring of one month of the feature store with a registered model, written atomically to
 // gold/predictions/model_id=<id>/snapshot_date=YYYY-MM-DD/data.parquet (SPEC §3 columns).
-import { link, rm } from 'node:fs/promises';
+import { access, rm } from 'node:fs/promises';
 import { BIGINT, DuckDBDataChunk, FLOAT, type DuckDBConnection, type DuckDBMaterializedResult } from '@duckdb/node-api';
 import { InvalidSourceData } from '../../lib/errors.js';
 import { datamart, partitionFile } from '../../lib/layout.js';
 import { snapshotDate, type Month } from '../../lib/months.js';
 import { readParquet, sqlIdent, sqlString, vectorView, withDuckDB, writeParquetAtomic } from '../duckdb.js';
-import { fileIdentity } from '../file-identity.js';
+import { linkOrCopy } from '../fs-atomic.js';
 import { removeOrphanedTemporaries, temporaryPathFor } from '../temp-files.js';
 import { describeColumns, requireColumns } from '../models/dataset.js';
 import { encodeColumns, featureReadList, KEY_COLUMNS, rawFeatureNames, type FeatureColumnValues, type Preprocessor } from '../models/preprocessor.js';
@@ -77,31 +77,32 @@ export async function readEncodedMonth(db: DuckDBConnection, file: string, prepr
 const missingPartition = (file: string) => new InvalidSourceData({ file }, 'feature-store partition is missing: run the ETL of this month first');
 
 async function requireFeatureFile(file: string): Promise<void> {
-  if ((await fileIdentity(file).catch(() => null)) === null) throw missingPartition(file);
+  await access(file).catch(() => {
+    throw missingPartition(file);
+  });
 }
 
 /**
- * A hard link to the feature partition, made before its first read, beside it (so on the same file system) and named as
- * a temp file of it: the features and then the keys are two reads of the file, and a partition replaced in between
- * (its month's ETL rerun renames another file into place) would pair the rows of two versions. Through the link both
- * reads see the version scoring began with, so the predictions are those of one version, the one read; the next run
- * scores the new one. `release` removes the link, and those killed workers left (the retry of a killed attempt removes
- * its predecessor's; so does the partition's next write). Where no link can be made (a file system without hard links),
- * the file itself is read.
+ * A pin of the feature partition, made before its first read, beside it and named as a temp file of it (linkOrCopy: a
+ * hard link, a copy where the file system has none): the features and then the keys are two reads of the file, and a
+ * partition replaced in between (its month's ETL rerun renames another file into place) would pair the rows of two
+ * versions. Through the pin both reads see the version scoring began with, so the predictions are those of one
+ * version, the one read; the next run scores the new one. `release` removes the pin, and those killed workers left
+ * (the retry of a killed attempt removes its predecessor's; so does the partition's next write).
  */
-async function pinFeatureFile(file: string): Promise<{ path: string; pinned: boolean; release: () => Promise<void> }> {
+async function pinFeatureFile(file: string): Promise<{ path: string; release: () => Promise<void> }> {
   const pin = temporaryPathFor(file);
   try {
-    await link(file, pin);
-    const release = async () => {
-      await rm(pin, { force: true });
-      await removeOrphanedTemporaries(file);
-    };
-    return { path: pin, pinned: true, release };
+    await linkOrCopy(file, pin);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw missingPartition(file);
-    return { path: file, pinned: false, release: async () => undefined };
+    throw error;
   }
+  const release = async () => {
+    await rm(pin, { force: true });
+    await removeOrphanedTemporaries(file);
+  };
+  return { path: pin, release };
 }
 
 /** Appends the probabilities with their rows' file_row_number to `table` (BIGINT, FLOAT) a chunk at a time. */
@@ -132,7 +133,6 @@ export async function scoreMonth(options: ScoreMonthOptions): Promise<ScoreMonth
     // Only the encoded features travel to JS and only the probabilities come back, each with its row's position in the
     // file, which joins it to its keys read again from the file; band and decision are computed in SQL while the
     // Parquet file is written in loan_id order.
-    const identity = pin.pinned ? null : await fileIdentity(source).catch(() => null); // a missing file: readEncodedMonth names it
     const { matrix, fileRowNumbers } = await readEncodedMonth(db, pin.path, preprocessor, source);
     onProgress?.(`read ${matrix.rows} rows`);
     const probabilities = await scoreMatrix(loaded.scorer, matrix);
@@ -155,12 +155,6 @@ export async function scoreMonth(options: ScoreMonthOptions): Promise<ScoreMonth
        ORDER BY loan_id, file_row_number`,
       destination,
     );
-    // Without a pin (no hard link possible), a partition replaced between the two reads is detected instead: its
-    // predictions are removed and the attempt fails (a retry scores the new one).
-    if (!pin.pinned && (await fileIdentity(source).catch(() => null)) !== identity) {
-      await rm(destination, { force: true });
-      throw new Error(`${source} was replaced while it was scored: its predictions are removed, to be scored again`);
-    }
     if (written !== matrix.rows) throw new Error(`${destination}: wrote ${written} predictions for ${matrix.rows} feature rows`);
     return written;
   }).finally(pin.release);
