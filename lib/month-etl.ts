@@ -41,14 +41,28 @@ export interface MonthEtlOrderOptions<Bronze> {
   continueAfterBronze?: (bronze: Bronze[]) => boolean;
 }
 
+/** A month whose bronze made `continueAfterBronze` say no: nothing after bronze ran. */
+export interface StoppedAfterBronze<Bronze> {
+  stoppedAfterBronze: true;
+  bronze: Bronze[];
+}
+
 /**
  * The stage order, written once for both paths: bronze of every source, then silver of every source, then the
  * feature store and the label store; the steps of a stage start together unless `oneAtATime`.
  */
 export async function runInMonthEtlOrder<Bronze, Silver, Features, Labels>(
   steps: MonthEtlSteps<Bronze, Silver, Features, Labels>,
+  options?: Omit<MonthEtlOrderOptions<Bronze>, 'continueAfterBronze'>,
+): Promise<MonthEtlOutcome<Bronze, Silver, Features, Labels>>;
+export async function runInMonthEtlOrder<Bronze, Silver, Features, Labels>(
+  steps: MonthEtlSteps<Bronze, Silver, Features, Labels>,
+  options: MonthEtlOrderOptions<Bronze>,
+): Promise<MonthEtlOutcome<Bronze, Silver, Features, Labels> | StoppedAfterBronze<Bronze>>;
+export async function runInMonthEtlOrder<Bronze, Silver, Features, Labels>(
+  steps: MonthEtlSteps<Bronze, Silver, Features, Labels>,
   options: MonthEtlOrderOptions<Bronze> = {},
-): Promise<MonthEtlOutcome<Bronze, Silver, Features, Labels> | { stoppedAfterBronze: true; bronze: Bronze[] }> {
+): Promise<MonthEtlOutcome<Bronze, Silver, Features, Labels> | StoppedAfterBronze<Bronze>> {
   const stage = async <T>(works: Array<() => Promise<T>>): Promise<T[]> => {
     if (!options.oneAtATime) return Promise.all(works.map((work) => work()));
     const results: T[] = [];

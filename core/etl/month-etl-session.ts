@@ -60,7 +60,7 @@ export async function runMonthEtlSession(options: MonthEtlSessionOptions): Promi
         buildFeatureStore: () => step('feature store', () => buildFeatureStore({ datamartDir, sourceDir, month, maxQuarantineShare, signal })),
         buildLabelStore: () => step('label store', () => buildLabelStore({ datamartDir, month, signal })),
       },
-      { oneAtATime: true, continueAfterBronze: (bronze) => bronze.some((b) => b.rows > 0) },
+      { oneAtATime: true, continueAfterBronze: (bronze: BronzeResult[]) => bronze.some((b) => b.rows > 0) },
     );
     return 'stoppedAfterBronze' in outcome ? { noSourceRows: true, bronze: outcome.bronze } : { noSourceRows: false, ...outcome };
   });
