@@ -34,6 +34,11 @@ export interface ActivityTiming {
   lastClosedAt: number;
 }
 
+/** An activity type not seen yet: nothing counted, and a span that any start or close replaces. */
+export function emptyActivityTiming(): ActivityTiming {
+  return { count: 0, retries: 0, runMs: 0, waitMs: 0, maxRunMs: 0, rows: 0, totals: {}, firstStartedAt: Infinity, lastClosedAt: -Infinity };
+}
+
 export interface HistoryTiming {
   workflows: number;
   events: number;
@@ -79,7 +84,7 @@ export function addHistory(into: HistoryTiming, events: HistoryEvent[]): History
         const scheduledAt = time.get(scheduledId) ?? at;
         const start = activityStart.get(scheduledId);
         const name = activityType.get(scheduledId) ?? 'unknown';
-        const entry = (into.activities[name] ??= { count: 0, retries: 0, runMs: 0, waitMs: 0, maxRunMs: 0, rows: 0, totals: {}, firstStartedAt: Infinity, lastClosedAt: -Infinity });
+        const entry = (into.activities[name] ??= emptyActivityTiming());
         if (start) entry.firstStartedAt = Math.min(entry.firstStartedAt, start.at);
         entry.lastClosedAt = Math.max(entry.lastClosedAt, at);
         const runMs = start ? at - start.at : 0;

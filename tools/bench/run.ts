@@ -11,7 +11,7 @@ import { LIFECYCLE_WORKFLOW_ID, workflowIds } from '../../lib/temporal.js';
 import { generateSources } from '../../core/generator/index.js';
 import { startDevServer, type DevServer } from '../../scripts/lib/dev-server.js';
 import { backfillWorkflow, historicalInferenceWorkflow, modelLifecycleWorkflow, monitoringWorkflow } from '../../workflows/index.js';
-import { addHistory, emptyTiming, idleMs, type HistoryTiming } from './history-timing.js';
+import { addHistory, emptyActivityTiming, emptyTiming, idleMs, type HistoryTiming } from './history-timing.js';
 import { runFloor, type FloorResult } from './floor.js';
 import { countCustomers, resampleSources } from '../../core/generator/resample.js';
 import { describeMachine, type MachineDescription } from './machine.js';
@@ -207,7 +207,7 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
     const idleSecondsByStage = Object.fromEntries(
       stageStarts.slice(0, -1).map(([stage, start], index) => [stage, round(idleMs(timing.activityIntervals, start, stageStarts[index + 1][1]) / 1000)]),
     );
-    const activity = (name: string) => timing.activities[name] ?? { count: 0, retries: 0, runMs: 0, waitMs: 0, maxRunMs: 0, rows: 0, totals: {}, firstStartedAt: NaN, lastClosedAt: NaN };
+    const activity = (name: string) => timing.activities[name] ?? emptyActivityTiming();
     const monthEtl = activity('runMonthEtl');
     const stageSpan = (stage: string) => {
       const index = stageStarts.findIndex(([name]) => name === stage);
