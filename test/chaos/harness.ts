@@ -103,10 +103,18 @@ export async function resultThroughOutages<T>(client: Client, workflowId: string
     try {
       return (await client.workflow.getHandle(workflowId).result()) as T;
     } catch (error) {
-      if (error instanceof WorkflowFailedError || Date.now() > deadline) throw error;
+      if (error instanceof WorkflowFailedError) throw new Error(`${workflowId} failed: ${causeChain(error)}`, { cause: error });
+      if (Date.now() > deadline) throw error;
       await sleep(500);
     }
   }
+}
+
+/** An error's message and its causes' (a child's activity failure is three levels down), one per line. */
+export function causeChain(error: unknown): string {
+  const messages: string[] = [];
+  for (let at: unknown = error; at instanceof Error; at = at.cause) messages.push(`${at.name}: ${at.message}`);
+  return messages.join('\n  caused by ');
 }
 
 /** The backfill's progress query, or null while it cannot answer (no workflow task yet, server down). */
