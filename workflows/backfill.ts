@@ -17,7 +17,7 @@ import { WorkflowFailure } from '../lib/errors.js';
 import { addMonths, compareMonths, monthRange, type Month } from '../lib/months.js';
 import { CLICKSTREAM_LOOKBACK, searchAttributes, workflowIds, type Progress } from '../lib/temporal.js';
 import { backfillInputSchema, parseInput, type BackfillInput } from '../lib/workflow-inputs.js';
-import { pollWorkflow, datamart, modelBank, planMonths, recheckMonths, sendPipelineAlert } from './activity-proxies.js';
+import { pollWorkflow, datamart, planMonths, quickReads, recheckMonths, sendPipelineAlert } from './activity-proxies.js';
 import { forEachBounded } from './bounded.js';
 import { monthPipelineWorkflow } from './month-pipeline.js';
 import { scoreMonthChild } from './children.js';
@@ -127,7 +127,7 @@ export async function backfillWorkflow(rawInput: BackfillInput): Promise<Backfil
     // trip less before the first month starts. It scores only the months the plan finds not current.
     const [plans, registry] = await Promise.all([
       toPlan.length > 0 ? planMonths({ sourceDir, months: toPlan }) : Promise.resolve([]),
-      pending.length > 0 ? modelBank.readRegistry() : Promise.resolve(null),
+      pending.length > 0 ? quickReads.readRegistry() : Promise.resolve(null),
     ]);
     const currentAtStart = new Set(plans.filter((plan) => plan.current).map((plan) => plan.month));
     const modelId = pending.some((month) => !currentAtStart.has(month)) ? (registry?.production ?? null) : null;
@@ -151,7 +151,7 @@ export async function backfillWorkflow(rawInput: BackfillInput): Promise<Backfil
   // when asked to), and only from complete data: every month up to the training month current.
   if (!input.months) {
     setStep('finding the last month with mature labels');
-    state.trainAt ??= await datamart.latestLabelledMonth({ from, to });
+    state.trainAt ??= await quickReads.latestLabelledMonth({ from, to });
   }
   if (state.trainAt && !state.training && !state.trainingBlocked) {
     const asOf = state.trainAt;
@@ -172,7 +172,7 @@ export async function backfillWorkflow(rawInput: BackfillInput): Promise<Backfil
 
   // The staging cache keeps only the source versions a partition still references (scoring reads the feature store,
   // never the staging cache, so pruning goes beside the registry read rather than after the scoring).
-  const [{ production }] = await Promise.all([modelBank.readRegistry(), datamart.pruneStaging()]);
+  const [{ production }] = await Promise.all([quickReads.readRegistry(), datamart.pruneStaging()]);
   // Months ETL'd in step 1 after the training month (trainAt found late) get their scores here.
   if (production && state.training && !input.trainAt && state.trainAt) {
     const unscored = later.filter((month) => state.done.includes(month));
@@ -204,7 +204,7 @@ export async function backfillWorkflow(rawInput: BackfillInput): Promise<Backfil
 /** The months after the chosen ones whose feature store reads their clickstream and that have gold partitions now. */
 async function laterMonthsWithGold(chosen: Month[]): Promise<Month[]> {
   const last = [...chosen].sort(compareMonths).at(-1)!;
-  const inventory = await datamart.inventoryMonths({ from: addMonths(last, 1), to: addMonths(last, CLICKSTREAM_LOOKBACK), requirement: 'gold' });
+  const inventory = await quickReads.inventoryMonths({ from: addMonths(last, 1), to: addMonths(last, CLICKSTREAM_LOOKBACK), requirement: 'gold' });
   return inventory.present;
 }
 

@@ -9,7 +9,7 @@ import { WorkflowFailure } from '../lib/errors.js';
 import type { Month } from '../lib/months.js';
 import { searchAttributes, type Progress } from '../lib/temporal.js';
 import { historyInputSchema, parseInput, type HistoryInput } from '../lib/workflow-inputs.js';
-import { datamart, modelBank } from './activity-proxies.js';
+import { quickReads } from './activity-proxies.js';
 import { forEachBounded } from './bounded.js';
 import { scoreMonthChild } from './children.js';
 import { recordingFailure, throwIfMonthsFailed, type MonthFailure } from './month-failures.js';
@@ -28,8 +28,8 @@ export async function historicalInferenceWorkflow(rawInput: HistoryInput): Promi
   const { from, to, parallelism, ...input } = parseInput(historyInputSchema, rawInput, 'historicalInferenceWorkflow');
   // The registry and the inventory are read at once: neither depends on the other.
   const [registry, { present, missing }] = await Promise.all([
-    input.modelId ? Promise.resolve(null) : modelBank.readRegistry(),
-    datamart.inventoryMonths({ from, to, requirement: 'features' }),
+    input.modelId ? Promise.resolve(null) : quickReads.readRegistry(),
+    quickReads.inventoryMonths({ from, to, requirement: 'features' }),
   ]);
   const modelId = input.modelId ?? registry?.production;
   if (!modelId) {

@@ -2,7 +2,7 @@ import { defineQuery, setCurrentDetails, setHandler, upsertSearchAttributes, wor
 import { addMonths, monthOf } from '../lib/months.js';
 import { searchAttributes, type Progress } from '../lib/temporal.js';
 import { DEFAULT_MONTHS_IN_FLIGHT, monitoringInputSchema, parseInput, type MonitoringInput } from '../lib/workflow-inputs.js';
-import { datamart, lifecycle, modelBank, monitoring } from './activity-proxies.js';
+import { lifecycle, monitoring, quickReads } from './activity-proxies.js';
 import { forEachBounded } from './bounded.js';
 import { scoreMonthChild } from './children.js';
 
@@ -43,7 +43,7 @@ export async function monitoringWorkflow(rawInput: MonitoringInput = {}): Promis
     { key: searchAttributes.pipelinePhase, value: 'monitor' },
     { key: searchAttributes.snapshotMonth, value: asOf },
   ]);
-  const modelId = input.modelId ?? (await modelBank.readRegistry()).production;
+  const modelId = input.modelId ?? (await quickReads.readRegistry()).production;
   if (!modelId) {
     return { asOf, modelId: null, months: 0, action: 'no_action', reason: 'no production model yet', findings: 0, dashboard: null, retrainRequested: false };
   }
@@ -51,8 +51,8 @@ export async function monitoringWorkflow(rawInput: MonitoringInput = {}): Promis
 
   const from = input.from ?? addMonths(asOf, -24);
   const [features, predictions] = await Promise.all([
-    datamart.inventoryMonths({ from, to: asOf, requirement: 'features' }),
-    datamart.inventoryMonths({ from, to: asOf, requirement: 'predictions', modelId }),
+    quickReads.inventoryMonths({ from, to: asOf, requirement: 'features' }),
+    quickReads.inventoryMonths({ from, to: asOf, requirement: 'predictions', modelId }),
   ]);
   const unscored = features.present.filter((month) => predictions.missing.includes(month));
   nextStep(`scoring ${unscored.length} unscored months with ${modelId}`);

@@ -2,7 +2,7 @@ import { ApplicationFailure, isCancellation, upsertSearchAttributes, workflowInf
 import { addMonths, monthOf } from '../lib/months.js';
 import { searchAttributes } from '../lib/temporal.js';
 import { monthPipelineInputSchema, parseInput, type MonthPipelineInput } from '../lib/workflow-inputs.js';
-import { etl, modelBank, sendPipelineAlert } from './activity-proxies.js';
+import { etl, quickReads, sendPipelineAlert } from './activity-proxies.js';
 import { describeFailure } from './failure-text.js';
 import { scoreMonthChild } from './children.js';
 import type { MonthEtlSummary } from '../lib/month-etl.js';
@@ -42,7 +42,7 @@ async function runMonth(month: string, sourceDir: string, modelId: string | null
     throw ApplicationFailure.nonRetryable(`no source rows for ${month} in ${sourceDir}: its data has not arrived`, 'NoSourceData');
   }
 
-  const scoringModel = modelId === undefined ? (await modelBank.readRegistry()).production : modelId;
+  const scoringModel = modelId === undefined ? (await quickReads.readRegistry()).production : modelId;
   const scoredWith = scoringModel && etlSummary.featureRows > 0 ? scoringModel : null;
   if (scoredWith) await scoreMonthChild(month, scoredWith);
 

@@ -3,7 +3,7 @@ import { MODEL_FAMILIES } from '../lib/contracts.js';
 import { searchAttributes, type Progress } from '../lib/temporal.js';
 import { parseInput, trainingInputSchema, type TrainingInput } from '../lib/workflow-inputs.js';
 import { selectBest } from '../lib/model-selection.js';
-import { lifecycle, modelBank, sendPipelineAlert, training } from './activity-proxies.js';
+import { lifecycle, modelBank, quickReads, sendPipelineAlert, training } from './activity-proxies.js';
 import { describeFailure } from './failure-text.js';
 import { settleAll } from './settle-all.js';
 
@@ -71,9 +71,9 @@ async function train(
 
   setStep(`building the training set as of ${asOf}`);
   const trainingSet = await training.buildTrainingSet({ asOf });
-  const sameData = forced ? [] : await modelBank.findModelsByTrainingData({ trainingDataSha256: trainingSet.trainingDataSha256 });
+  const sameData = forced ? [] : await quickReads.findModelsByTrainingData({ trainingDataSha256: trainingSet.trainingDataSha256 });
   if (sameData.length > 0) {
-    const registry = await modelBank.readRegistry();
+    const registry = await quickReads.readRegistry();
     const modelId = sameData.find((id) => id === registry.production) ?? sameData[0];
     const stage = registry.production === modelId ? 'the production model' : 'not in production';
     setStep(`reused ${modelId}: trained on the same data`);
