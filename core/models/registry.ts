@@ -2,6 +2,7 @@
 // file + rename) and serialized twice over: a promise chain per registry file inside this process (two activities of
 // one worker may write at once) and a lock file across processes.
 import { open, readFile, rm, stat } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { modelBank } from '../../lib/layout.js';
 import { registrySchema, type Registry, type RegistryEvent } from '../../lib/contracts.js';
@@ -11,6 +12,24 @@ import { writeFileAtomic } from '../fs-atomic.js';
 const LOCK_WAIT_MS = 30_000;
 const STALE_LOCK_MS = 60_000;
 const chains = new Map<string, Promise<unknown>>();
+/** Written into the lock file: who holds it. */
+const LOCK_OWNER = `${hostname()} ${process.pid}`;
+
+/**
+ * Whether the lock was taken by a process of this host that no longer runs (a worker killed while it held the lock):
+ * then it is stale at once, instead of holding every registry write of the bank until STALE_LOCK_MS. A holder on
+ * another host (or an unreadable lock) is left to the age test.
+ */
+async function holderIsGone(lockPath: string): Promise<boolean> {
+  const owner = await readFile(lockPath, 'utf8').then((text) => text.trim().split(' '), () => []);
+  if (owner.length !== 2 || owner[0] !== hostname() || !/^\d+$/.test(owner[1])) return false;
+  try {
+    process.kill(Number(owner[1]), 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
 
 export function emptyRegistry(): Registry {
   return { production: null, history: [] };
@@ -35,13 +54,13 @@ async function withLockFile<T>(lockPath: string, work: () => Promise<T>): Promis
   for (let attempt = 0; ; attempt++) {
     try {
       const handle = await open(lockPath, 'wx');
-      await handle.writeFile(`${process.pid}\n`);
+      await handle.writeFile(`${LOCK_OWNER}\n`);
       await handle.close();
       break;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const age = await stat(lockPath).then((s) => Date.now() - s.mtimeMs, () => 0);
-      if (age > STALE_LOCK_MS) {
+      if (age > STALE_LOCK_MS || (await holderIsGone(lockPath))) {
         await rm(lockPath, { force: true }); // its writer died holding it
         continue;
       }

@@ -1,7 +1,12 @@
 // Registry changes (promote, rollback, candidate events, concurrent writers) and the promotion gate.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { modelBank } from '../../lib/layout.js';
 import { ApplicationFailure } from '@temporalio/common';
 import { loadConfig, type Config } from '../../lib/config.js';
 import { listRegisteredModels, registerModel } from '../../core/models/bank.js';
@@ -150,6 +155,18 @@ test('concurrent registry writers in one process lose no event, and the file sta
   const registry = await readRegistry(config.MODEL_BANK_DIR);
   assert.equal(registry.history.length, before + 25);
   assert.equal(new Set(registry.history.slice(before).map((e) => e.model_id)).size, 25);
+});
+
+test('a registry lock left by a killed process of this host is taken over at once, not after it goes stale', async () => {
+  // A process that has exited: its pid names no running process (the lock's age alone would hold writers for a minute).
+  const gone = spawnSync(process.execPath, ['-e', 'process.pid']).pid!;
+  const lockPath = `${modelBank.registry(config.MODEL_BANK_DIR)}.lock`;
+  await writeFile(lockPath, `${hostname()} ${gone}\n`);
+  const before = (await readRegistry(config.MODEL_BANK_DIR)).history.length;
+  // Without the take-over this write waits the lock's 30 s and then throws.
+  const registry = await recordEvent(config.MODEL_BANK_DIR, 'model-after-kill', 'candidate', 'after a killed writer');
+  assert.equal(registry.history.length, before + 1);
+  assert.equal(existsSync(lockPath), false, 'the lock is released after the write');
 });
 
 test('listModels lists every registered model with family, as-of and OOT AUC', async () => {
