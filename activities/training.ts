@@ -59,7 +59,11 @@ export function createTrainingActivities(config: Config) {
     }),
     registerModel: adaptActivity(async (input: z.input<typeof registerInput>) => {
       const { trainingSet, candidate, workflow } = registerInput.parse(input);
-      return registerModel({ modelBankDir: config.MODEL_BANK_DIR, trainingSet, candidate, workflow });
+      // Heartbeats like the other training activities (they share a heartbeat timeout): registering may wait up to 30 s
+      // for the registry lock another writer holds, and a silent wait would time out and use up the attempts.
+      return heartbeating({ stage: 'registering model', family: candidate.family }, () =>
+        registerModel({ modelBankDir: config.MODEL_BANK_DIR, trainingSet, candidate, workflow }),
+      );
     }),
   };
 }
