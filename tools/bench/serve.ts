@@ -3,6 +3,8 @@
 // on a free loopback port, serving MODEL_BANK_DIR's production model (by default a gbtree trained here on the real
 // sample), then drives it with autocannon: single-application POST /v1/score requests, each the raw records of one
 // application of the month, for a bounded duration. Prints and returns p50/p90/p99 latency and requests per second.
+// `--server-node-options "<flags>"` starts the server with extra Node/V8 flags (e.g. `--max-semi-space-size=4`), to
+// compare them on the same bench.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -31,6 +33,12 @@ export const serveBenchOptionsSchema = z.object({
   sourceDir: z.string().min(1).default(SAMPLE_SOURCES_DIR),
   /** A model bank with a production model; without one a model is trained on the sources first. */
   modelBank: z.string().min(1).optional(),
+  /** Extra Node/V8 flags for the server process, space-separated (each must start with `--`). */
+  serverNodeOptions: z
+    .string()
+    .default('')
+    .transform((value) => value.split(/\s+/).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^--[\w-]+(=\S+)?$/, 'each flag must look like --name or --name=value'))),
 });
 export type ServeBenchOptions = z.input<typeof serveBenchOptionsSchema>;
 
@@ -46,6 +54,8 @@ export interface ServeBenchResult {
   errors: number;
   /** CPU time of the server process per answered request: what the machine's load does not change much. */
   serverCpuMsPerRequest: number | null;
+  /** The extra Node/V8 flags the server ran with (--server-node-options). */
+  serverNodeOptions: string[];
   machine: { cpus: number; loadAverage1m: number };
 }
 
@@ -102,7 +112,7 @@ export async function runServeBench(input: ServeBenchOptions = {}): Promise<Serv
     if (bodies.length === 0) throw new Error(`no application in ${options.month} in ${options.sourceDir}`);
 
     const port = await freePort();
-    child = spawn(process.execPath, ['--import', 'tsx', 'scripts/serve.ts'], {
+    child = spawn(process.execPath, [...options.serverNodeOptions, '--import', 'tsx', 'scripts/serve.ts'], {
       cwd: PROJECT_ROOT,
       env: {
         ...process.env,
@@ -144,6 +154,7 @@ export async function runServeBench(input: ServeBenchOptions = {}): Promise<Serv
         non2xx: result.non2xx,
         errors: result.errors + result.timeouts,
         serverCpuMsPerRequest: cpuBefore !== null && cpuAfter !== null && result.requests.total > 0 ? (cpuAfter - cpuBefore) / result.requests.total : null,
+        serverNodeOptions: options.serverNodeOptions,
         machine: { cpus: cpus().length, loadAverage1m: loadavg()[0] },
       });
     }
@@ -160,7 +171,8 @@ export async function runServeBench(input: ServeBenchOptions = {}): Promise<Serv
 
 export function formatServeBench(result: ServeBenchResult): string {
   return [
-    `online scoring bench: model ${result.modelId}, ${result.applications} distinct applications, ${result.connections} connections, ${result.durationSeconds} s`,
+    `online scoring bench: model ${result.modelId}, ${result.applications} distinct applications, ${result.connections} connections, ${result.durationSeconds} s` +
+      (result.serverNodeOptions.length ? `, server flags ${result.serverNodeOptions.join(' ')}` : ''),
     `  requests ${result.requests}  req/s ${result.requestsPerSecond.toFixed(0)}  latency p50 ${result.latencyMs.p50} ms  p90 ${result.latencyMs.p90} ms  p99 ${result.latencyMs.p99} ms  max ${result.latencyMs.max} ms`,
     `  non-2xx ${result.non2xx}  errors ${result.errors}  server CPU per request ${result.serverCpuMsPerRequest?.toFixed(2) ?? '?'} ms  (${result.machine.cpus} CPUs, load average ${result.machine.loadAverage1m.toFixed(1)})`,
     `  targets: p99 <= 10 ms ${result.latencyMs.p99 <= 10 ? 'met' : 'NOT met'}, >= 2000 req/s ${result.requestsPerSecond >= 2000 ? 'met' : 'NOT met'}`,
@@ -175,6 +187,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       month: { type: 'string' },
       source: { type: 'string' },
       'model-bank': { type: 'string' },
+      'server-node-options': { type: 'string' },
     },
   });
   const results = await runServeBench({
@@ -183,6 +196,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     month: values.month,
     sourceDir: values.source,
     modelBank: values['model-bank'],
+    serverNodeOptions: values['server-node-options'],
   });
   for (const result of results) console.log(formatServeBench(result));
 }
