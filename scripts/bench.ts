@@ -24,6 +24,8 @@ const raw = parseCommandLine('bench', 'Benchmark the whole pipeline on generated
   serve: { type: 'boolean', description: 'instead: the online scoring API (npm run serve) under autocannon, single applications on loopback' },
   duration: { type: 'string', description: 'with --serve: seconds per connection level (default 10)' },
   connections: { type: 'string', description: 'with --serve: concurrent connections, a comma list for several levels (default 10)' },
+  'server-node-options': { type: 'string', description: 'with --serve: extra Node/V8 flags for the server process, e.g. --server-node-options="--max-semi-space-size=4"' },
+  'gc-report': { type: 'boolean', description: "with --serve: also report per level how much of the latency tail the server's GC pauses make" },
 });
 
 if (raw.serve) {
@@ -31,6 +33,8 @@ if (raw.serve) {
     ...(raw.duration !== undefined ? { duration: raw.duration } : {}),
     ...(raw.connections !== undefined ? { connections: raw.connections } : {}),
     ...(raw.source !== undefined ? { sourceDir: resolve(raw.source) } : {}),
+    ...(raw['server-node-options'] !== undefined ? { serverNodeOptions: raw['server-node-options'] } : {}),
+    ...(raw['gc-report'] ? { gcReport: true } : {}),
   };
   const serveOptions = serveBenchOptionsSchema.safeParse(serveInput);
   if (!serveOptions.success) {

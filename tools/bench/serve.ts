@@ -3,11 +3,15 @@
 // on a free loopback port, serving MODEL_BANK_DIR's production model (by default a gbtree trained here on the real
 // sample), then drives it with autocannon: single-application POST /v1/score requests, each the raw records of one
 // application of the month, for a bounded duration. Prints and returns p50/p90/p99 latency and requests per second.
+// `--server-node-options "<flags>"` starts the server with extra Node/V8 flags (e.g. `--max-semi-space-size=4`), to
+// compare them on the same bench; `--gc-report` also tells, per level, how much of the latency tail V8's GC pauses
+// make (tools/bench/serve-gc-watch.ts, preloaded into the server).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { z } from 'zod';
@@ -18,6 +22,7 @@ import { readRegistry } from '../../core/models/registry.js';
 import { rawApplications, SAMPLE_SOURCES_DIR } from './sample-applications.js';
 import { trainSampleModels } from './sample-models.js';
 import { recordMonth } from '../../core/serving/request.js';
+import { gcImpact, type GcImpact, type GcWatchRecord } from './serve-gc-watch.js';
 
 export const serveBenchOptionsSchema = z.object({
   duration: z.coerce.number().int().min(1).max(600).default(10),
@@ -31,6 +36,14 @@ export const serveBenchOptionsSchema = z.object({
   sourceDir: z.string().min(1).default(SAMPLE_SOURCES_DIR),
   /** A model bank with a production model; without one a model is trained on the sources first. */
   modelBank: z.string().min(1).optional(),
+  /** Extra Node/V8 flags for the server process, space-separated (each must start with `--`). */
+  serverNodeOptions: z
+    .string()
+    .default('')
+    .transform((value) => value.split(/\s+/).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^--[\w-]+(=\S+)?$/, 'each flag must look like --name or --name=value'))),
+  /** Record the server's GC pauses and requests (serve-gc-watch.ts) and report GC's share of the tail per level. */
+  gcReport: z.boolean().default(false),
 });
 export type ServeBenchOptions = z.input<typeof serveBenchOptionsSchema>;
 
@@ -46,6 +59,10 @@ export interface ServeBenchResult {
   errors: number;
   /** CPU time of the server process per answered request: what the machine's load does not change much. */
   serverCpuMsPerRequest: number | null;
+  /** The extra Node/V8 flags the server ran with (--server-node-options). */
+  serverNodeOptions: string[];
+  /** With --gc-report: what GC pauses did to this level's requests. */
+  gc: GcImpact | null;
   machine: { cpus: number; loadAverage1m: number };
 }
 
@@ -84,6 +101,14 @@ async function waitReady(url: string, child: ChildProcess): Promise<void> {
   throw new Error(`the server at ${url} was not ready within 60 s`);
 }
 
+/** SIGTERM, then waits for the exit (the server finishes its requests and writes what it buffered). */
+async function stopServer(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
+
 export async function runServeBench(input: ServeBenchOptions = {}): Promise<ServeBenchResult[]> {
   const options = serveBenchOptionsSchema.parse(input);
   const work = mkdtempSync(join(tmpdir(), 'serve-bench-'));
@@ -102,7 +127,9 @@ export async function runServeBench(input: ServeBenchOptions = {}): Promise<Serv
     if (bodies.length === 0) throw new Error(`no application in ${options.month} in ${options.sourceDir}`);
 
     const port = await freePort();
-    child = spawn(process.execPath, ['--import', 'tsx', 'scripts/serve.ts'], {
+    const gcFile = join(work, 'gc-watch.json');
+    const gcWatch = options.gcReport ? ['--import', fileURLToPath(new URL('./serve-gc-watch.ts', import.meta.url))] : [];
+    child = spawn(process.execPath, [...options.serverNodeOptions, '--import', 'tsx', ...gcWatch, 'scripts/serve.ts'], {
       cwd: PROJECT_ROOT,
       env: {
         ...process.env,
@@ -111,6 +138,7 @@ export async function runServeBench(input: ServeBenchOptions = {}): Promise<Serv
         SERVE_HOST: '127.0.0.1',
         SERVE_PORT: String(port),
         SERVE_LOG_LEVEL: 'warn',
+        ...(options.gcReport ? { SERVE_BENCH_GC_FILE: gcFile } : {}),
       },
       stdio: ['ignore', 'inherit', 'inherit'],
     });
@@ -129,9 +157,12 @@ export async function runServeBench(input: ServeBenchOptions = {}): Promise<Serv
       });
     await run(2, options.connections[0]); // warm-up: prepared statements, JIT
     const results: ServeBenchResult[] = [];
+    const windows: Array<[number, number]> = [];
     for (const connections of options.connections) {
       const cpuBefore = cpuMilliseconds(child.pid);
+      const startedAt = Date.now();
       const result = await run(options.duration, connections);
+      windows.push([startedAt, Date.now()]);
       const cpuAfter = cpuMilliseconds(child.pid);
       results.push({
         modelId,
@@ -144,27 +175,40 @@ export async function runServeBench(input: ServeBenchOptions = {}): Promise<Serv
         non2xx: result.non2xx,
         errors: result.errors + result.timeouts,
         serverCpuMsPerRequest: cpuBefore !== null && cpuAfter !== null && result.requests.total > 0 ? (cpuAfter - cpuBefore) / result.requests.total : null,
+        serverNodeOptions: options.serverNodeOptions,
+        gc: null,
         machine: { cpus: cpus().length, loadAverage1m: loadavg()[0] },
       });
     }
+    await stopServer(child);
+    if (options.gcReport) {
+      const record = JSON.parse(readFileSync(gcFile, 'utf8')) as GcWatchRecord;
+      results.forEach((result, index) => (result.gc = gcImpact(record, ...windows[index])));
+    }
     return results;
   } finally {
-    if (child && child.exitCode === null) {
-      const exited = new Promise((resolve) => child!.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    }
+    if (child) await stopServer(child);
     rmSync(work, { recursive: true, force: true });
   }
 }
 
 export function formatServeBench(result: ServeBenchResult): string {
   return [
-    `online scoring bench: model ${result.modelId}, ${result.applications} distinct applications, ${result.connections} connections, ${result.durationSeconds} s`,
+    `online scoring bench: model ${result.modelId}, ${result.applications} distinct applications, ${result.connections} connections, ${result.durationSeconds} s` +
+      (result.serverNodeOptions.length ? `, server flags ${result.serverNodeOptions.join(' ')}` : ''),
     `  requests ${result.requests}  req/s ${result.requestsPerSecond.toFixed(0)}  latency p50 ${result.latencyMs.p50} ms  p90 ${result.latencyMs.p90} ms  p99 ${result.latencyMs.p99} ms  max ${result.latencyMs.max} ms`,
     `  non-2xx ${result.non2xx}  errors ${result.errors}  server CPU per request ${result.serverCpuMsPerRequest?.toFixed(2) ?? '?'} ms  (${result.machine.cpus} CPUs, load average ${result.machine.loadAverage1m.toFixed(1)})`,
+    ...(result.gc ? [formatGcImpact(result.gc)] : []),
     `  targets: p99 <= 10 ms ${result.latencyMs.p99 <= 10 ? 'met' : 'NOT met'}, >= 2000 req/s ${result.requestsPerSecond >= 2000 ? 'met' : 'NOT met'}`,
   ].join('\n');
+}
+
+function formatGcImpact(gc: GcImpact): string {
+  const ms = (value: number | null) => (value === null ? '-' : `${value.toFixed(1)} ms`);
+  return (
+    `  GC: ${gc.pauses} pauses, ${gc.pauseMs.toFixed(0)} ms, in ${(100 * gc.requestsPausedShare).toFixed(1)} % of requests (mean latency ${ms(gc.meanLatencyMs.paused)} ` +
+    `against ${ms(gc.meanLatencyMs.untouched)} untouched); p99 of requests no pause touched ${ms(gc.untouchedP99Ms)}`
+  );
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
@@ -175,6 +219,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       month: { type: 'string' },
       source: { type: 'string' },
       'model-bank': { type: 'string' },
+      'server-node-options': { type: 'string' },
+      'gc-report': { type: 'boolean' },
     },
   });
   const results = await runServeBench({
@@ -183,6 +229,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     month: values.month,
     sourceDir: values.source,
     modelBank: values['model-bank'],
+    serverNodeOptions: values['server-node-options'],
+    gcReport: values['gc-report'],
   });
   for (const result of results) console.log(formatServeBench(result));
 }
