@@ -3,14 +3,8 @@
 import { monthSchema } from './months.js';
 import { z } from 'zod';
 import { baselineSchema, dataBaselineSchema } from './baseline.js';
-
-export const MODEL_FAMILIES = ['gbtree', 'gblinear', 'rf'] as const;
-export const modelFamilySchema = z.enum(MODEL_FAMILIES);
-export type ModelFamily = z.infer<typeof modelFamilySchema>;
-
-/** A model id names a directory of the model bank and a Hive partition: no path separators, no spaces. */
-export const modelIdSchema = z.string().min(1).regex(/^[\w.-]+$/, 'a model id is letters, digits, dot, dash or underscore');
-
+import { modelFamilySchema } from './model-id.js';
+export { MODEL_FAMILIES, modelFamilySchema, modelIdSchema, type ModelFamily } from './model-id.js';
 
 const monthWindowSchema = z.object({ from: monthSchema, to: monthSchema });
 

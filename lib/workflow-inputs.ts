@@ -1,8 +1,10 @@
 // zod schemas of workflow inputs: whatever starts a workflow (a client script, the temporal CLI, a schedule) is an
-// outside caller, so each workflow validates its input first. Pure: imported by workflows.
+// outside caller, so each workflow validates its input first. Pure: imported by workflows. Each schema is built on its
+// first parse (z.lazy): every workflow run evaluates this module afresh (the SDK isolates module state per run), and
+// building all of them cost each month and scoring child ~3 ms of workflow-thread CPU for the one it parses.
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
-import { modelIdSchema } from './contracts.js';
+import { modelIdSchema } from './model-id.js';
 import { WorkflowFailure } from './errors.js';
 import { compareMonths, monthSchema } from './months.js';
 
@@ -20,94 +22,114 @@ export const DEFAULT_MONTHS_IN_FLIGHT = 24;
 /** How many months in flight a run may ask for. */
 export const monthsInFlightSchema = z.number().int().min(1).max(64);
 
-export const backfillInputSchema = z.object({
-  from: monthSchema,
-  to: monthSchema,
-  sourceDir: z.string().min(1),
-  /** Months to recompute even when their partitions are current (with `force`); they must lie in from..to. */
-  months: z.array(monthSchema).optional(),
-  /** Recompute `months` (every month of the range when `months` is absent) whatever their lineage says. */
-  force: z.boolean().default(false),
-  trainAt: monthSchema.optional(),
-  parallelism: monthsInFlightSchema.default(DEFAULT_MONTHS_IN_FLIGHT),
-  /** Continue-as-new once history passes this many events (tests lower it to prove the hand-over). */
-  maxHistoryEvents: z.number().int().min(50).default(5000),
-  /** Carried across continue-as-new. */
-  carried: z
-    .object({
-      done: z.array(monthSchema),
-      failed: z.array(z.object({ month: monthSchema, error: z.string() })),
-      skipped: z.array(monthSchema),
-      trainAt: monthSchema.nullable(),
-      training: z
-        .object({ modelId: z.string(), promoted: z.boolean(), reused: z.boolean().optional(), reason: z.string(), workflowId: z.string() })
-        .nullable(),
-      trainingBlocked: z.string().nullable().default(null),
-    })
-    .optional(),
-})
-  .refine(fromNotAfterTo, fromNotAfterToMessage)
-  .refine((value) => (value.months ?? []).every((m) => compareMonths(m, value.from) >= 0 && compareMonths(m, value.to) <= 0), {
-    message: '`months` must lie within from..to',
-  });
-export type BackfillInput = z.input<typeof backfillInputSchema>;
-
-export const monthPipelineInputSchema = z.object({
-  /** Defaults to the month of the scheduled start (the monthly schedule passes none). */
-  month: monthSchema.optional(),
-  sourceDir: z.string().min(1),
-  /** Score with this model; undefined: the production model if there is one; null: do not score. */
-  modelId: modelIdSchema.nullable().optional(),
-});
-export type MonthPipelineInput = z.input<typeof monthPipelineInputSchema>;
-
-export const trainingInputSchema = z.object({
-  asOf: monthSchema,
-  reason: z.string().default('scheduled training'),
-  /** An operator's retrain (cooldown bypassed): recorded with the registry event. */
-  forced: z.boolean().default(false),
-  /** Overrides PROMOTION_MIN_AUC, which the gate activity reads from the worker's configuration by default. */
-  promotionMinAuc: z.number().min(0).max(1).optional(),
-});
-export type TrainingInput = z.input<typeof trainingInputSchema>;
-
-export const historyInputSchema = z
-  .object({
+export const backfillInputSchema = z.lazy(() =>
+  z.object({
     from: monthSchema,
     to: monthSchema,
-    modelId: modelIdSchema.optional(),
+    sourceDir: z.string().min(1),
+    /** Months to recompute even when their partitions are current (with `force`); they must lie in from..to. */
+    months: z.array(monthSchema).optional(),
+    /** Recompute `months` (every month of the range when `months` is absent) whatever their lineage says. */
+    force: z.boolean().default(false),
+    trainAt: monthSchema.optional(),
     parallelism: monthsInFlightSchema.default(DEFAULT_MONTHS_IN_FLIGHT),
+    /** Continue-as-new once history passes this many events (tests lower it to prove the hand-over). */
+    maxHistoryEvents: z.number().int().min(50).default(5000),
+    /** Carried across continue-as-new. */
+    carried: z
+      .object({
+        done: z.array(monthSchema),
+        failed: z.array(z.object({ month: monthSchema, error: z.string() })),
+        skipped: z.array(monthSchema),
+        trainAt: monthSchema.nullable(),
+        training: z
+          .object({ modelId: z.string(), promoted: z.boolean(), reused: z.boolean().optional(), reason: z.string(), workflowId: z.string() })
+          .nullable(),
+        trainingBlocked: z.string().nullable().default(null),
+      })
+      .optional(),
   })
-  .refine(fromNotAfterTo, fromNotAfterToMessage);
+    .refine(fromNotAfterTo, fromNotAfterToMessage)
+    .refine((value) => (value.months ?? []).every((m) => compareMonths(m, value.from) >= 0 && compareMonths(m, value.to) <= 0), {
+      message: '`months` must lie within from..to',
+    }),
+);
+export type BackfillInput = z.input<typeof backfillInputSchema>;
+
+export const monthPipelineInputSchema = z.lazy(() =>
+  z.object({
+    /** Defaults to the month of the scheduled start (the monthly schedule passes none). */
+    month: monthSchema.optional(),
+    sourceDir: z.string().min(1),
+    /** Score with this model; undefined: the production model if there is one; null: do not score. */
+    modelId: modelIdSchema.nullable().optional(),
+  }),
+);
+export type MonthPipelineInput = z.input<typeof monthPipelineInputSchema>;
+
+export const trainingInputSchema = z.lazy(() =>
+  z.object({
+    asOf: monthSchema,
+    reason: z.string().default('scheduled training'),
+    /** An operator's retrain (cooldown bypassed): recorded with the registry event. */
+    forced: z.boolean().default(false),
+    /** Overrides PROMOTION_MIN_AUC, which the gate activity reads from the worker's configuration by default. */
+    promotionMinAuc: z.number().min(0).max(1).optional(),
+  }),
+);
+export type TrainingInput = z.input<typeof trainingInputSchema>;
+
+export const historyInputSchema = z.lazy(() =>
+  z
+    .object({
+      from: monthSchema,
+      to: monthSchema,
+      modelId: modelIdSchema.optional(),
+      parallelism: monthsInFlightSchema.default(DEFAULT_MONTHS_IN_FLIGHT),
+    })
+    .refine(fromNotAfterTo, fromNotAfterToMessage),
+);
 export type HistoryInput = z.input<typeof historyInputSchema>;
 
-export const scoreMonthInputSchema = z.object({ month: monthSchema, modelId: modelIdSchema });
+export const scoreMonthInputSchema = z.lazy(() =>
+  z.object({ month: monthSchema, modelId: modelIdSchema }),
+);
 export type ScoreMonthInput = z.input<typeof scoreMonthInputSchema>;
 
-export const monitoringInputSchema = z.object({
-  /** Defaults to the month of the workflow's start (schedules pass none). */
-  asOf: monthSchema.optional(),
-  modelId: modelIdSchema.optional(),
-  /** Earliest application month to monitor; defaults to 24 months before asOf. */
-  from: monthSchema.optional(),
-});
+export const monitoringInputSchema = z.lazy(() =>
+  z.object({
+    /** Defaults to the month of the workflow's start (schedules pass none). */
+    asOf: monthSchema.optional(),
+    modelId: modelIdSchema.optional(),
+    /** Earliest application month to monitor; defaults to 24 months before asOf. */
+    from: monthSchema.optional(),
+  }),
+);
 export type MonitoringInput = z.input<typeof monitoringInputSchema>;
 
 /**
  * `forced` (the default: an operator's `retrain` or signal) bypasses the cooldown and is logged as `retrain_forced`;
  * monitoring sends `forced: false`, its own decision (cooldown checked) being already in the log.
  */
-export const retrainPolicyInputSchema = z.object({
-  /** Defaults to the month of the workflow's start (the schedule passes none). */
-  asOf: monthSchema.optional(),
-});
+export const retrainPolicyInputSchema = z.lazy(() =>
+  z.object({
+    /** Defaults to the month of the workflow's start (the schedule passes none). */
+    asOf: monthSchema.optional(),
+  }),
+);
 export type RetrainPolicyInput = z.input<typeof retrainPolicyInputSchema>;
 
-export const forceRetrainSchema = z.object({ reason: z.string().min(1), asOf: monthSchema.optional(), forced: z.boolean().default(true) });
+export const forceRetrainSchema = z.lazy(() =>
+  z.object({ reason: z.string().min(1), asOf: monthSchema.optional(), forced: z.boolean().default(true) }),
+);
 export type ForceRetrainRequest = z.input<typeof forceRetrainSchema>;
-export const promoteRequestSchema = z.object({ modelId: modelIdSchema });
+export const promoteRequestSchema = z.lazy(() =>
+  z.object({ modelId: modelIdSchema }),
+);
 export type PromoteRequest = z.input<typeof promoteRequestSchema>;
-export const rollbackRequestSchema = z.object({ reason: z.string().optional() });
+export const rollbackRequestSchema = z.lazy(() =>
+  z.object({ reason: z.string().optional() }),
+);
 export type RollbackRequest = z.input<typeof rollbackRequestSchema>;
 
 /** Parses a workflow input; a bad one fails the workflow (not its task) with one readable sentence. */

@@ -1,5 +1,5 @@
 import { defineQuery, isCancellation, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
-import { MODEL_FAMILIES } from '../lib/contracts.js';
+import { MODEL_FAMILIES } from '../lib/model-id.js';
 import { searchAttributes, type Progress } from '../lib/temporal.js';
 import { parseInput, trainingInputSchema, type TrainingInput } from '../lib/workflow-inputs.js';
 import { selectBest } from '../lib/model-selection.js';
