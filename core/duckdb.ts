@@ -277,6 +277,9 @@ export async function queryValue<T = unknown>(db: DuckDBConnection, sql: string)
   return Object.values(first)[0] as T;
 }
 
+/** Parquet codecs the datamart writes: zstd, the smallest files; lz4_raw, ~15% larger and cheaper to decode. */
+export type ParquetCompression = 'zstd' | 'lz4_raw';
+
 /**
  * Writes the result of `selectSql` to `destination` as one Parquet file, atomically: DuckDB writes a temporary
  * file beside it, which is renamed over the destination only once complete. Returns the row count.
@@ -286,6 +289,7 @@ export async function writeParquetAtomic(
   selectSql: string,
   destination: string,
   signal?: AbortSignal,
+  compression: ParquetCompression = 'zstd',
 ): Promise<number> {
   signal?.throwIfAborted();
   await mkdir(dirname(destination), { recursive: true });
@@ -294,7 +298,7 @@ export async function writeParquetAtomic(
   const interrupt = () => db.interrupt();
   signal?.addEventListener('abort', interrupt, { once: true });
   try {
-    const result = await db.run(`COPY (${selectSql}) TO ${sqlString(temporary)} (FORMAT parquet, COMPRESSION zstd)`);
+    const result = await db.run(`COPY (${selectSql}) TO ${sqlString(temporary)} (FORMAT parquet, COMPRESSION ${compression})`);
     const written = Number(result.rowsChanged);
     signal?.throwIfAborted();
     await rename(temporary, destination);

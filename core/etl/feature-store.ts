@@ -186,8 +186,10 @@ export async function buildFeatureStore(options: {
   const own = await Promise.all([loans, attributes, financials].map((file) => requireLineage(file, 'silver partition')));
   const upstream = [...own, ...clickstreamLineages];
   const path = featureStoreFile(datamartDir, month);
+  // LZ4: every scoring of the month decodes all of it (so do monitoring and training), and LZ4 decodes a 5,000-row month
+  // ~2 ms of CPU cheaper than zstd (of a scoreMonth's ~40) for ~15% more bytes; the content is the same.
   const rows = await writeWithLineage(path, featureStoreLineage(month, upstream), () =>
-    withDuckDB((db) => writeParquetAtomic(db, featureSelect({ loans, attributes, financials, clickstream }), path, signal)),
+    withDuckDB((db) => writeParquetAtomic(db, featureSelect({ loans, attributes, financials, clickstream }), path, signal, 'lz4_raw')),
   signal);
   return { month, rows, path };
 }
