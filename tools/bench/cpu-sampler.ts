@@ -26,7 +26,8 @@ export interface SpanCpu {
   cores: number;
 }
 
-function processCpuSeconds(pid: number): number | null {
+/** Seconds of CPU process `pid` used since it started (all its threads); null when it is gone or not Linux. */
+export function processCpuSeconds(pid: number): number | null {
   try {
     // Fields after the command (which is in parentheses and may hold spaces): utime and stime are the 12th and 13th.
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');

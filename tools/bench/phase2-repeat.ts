@@ -14,6 +14,7 @@ import { workflowIds } from '../../lib/temporal.js';
 import { startDevServer } from '../../scripts/lib/dev-server.js';
 import { historicalInferenceWorkflow } from '../../workflows/index.js';
 import { startWorkerChild } from '../../workers/worker-process.js';
+import { processCpuSeconds } from './cpu-sampler.js';
 import { addHistory, emptyTiming } from './history-timing.js';
 import { freePort } from './run.js';
 
@@ -48,9 +49,14 @@ try {
     for (let run = 1; run <= Number(values.runs); run++) {
       const load = loadavg().map((value) => value.toFixed(2)).join(' ');
       const started = Date.now();
+      const cpuBefore = processCpuSeconds(worker.pid);
       const workflowId = `${workflowIds.history(from, to)}-run-${run}`;
       await client.workflow.execute(historicalInferenceWorkflow, { workflowId, taskQueue, args: [{ from, to }] });
       const wall = Date.now() - started;
+      // The worker's CPU over the run (scoring, its workflow tasks, DuckDB and onnxruntime threads): what the scoring
+      // costs whatever else shares the cores, where activity-seconds also count the waits for a core.
+      const cpuAfter = processCpuSeconds(worker.pid);
+      const workerCpu = cpuBefore === null || cpuAfter === null ? 'worker CPU unknown' : `worker CPU ${(cpuAfter - cpuBefore).toFixed(2)} s`;
       // This run's children: every scoreMonthWorkflow started since it began.
       const timing = emptyTiming();
       for await (const execution of client.workflow.list({ query: `WorkflowType = 'scoreMonthWorkflow' AND StartTime >= '${new Date(started).toISOString()}'` })) {
@@ -60,7 +66,7 @@ try {
       console.log(
         `run ${run} (load ${load}, ${values.concurrency} slots): phase 2 ${(wall / 1000).toFixed(2)} s; ${scoring.count} scoreMonth, ${scoring.rows} rows, ` +
           `${(scoring.runMs / 1000).toFixed(2)} activity-s → ${Math.round(scoring.rows / (scoring.runMs / 1000))} rows per activity-second ` +
-          `(mean ${(scoring.runMs / scoring.count).toFixed(0)} ms, max ${scoring.maxRunMs.toFixed(0)} ms)`,
+          `(mean ${(scoring.runMs / scoring.count).toFixed(0)} ms, max ${scoring.maxRunMs.toFixed(0)} ms); ${workerCpu}`,
       );
     }
   } finally {
