@@ -246,6 +246,16 @@ export function vectorView<T extends BigInt64Array | Float64Array | Uint32Array>
   return new type(bytes.buffer, bytes.byteOffset, size);
 }
 
+/**
+ * Writes a typed array into a fixed-width column of a chunk made for appending (DuckDBDataChunk.create with as many
+ * rows), no NULL: one copy into DuckDB's memory where setColumnValues converts and sets a value per call.
+ */
+export function fillVector(chunk: DuckDBDataChunk, column: number, values: BigInt64Array | Float64Array | Float32Array | Uint32Array): void {
+  if (values.length !== chunk.rowCount) throw new Error(`column ${column}: ${values.length} values for a chunk of ${chunk.rowCount} rows`);
+  const vector = duckdbBindings.data_chunk_get_vector(chunk.chunk, column);
+  duckdbBindings.copy_data_to_vector(vector, 0, values.buffer as ArrayBuffer, values.byteOffset, values.byteLength);
+}
+
 /** A DOUBLE column of a chunk without NULL as a Float64Array over DuckDB's memory (see vectorView). */
 export function doubleVectorView(chunk: DuckDBDataChunk, column: number): Float64Array {
   return vectorView(chunk, column, Float64Array);

@@ -5,7 +5,7 @@ import { BIGINT, DuckDBDataChunk, FLOAT, type DuckDBConnection, type DuckDBMater
 import { InvalidSourceData } from '../../lib/errors.js';
 import { datamart, partitionFile } from '../../lib/layout.js';
 import { snapshotDate, type Month } from '../../lib/months.js';
-import { readParquet, sqlIdent, sqlString, vectorView, withDuckDB, writeParquetAtomic } from '../duckdb.js';
+import { fillVector, readParquet, sqlIdent, sqlString, vectorView, withDuckDB, writeParquetAtomic } from '../duckdb.js';
 import { linkOrCopy } from '../fs-atomic.js';
 import { removeOrphanedTemporaries, temporaryPathFor } from '../temp-files.js';
 import { describeColumns, requireColumns } from '../models/dataset.js';
@@ -112,8 +112,8 @@ async function appendProbabilities(db: DuckDBConnection, table: string, fileRowN
   for (let start = 0; start < probabilities.length; start += chunkRows) {
     const end = Math.min(start + chunkRows, probabilities.length);
     const chunk = DuckDBDataChunk.create([BIGINT, FLOAT], end - start);
-    chunk.setColumnValues(0, Array.from(fileRowNumbers.subarray(start, end)));
-    chunk.setColumnValues(1, Array.from(probabilities.subarray(start, end)));
+    fillVector(chunk, 0, fileRowNumbers.subarray(start, end));
+    fillVector(chunk, 1, probabilities.subarray(start, end));
     appender.appendDataChunk(chunk);
   }
   appender.flushSync();
