@@ -64,15 +64,10 @@ function checkOptions(options: TrainOptions): void {
   }
 }
 
-function nativeMatrices(train: LabelledMatrix, validation: LabelledMatrix | undefined) {
-  const matrices = [{ matrix: train, what: 'train' }];
-  if (validation) matrices.push({ matrix: validation, what: 'validation' });
-  return matrices;
-}
-
+/** One fit on native matrices of its own (options checked before any is built). */
 export function train(options: TrainOptions): TrainResult {
   checkOptions(options);
-  return withDMatrices(nativeMatrices(options.train, options.validation), ([dtrain, dvalid]) => trainOn(dtrain, dvalid, options));
+  return withSharedMatrices(options.train, options.validation, (fit) => fit(options));
 }
 
 /** What one fit of `withSharedMatrices` takes: TrainOptions without the matrices. */
@@ -88,7 +83,9 @@ export function withSharedMatrices<T>(
   validation: LabelledMatrix | undefined,
   use: (fit: (options: SharedMatrixTrainOptions) => TrainResult) => T,
 ): T {
-  return withDMatrices(nativeMatrices(train, validation), ([dtrain, dvalid]) =>
+  const matrices = [{ matrix: train, what: 'train' }];
+  if (validation) matrices.push({ matrix: validation, what: 'validation' });
+  return withDMatrices(matrices, ([dtrain, dvalid]) =>
     use((options) => {
       const full = { ...options, train, validation };
       checkOptions(full);
