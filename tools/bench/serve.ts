@@ -17,7 +17,8 @@ import autocannon from 'autocannon';
 import { z } from 'zod';
 import { loadConfig } from '../../lib/config.js';
 import { monthSchema } from '../../lib/months.js';
-import { PROJECT_ROOT } from '../../scripts/lib/dev-server.js';
+import { PROJECT_ROOT, stopProcess } from '../../scripts/lib/dev-server.js';
+import { processCpuSeconds } from './cpu-sampler.js';
 import { readRegistry } from '../../core/models/registry.js';
 import { rawApplications, SAMPLE_SOURCES_DIR } from './sample-applications.js';
 import { trainSampleModels } from './sample-models.js';
@@ -76,17 +77,6 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** User + system CPU milliseconds of a process so far (Linux /proc; null elsewhere). */
-function cpuMilliseconds(pid: number | undefined): number | null {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
-  } catch {
-    return null;
-  }
-}
-const CLOCK_TICKS_PER_SECOND = 100;
-
 async function waitReady(url: string, child: ChildProcess): Promise<void> {
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
@@ -101,13 +91,11 @@ async function waitReady(url: string, child: ChildProcess): Promise<void> {
   throw new Error(`the server at ${url} was not ready within 60 s`);
 }
 
-/** SIGTERM, then waits for the exit (the server finishes its requests and writes what it buffered). */
-async function stopServer(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  await exited;
-}
+/**
+ * SIGTERM, then the exit: the server finishes its requests and writes the online scores it buffered (SIGKILL only if
+ * that takes over 30 s).
+ */
+const stopServer = (child: ChildProcess) => stopProcess(child, 30_000);
 
 export async function runServeBench(input: ServeBenchOptions = {}): Promise<ServeBenchResult[]> {
   const options = serveBenchOptionsSchema.parse(input);
@@ -159,11 +147,11 @@ export async function runServeBench(input: ServeBenchOptions = {}): Promise<Serv
     const results: ServeBenchResult[] = [];
     const windows: Array<[number, number]> = [];
     for (const connections of options.connections) {
-      const cpuBefore = cpuMilliseconds(child.pid);
+      const cpuBefore = processCpuSeconds(child.pid!);
       const startedAt = Date.now();
       const result = await run(options.duration, connections);
       windows.push([startedAt, Date.now()]);
-      const cpuAfter = cpuMilliseconds(child.pid);
+      const cpuAfter = processCpuSeconds(child.pid!);
       results.push({
         modelId,
         applications: bodies.length,
@@ -174,7 +162,7 @@ export async function runServeBench(input: ServeBenchOptions = {}): Promise<Serv
         latencyMs: { p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99, max: result.latency.max },
         non2xx: result.non2xx,
         errors: result.errors + result.timeouts,
-        serverCpuMsPerRequest: cpuBefore !== null && cpuAfter !== null && result.requests.total > 0 ? (cpuAfter - cpuBefore) / result.requests.total : null,
+        serverCpuMsPerRequest: cpuBefore !== null && cpuAfter !== null && result.requests.total > 0 ? ((cpuAfter - cpuBefore) * 1000) / result.requests.total : null,
         serverNodeOptions: options.serverNodeOptions,
         gc: null,
         machine: { cpus: cpus().length, loadAverage1m: loadavg()[0] },
