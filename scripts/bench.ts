@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { benchOptionsSchema } from '../tools/bench/options.js';
 import { runBench, type BenchResult } from '../tools/bench/run.js';
 import { DEFAULT_MONTHS_IN_FLIGHT } from '../lib/workflow-inputs.js';
+import { causes } from './lib/causes.js';
 import { formatServeBench, runServeBench, serveBenchOptionsSchema } from '../tools/bench/serve.js';
 import { parseCommandLine } from './cli.js';
 import { formatTable } from './format.js';
@@ -127,9 +128,7 @@ async function main(): Promise<void> {
 main().then(
   () => process.exit(0),
   (error) => {
-    const messages: string[] = [];
-    for (let current: unknown = error; current instanceof Error; current = current.cause) messages.push(current.message);
-    console.error(`bench failed: ${messages.join(': ') || String(error)}`);
+    console.error(`bench failed: ${causes(error).map((cause) => cause.message).join(': ') || String(error)}`);
     process.exit(1);
   },
 );

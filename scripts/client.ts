@@ -3,6 +3,7 @@
 import { isGrpcServiceError, WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { loadConfig, type Config } from '../lib/config.js';
 import { LIFECYCLE_WORKFLOW_ID, type Progress } from '../lib/temporal.js';
+import { causes } from './lib/causes.js';
 import { connectClient } from '../workers/connection.js';
 import { modelLifecycleWorkflow } from '../workflows/index.js';
 import { UsageError } from './cli.js';
@@ -120,7 +121,7 @@ export async function waitWithProgress<T>(handle: WorkflowHandle, withProgress: 
 export function adviceFor(error: unknown): string {
   const types = new Set<string>();
   const text: string[] = [];
-  for (let current: unknown = error; current instanceof Error; current = current.cause) {
+  for (const current of causes(error)) {
     const type = (current as { type?: unknown }).type;
     if (typeof type === 'string') types.add(type);
     text.push(current.message);
@@ -144,8 +145,7 @@ export function runCommand(main: () => Promise<void>): void {
       process.exit(2);
     }
     // Temporal wraps the reason (a workflow's failure, an update validator's rejection) in causes: show the innermost.
-    const messages: string[] = [];
-    for (let current: unknown = error; current instanceof Error; current = current.cause) messages.push(current.message);
+    const messages = causes(error).map((cause) => cause.message);
     const prefix = error instanceof WorkflowFailedError ? 'workflow failed: ' : '';
     console.error(prefix + (messages.length > 1 ? `${messages[0]}: ${messages[messages.length - 1]}` : messages[0] ?? String(error)));
     console.error(adviceFor(error));

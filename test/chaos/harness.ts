@@ -11,6 +11,7 @@ import { registrySchema } from '../../lib/contracts.js';
 import { workflowIds } from '../../lib/temporal.js';
 import { generateSources } from '../../core/generator/index.js';
 import { PROJECT_ROOT, startDevServer, type DevServer } from '../../scripts/lib/dev-server.js';
+import { causes } from '../../scripts/lib/causes.js';
 import { freePort } from '../../tools/bench/run.js';
 import { startWorkerChild, type WorkerChild } from '../../workers/worker-process.js';
 import { backfillWorkflow, type BackfillResult } from '../../workflows/backfill.js';
@@ -112,9 +113,7 @@ export async function resultThroughOutages<T>(client: Client, workflowId: string
 
 /** An error's message and its causes' (a child's activity failure is three levels down), one per line. */
 export function causeChain(error: unknown): string {
-  const messages: string[] = [];
-  for (let at: unknown = error; at instanceof Error; at = at.cause) messages.push(`${at.name}: ${at.message}`);
-  return messages.join('\n  caused by ');
+  return causes(error).map((cause) => `${cause.name}: ${cause.message}`).join('\n  caused by ');
 }
 
 /** The backfill's progress query, or null while it cannot answer (no workflow task yet, server down). */
