@@ -54,6 +54,16 @@ export class FitStopped extends Error {
   }
 }
 
+/**
+ * The threads of a fit's next round: its share of the cores when fits share them, never more than its parameters'
+ * nthread or its family's maxThreads. Undefined (the parameters' nthread throughout) when neither limits it.
+ */
+export function threadsForNextRound(params: Params, plan: FamilyPlan, threadShare?: () => number): (() => number) | undefined {
+  const cap = Math.min(Number(params.nthread ?? Infinity), plan.maxThreads ?? Infinity);
+  if (threadShare) return () => Math.min(threadShare(), cap);
+  return plan.maxThreads === undefined ? undefined : () => cap;
+}
+
 /** Importance per encoded feature: gain for trees, |coefficient| for gblinear (XGBoost defines no gain there). */
 function importanceCsv(booster: Booster, family: ModelFamily, featureNames: string[]): string {
   const type = family === 'gblinear' ? 'weight' : 'gain';
@@ -84,7 +94,7 @@ export function fitCandidate(
           params,
           rounds: plan.rounds,
           earlyStoppingRounds: plan.earlyStoppingRounds,
-          threadsForNextRound: threadShare && (() => Math.min(threadShare(), Number(candidateParams.nthread ?? Infinity))),
+          threadsForNextRound: threadsForNextRound(candidateParams, plan, threadShare),
           onIteration: (iteration, validationAuc) => {
             if (stopRequested()) throw new FitStopped();
             onProgress({ family, search: index + 1, of: plan.search.length, iteration, validationAuc });
