@@ -27,6 +27,8 @@ export interface ServeOptions {
   maxQueue: number;
   /** Micro-batches computed at once (DuckDB connections of the feature store). */
   featureConnections: number;
+  /** Threads of the feature store's DuckDB. */
+  featureThreads: number;
   registryPollMs: number;
   flushRows: number;
   flushSeconds: number;
@@ -86,7 +88,7 @@ export async function startScoringServer(options: ServeOptions): Promise<Scoring
     onConstructorPoisoning: 'ignore',
   });
   const metrics = servingMetrics();
-  const store = await OnlineFeatureStore.open({ connections: options.featureConnections });
+  const store = await OnlineFeatureStore.open({ connections: options.featureConnections, threads: options.featureThreads });
   const sink = new OnlinePredictionSink(options.datamartDir, {
     flushRows: options.flushRows,
     flushSeconds: options.flushSeconds,
@@ -300,6 +302,7 @@ export function serveOptionsFrom(config: Config): ServeOptions {
     maxBatch: config.SERVE_MAX_BATCH,
     maxQueue: config.SERVE_MAX_QUEUE,
     featureConnections: config.SERVE_FEATURE_CONNECTIONS,
+    featureThreads: config.SERVE_FEATURE_THREADS,
     registryPollMs: config.SERVE_REGISTRY_POLL_MS,
     flushRows: config.SERVE_FLUSH_ROWS,
     flushSeconds: config.SERVE_FLUSH_SECONDS,

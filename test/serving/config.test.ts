@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConfigError, loadConfig } from '../../lib/config.js';
+import { serveOptionsFrom } from '../../core/serving/app.js';
 
 test('serve defaults to 127.0.0.1:8080; SERVE_HOST and SERVE_PORT are validated', () => {
   const config = loadConfig({});
@@ -18,4 +19,10 @@ test('serve computes one micro-batch at a time unless SERVE_FEATURE_CONNECTIONS 
   assert.equal(loadConfig({}).SERVE_FEATURE_CONNECTIONS, 1);
   assert.equal(loadConfig({ SERVE_FEATURE_CONNECTIONS: '4' }).SERVE_FEATURE_CONNECTIONS, 4);
   assert.throws(() => loadConfig({ SERVE_FEATURE_CONNECTIONS: '0' }), (error: unknown) => error instanceof ConfigError && /SERVE_FEATURE_CONNECTIONS/.test(error.message));
+});
+
+test("the feature store's DuckDB runs on 2 threads unless SERVE_FEATURE_THREADS says otherwise", () => {
+  assert.equal(loadConfig({}).SERVE_FEATURE_THREADS, 2);
+  assert.equal(serveOptionsFrom(loadConfig({ SERVE_FEATURE_THREADS: '1' })).featureThreads, 1);
+  assert.throws(() => loadConfig({ SERVE_FEATURE_THREADS: '0' }), (error: unknown) => error instanceof ConfigError && /SERVE_FEATURE_THREADS/.test(error.message));
 });

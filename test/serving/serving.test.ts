@@ -45,6 +45,7 @@ function serveOptions(): ServeOptions {
     maxBatch: 64,
     maxQueue: 10_000,
     featureConnections: 2,
+    featureThreads: 2,
     registryPollMs: 200,
     flushRows: 100_000,
     flushSeconds: 3600,
