@@ -63,8 +63,8 @@ export const configVariablesSchema = z.object({
    * already keeps two cores busy (DuckDB beside the event loop); more pays on more cores.
    */
   SERVE_FEATURE_CONNECTIONS: z.coerce.number().int().min(1).max(64).default(1),
-  /** Threads of the feature store's DuckDB, shared by its connections (online-features.ts says why 2). */
-  SERVE_FEATURE_THREADS: z.coerce.number().int().min(1).max(64).default(2),
+  /** Threads of the feature store's DuckDB, shared by its connections (online-features.ts: what a second one does). */
+  SERVE_FEATURE_THREADS: z.coerce.number().int().min(1).max(64).default(1),
   SERVE_REGISTRY_POLL_MS: z.coerce.number().int().min(50).default(1000),
   SERVE_FLUSH_ROWS: z.coerce.number().int().min(1).default(1000),
   SERVE_FLUSH_SECONDS: z.coerce.number().min(0.1).default(10),

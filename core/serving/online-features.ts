@@ -262,12 +262,13 @@ function silverSql(source: Source, shape: Shape): string {
 export const DEFAULT_FEATURE_CONNECTIONS = 1;
 /**
  * DuckDB threads of the feature store. A feature query holds a few rows, but its plan has independent pipelines (each
- * source's cleaning, the materialized CTEs, the join sides) that a second thread runs beside the caller's. On the
- * 2-core machine, two threads against one (tools/bench/serve.ts, alternating runs): 1 connection p50 4 against 5 ms,
- * p99 9 / 9 against 11 / 11 ms, 217 against 163-168 req/s, for ~8% more CPU per request; 64 connections 2,261-2,752
- * against 2,311-2,477 req/s.
+ * source's cleaning, the materialized CTEs, the join sides) that a second thread can run beside the caller's. On the
+ * 2-core machine, two threads against one (tools/bench/serve.ts, seven alternating runs at 1 connection): p50 4
+ * against 5 ms and 175-217 against 157-168 req/s, but p99 9 / 9 / 12 / 11 / 11 against 11 / 11 / 11 / 12 ms (the
+ * target's tail did not move) for 8-30% more CPU per request, which at 64 connections is throughput (2,096-2,260 req/s
+ * in three `npm run bench -- --serve` runs against 2,189-2,753). One it stays; more cores may pay for two.
  */
-export const DEFAULT_FEATURE_THREADS = 2;
+export const DEFAULT_FEATURE_THREADS = 1;
 
 export class OnlineFeatureStore {
   #closed = false;

@@ -21,8 +21,8 @@ test('serve computes one micro-batch at a time unless SERVE_FEATURE_CONNECTIONS 
   assert.throws(() => loadConfig({ SERVE_FEATURE_CONNECTIONS: '0' }), (error: unknown) => error instanceof ConfigError && /SERVE_FEATURE_CONNECTIONS/.test(error.message));
 });
 
-test("the feature store's DuckDB runs on 2 threads unless SERVE_FEATURE_THREADS says otherwise", () => {
-  assert.equal(loadConfig({}).SERVE_FEATURE_THREADS, 2);
-  assert.equal(serveOptionsFrom(loadConfig({ SERVE_FEATURE_THREADS: '1' })).featureThreads, 1);
+test("the feature store's DuckDB runs on 1 thread unless SERVE_FEATURE_THREADS says more", () => {
+  assert.equal(loadConfig({}).SERVE_FEATURE_THREADS, 1);
+  assert.equal(serveOptionsFrom(loadConfig({ SERVE_FEATURE_THREADS: '2' })).featureThreads, 2);
   assert.throws(() => loadConfig({ SERVE_FEATURE_THREADS: '0' }), (error: unknown) => error instanceof ConfigError && /SERVE_FEATURE_THREADS/.test(error.message));
 });
