@@ -48,13 +48,16 @@ export interface EncodedMonth {
  * feature the model needs that the partition lacks is InvalidSourceData naming it; extra columns are ignored.
  */
 export async function readEncodedMonth(db: DuckDBConnection, file: string, preprocessor: Preprocessor, reportAs = file): Promise<EncodedMonth> {
-  await requireFeatureFile(file);
   const sql = `SELECT file_row_number, ${featureReadList(preprocessor, sqlIdent, sqlString).join(', ')} FROM ${monthRelation(file)}`;
   let result: DuckDBMaterializedResult;
   try {
     result = await db.run(sql);
   } catch (error) {
-    // The columns are checked only when the query fails: a DESCRIBE per month was a fixed cost of every call.
+    // The file and its columns are checked only when the query fails: scoreMonth has just pinned the file, and a
+    // DESCRIBE per month was a fixed cost of every call.
+    await access(file).catch(() => {
+      throw missingPartition(reportAs);
+    });
     requireColumns(await describeColumns(db, readParquet(file)), [...KEY_COLUMNS, ...rawFeatureNames(preprocessor)], reportAs);
     throw error;
   }
@@ -75,12 +78,6 @@ export async function readEncodedMonth(db: DuckDBConnection, file: string, prepr
 }
 
 const missingPartition = (file: string) => new InvalidSourceData({ file }, 'feature-store partition is missing: run the ETL of this month first');
-
-async function requireFeatureFile(file: string): Promise<void> {
-  await access(file).catch(() => {
-    throw missingPartition(file);
-  });
-}
 
 /**
  * A pin of the feature partition, made before its first read, beside it and named as a temp file of it (linkOrCopy: a

@@ -16,7 +16,7 @@ import { trainCandidate } from '../../core/models/candidate.js';
 import { encodeRows } from '../../core/models/preprocessor.js';
 import { buildTrainingSet } from '../../core/models/training-set.js';
 import { cachedSessionCount, releaseScoringSessions } from '../../core/scoring/model-loader.js';
-import { scoreMonth } from '../../core/scoring/score-month.js';
+import { readEncodedMonth, scoreMonth } from '../../core/scoring/score-month.js';
 import { Booster } from '../../core/xgboost/index.js';
 import { createModelBankActivities } from '../../activities/model-bank.js';
 import { createScoringActivities } from '../../activities/scoring.js';
@@ -141,6 +141,13 @@ test('a feature column missing from the store is InvalidSourceData naming it; ex
   await assert.rejects(
     scoreMonth({ datamartDir: broken.DATAMART_DIR, modelBankDir: config.MODEL_BANK_DIR, month: '2024-01', modelId: models.gbtree }),
     (error: unknown) => error instanceof InvalidSourceData && /partition is missing/.test(error.message),
+  );
+  // Read directly (the scoring profile does), a missing partition is named as given to report.
+  const { preprocessor } = await loadVerifiedModel(config.MODEL_BANK_DIR, models.gbtree);
+  const missing = partitionFile(datamart.featureStore(broken.DATAMART_DIR), '2024-01');
+  await assert.rejects(
+    withDuckDB((db) => readEncodedMonth(db, missing, preprocessor, 'the 2024-01 features')),
+    (error: unknown) => error instanceof InvalidSourceData && error.location.file === 'the 2024-01 features' && /partition is missing/.test(error.message),
   );
 });
 
