@@ -46,8 +46,8 @@ function basePlan(family: ModelFamily): FamilyPlan {
         missing: 'impute',
         // libxgboost 1.7's coord_descent adds each row's gradient into per-thread sums kept side by side in one
         // vector<double>: two threads write the same cache line at every row (perf: half the fit's samples on those
-        // four stores). At 10 x the real data one thread fits in 1.7 CPU s what two fit in 7 CPU s and more wall
-        // time, to the same weights (the same model.onnx bytes).
+        // four stores). The 10 x training set (as of 2024-12), alone: 2.9 s and 2.9 CPU s on one thread, 9.5 s and
+        // 17.6 CPU s on two, to the same weights (the same model.onnx bytes).
         maxThreads: 1,
       };
     case 'rf':
