@@ -268,13 +268,14 @@ export function plainRows<T extends Row = Row>(reader: DuckDBResultReader): T[] 
   return reader.getRowObjectsJS().map((row) => {
     const out: Row = {};
     names.forEach((name, index) => {
-      out[name] = toPlain(row[name], types[index]);
+      out[name] = plainValue(row[name], types[index]);
     });
     return out as T;
   });
 }
 
-function toPlain(value: unknown, type: string): unknown {
+/** A value of a result as plainRows gives it: a BIGINT as a number, a DATE as its ISO day, a timestamp as ISO text. */
+export function plainValue(value: unknown, type: string): unknown {
   if (typeof value === 'bigint') return Number(value);
   if (value instanceof Date) return type === 'DATE' ? value.toISOString().slice(0, 10) : value.toISOString();
   return value;

@@ -20,6 +20,7 @@ import { CLICKSTREAM_LOOKBACK_MONTHS, featureSelectFrom } from '../etl/feature-s
 import { cleanedSelect } from '../etl/silver.js';
 import { REQUIRED_COLUMNS } from '../etl/source-columns.js';
 import type { FeatureRow } from '../models/preprocessor.js';
+import { packQuery, unpackRows, type PackedQuery } from './packed-rows.js';
 import { loanDateSpelling, recordMonth, RequestProblem, type RawApplication, type RawRecord } from './request.js';
 
 /** An application checked and placed in its month, ready for the feature SQL. */
@@ -107,7 +108,9 @@ const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[
 const PARAMETER = Object.fromEntries(SOURCES.map((source, index) => [source, index + 1])) as Record<Source, number>;
 
 interface Statements {
+  /** The feature query, its row packed (packQuery: two list columns instead of 62). */
   features: DuckDBPreparedStatement;
+  featureColumns: PackedQuery;
   rejected: DuckDBPreparedStatement;
 }
 
@@ -124,7 +127,7 @@ class FeatureConnection {
     const rows = bronzeRows(applications);
     const bronze = bronzeJson(rows);
     bindBronze(statements.features, bronze);
-    const features = plainRows(await statements.features.runAndReadAll());
+    const features = unpackRows(await statements.features.runAndReadAll(), statements.featureColumns);
     const byLoan = new Map(features.map((row) => [row.loan_id as string, row]));
     const missing = applications.some((placed) => !byLoan.has(placed.application.loan.loan_id?.trim() ?? ''));
     const rejectedOf = applications.map(() => [] as RejectedRecord[]);
@@ -162,14 +165,18 @@ class FeatureConnection {
       }
       const silver = (source: Source) => silverSql(source, shape);
       const accepted = (source: Source) => `(SELECT * EXCLUDE (reason) FROM (${silver(source)}) WHERE reason IS NULL)`;
+      const featureSql = featureSelectFrom(
+        { loans: accepted('loan_daily'), attributes: accepted('attributes'), financials: accepted('financials'), clickstream: accepted('clickstream') },
+        // Rows are matched by loan_id below, and ranking a handful of clickstream rows costs less than the semi join.
+        { orderByLoan: false, rankApplicantsOnly: false },
+      );
+      // Prepared as it is once, for its columns' names and types, then packed.
+      const unpacked = await this.db.prepare(featureSql);
+      const featureColumns = packQuery(featureSql, unpacked);
+      unpacked.destroySync();
       statements = {
-        features: await this.db.prepare(
-          featureSelectFrom(
-            { loans: accepted('loan_daily'), attributes: accepted('attributes'), financials: accepted('financials'), clickstream: accepted('clickstream') },
-            // Rows are matched by loan_id below, and ranking a handful of clickstream rows costs less than the semi join.
-            { orderByLoan: false, rankApplicantsOnly: false },
-          ),
-        ),
+        features: await this.db.prepare(featureColumns.sql),
+        featureColumns,
         rejected: await this.db.prepare(
           SOURCES.map((source) => `SELECT ${sqlString(source)} AS source, source_line, reason FROM (${silver(source)}) WHERE reason IS NOT NULL`).join('\nUNION ALL\n'),
         ),
