@@ -1,5 +1,5 @@
 // Bench of the online scoring API: `node --import tsx tools/bench/serve.ts [--duration 10] [--connections 10]
-// [--month 2024-06] [--model-bank DIR]`. Starts `npm run serve`'s entry point (scripts/serve.ts) as a child process
+// [--month 2024-06] [--model-bank DIR]`. Starts what `npm run serve` starts (scripts/serve.sh, then scripts/serve.ts) as a child process
 // on a free loopback port, serving MODEL_BANK_DIR's production model (by default a gbtree trained here on the real
 // sample), then drives it with autocannon: single-application POST /v1/score requests, each the raw records of one
 // application of the month, for a bounded duration. Prints and returns p50/p90/p99 latency and requests per second.
@@ -116,11 +116,16 @@ export async function runServeBench(input: ServeBenchOptions = {}): Promise<Serv
 
     const port = await freePort();
     const gcFile = join(work, 'gc-watch.json');
-    const gcWatch = options.gcReport ? ['--import', fileURLToPath(new URL('./serve-gc-watch.ts', import.meta.url))] : [];
-    child = spawn(process.execPath, [...options.serverNodeOptions, '--import', 'tsx', ...gcWatch, 'scripts/serve.ts'], {
+    // NODE_OPTIONS' preloads run before the command line's `--import tsx`: the TypeScript watcher needs its own.
+    const gcWatch = options.gcReport ? ['--import', 'tsx', '--import', JSON.stringify(fileURLToPath(new URL('./serve-gc-watch.ts', import.meta.url)))] : [];
+    // What `npm run serve` runs (its launcher execs node, so child.pid is the server's), the extra flags through
+    // NODE_OPTIONS.
+    const nodeOptions = [process.env.NODE_OPTIONS ?? '', ...options.serverNodeOptions, ...gcWatch].join(' ').trim();
+    child = spawn('bash', ['scripts/serve.sh'], {
       cwd: PROJECT_ROOT,
       env: {
         ...process.env,
+        ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}),
         DATAMART_DIR: config.DATAMART_DIR,
         MODEL_BANK_DIR: config.MODEL_BANK_DIR,
         SERVE_HOST: '127.0.0.1',
