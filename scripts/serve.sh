@@ -10,7 +10,9 @@
 #   types, operators) through malloc; glibc's per-thread cache keeps 7 freed blocks per size by default, the rest went
 #   through the arena's bins and their consolidation. 1,000 per size: one application's features ~15 % less CPU.
 #   Ignored where the C library is not glibc.
+#
+# Arguments are node's own options (e.g. `npm run serve -- --max-old-space-size=4096`), given after tsx is loaded.
 set -euo pipefail
 export UV_THREADPOOL_SIZE="${UV_THREADPOOL_SIZE:-${SERVE_FEATURE_CONNECTIONS:-1}}"
 export GLIBC_TUNABLES="${GLIBC_TUNABLES:-glibc.malloc.tcache_count=1000}"
-exec node --import tsx "$(dirname "$0")/serve.ts" "$@"
+exec node --import tsx "$@" "$(dirname "$0")/serve.ts"

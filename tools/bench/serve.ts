@@ -116,16 +116,13 @@ export async function runServeBench(input: ServeBenchOptions = {}): Promise<Serv
 
     const port = await freePort();
     const gcFile = join(work, 'gc-watch.json');
-    // NODE_OPTIONS' preloads run before the command line's `--import tsx`: the TypeScript watcher needs its own.
-    const gcWatch = options.gcReport ? ['--import', 'tsx', '--import', JSON.stringify(fileURLToPath(new URL('./serve-gc-watch.ts', import.meta.url)))] : [];
-    // What `npm run serve` runs (its launcher execs node, so child.pid is the server's), the extra flags through
-    // NODE_OPTIONS.
-    const nodeOptions = [process.env.NODE_OPTIONS ?? '', ...options.serverNodeOptions, ...gcWatch].join(' ').trim();
-    child = spawn('bash', ['scripts/serve.sh'], {
+    const gcWatch = options.gcReport ? ['--import', fileURLToPath(new URL('./serve-gc-watch.ts', import.meta.url))] : [];
+    // What `npm run serve` runs, the extra flags as its arguments (node's own; the launcher execs node, so child.pid
+    // is the server's).
+    child = spawn('bash', ['scripts/serve.sh', ...options.serverNodeOptions, ...gcWatch], {
       cwd: PROJECT_ROOT,
       env: {
         ...process.env,
-        ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}),
         DATAMART_DIR: config.DATAMART_DIR,
         MODEL_BANK_DIR: config.MODEL_BANK_DIR,
         SERVE_HOST: '127.0.0.1',
