@@ -127,7 +127,7 @@ class FeatureConnection {
     const rows = bronzeRows(applications);
     const bronze = bronzeJson(rows);
     bindBronze(statements.features, bronze);
-    const features = unpackRows(await statements.features.runAndReadAll(), statements.featureColumns);
+    const features = unpackRows(await statements.features.run(), statements.featureColumns);
     const byLoan = new Map(features.map((row) => [row.loan_id as string, row]));
     const missing = applications.some((placed) => !byLoan.has(placed.application.loan.loan_id?.trim() ?? ''));
     const rejectedOf = applications.map(() => [] as RejectedRecord[]);

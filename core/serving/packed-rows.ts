@@ -5,7 +5,7 @@
 // feature row, one scavenge every ~150 single-application queries spent 5-14 ms on them (`--trace-gc`) while a request
 // waited: the 1-connection p99. Packed, a row is two columns whatever its width; the values are the same
 // (test/serving/packed-rows.test.ts).
-import { DuckDBTypeId, type DuckDBPreparedStatement, type DuckDBResultReader } from '@duckdb/node-api';
+import { DuckDBTypeId, JSDuckDBValueConverter, type DuckDBMaterializedResult, type DuckDBPreparedStatement } from '@duckdb/node-api';
 import { plainValue, sqlIdent, type Row } from '../duckdb.js';
 
 /** Types whose every value a DOUBLE holds as plainRows gives it (a BIGINT rounds as Number(bigint) rounds it). */
@@ -66,9 +66,15 @@ export function packQuery(sql: string, prepared: DuckDBPreparedStatement): Packe
   return { sql: `SELECT ${select} FROM (${sql}) AS packed_source`, columns };
 }
 
-/** The rows of a packed query's result as plainRows would have read the unpacked query's: one object per row, in order. */
-export function unpackRows<T extends Row = Row>(reader: DuckDBResultReader, query: PackedQuery): T[] {
-  return reader.getRowsJS().map((values) => {
+/**
+ * The rows of a packed query's result as plainRows would have read the unpacked query's: one object per row, in order.
+ * Its chunks are taken from the materialized result as they are (getChunk), where a reader would fetch each, and then
+ * the end, by a trip to libuv's pool and back (two of a single application's three).
+ */
+export function unpackRows<T extends Row = Row>(result: DuckDBMaterializedResult, query: PackedQuery): T[] {
+  const rows: Array<Array<unknown>> = [];
+  for (let index = 0; index < result.chunkCount; index++) rows.push(...result.getChunk(index).convertRows(JSDuckDBValueConverter));
+  return rows.map((values) => {
     const row: Row = {};
     for (const column of query.columns) {
       row[column.name] =

@@ -13,10 +13,10 @@ async function bothWays(sql: string) {
     const packed = packQuery(sql, prepared);
     prepared.destroySync();
     const statement = await db.prepare(packed.sql);
-    const reader = await statement.runAndReadAll();
-    const unpacked = unpackRows(reader, packed);
+    const result = await statement.run();
+    const unpacked = unpackRows(result, packed);
     statement.destroySync();
-    return { plain, unpacked, resultColumns: reader.columnCount, packed };
+    return { plain, unpacked, resultColumns: result.columnCount, packed };
   });
 }
 
@@ -39,7 +39,7 @@ test('packed rows equal plainRows, value for value and in column order', async (
   assert.equal(resultColumns, 4);
 });
 
-test('a query without numbers or without texts packs too', async () => {
+test('a query without numbers or without texts, without rows or over several chunks packs too', async () => {
   const onlyTexts = await bothWays(`SELECT 'a' AS x, DATE '2024-01-01' AS d`);
   assert.deepStrictEqual(onlyTexts.unpacked, onlyTexts.plain);
   const onlyNumbers = await bothWays(`SELECT 1.5::DOUBLE AS x, NULL::DOUBLE AS y FROM range(2)`);
@@ -50,4 +50,8 @@ test('a query without numbers or without texts packs too', async () => {
   assert.deepStrictEqual(onlyNumbers.unpacked, onlyNumbers.plain);
   const noRows = await bothWays(`SELECT 1.0::DOUBLE AS x WHERE false`);
   assert.deepStrictEqual(noRows.unpacked, []);
+  // Several chunks (2,048 rows each), in order.
+  const manyRows = await bothWays(`SELECT range / 7 AS x, 'row ' || range AS t FROM range(5000)`);
+  assert.equal(manyRows.unpacked.length, 5000);
+  assert.deepStrictEqual(manyRows.unpacked, manyRows.plain);
 });
