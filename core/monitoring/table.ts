@@ -186,6 +186,39 @@ export interface MonitoringResult {
  * Recomputes and rewrites the whole table of `modelId` as of `asOf`, and its online-vs-batch table beside it;
  * `onMonth` is told after each month (heartbeats).
  */
+/**
+ * Months monitored at once, each lane on a DuckDB connection of its own: one month's reads (DuckDB, on libuv's pool)
+ * overlap another's PSI, CSI and metrics (JavaScript, on the event loop). One lane left a core idle (1.1 of 2 cores at
+ * S = 10); two: 0.66-0.68 against 0.75-0.84 s for the S = 10 table, the same rows.
+ */
+const MONITORING_LANES = 2;
+
+/** monitorMonth of every month, MONITORING_LANES at a time; the rows in month order (months without scores left out). */
+async function monitorMonths(
+  settings: MonitoringSettings,
+  metadata: ModelMetadata,
+  months: readonly Month[],
+  asOf: Month,
+  onMonth: (month: Month) => void,
+): Promise<MonitoringRow[]> {
+  const rows = new Array<MonitoringRow | null>(months.length).fill(null);
+  let next = 0;
+  const lane = () =>
+    withDuckDB(async (db) => {
+      for (let index = next++; index < months.length; index = next++) {
+        try {
+          rows[index] = await monitorMonth(db, settings, metadata, months[index], asOf);
+        } catch (error) {
+          next = months.length; // the other lanes stop after their current month: the table is not written
+          throw error;
+        }
+        onMonth(months[index]);
+      }
+    });
+  await Promise.all(Array.from({ length: Math.min(MONITORING_LANES, months.length) }, lane));
+  return rows.filter((row): row is MonitoringRow => row !== null);
+}
+
 export async function computeMonitoringTable(
   settings: MonitoringSettings,
   asOf: Month,
@@ -196,13 +229,8 @@ export async function computeMonitoringTable(
   const months = await predictionMonths(settings.datamartDir, modelId, asOf);
   const path = datamart.monitoring(settings.datamartDir, modelId);
   const onlinePath = datamart.monitoringOnline(settings.datamartDir, modelId);
+  const rows = await monitorMonths(settings, metadata, months, asOf, onMonth);
   return withDuckDB(async (db) => {
-    const rows: MonitoringRow[] = [];
-    for (const month of months) {
-      const row = await monitorMonth(db, settings, metadata, month, asOf);
-      if (row) rows.push(row);
-      onMonth(month);
-    }
     const online = await computeOnlineSkewRows(db, settings.datamartDir, metadata, asOf);
     await writeMonitoringTable(db, rows, path);
     await writeOnlineSkewTable(db, online, onlinePath);

@@ -1,12 +1,13 @@
 // The monitoring table: one row per application month up to the as-of date, label maturity, atomic rewrite.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { computeMonitoringTable, readMonitoringTable, monitoringSettings } from '../../core/monitoring/table.js';
 import { withDuckDB, queryRows, readParquet } from '../../core/duckdb.js';
 import { loadConfig } from '../../lib/config.js';
 import { monthRange } from '../../lib/months.js';
+import { datamart, partitionFile } from '../../lib/layout.js';
 import { monitoringRowSchema } from '../../lib/contracts.js';
 import { makeLoans, makeTempDir, metadataFor, seeded, writeMetadata, writeMonth } from './fixtures.js';
 
@@ -97,6 +98,33 @@ test('bad metadata is an InvalidModelArtifact naming the file', async () => {
       assert.match(error.message, /absent\/metadata\.json/);
       return true;
     });
+  } finally {
+    await cleanup();
+  }
+});
+
+test('a month that cannot be read fails the table, and the table already written stays as it was', async () => {
+  const { dir, cleanup } = await makeTempDir();
+  try {
+    const datamartDir = `${dir}/datamart`;
+    const modelBankDir = `${dir}/model_bank`;
+    await writeMetadata(modelBankDir, metadataFor('m3', '2023-12', makeLoans('b', 2000, seeded(4)), 0.35));
+    const months = monthRange('2024-01', '2024-06');
+    for (const [i, month] of months.entries()) await writeMonth(datamartDir, 'm3', month, makeLoans(month, 300, seeded(40 + i)), 0.35);
+    const settings = monitoringSettings(loadConfig({}), { datamartDir, modelBankDir });
+    const { path } = await computeMonitoringTable(settings, '2024-06', 'm3');
+    const before = await readFile(path);
+
+    // Months are monitored two at a time: one lane fails on 2024-03, whatever the other is doing.
+    await writeFile(partitionFile(datamart.predictions(datamartDir, 'm3'), '2024-03'), 'not parquet');
+    const progress: string[] = [];
+    await assert.rejects(computeMonitoringTable(settings, '2024-06', 'm3', (month) => progress.push(month)), (error: Error) => {
+      assert.match(error.message, /snapshot_date=2024-03-01/);
+      return true;
+    });
+    assert.ok(!progress.includes('2024-03'));
+    assert.deepEqual(await readFile(path), before);
+    assert.deepEqual(await readdir(dirname(path)), ['data.parquet']);
   } finally {
     await cleanup();
   }
