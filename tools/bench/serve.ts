@@ -1,7 +1,7 @@
 // Bench of the online scoring API: `node --import tsx tools/bench/serve.ts [--duration 10] [--connections 10]
-// [--month 2024-06] [--model-bank DIR]`. Starts what `npm run serve` starts (scripts/serve.sh, then scripts/serve.ts) as a child process
-// on a free loopback port, serving MODEL_BANK_DIR's production model (by default a gbtree trained here on the real
-// sample), then drives it with autocannon: single-application POST /v1/score requests, each the raw records of one
+// [--month 2024-06] [--model-bank DIR]`. Starts what `npm run serve` starts (scripts/serve.sh, then scripts/serve.ts)
+// as a child process on a free loopback port, serving MODEL_BANK_DIR's production model (by default a gbtree trained
+// on the real sample, in a child process of its own), then drives it with autocannon: single-application POST /v1/score requests, each the raw records of one
 // application of the month, for a bounded duration. Prints and returns p50/p90/p99 latency and requests per second.
 // `--server-node-options "<flags>"` starts the server with extra Node/V8 flags (e.g. `--max-semi-space-size=4`), to
 // compare them on the same bench; `--gc-report` also tells, per level, how much of the latency tail V8's GC pauses
@@ -21,7 +21,6 @@ import { PROJECT_ROOT, stopProcess } from '../../scripts/lib/dev-server.js';
 import { processCpuSeconds } from './cpu-sampler.js';
 import { readRegistry } from '../../core/models/registry.js';
 import { rawApplications, SAMPLE_SOURCES_DIR } from './sample-applications.js';
-import { trainSampleModels } from './sample-models.js';
 import { recordMonth } from '../../core/serving/request.js';
 import { gcImpact, type GcImpact, type GcWatchRecord } from './serve-gc-watch.js';
 
@@ -77,6 +76,14 @@ async function freePort(): Promise<number> {
   });
 }
 
+/** tools/bench/sample-models.ts's trainSampleModels in a child process: the client's heap stays the client's. */
+async function trainInChildProcess(sourceDir: string, datamartDir: string, modelBankDir: string): Promise<void> {
+  const script = fileURLToPath(new URL('./sample-models.ts', import.meta.url));
+  const child = spawn(process.execPath, ['--import', 'tsx', script, sourceDir, datamartDir, modelBankDir], { cwd: PROJECT_ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  const code = await new Promise<number | null>((resolve, reject) => child.once('exit', resolve).once('error', reject));
+  if (code !== 0) throw new Error(`training the bench's model failed (exit code ${code})`);
+}
+
 async function waitReady(url: string, child: ChildProcess): Promise<void> {
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
@@ -105,7 +112,7 @@ export async function runServeBench(input: ServeBenchOptions = {}): Promise<Serv
   try {
     if (!options.modelBank) {
       console.error(`training a model on ${options.sourceDir} (ETL of 24 months, gbtree)...`);
-      await trainSampleModels(config, options.sourceDir);
+      await trainInChildProcess(options.sourceDir, config.DATAMART_DIR, config.MODEL_BANK_DIR);
     }
     const modelId = (await readRegistry(config.MODEL_BANK_DIR)).production;
     if (!modelId) throw new Error(`${config.MODEL_BANK_DIR} has no production model`);
