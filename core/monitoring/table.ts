@@ -183,10 +183,6 @@ export interface MonitoringResult {
 }
 
 /**
- * Recomputes and rewrites the whole table of `modelId` as of `asOf`, and its online-vs-batch table beside it;
- * `onMonth` is told after each month (heartbeats).
- */
-/**
  * Months monitored at once, each lane on a DuckDB connection of its own: one month's reads (DuckDB, on libuv's pool)
  * overlap another's PSI, CSI and metrics (JavaScript, on the event loop). One lane left a core idle (1.1 of 2 cores at
  * S = 10); two: 0.66-0.68 against 0.75-0.84 s for the S = 10 table, the same rows.
@@ -219,6 +215,10 @@ async function monitorMonths(
   return rows.filter((row): row is MonitoringRow => row !== null);
 }
 
+/**
+ * Recomputes and rewrites the whole table of `modelId` as of `asOf`, and its online-vs-batch table beside it;
+ * `onMonth` is told after each month (heartbeats).
+ */
 export async function computeMonitoringTable(
   settings: MonitoringSettings,
   asOf: Month,

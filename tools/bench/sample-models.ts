@@ -11,7 +11,7 @@ import { scoreMonth } from '../../core/scoring/score-month.js';
 import { queryRows, readParquet, withDuckDB } from '../../core/duckdb.js';
 import { datamart } from '../../lib/layout.js';
 import { monthRange } from '../../lib/months.js';
-import type { Config } from '../../lib/config.js';
+import { loadConfig, type Config } from '../../lib/config.js';
 
 export const SAMPLE_MONTHS = monthRange('2023-01', '2024-12');
 
@@ -59,7 +59,6 @@ export async function batchPredictions(config: Config, modelId: string): Promise
 if (import.meta.url === `file://${process.argv[1]}`) {
   const [sourceDir, datamartDir, modelBankDir] = process.argv.slice(2);
   if (!sourceDir || !datamartDir || !modelBankDir) throw new Error('usage: sample-models.ts <source dir> <datamart dir> <model bank dir>');
-  const { loadConfig } = await import('../../lib/config.js');
   console.log(JSON.stringify(await trainSampleModels(loadConfig({ DATAMART_DIR: datamartDir, MODEL_BANK_DIR: modelBankDir }), sourceDir)));
   process.exit(0);
 }
