@@ -39,7 +39,7 @@ export function createMonitoringActivities(config: Config) {
     computeMonitoring: adaptActivity(
       async (input: z.input<typeof modelInput>): Promise<{ asOf: Month; modelId: string; rows: MonitoringRow[]; path: string }> => {
         const { asOf, modelId } = modelInput.parse(input);
-        const { rows, path } = await computeMonitoringTable(settings, asOf, modelId, (done) => heartbeat({ month: done }));
+        const { rows, path } = await computeMonitoringTable(settings, asOf, modelId, heartbeat);
         return { asOf, modelId, rows, path };
       },
     ),

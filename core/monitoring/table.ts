@@ -189,16 +189,20 @@ export interface MonitoringResult {
  */
 const MONITORING_LANES = 2;
 
+/** Progress after each month monitored: the months finish in any order (two lanes), so the count says how far along. */
+export type MonthDone = (progress: { month: Month; monthsDone: number; months: number }) => void;
+
 /** monitorMonth of every month, MONITORING_LANES at a time; the rows in month order (months without scores left out). */
 async function monitorMonths(
   settings: MonitoringSettings,
   metadata: ModelMetadata,
   months: readonly Month[],
   asOf: Month,
-  onMonth: (month: Month) => void,
+  onMonth: MonthDone,
 ): Promise<MonitoringRow[]> {
   const rows = new Array<MonitoringRow | null>(months.length).fill(null);
   let next = 0;
+  let monthsDone = 0;
   const lane = () =>
     withDuckDB(async (db) => {
       for (let index = next++; index < months.length; index = next++) {
@@ -208,7 +212,7 @@ async function monitorMonths(
           next = months.length; // the other lanes stop after their current month: the table is not written
           throw error;
         }
-        onMonth(months[index]);
+        onMonth({ month: months[index], monthsDone: ++monthsDone, months: months.length });
       }
     });
   await Promise.all(Array.from({ length: Math.min(MONITORING_LANES, months.length) }, lane));
@@ -217,13 +221,13 @@ async function monitorMonths(
 
 /**
  * Recomputes and rewrites the whole table of `modelId` as of `asOf`, and its online-vs-batch table beside it;
- * `onMonth` is told after each month (heartbeats).
+ * `onMonth` is told after each month (heartbeats), in the order the months finish.
  */
 export async function computeMonitoringTable(
   settings: MonitoringSettings,
   asOf: Month,
   modelId: string,
-  onMonth: (month: Month) => void = () => {},
+  onMonth: MonthDone = () => {},
 ): Promise<MonitoringResult> {
   const metadata = await loadModelMetadata(settings.modelBankDir, modelId); // validated, and its id checked
   const months = await predictionMonths(settings.datamartDir, modelId, asOf);

@@ -19,13 +19,15 @@ test('computeMonitoring heartbeats once per month inside an activity; sendAlerts
     }
     const activities = createMonitoringActivities(config);
     const environment = new MockActivityEnvironment();
-    const heartbeats: unknown[] = [];
-    environment.on('heartbeat', (details: unknown) => heartbeats.push(details));
+    const heartbeats: { month: string; monthsDone: number; months: number }[] = [];
+    environment.on('heartbeat', (details: (typeof heartbeats)[number]) => heartbeats.push(details));
     const result = (await environment.run(() => activities.computeMonitoring({ asOf: '2024-09', modelId: 'act' }))) as Awaited<
       ReturnType<typeof activities.computeMonitoring>
     >;
     assert.equal(result.rows.length, 3);
-    assert.deepEqual(heartbeats, [{ month: '2024-01' }, { month: '2024-02' }, { month: '2024-03' }]);
+    // Two lanes: the months finish in any order, the count climbs by one each time.
+    assert.deepEqual(heartbeats.map(({ monthsDone, months }) => [monthsDone, months]), [[1, 3], [2, 3], [3, 3]]);
+    assert.deepEqual(heartbeats.map(({ month }) => month).sort(), ['2024-01', '2024-02', '2024-03']);
     assert.match(result.path, /gold\/monitoring\/model_id=act\/data\.parquet$/);
 
     const alerts = await new MockActivityEnvironment().run(() =>

@@ -118,7 +118,7 @@ test('a month that cannot be read fails the table, and the table already written
     // Months are monitored two at a time: one lane fails on 2024-03, whatever the other is doing.
     await writeFile(partitionFile(datamart.predictions(datamartDir, 'm3'), '2024-03'), 'not parquet');
     const progress: string[] = [];
-    await assert.rejects(computeMonitoringTable(settings, '2024-06', 'm3', (month) => progress.push(month)), (error: Error) => {
+    await assert.rejects(computeMonitoringTable(settings, '2024-06', 'm3', ({ month }) => progress.push(month)), (error: Error) => {
       assert.match(error.message, /snapshot_date=2024-03-01/);
       return true;
     });
