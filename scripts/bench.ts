@@ -7,7 +7,7 @@ import { benchOptionsSchema } from '../tools/bench/options.js';
 import { runBench, type BenchResult } from '../tools/bench/run.js';
 import { DEFAULT_MONTHS_IN_FLIGHT } from '../lib/workflow-inputs.js';
 import { causes } from './lib/causes.js';
-import { formatServeBench, runServeBench, serveBenchOptionsSchema } from '../tools/bench/serve.js';
+import { formatServeBenchRun, runServeBench, serveBenchOptionsSchema } from '../tools/bench/serve.js';
 import { parseCommandLine } from './cli.js';
 import { formatTable } from './format.js';
 
@@ -24,7 +24,7 @@ const raw = parseCommandLine('bench', 'Benchmark the whole pipeline on generated
   keep: { type: 'boolean', description: 'keep the scratch folder afterwards' },
   serve: { type: 'boolean', description: 'instead: the online scoring API (npm run serve) under autocannon, single applications on loopback' },
   duration: { type: 'string', description: 'with --serve: seconds per connection level (default 10)' },
-  connections: { type: 'string', description: 'with --serve: concurrent connections, a comma list for several levels (default 10)' },
+  connections: { type: 'string', description: 'with --serve: concurrent connections, a comma list for several levels (default 1,10,64: the levels the targets are judged at, and one between)' },
   'server-node-options': { type: 'string', description: 'with --serve: extra Node/V8 flags for the server process, e.g. --server-node-options="--max-semi-space-size=4"' },
   'gc-report': { type: 'boolean', description: "with --serve: also report per level how much of the latency tail the server's GC pauses make" },
 });
@@ -43,7 +43,7 @@ if (raw.serve) {
     process.exit(2);
   }
   const results = await runServeBench(serveInput);
-  for (const result of results) console.log(formatServeBench(result));
+  console.log(formatServeBenchRun(results));
   const dir = resolve(raw.out ?? 'bench/results');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${new Date().toISOString().slice(0, 10)}-serve.json`);
