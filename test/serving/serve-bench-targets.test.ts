@@ -28,6 +28,9 @@ test('the p99 target is judged at 1 connection and the req/s target at the busie
   const slow = serveTargets([level(1, 11, 150), level(64, 30, 1800), level(128, 60, 1900)]);
   assert.equal(slow.p99, 'p99 <= 10 ms at 1 connection: 11 ms, NOT met');
   assert.equal(slow.throughput, '>= 2000 req/s at 128 connections: 1900, NOT met');
+
+  // Levels listed busiest first: still judged at the busiest.
+  assert.equal(serveTargets([level(128, 60, 2100), level(64, 30, 1800)]).throughput, '>= 2000 req/s at 128 connections: 2100, met');
 });
 
 test('a level list without 1 or 64+ connections leaves that target unjudged (10 connections judge neither)', () => {

@@ -2,7 +2,8 @@
 // [--month 2024-06] [--model-bank DIR]`. Starts what `npm run serve` starts (scripts/serve.sh, then scripts/serve.ts)
 // as a child process on a free loopback port, serving MODEL_BANK_DIR's production model (by default a gbtree trained
 // on the real sample, in a child process of its own), then drives it with autocannon: single-application POST
-// /v1/score requests, each the raw records of one application of the month, for a bounded duration. Prints and returns p50/p90/p99 latency and requests per second.
+// /v1/score requests, each the raw records of one application of the month, for a bounded duration. Prints and
+// returns p50/p90/p99 latency and requests per second.
 // `--server-node-options "<flags>"` starts the server with extra Node/V8 flags (e.g. `--max-semi-space-size=4`), to
 // compare them on the same bench; `--gc-report` also tells, per level, how much of the latency tail V8's GC pauses
 // make (tools/bench/serve-gc-watch.ts, preloaded into the server).
@@ -212,7 +213,10 @@ export const SERVE_TARGETS = { p99Ms: 10, requestsPerSecond: 2000, throughputCon
  */
 export function serveTargets(results: readonly ServeBenchResult[]): { p99: string; throughput: string } {
   const single = results.find((result) => result.connections === 1);
-  const busy = results.filter((result) => result.connections >= SERVE_TARGETS.throughputConnections).at(-1);
+  // The busiest level, whatever order --connections listed the levels in.
+  const busy = results
+    .filter((result) => result.connections >= SERVE_TARGETS.throughputConnections)
+    .reduce<ServeBenchResult | undefined>((most, result) => (most && most.connections >= result.connections ? most : result), undefined);
   const verdict = (met: boolean) => (met ? 'met' : 'NOT met');
   return {
     p99: single
