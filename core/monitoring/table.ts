@@ -215,7 +215,10 @@ async function monitorMonths(
         onMonth({ month: months[index], monthsDone: ++monthsDone, months: months.length });
       }
     });
-  await Promise.all(Array.from({ length: Math.min(MONITORING_LANES, months.length) }, lane));
+  // Every lane settles before this returns or throws: a failed table leaves no lane reading (or heartbeating) behind it.
+  const lanes = await Promise.allSettled(Array.from({ length: Math.min(MONITORING_LANES, months.length) }, lane));
+  const failed = lanes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+  if (failed) throw failed.reason;
   return rows.filter((row): row is MonitoringRow => row !== null);
 }
 

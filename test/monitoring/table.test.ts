@@ -123,6 +123,10 @@ test('a month that cannot be read fails the table, and the table already written
       return true;
     });
     assert.ok(!progress.includes('2024-03'));
+    // Both lanes had stopped when it failed: no month finishes after it.
+    const monthsWhenFailed = progress.length;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(progress.length, monthsWhenFailed);
     assert.deepEqual(await readFile(path), before);
     assert.deepEqual(await readdir(dirname(path)), ['data.parquet']);
   } finally {
