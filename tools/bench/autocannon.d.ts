@@ -24,5 +24,14 @@ declare module 'autocannon' {
     headers?: Record<string, string>;
     requests?: Array<{ setupRequest?: (request: Record<string, unknown>) => Record<string, unknown> }>;
   }
-  export default function autocannon(options: Options): Promise<Result>;
+  /** The running bench (an EventEmitter): 'response' fires per answer with its exact time in milliseconds. */
+  interface Instance {
+    on(event: 'response', listener: (client: unknown, statusCode: number, resBytes: number, responseTime: number) => void): this;
+  }
+  function autocannon(options: Options): Promise<Result>;
+  function autocannon(options: Options, callback: (error: Error | null, result: Result) => void): Instance;
+  namespace autocannon {
+    export type { Result };
+  }
+  export default autocannon;
 }
