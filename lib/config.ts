@@ -65,6 +65,11 @@ export const configVariablesSchema = z.object({
   SERVE_FEATURE_CONNECTIONS: z.coerce.number().int().min(1).max(64).default(1),
   /** Threads of the feature store's DuckDB, shared by its connections (online-features.ts: what a second one does). */
   SERVE_FEATURE_THREADS: z.coerce.number().int().min(1).max(64).default(1),
+  /**
+   * Threads of the DuckDB that computes the features of a request alone on the server; the same value as
+   * SERVE_FEATURE_THREADS puts every micro-batch on one DuckDB (online-features.ts: what two threads do).
+   */
+  SERVE_LONE_REQUEST_THREADS: z.coerce.number().int().min(1).max(64).default(2),
   SERVE_REGISTRY_POLL_MS: z.coerce.number().int().min(50).default(1000),
   SERVE_FLUSH_ROWS: z.coerce.number().int().min(1).default(1000),
   SERVE_FLUSH_SECONDS: z.coerce.number().min(0.1).default(10),

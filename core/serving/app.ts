@@ -27,8 +27,10 @@ export interface ServeOptions {
   maxQueue: number;
   /** Micro-batches computed at once (DuckDB connections of the feature store). */
   featureConnections: number;
-  /** Threads of the feature store's DuckDB. */
+  /** Threads of the feature store's DuckDB for micro-batches of several applications. */
   featureThreads: number;
+  /** Threads of the DuckDB for a request alone on the server (its own DuckDB when it differs from featureThreads). */
+  loneRequestThreads: number;
   registryPollMs: number;
   flushRows: number;
   flushSeconds: number;
@@ -88,7 +90,12 @@ export async function startScoringServer(options: ServeOptions): Promise<Scoring
     onConstructorPoisoning: 'ignore',
   });
   const metrics = servingMetrics();
-  const store = await OnlineFeatureStore.open({ connections: options.featureConnections, threads: options.featureThreads });
+  const store = await OnlineFeatureStore.open({
+    connections: options.featureConnections,
+    threads: options.featureThreads,
+    loneRequestThreads: options.loneRequestThreads,
+    onQuery: (duckdb) => metrics.featureQueries.inc({ duckdb }),
+  });
   const sink = new OnlinePredictionSink(options.datamartDir, {
     flushRows: options.flushRows,
     flushSeconds: options.flushSeconds,
@@ -112,13 +119,24 @@ export async function startScoringServer(options: ServeOptions): Promise<Scoring
   await holder.check();
   holder.start(options.registryPollMs, (error) => app.log.error({ err: error }, 'registry poll failed'));
 
+  // Requests received and not yet answered (or abandoned), on any route: 'close' fires on the response either way.
+  let requestsInFlight = 0;
+  app.addHook('onRequest', async (_request, reply) => {
+    requestsInFlight++;
+    reply.raw.once('close', () => requestsInFlight--);
+  });
+
   const batcher = microBatcher<Job, Outcome>({
     maxBatch: options.maxBatch,
     concurrency: store.concurrency,
     keysOf: (job) => conflictKeys(job.placed),
     onBatch: (size) => metrics.batchSize.observe(size),
     run: async (jobs) => {
-      const computed = await store.compute(jobs.map((job) => job.placed));
+      // Alone on the server, the request's features get the lone-request DuckDB's threads (the other core is free).
+      const computed = await store.compute(
+        jobs.map((job) => job.placed),
+        { alone: requestsInFlight === 1 },
+      );
       const model = holder.current; // read once: the whole batch is scored by one model
       if (!model) throw new NoModel('no verified production model is loaded');
       const withFeatures = computed.flatMap((c) => (c.ok ? [c.features] : []));
@@ -303,6 +321,7 @@ export function serveOptionsFrom(config: Config): ServeOptions {
     maxQueue: config.SERVE_MAX_QUEUE,
     featureConnections: config.SERVE_FEATURE_CONNECTIONS,
     featureThreads: config.SERVE_FEATURE_THREADS,
+    loneRequestThreads: config.SERVE_LONE_REQUEST_THREADS,
     registryPollMs: config.SERVE_REGISTRY_POLL_MS,
     flushRows: config.SERVE_FLUSH_ROWS,
     flushSeconds: config.SERVE_FLUSH_SECONDS,

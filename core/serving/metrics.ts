@@ -39,6 +39,12 @@ export function servingMetrics() {
       registers: [registry],
     }),
     swaps: new Counter({ name: 'credit_serving_model_swaps_total', help: 'Model swaps (promotion or rollback seen)', registers: [registry] }),
+    featureQueries: new Counter({
+      name: 'credit_serving_feature_queries_total',
+      help: 'Feature queries (micro-batches), by DuckDB: micro_batches, or lone_request for a request alone on the server',
+      labelNames: ['duckdb'] as const,
+      registers: [registry],
+    }),
     batchSize: new Histogram({
       name: 'credit_serving_micro_batch_applications',
       help: 'Applications per feature query (micro-batch)',

@@ -268,14 +268,66 @@ function silverSql(source: Source, shape: Shape): string {
 /** Connections computing micro-batches at once (each runs one query at a time, on a thread of its own). */
 export const DEFAULT_FEATURE_CONNECTIONS = 1;
 /**
- * DuckDB threads of the feature store. A feature query holds a few rows, but its plan has independent pipelines (each
- * source's cleaning, the materialized CTEs, the join sides) that a second thread can run beside the caller's. On the
- * 2-core machine, two threads against one (tools/bench/serve.ts, seven alternating runs at 1 connection): p50 4
- * against 5 ms and 175-217 against 157-168 req/s, but p99 9 / 9 / 12 / 11 / 11 against 11 / 11 / 11 / 12 ms (the
- * target's tail did not move) for 8-30% more CPU per request, which at 64 connections is throughput (2,096-2,260 req/s
- * in three `npm run bench -- --serve` runs against 2,189-2,753). One it stays; more cores may pay for two.
+ * DuckDB threads for micro-batches of several applications. A feature query holds a few rows, but its plan has
+ * independent pipelines (each source's cleaning, the materialized CTEs, the join sides) that a second thread can run
+ * beside the caller's, for 8-30% more CPU per request: at 64 connections that CPU is throughput (2,870-3,181 against
+ * 3,600-3,894 req/s in three alternating pairs, 2026-11-26 23:20 UTC). So batches run on one thread.
  */
 export const DEFAULT_FEATURE_THREADS = 1;
+/**
+ * DuckDB threads for the features of a request alone on the server (no other request in flight): its wall time is
+ * the latency and the other core is free. On a DuckDB of its own (threads are per database). Two against one, seven
+ * alternating pairs of `tools/bench/serve.ts --connections 1` (2026-11-26 23:10-23:25 UTC): p99 6.4-8.6 against
+ * 7.5-9.8 ms, lower in every pair (by 0.1-1.8 ms), p50 3.0-4.0 against 3.9-4.7 ms, for 12-35% more CPU per request.
+ * Only when alone: with other requests in flight the second core parses them, and a two-thread query in between
+ * delayed them (10 connections, lone micro-batches on two threads: max latency 46-49 against 21-34 ms).
+ */
+export const DEFAULT_LONE_REQUEST_THREADS = 2;
+
+/** An in-memory DuckDB with the cleaning macros, spilling (if ever) under `spillDirectory`. */
+async function openFeatureDatabase(threads: number, spillDirectory: string): Promise<DuckDBInstance> {
+  await mkdir(spillDirectory, { recursive: true });
+  const instance = await DuckDBInstance.create(':memory:', { threads: String(threads), memory_limit: DUCKDB_MEMORY_LIMIT, temp_directory: spillDirectory });
+  const setup = await instance.connect();
+  await defineCleaningMacros(setup);
+  setup.closeSync();
+  return instance;
+}
+
+async function openFeatureConnection(instance: DuckDBInstance): Promise<FeatureConnection> {
+  const db = await instance.connect();
+  // Optimizer passes that pay off on a month of rows cost more than they save on a handful, since most of an
+  // execution here is setting up its operators and expressions (a vector of 2,048 values per expression node and
+  // column, each regular expression compiled again), not running them: `in_clause` turns each `IN (list)` of the
+  // cleaning macros into a hash join (built per execution); `cte_inlining` copies a CTE's expressions into every
+  // use (financials' loan-type list, built with lambdas, was rebuilt in each of its uses; one financials row 11.5 →
+  // 2.3 ms with both off); `filter_pushdown` copies each silver `reason` and the `installment_num = 0` test below
+  // the projection that computes them, so their cleaning expressions are set up twice or three times;
+  // `compressed_materialization` adds compress and decompress projections around each materialized CTE and join.
+  // The same SQL gives the same rows (the parity test).
+  await db.run(`SET disabled_optimizers = 'in_clause,cte_inlining,filter_pushdown,compressed_materialization'`);
+  return new FeatureConnection(db);
+}
+
+/** The threads a DuckDB runs with, as DuckDB reports them. */
+async function databaseThreads(instance: DuckDBInstance): Promise<number> {
+  const db = await instance.connect();
+  try {
+    return Number((await db.runAndReadAll(`SELECT current_setting('threads')`)).getRows()[0][0]);
+  } finally {
+    db.closeSync();
+  }
+}
+
+/** Which DuckDB computed a micro-batch's features (the lone-request one is absent when both would have the same threads). */
+export type FeatureDatabase = 'micro_batches' | 'lone_request';
+
+/** The DuckDB and connection reserved for a request alone on the server. */
+interface LoneRequestLane {
+  instance: DuckDBInstance;
+  connection: FeatureConnection;
+  busy: boolean;
+}
 
 export class OnlineFeatureStore {
   #closed = false;
@@ -285,44 +337,50 @@ export class OnlineFeatureStore {
   private constructor(
     private readonly instance: DuckDBInstance,
     private readonly connections: FeatureConnection[],
+    /** Absent when lone requests run on the batches' DuckDB (the same thread count). */
+    private readonly lone: LoneRequestLane | undefined,
     private readonly spillDirectory: string,
+    /** DuckDB's own thread counts: for micro-batches and for a lone request's. */
+    readonly threads: { batches: number; loneRequests: number },
+    private readonly onQuery: ((duckdb: FeatureDatabase) => void) | undefined,
   ) {
     this.#idle = [...connections];
   }
 
-  /** Features computed on up to `connections` micro-batches at once. */
-  static async open(options: { connections?: number; threads?: number } = {}): Promise<OnlineFeatureStore> {
+  /**
+   * Features computed on up to `connections` micro-batches at once, on `threads` DuckDB threads; a lone request's
+   * (compute's `alone`) on `loneRequestThreads`, its own DuckDB when the two differ, whenever that one is free.
+   */
+  static async open(
+    options: { connections?: number; threads?: number; loneRequestThreads?: number; onQuery?: (duckdb: FeatureDatabase) => void } = {},
+  ): Promise<OnlineFeatureStore> {
     const spillDirectory = join(tmpdir(), 'credit-pipeline-duckdb', randomUUID());
-    await mkdir(spillDirectory, { recursive: true });
-    const threads = String(options.threads ?? DEFAULT_FEATURE_THREADS);
-    const instance = await DuckDBInstance.create(':memory:', { threads, memory_limit: DUCKDB_MEMORY_LIMIT, temp_directory: spillDirectory });
-    const setup = await instance.connect();
-    await defineCleaningMacros(setup);
-    setup.closeSync();
+    const threads = options.threads ?? DEFAULT_FEATURE_THREADS;
+    const loneThreads = options.loneRequestThreads ?? DEFAULT_LONE_REQUEST_THREADS;
+    const instance = await openFeatureDatabase(threads, join(spillDirectory, 'batches'));
     const connections: FeatureConnection[] = [];
-    for (let index = 0; index < (options.connections ?? DEFAULT_FEATURE_CONNECTIONS); index++) {
-      const db = await instance.connect();
-      // Optimizer passes that pay off on a month of rows cost more than they save on a handful, since most of an
-      // execution here is setting up its operators and expressions (a vector of 2,048 values per expression node and
-      // column, each regular expression compiled again), not running them: `in_clause` turns each `IN (list)` of the
-      // cleaning macros into a hash join (built per execution); `cte_inlining` copies a CTE's expressions into every
-      // use (financials' loan-type list, built with lambdas, was rebuilt in each of its uses; one financials row 11.5 →
-      // 2.3 ms with both off); `filter_pushdown` copies each silver `reason` and the `installment_num = 0` test below
-      // the projection that computes them, so their cleaning expressions are set up twice or three times;
-      // `compressed_materialization` adds compress and decompress projections around each materialized CTE and join.
-      // The same SQL gives the same rows (the parity test).
-      await db.run(`SET disabled_optimizers = 'in_clause,cte_inlining,filter_pushdown,compressed_materialization'`);
-      connections.push(new FeatureConnection(db));
+    for (let index = 0; index < (options.connections ?? DEFAULT_FEATURE_CONNECTIONS); index++) connections.push(await openFeatureConnection(instance));
+    let lone: LoneRequestLane | undefined;
+    if (loneThreads !== threads) {
+      const loneInstance = await openFeatureDatabase(loneThreads, join(spillDirectory, 'lone-requests'));
+      lone = { instance: loneInstance, connection: await openFeatureConnection(loneInstance), busy: false };
     }
-    return new OnlineFeatureStore(instance, connections, spillDirectory);
+    const reported = { batches: await databaseThreads(instance), loneRequests: await databaseThreads(lone?.instance ?? instance) };
+    return new OnlineFeatureStore(instance, connections, lone, spillDirectory, reported, options.onQuery);
   }
 
-  /** Features (or the reason there are none) per application, in order. Up to `connections` calls run at once. */
-  async compute(applications: readonly PlacedApplication[]): Promise<OnlineFeatures[]> {
+  /**
+   * Features (or the reason there are none) per application, in order. Up to `connections` calls run at once, and
+   * one more for a request `alone` on the server, on the lone-request DuckDB (the batches' one while it is busy).
+   */
+  async compute(applications: readonly PlacedApplication[], options: { alone?: boolean } = {}): Promise<OnlineFeatures[]> {
     if (this.#closed) throw new Error('the online feature store is closed');
     const keys = applications.flatMap(conflictKeys);
     if (new Set(keys).size !== keys.length) throw new Error('applications of one micro-batch share a customer or loan (see conflictKeys)');
-    const connection = this.#idle.pop() ?? (await new Promise<FeatureConnection>((resolve) => this.#waiting.push(resolve)));
+    const lone = options.alone && this.lone && !this.lone.busy ? this.lone : undefined;
+    if (lone) lone.busy = true;
+    this.onQuery?.(lone ? 'lone_request' : 'micro_batches');
+    const connection = lone?.connection ?? this.#idle.pop() ?? (await new Promise<FeatureConnection>((resolve) => this.#waiting.push(resolve)));
     try {
       const results = new Array<OnlineFeatures>(applications.length);
       const shapes = new Map<string, number[]>();
@@ -338,9 +396,12 @@ export class OnlineFeatureStore {
       }
       return results;
     } finally {
-      const next = this.#waiting.shift();
-      if (next) next(connection);
-      else this.#idle.push(connection);
+      if (lone) lone.busy = false;
+      else {
+        const next = this.#waiting.shift();
+        if (next) next(connection);
+        else this.#idle.push(connection);
+      }
     }
   }
 
@@ -354,6 +415,10 @@ export class OnlineFeatureStore {
     this.#closed = true;
     for (const connection of this.connections) connection.close();
     this.instance.closeSync();
+    if (this.lone) {
+      this.lone.connection.close();
+      this.lone.instance.closeSync();
+    }
     await rm(this.spillDirectory, { recursive: true, force: true });
   }
 }

@@ -21,8 +21,14 @@ test('serve computes one micro-batch at a time unless SERVE_FEATURE_CONNECTIONS 
   assert.throws(() => loadConfig({ SERVE_FEATURE_CONNECTIONS: '0' }), (error: unknown) => error instanceof ConfigError && /SERVE_FEATURE_CONNECTIONS/.test(error.message));
 });
 
-test("the feature store's DuckDB runs on 1 thread unless SERVE_FEATURE_THREADS says more", () => {
+test("the feature store's DuckDB runs micro-batches on 1 thread and a lone request's on 2 unless told otherwise", () => {
   assert.equal(loadConfig({}).SERVE_FEATURE_THREADS, 1);
   assert.equal(serveOptionsFrom(loadConfig({ SERVE_FEATURE_THREADS: '2' })).featureThreads, 2);
   assert.throws(() => loadConfig({ SERVE_FEATURE_THREADS: '0' }), (error: unknown) => error instanceof ConfigError && /SERVE_FEATURE_THREADS/.test(error.message));
+  assert.equal(serveOptionsFrom(loadConfig({})).loneRequestThreads, 2);
+  assert.equal(serveOptionsFrom(loadConfig({ SERVE_LONE_REQUEST_THREADS: '1' })).loneRequestThreads, 1);
+  assert.throws(
+    () => loadConfig({ SERVE_LONE_REQUEST_THREADS: 'two' }),
+    (error: unknown) => error instanceof ConfigError && /SERVE_LONE_REQUEST_THREADS/.test(error.message),
+  );
 });

@@ -46,6 +46,8 @@ function serveOptions(): ServeOptions {
     maxQueue: 10_000,
     featureConnections: 2,
     featureThreads: 2,
+    // A lone request's features on a DuckDB of their own: the parity test's answers come from both.
+    loneRequestThreads: 1,
     registryPollMs: 200,
     flushRows: 100_000,
     flushSeconds: 3600,
@@ -124,6 +126,16 @@ test('parity: every application of the real sample scores online as in batch, to
   });
   assert.ok(worst <= 1e-6, `largest online/batch difference ${worst}`);
   console.log(`parity: ${answers.length} applications, largest difference ${worst}`);
+
+  // One request at a time: each is alone on the server, and its features come from the lone-request DuckDB.
+  const loneQueries = async () => Number(/credit_serving_feature_queries_total\{duckdb="lone_request"\} (\d+)/.exec(await (await fetch(`${server.url}/metrics`)).text())?.[1] ?? 0);
+  const before = await loneQueries();
+  for (const expected of ordered.slice(0, 20)) {
+    const { status, json } = await post({ application: byLoan.get(expected.loan_id) });
+    assert.equal(status, 200);
+    assert.ok(Math.abs(json.default_probability - expected.default_probability) <= 1e-6, `${expected.loan_id} alone: ${json.default_probability}`);
+  }
+  assert.equal((await loneQueries()) - before, 20);
 
   // Applications the batch path quarantined are refused online with the silver reason, not scored.
   const scoredLoans = new Set(batch.map((prediction) => prediction.loan_id));
