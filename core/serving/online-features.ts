@@ -279,8 +279,9 @@ export const DEFAULT_FEATURE_THREADS = 1;
  * the latency and the other core is free. On a DuckDB of its own (threads are per database). Two against one, seven
  * alternating pairs of `tools/bench/serve.ts --connections 1` (2026-11-26 23:10-23:25 UTC): p99 6.4-8.6 against
  * 7.5-9.8 ms, lower in every pair (by 0.1-1.8 ms), p50 3.0-4.0 against 3.9-4.7 ms, for 12-35% more CPU per request.
- * Only when alone: with other requests in flight the second core parses them, and a two-thread query in between
- * delayed them (10 connections, lone micro-batches on two threads: max latency 46-49 against 21-34 ms).
+ * Only when alone: with other requests in flight the second core has them to parse. At 10 connections, every batch of
+ * one on two threads gave a p99 of 11.1-18.4 against 12.3-15.6 ms; only requests alone, 11.3-12.6 against 11.7-15.2 ms
+ * (the max 43-49 against 15-30 ms: a request that was alone for a moment still takes both cores).
  */
 export const DEFAULT_LONE_REQUEST_THREADS = 2;
 
