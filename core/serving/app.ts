@@ -133,10 +133,7 @@ export async function startScoringServer(options: ServeOptions): Promise<Scoring
     onBatch: (size) => metrics.batchSize.observe(size),
     run: async (jobs) => {
       // Alone on the server, the request's features get the lone-request DuckDB's threads (the other core is free).
-      const computed = await store.compute(
-        jobs.map((job) => job.placed),
-        { alone: requestsInFlight === 1 },
-      );
+      const computed = await store.compute(jobs.map((job) => job.placed), { alone: requestsInFlight === 1 });
       const model = holder.current; // read once: the whole batch is scored by one model
       if (!model) throw new NoModel('no verified production model is loaded');
       const withFeatures = computed.flatMap((c) => (c.ok ? [c.features] : []));

@@ -366,8 +366,8 @@ export class OnlineFeatureStore {
       const loneInstance = await openFeatureDatabase(loneThreads, join(spillDirectory, 'lone-requests'));
       lone = { instance: loneInstance, connection: await openFeatureConnection(loneInstance), busy: false };
     }
-    const reported = { batches: await databaseThreads(instance), loneRequests: await databaseThreads(lone?.instance ?? instance) };
-    return new OnlineFeatureStore(instance, connections, lone, spillDirectory, reported, options.onQuery);
+    const threadCounts = { batches: await databaseThreads(instance), loneRequests: await databaseThreads(lone?.instance ?? instance) };
+    return new OnlineFeatureStore(instance, connections, lone, spillDirectory, threadCounts, options.onQuery);
   }
 
   /**
