@@ -1,13 +1,17 @@
 // Activities that reach other workflows and the outside world for a workflow: awaiting a run the workflow did not
 // start (a workflow can only await its own children), and failure alerts.
 import { z } from 'zod';
-import { WorkflowFailedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { Context } from '@temporalio/activity';
+import { QueryNotRegisteredError, WorkflowFailedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { compareMonths, monthSchema, type Month } from '../lib/months.js';
+import { OWED_MONTHS_QUERY } from '../lib/temporal.js';
 import type { Config } from '../lib/config.js';
 import { sendPipelineAlert } from '../core/pipeline-alerts.js';
 import { adaptActivity } from './failures.js';
 import { activityLogger } from './heartbeat.js';
 
 const awaitInput = z.object({ workflowId: z.string().min(1) });
+const owedInput = z.object({ upTo: monthSchema });
 const alertInput = z.object({
   kind: z.enum(['backfill', 'month', 'training']),
   workflowId: z.string().min(1),
@@ -40,6 +44,28 @@ export function createCoordinationActivities(config: Config, client: Client) {
         }
         throw error;
       }
+    }),
+    /**
+     * The months up to `upTo` that other backfills running on this task queue have not settled yet (their
+     * OWED_MONTHS_QUERY), oldest first. A run that has closed meanwhile, or one started by a worker without that query,
+     * owes nothing here.
+     */
+    monthsOwedByOtherBackfills: adaptActivity(async (input: z.input<typeof owedInput>): Promise<Month[]> => {
+      const { upTo } = owedInput.parse(input);
+      const { workflowExecution, taskQueue } = Context.current().info;
+      const owed = new Set<Month>();
+      const running = client.workflow.list({ query: `WorkflowType = 'backfillWorkflow' AND ExecutionStatus = 'Running' AND TaskQueue = '${taskQueue}'` });
+      for await (const execution of running) {
+        if (execution.workflowId === workflowExecution?.workflowId) continue;
+        try {
+          const months = monthSchema.array().parse(await client.workflow.getHandle(execution.workflowId).query<unknown>(OWED_MONTHS_QUERY));
+          for (const month of months) if (compareMonths(month, upTo) <= 0) owed.add(month);
+        } catch (error) {
+          if (error instanceof WorkflowNotFoundError || error instanceof QueryNotRegisteredError) continue;
+          throw error;
+        }
+      }
+      return [...owed].sort(compareMonths);
     }),
     sendPipelineAlert: adaptActivity(async (input: z.input<typeof alertInput>): Promise<{ posted: boolean }> => {
       const alert = alertInput.parse(input);

@@ -29,6 +29,12 @@ export const workflowIds = {
   retrainPolicy: (asOf: Month) => `retrain-policy-${asOf}`,
 };
 
+/**
+ * The backfill query naming the months of its range it has not settled yet (neither done, skipped nor failed): a
+ * training as of M reads every month up to M, so it waits while another running backfill still owes one of them.
+ */
+export const OWED_MONTHS_QUERY = 'owedMonths';
+
 /** Months before M whose clickstream the feature store of M reads (core/datamart/lineage.ts). */
 export const CLICKSTREAM_LOOKBACK = 3;
 

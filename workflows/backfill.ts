@@ -6,6 +6,7 @@ import {
   defineQuery,
   executeChild,
   isCancellation,
+  patched,
   setCurrentDetails,
   setHandler,
   sleep,
@@ -15,9 +16,9 @@ import {
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { WorkflowFailure } from '../lib/errors.js';
 import { addMonths, compareMonths, monthRange, type Month } from '../lib/months.js';
-import { CLICKSTREAM_LOOKBACK, searchAttributes, workflowIds, type Progress } from '../lib/temporal.js';
+import { CLICKSTREAM_LOOKBACK, OWED_MONTHS_QUERY, searchAttributes, workflowIds, type Progress } from '../lib/temporal.js';
 import { backfillInputSchema, parseInput, type BackfillInput } from '../lib/workflow-inputs.js';
-import { pollWorkflow, datamart, planMonths, quickReads, recheckMonths, sendPipelineAlert } from './activity-proxies.js';
+import { pollWorkflow, datamart, monthsOwedByOtherBackfills, planMonths, quickReads, recheckMonths, sendPipelineAlert } from './activity-proxies.js';
 import { forEachBounded } from './bounded.js';
 import { monthPipelineWorkflow } from './month-pipeline.js';
 import { scoreMonthChild } from './children.js';
@@ -25,6 +26,7 @@ import { trainingWorkflow, type TrainingResult } from './training.js';
 import { describeFailure } from './failure-text.js';
 
 export const progressQuery = defineQuery<Progress>('progress');
+export const owedMonthsQuery = defineQuery<Month[]>(OWED_MONTHS_QUERY);
 
 export interface BackfillResult {
   from: Month;
@@ -105,6 +107,7 @@ export async function backfillWorkflow(rawInput: BackfillInput): Promise<Backfil
 
   const settled = (month: Month) =>
     state.done.includes(month) || state.skipped.includes(month) || state.failed.some((f) => f.month === month);
+  setHandler(owedMonthsQuery, () => months.filter((month) => !settled(month)));
   const historyIsLarge = () =>
     workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > input.maxHistoryEvents;
 
@@ -161,6 +164,9 @@ export async function backfillWorkflow(rawInput: BackfillInput): Promise<Backfil
         `no training as of ${asOf}: month(s) ${holes.join(', ')} feed the training set and failed; ` +
         'a later run trains once they are complete';
     } else {
+      // The training reads every month up to asOf in the datamart, this run's or not: while another backfill still
+      // owes one of them (a wider range, perhaps still planning), training now would leave it out.
+      if (patched('training-waits-for-months-owed-elsewhere')) await waitForMonthsOwedElsewhere(asOf, setStep);
       state.training = await trainOnce(asOf, state.failed, setStep);
     }
   }
@@ -248,6 +254,16 @@ async function ensureMonth(options: {
       const other = await awaitWorkflow({ workflowId: workflowIds.month(month) });
       if (other.status === 'failed') throw ApplicationFailure.create({ type: 'MonthFailedElsewhere', message: other.error });
     }
+  }
+}
+
+/** Polls (durable timers, no activity held) until no other running backfill owes a month up to `asOf`. */
+async function waitForMonthsOwedElsewhere(asOf: Month, setStep: (text: string) => void): Promise<void> {
+  for (;;) {
+    const owed = await monthsOwedByOtherBackfills({ upTo: asOf });
+    if (owed.length === 0) return;
+    setStep(`waiting for ${owed.join(', ')}: another backfill is computing them, and the training as of ${asOf} reads them`);
+    await sleep('2 seconds');
   }
 }
 
