@@ -257,13 +257,16 @@ async function ensureMonth(options: {
   }
 }
 
-/** Polls (durable timers, no activity held) until no other running backfill owes a month up to `asOf`. */
+/**
+ * Polls (durable timers, no activity held) until no other running backfill owes a month up to `asOf`: every 2 s at
+ * first, then less often (up to every 30 s), so that waiting for an hours-long backfill adds few history events.
+ */
 async function waitForMonthsOwedElsewhere(asOf: Month, setStep: (text: string) => void): Promise<void> {
-  for (;;) {
+  for (let seconds = 2; ; seconds = Math.min(seconds * 2, 30)) {
     const owed = await monthsOwedByOtherBackfills({ upTo: asOf });
     if (owed.length === 0) return;
     setStep(`waiting for ${owed.join(', ')}: another backfill is computing them, and the training as of ${asOf} reads them`);
-    await sleep('2 seconds');
+    await sleep(`${seconds} seconds`);
   }
 }
 
