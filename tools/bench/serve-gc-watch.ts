@@ -5,6 +5,7 @@
 import http from 'node:http';
 import { writeFileSync } from 'node:fs';
 import { PerformanceObserver, performance } from 'node:perf_hooks';
+import { nearestRank } from './percentiles.js';
 
 export interface GcWatchRecord {
   /** [start, end] of each answered score request. */
@@ -66,6 +67,6 @@ export function gcImpact(record: GcWatchRecord, from: number, to: number): GcImp
     pauseMs: pauses.reduce((sum, [start, end]) => sum + end - start, 0),
     requestsPausedShare: requests.length ? paused.length / requests.length : 0,
     meanLatencyMs: { paused: mean(paused), untouched: mean(untouched) },
-    untouchedP99Ms: sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(0.99 * sorted.length))] : null,
+    untouchedP99Ms: nearestRank(sorted, 0.99),
   };
 }

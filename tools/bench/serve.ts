@@ -24,6 +24,7 @@ import { readRegistry } from '../../core/models/registry.js';
 import { rawApplications, SAMPLE_SOURCES_DIR } from './sample-applications.js';
 import { recordMonth } from '../../core/serving/request.js';
 import { gcImpact, type GcImpact, type GcWatchRecord } from './serve-gc-watch.js';
+import { nearestRank } from './percentiles.js';
 
 export const serveBenchOptionsSchema = z.object({
   duration: z.coerce.number().int().min(1).max(600).default(10),
@@ -209,7 +210,7 @@ export async function runServeBench(input: ServeBenchOptions = {}): Promise<Serv
 /** p50/p90/p99 (nearest rank) and max of response times in milliseconds, to 0.01 ms; zeros when there are none. */
 export function latencyPercentiles(latenciesMs: readonly number[]): ServeBenchResult['latencyMs'] {
   const sorted = [...latenciesMs].sort((a, b) => a - b);
-  const at = (fraction: number) => (sorted.length ? round2(sorted[Math.max(0, Math.ceil(fraction * sorted.length) - 1)]) : 0);
+  const at = (fraction: number) => round2(nearestRank(sorted, fraction) ?? 0);
   return { p50: at(0.5), p90: at(0.9), p99: at(0.99), max: at(1) };
 }
 
