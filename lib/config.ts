@@ -7,16 +7,27 @@ const share = (fallback: number) => z.coerce.number().min(0).max(1).default(fall
 
 /** Every variable on its own (pick from it for a part of the configuration); configSchema adds the cross-checks. */
 export const configVariablesSchema = z.object({
+  /** The task queue workers poll and clients start workflows on. */
   TEMPORAL_TASK_QUEUE: z.string().min(1).default(DEFAULT_TASK_QUEUE),
+  /** Root of the datamart: bronze, silver, quarantine and gold, Hive-partitioned Parquet. */
   DATAMART_DIR: z.string().min(1).default('./datamart'),
+  /** Root of the model bank: one folder per model and registry.json. */
   MODEL_BANK_DIR: z.string().min(1).default('./model_bank'),
+  /** Where monitoring writes its dashboards (monitoring-<asOf>.png|html, latest.png|html). */
   REPORTS_DIR: z.string().min(1).default('./reports'),
+  /** Where the local dev server (`npm run server`, the demo) persists its state. */
   TEMPORAL_DB_FILE: z.string().min(1).default('.temporal/dev.db'),
+  /** Share of a month's rows of one source that may be quarantined before the month fails (DataQualityError). */
   MAX_QUARANTINE_SHARE: share(0.2),
+  /** Score PSI of a month at or above this is a drift warning (must be below PSI_CRITICAL). */
   PSI_WARNING: z.coerce.number().finite().gt(0).default(0.1),
+  /** Score PSI of a month at or above this is critical: a retrain is requested (within the cooldown rules). */
   PSI_CRITICAL: z.coerce.number().finite().gt(0).default(0.2),
+  /** AUC of a mature out-of-sample month below this is critical: a retrain is requested. */
   AUC_CRITICAL: share(0.7),
+  /** Promotion gate: the minimum AUC a candidate must reach on its out-of-time months. */
   PROMOTION_MIN_AUC: share(0.7),
+  /** Automatic retraining at most once per this many days (an operator's `retrain` bypasses it, logged as such). */
   RETRAIN_COOLDOWN_DAYS: z.coerce.number().min(0).default(7),
   /** The monthly retrain policy trains once this many labelled application months follow the production window. */
   RETRAIN_MIN_NEW_LABELLED_MONTHS: z.coerce.number().int().min(1).default(2),
@@ -34,11 +45,13 @@ export const configVariablesSchema = z.object({
   ONLINE_PSI_MIN_ROWS: z.coerce.number().int().min(1).default(200),
   /** Train on the most recent N labelled application months only; 0 = all of them. */
   TRAINING_WINDOW_MONTHS: z.coerce.number().int().min(0).default(0),
+  /** http(s) URL: warnings, critical findings and failed backfills, month pipelines and trainings are POSTed here. */
   ALERT_WEBHOOK_URL: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).optional(),
   /** `slack`: alert payloads in Slack's incoming-webhook shape; `json`: the alert's fields as they are. */
   ALERT_FORMAT: z.enum(['json', 'slack']).default('json'),
   /** How long a waiting client command keeps retrying while the Temporal server is unreachable (scripts/client.ts). */
   CLIENT_RECONNECT_SECONDS: z.coerce.number().int().positive().default(600),
+  /** Path of libxgboost.so / .dylib when the loader does not find it (macOS: Homebrew's). */
   XGBOOST_LIBRARY: z.string().min(1).optional(),
   /**
    * Activity slots: two per core by default. An activity is mostly DuckDB, libxgboost or onnxruntime work (their
@@ -50,9 +63,11 @@ export const configVariablesSchema = z.object({
   DUCKDB_THREADS: z.coerce.number().int().min(1).max(256).optional(),
   /** Memory of the worker's one DuckDB instance before it spills (default 1GB); read by core/duckdb.ts. */
   DUCKDB_MEMORY_LIMIT: z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'expected a size such as 1GB or 512MiB').optional(),
-  /** Online scoring API (npm run serve). */
+  /** Scoring API (`npm run serve`): the port it listens on. */
   SERVE_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  /** Scoring API: where it listens (an IP address or host name; loopback by default). */
   SERVE_HOST: z.union([z.ipv4(), z.ipv6(), z.literal('localhost'), z.hostname()]).default('127.0.0.1'),
+  /** Scoring API: larger request bodies get 400. */
   SERVE_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
   /** Applications per feature query (micro-batch) and per request body. */
   SERVE_MAX_BATCH: z.coerce.number().int().min(1).max(1024).default(64),
@@ -70,10 +85,15 @@ export const configVariablesSchema = z.object({
    * SERVE_FEATURE_THREADS puts every micro-batch on one DuckDB (online-features.ts: what two threads do).
    */
   SERVE_LONE_REQUEST_THREADS: z.coerce.number().int().min(1).max(64).default(2),
+  /** Scoring API: how often registry.json is read to follow promotions and rollbacks. */
   SERVE_REGISTRY_POLL_MS: z.coerce.number().int().min(50).default(1000),
+  /** Scoring API: online scores are written to gold/predictions_online every this many rows … */
   SERVE_FLUSH_ROWS: z.coerce.number().int().min(1).default(1000),
+  /** … or every this many seconds, and at shutdown. */
   SERVE_FLUSH_SECONDS: z.coerce.number().min(0.1).default(10),
+  /** Scoring API: load shedding (503) when the event loop lags beyond this. */
   SERVE_MAX_EVENT_LOOP_DELAY_MS: z.coerce.number().int().min(0).default(1000),
+  /** Scoring API: the log level (request bodies are never logged). */
   SERVE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'silent']).default('info'),
   /** Tests only: `activityName:failures[,activityName:failures]`, the first attempts of those activities fail. */
   FAULT_INJECTION: z

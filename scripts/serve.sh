@@ -5,7 +5,7 @@
 # - UV_THREADPOOL_SIZE: DuckDB runs each feature query on a thread of libuv's pool (4 threads by default), and with one
 #   query at a time (SERVE_FEATURE_CONNECTIONS = 1) consecutive requests landed on different threads, each with its
 #   own allocator caches and colder CPU caches. As many threads as feature connections: 10-15 % less server CPU per
-#   single-application request, the same rate at 64 connections (README, "Online scoring").
+#   single-application request, the same rate at 64 connections (docs/benchmarks.md).
 # - GLIBC_TUNABLES: DuckDB sets up and tears down a few thousand small C++ objects per execution (expression states,
 #   types, operators) through malloc; glibc's per-thread cache keeps 7 freed blocks per size by default, the rest went
 #   through the arena's bins and their consolidation. 1,000 per size: one application's features ~15 % less CPU.

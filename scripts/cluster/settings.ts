@@ -33,13 +33,17 @@ export const clusterSettingsSchema = z.object({
    * stores membership ports (frontend + 100..106) as a PostgreSQL smallint.
    */
   CLUSTER_FRONTEND_PORT: port(7433).refine((value) => value + 106 <= 32_767, 'at most 32661: membership ports (this + 100..106) must fit a smallint'),
+  /** The cluster's Web UI. */
   CLUSTER_UI_PORT: port(8433),
+  /** The cluster's private PostgreSQL (loopback only). */
   CLUSTER_POSTGRES_PORT: port(55432),
   /** Fixed when the cluster's database is created: the server refuses to start on a different count later. */
   CLUSTER_HISTORY_SHARDS: z.coerce.number().int().min(2).max(1024).default(4),
   /** Pid files, logs, the PostgreSQL data folder; relative paths are taken from the project root. */
   CLUSTER_STATE_DIR: z.string().min(1).default('.temporal/cluster'),
+  /** The Temporal services' log level. */
   CLUSTER_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('warn'),
+  /** The namespace `up` creates with the search attributes, and the one workers and clients use. */
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
 });
 
