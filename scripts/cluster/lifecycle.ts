@@ -42,11 +42,27 @@ export async function clusterUp(settings: ClusterSettings, log: (line: string) =
   const context: ServiceContext = { settings, layout, serverBinary: stagedBinary(settings.stateDir, binaries.server, SERVER_PROGRAM), postgresPassword: postgres.password };
   log(`Temporal server ${TEMPORAL_SERVER_VERSION}, ${settings.historyShards} history shards, one process per service${runningAsRoot() ? ' (as nobody)' : ''}:`);
   await startServerServices(context, log);
-  await waitFor(`cluster health on ${settings.address}`, () => clusterHealthy(settings), { timeoutMs: 120_000 });
-  await ensureNamespace(settings, log);
-  await startUi(settings, layout, stagedBinary(settings.stateDir, uiBinary, UI_PROGRAM));
-  log(`Web UI ${TEMPORAL_UI_VERSION} on ${settings.uiUrl}`);
-  if (options.workers) await startWorkers(settings, layout, options.workers, log);
+
+  // From here on a step that fails does not stop the others: the UI and the workers are started whatever the
+  // namespace step says (after a database crash it may need longer than its wait), and `up` then fails naming it.
+  const failed: string[] = [];
+  const step = async (name: string, body: () => Promise<void>): Promise<void> => {
+    try {
+      await body();
+    } catch (error) {
+      failed.push(`${name}: ${error instanceof Error ? error.message : String(error)}`);
+      log(`  ${name} FAILED: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
+    }
+  };
+  await step('cluster health', () => waitFor(`cluster health on ${settings.address}`, () => clusterHealthy(settings), { timeoutMs: 120_000 }));
+  await step(`namespace ${settings.namespace}`, () => ensureNamespace(settings, log));
+  await step('Web UI', async () => {
+    const before = runningPid(layout, processName.ui, UI_PROGRAM);
+    const pid = await startUi(settings, layout, stagedBinary(settings.stateDir, uiBinary, UI_PROGRAM));
+    log(`Web UI ${TEMPORAL_UI_VERSION} on ${settings.uiUrl} (pid ${pid}${before ? ', already running' : ', started'})`);
+  });
+  if (options.workers) await step('pipeline workers', () => startWorkers(settings, layout, options.workers!, log));
+  if (failed.length > 0) throw new Error(`cluster up: ${failed.length} step(s) failed (the others ran):\n  ${failed.join('\n  ')}`);
 }
 
 /** Everything recorded in the state folder's run/: pipeline workers first, the UI, then the services in reverse start order. */

@@ -146,14 +146,19 @@ export async function stopPid(layout: StateLayout, name: string, pid: number, gr
 }
 
 /** Waits until `check` holds; throws `what` with the log's tail when `alive` turns false or time runs out. */
-export async function waitFor(what: string, check: () => Promise<boolean>, options: { timeoutMs: number; alive?: () => boolean; logFile?: string }): Promise<void> {
+export async function waitFor(
+  what: string,
+  check: () => Promise<boolean>,
+  options: { timeoutMs: number; alive?: () => boolean; logFile?: string; lastError?: () => string },
+): Promise<void> {
   const deadline = Date.now() + options.timeoutMs;
   for (;;) {
     if (await check()) return;
     const died = options.alive && !options.alive();
     if (died || Date.now() > deadline) {
       const tail = options.logFile && existsSync(options.logFile) ? `\n${options.logFile}:\n${readFileSync(options.logFile, 'utf8').split('\n').slice(-25).map((line) => line.slice(0, 400)).join('\n')}` : '';
-      throw new Error(`${what}: ${died ? 'the process exited' : `not after ${options.timeoutMs / 1000} s`}${tail}`);
+      const last = options.lastError?.() ? ` (last answer: ${options.lastError()})` : '';
+      throw new Error(`${what}: ${died ? 'the process exited' : `not after ${options.timeoutMs / 1000} s`}${last}${tail}`);
     }
     await sleep(250);
   }

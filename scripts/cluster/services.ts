@@ -104,9 +104,15 @@ export async function startServerServices(context: ServiceContext, log: (line: s
   }
 }
 
-export async function temporalCli(settings: ClusterSettings, args: string[], timeout = 30_000): Promise<string> {
+export async function temporalCli(settings: Pick<ClusterSettings, 'address'>, args: string[], timeout = 30_000): Promise<string> {
   const { stdout } = await run(TEMPORAL_BINARY, [...args, '--address', settings.address], { timeout, maxBuffer: 64 << 20 });
   return stdout;
+}
+
+/** What the CLI printed on a failure (its stderr holds the server's error), for the caller to classify. */
+function cliFailure(error: unknown): string {
+  const failure = error as { stderr?: string; message?: string };
+  return `${failure.stderr ?? ''} ${failure.message ?? String(error)}`.trim();
 }
 
 export async function clusterHealthy(settings: ClusterSettings): Promise<boolean> {
@@ -117,17 +123,49 @@ export async function clusterHealthy(settings: ClusterSettings): Promise<boolean
   }
 }
 
-/** The namespace (30-day retention) and the search attributes of SPEC §5, then a visibility query that uses them. */
-export async function ensureNamespace(settings: ClusterSettings, log: (line: string) => void): Promise<void> {
-  const ns = ['--namespace', settings.namespace];
+/**
+ * The server's answer to "does namespace X exist": only a NotFound is "missing". Anything else — the frontend not
+ * answering, or the persistence layer's "no usable database connection found" right after PostgreSQL restarts — is
+ * "not reachable yet", which an earlier `up` read as missing and then failed creating a namespace that existed.
+ */
+export type NamespaceState = { kind: 'exists' } | { kind: 'missing' } | { kind: 'unreachable'; reason: string };
+
+export function classifyNamespaceDescribe(failure: string): NamespaceState {
+  if (/not ?found/i.test(failure)) return { kind: 'missing' };
+  return { kind: 'unreachable', reason: failure.split('\n').map((line) => line.trim()).filter(Boolean).slice(-1)[0] ?? failure };
+}
+
+export async function describeNamespace(settings: Pick<ClusterSettings, 'address'>, namespace: string): Promise<NamespaceState> {
   try {
-    await temporalCli(settings, ['operator', 'namespace', 'describe', ...ns]);
-  } catch {
-    await temporalCli(settings, ['operator', 'namespace', 'create', ...ns, '--retention', '30d']);
-    log(`  namespace ${settings.namespace} created`);
+    await temporalCli(settings, ['operator', 'namespace', 'describe', '--namespace', namespace], 15_000);
+    return { kind: 'exists' };
+  } catch (error) {
+    return classifyNamespaceDescribe(cliFailure(error));
+  }
+}
+
+/** How long `up` waits for the namespace to answer (the database coming back after a crash takes seconds). */
+const NAMESPACE_REACHABLE_TIMEOUT_MS = 90_000;
+
+/** A namespace (30-day retention) with the search attributes of SPEC §5, then a visibility query that uses them. */
+export async function ensureNamespace(settings: Pick<ClusterSettings, 'address' | 'namespace'>, log: (line: string) => void, namespace = settings.namespace): Promise<void> {
+  const ns = ['--namespace', namespace];
+  const answer: { state: NamespaceState } = { state: { kind: 'unreachable', reason: 'not asked yet' } };
+  await waitFor(`namespace ${namespace} answering on ${settings.address}`, async () => {
+    answer.state = await describeNamespace(settings, namespace);
+    return answer.state.kind !== 'unreachable';
+  }, { timeoutMs: NAMESPACE_REACHABLE_TIMEOUT_MS, lastError: () => (answer.state.kind === 'unreachable' ? answer.state.reason : '') });
+  if (answer.state.kind === 'missing') {
+    try {
+      await temporalCli(settings, ['operator', 'namespace', 'create', ...ns, '--retention', '30d']);
+      log(`  namespace ${namespace} created`);
+    } catch (error) {
+      // Another `up` (or the first attempt of this one, its answer lost) created it meanwhile: that is what we wanted.
+      if (!/already exists/i.test(cliFailure(error))) throw error;
+    }
   }
   let existing: string[] = [];
-  await waitFor(`namespace ${settings.namespace} answering`, async () => {
+  await waitFor(`namespace ${namespace} answering`, async () => {
     try {
       const listed = JSON.parse(await temporalCli(settings, ['operator', 'search-attribute', 'list', ...ns, '--output', 'json'])) as { customAttributes?: Record<string, unknown> };
       existing = Object.keys(listed.customAttributes ?? {});
@@ -138,7 +176,7 @@ export async function ensureNamespace(settings: ClusterSettings, log: (line: str
   }, { timeoutMs: 60_000 });
   for (const name of SEARCH_ATTRIBUTE_NAMES.filter((attribute) => !existing.includes(attribute))) {
     await temporalCli(settings, ['operator', 'search-attribute', 'create', ...ns, '--name', name, '--type', 'Keyword']);
-    log(`  search attribute ${name} (Keyword) registered`);
+    log(`  search attribute ${name} (Keyword) registered in ${namespace}`);
   }
   const query = SEARCH_ATTRIBUTE_NAMES.map((name) => `${name}='probe'`).join(' AND ');
   await waitFor('a visibility query over the search attributes', async () => {
@@ -190,7 +228,11 @@ export async function startUi(settings: ClusterSettings, layout: StateLayout, ui
 export async function startWorkers(settings: ClusterSettings, layout: StateLayout, count: number, log: (line: string) => void): Promise<void> {
   for (let index = 1; index <= count; index++) {
     const name = processName.worker(index);
-    if (runningPid(layout, name, 'node')) continue;
+    const running = runningPid(layout, name, 'node');
+    if (running) {
+      log(`  pipeline worker ${index} already running (pid ${running})`);
+      continue;
+    }
     rmSync(layout.logFile(name), { force: true });
     const daemon = startDaemon(layout, name, {
       command: process.execPath,
