@@ -18,6 +18,7 @@ import {
   BACKFILL_ID, CUSTOMERS, FROM, LONG, TO, Processes, generate, outcome, randomInt, resultThroughOutages, runHistory, scenario,
   sleep, startBackfill, type RunOutcome,
 } from './harness.js';
+import { waitUntil } from '../helpers/wait.js';
 
 const TEST_TIMEOUT = (LONG ? 40 : 5) * 60_000;
 const RESULT_TIMEOUT = TEST_TIMEOUT - 30_000;
@@ -55,13 +56,14 @@ async function inScenario<T>(name: string, env: Record<string, string>, body: (s
  * for seconds, long enough for the short form to finish unseen.
  */
 async function untilDone(client: Client, months: number, finished: () => boolean): Promise<number> {
-  for (;;) {
-    const { count } = await client.workflow
+  let count = -1;
+  await waitUntil(`${months} month pipelines completed`, async () => {
+    ({ count } = await client.workflow
       .count(`WorkflowType = 'monthPipelineWorkflow' AND ExecutionStatus = 'Completed'`)
-      .catch(() => ({ count: -1 }));
-    if (finished() || count >= months) return count;
-    await sleep(100);
-  }
+      .catch(() => ({ count: -1 })));
+    return finished() || count >= months;
+  }, { timeoutMs: 10 * 60_000, lastSeen: () => count });
+  return count;
 }
 
 /**

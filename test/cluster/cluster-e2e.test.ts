@@ -28,6 +28,7 @@ import type { BackfillResult } from '../../workflows/backfill.js';
 import {
   activityAttempts, clusterCommand, pipelineWorkflowIds, privateClusterSettings, processUid, runPipeline, whyNoCluster, type PipelineRun,
 } from './harness.js';
+import { waitUntil } from '../helpers/wait.js';
 
 const execute = promisify(execFile);
 const MONTHS = monthRange(FROM, TO);
@@ -87,11 +88,10 @@ async function temporalCli(...args: string[]): Promise<string> {
 
 /** Waits until the backfill on the cluster has settled `months` months. */
 async function untilMonthsDone(months: number): Promise<number> {
-  for (;;) {
+  return waitUntil(`${months} months of the backfill done`, async () => {
     const now = await progress(client);
-    if (now && now.done >= months) return now.done;
-    await sleep(200);
-  }
+    return now && now.done >= months ? now.done : undefined;
+  }, { timeoutMs: RUN_TIMEOUT, intervalMs: 200 });
 }
 
 let reference: Fingerprint | undefined;

@@ -27,6 +27,7 @@ import {
 import type { LifecycleStatus } from '../../workflows/model-lifecycle.js';
 import type { MonitoringResult } from '../../workflows/monitoring.js';
 import { scratchConfig, startTemporal, withWorker } from '../helpers/temporal.js';
+import { waitUntil } from '../helpers/wait.js';
 
 const CUSTOMERS = 12_000;
 const SEED = 7;
@@ -132,13 +133,11 @@ async function lifecycleStatus(): Promise<LifecycleStatus> {
 
 /** Polls model-lifecycle's `status` until `count` trainings are recorded and the lifecycle is idle again. */
 async function waitForTraining(timeoutMs: number, count = 1): Promise<LifecycleStatus> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const status = await lifecycleStatus();
-    if (status.trainings.length >= count && !status.training && status.pendingRetrains.length === 0) return status;
-    if (Date.now() > deadline) assert.fail(`no training recorded by model-lifecycle within ${timeoutMs} ms: ${JSON.stringify(status)}`);
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
+  let status: LifecycleStatus | undefined;
+  return waitUntil(`${count} training(s) recorded by model-lifecycle, which is idle again`, async () => {
+    status = await lifecycleStatus();
+    return status.trainings.length >= count && !status.training && status.pendingRetrains.length === 0 ? status : undefined;
+  }, { timeoutMs, intervalMs: 500, lastSeen: () => status });
 }
 
 /** model-lifecycle is long-lived: end it so the next scenario (and the server teardown) starts clean. */

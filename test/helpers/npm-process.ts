@@ -3,6 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { PROJECT_ROOT } from '../../scripts/lib/dev-server.js';
+import { waitUntil } from './wait.js';
 
 export interface NpmRun {
   process: ChildProcess;
@@ -66,13 +67,11 @@ export function npmRun(args: string[], env: Record<string, string>): NpmRun {
     }),
   );
   const waitFor = async (text: string | RegExp, timeoutMs = 180_000) => {
-    const deadline = Date.now() + timeoutMs;
-    const found = () => (typeof text === 'string' ? output.includes(text) : text.test(output));
-    while (!found()) {
+    await waitUntil(`npm run ${args[0]} to print ${text}`, () => {
+      if (typeof text === 'string' ? output.includes(text) : text.test(output)) return true;
       if (child.exitCode !== null || child.signalCode !== null) throw new Error(`npm run ${args[0]} exited before printing ${text}:\n${output.slice(-3000)}`);
-      if (Date.now() > deadline) throw new Error(`npm run ${args[0]} did not print ${text} in ${timeoutMs} ms:\n${output.slice(-3000)}`);
-      await new Promise((wait) => setTimeout(wait, 100));
-    }
+      return false;
+    }, { timeoutMs, lastSeen: () => output.slice(-3000) });
   };
   return { process: child, output: () => output, waitFor, exited, seen };
 }

@@ -1,22 +1,25 @@
-// The one way tests wait for something outside them (a server, a workflow's state, a file): poll `check` until it
-// holds, and fail naming what was awaited and the last thing seen. Durable timers are not waited on this way: tests
-// whose only wait is a workflow timer skip time instead.
+// The one way tests wait for something outside them (a server, a workflow's state, a file, a process's output): poll
+// `probe` until it gives a value (anything but undefined, null or false), and fail naming what was awaited and the last
+// thing seen. A probe that throws ends the wait with its error (a process that exited will never print the line).
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface WaitOptions {
   timeoutMs: number;
-  /** Between checks (default 100 ms). */
+  /** Between probes (default 100 ms). */
   intervalMs?: number;
   /** What to show when the time is up, e.g. the last status seen. */
   lastSeen?: () => unknown;
 }
 
-export async function waitUntil(what: string, check: () => boolean | Promise<boolean>, options: WaitOptions): Promise<void> {
+type Found<T> = Exclude<T, undefined | null | false>;
+
+export async function waitUntil<T>(what: string, probe: () => T | Promise<T>, options: WaitOptions): Promise<Found<T>> {
   const deadline = Date.now() + options.timeoutMs;
   for (;;) {
-    if (await check()) return;
+    const value = await probe();
+    if (value !== undefined && value !== null && value !== false) return value as Found<T>;
     if (Date.now() > deadline) {
-      const seen = options.lastSeen ? `; last seen: ${JSON.stringify(options.lastSeen())}` : '';
+      const seen = options.lastSeen ? `; last seen: ${String(typeof options.lastSeen() === 'string' ? options.lastSeen() : JSON.stringify(options.lastSeen()))}` : '';
       throw new Error(`timed out after ${options.timeoutMs} ms waiting for ${what}${seen}`);
     }
     await sleep(options.intervalMs ?? 100);

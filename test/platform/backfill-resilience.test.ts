@@ -27,6 +27,7 @@ import { resultThroughOutages } from '../../scripts/client.js';
 import { modelProblems, Processes, sleep, temporaryLeftovers } from '../chaos/harness.js';
 import { isAlive, npmRun, type NpmRun } from '../helpers/npm-process.js';
 import { FIXTURE_DIR, scratchConfig } from '../helpers/temporal.js';
+import { waitUntil } from '../helpers/wait.js';
 
 const FROM = '2023-01';
 const TO = '2023-12';
@@ -66,14 +67,9 @@ async function restartServer(downMs: number): Promise<void> {
   server = await processes.server(scratch.dir, port);
 }
 
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = await probe().catch(() => undefined);
-    if (found !== undefined) return found;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(200);
-  }
+/** Waits for `probe` to give a value; a probe failing while a server restarts counts as not yet. */
+async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<NonNullable<T>> {
+  return (await waitUntil(what, () => probe().catch(() => undefined), { timeoutMs, intervalMs: 200 })) as NonNullable<T>;
 }
 
 /** Activities started on a worker right now, under the running workflows of this test's task queue. */

@@ -23,6 +23,7 @@ import { rawApplications, type FixtureApplication } from '../../tools/bench/samp
 import { placeApplication } from '../../core/serving/online-features.js';
 import { addMonths } from '../../lib/months.js';
 import { batchPredictions, trainSampleModels, type BatchPrediction, type SampleModels } from '../../tools/bench/sample-models.js';
+import { waitUntil } from '../helpers/wait.js';
 
 const scratch = scratchConfig('serving');
 const { config } = scratch;
@@ -243,15 +244,10 @@ async function swapUnderLoad(label: string, change: { promote: () => Promise<voi
       answers.push({ at: Date.now(), status, modelId: json.model_id, loanId: json.loan_id, probability: json.default_probability });
     }
   });
-  const firstAnswerBy = async (modelId: string, since: number) => {
-    const deadline = since + 10_000;
-    while (Date.now() < deadline) {
-      const hit = answers.find((answer) => answer.at >= since && answer.modelId === modelId);
-      if (hit) return hit.at - since;
-      await new Promise((wait) => setTimeout(wait, 20));
-    }
-    return Infinity;
-  };
+  /** How long after `since` the first answer by `modelId` came (Infinity when none came within 10 s: the assertion says so). */
+  const firstAnswerBy = (modelId: string, since: number) =>
+    waitUntil(`an answer by ${modelId}`, () => answers.find((answer) => answer.at >= since && answer.modelId === modelId), { timeoutMs: 10_000, intervalMs: 20 })
+      .then((hit) => hit.at - since, () => Infinity);
   const swapsBefore = (await server.metrics.swaps.get()).values[0]?.value ?? 0;
   try {
     await new Promise((wait) => setTimeout(wait, 500));

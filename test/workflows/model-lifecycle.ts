@@ -14,6 +14,7 @@ import {
 } from '../../workflows/index.js';
 import type { LifecycleStatus } from '../../workflows/model-lifecycle.js';
 import { CallLog, inMemoryModelBank, trainingActivities, withMockedActivities, type MockActivities, sharedTemporal } from './mocks.js';
+import { waitUntil } from '../helpers/wait.js';
 
 const temporal = sharedTemporal();
 let env: TestWorkflowEnvironment;
@@ -22,13 +23,7 @@ before(async () => {
 });
 
 async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((wait) => setTimeout(wait, 100));
-  }
+  return (await waitUntil(what, probe, { timeoutMs })) as T;
 }
 
 async function rejected(update: Promise<unknown>): Promise<string> {
