@@ -250,7 +250,7 @@ function windowBands(
   };
 }
 
-function aucPanel(data: DashboardData): Record<string, unknown> {
+export function aucPanel(data: DashboardData): Record<string, unknown> {
   const values = monthly(data.rows, data.thresholds).filter((row) => row.auc !== null);
   if (values.length === 0) return emptyPanel('Monthly AUC', 'No mature month with labels yet');
   const low = Math.floor(Math.min(0.5, ...values.map((row) => row.auc as number)) * 10) / 10;
@@ -284,7 +284,7 @@ function aucPanel(data: DashboardData): Record<string, unknown> {
   };
 }
 
-function psiPanel(data: DashboardData): Record<string, unknown> {
+export function psiPanel(data: DashboardData): Record<string, unknown> {
   const values = monthly(data.rows, data.thresholds);
   if (values.length === 0) return emptyPanel('Monthly PSI', 'No scored month');
   const top = Math.max(data.thresholds.psiCritical * 1.25, ...values.map((row) => row.psi));

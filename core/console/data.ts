@@ -1,0 +1,270 @@
+// What the console's pages read: the model bank (metadata, registry), the datamart's gold tables (monitoring,
+// predictions, the governance logs, explanations) and the lineage files beside each partition. Plain functions over
+// files, reading through DuckDB with filters and limits, so that a page holds no more than it shows. Tables that other
+// parts of the pipeline may not have written yet (promotions, explanations, newer monitoring columns) read as null,
+// and the pages say what is missing.
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { GovernanceDecision, ModelMetadata, Registry, RegistryEvent } from '../../lib/contracts.js';
+import { datamart, partitionFile, partitionMonthOf, SOURCES, type Source } from '../../lib/layout.js';
+import { compareMonths, type Month } from '../../lib/months.js';
+import { queryRows, readParquet, sqlString, withDuckDB, type Row } from '../duckdb.js';
+import { exists } from '../files.js';
+import { listRegisteredModels } from '../models/bank.js';
+import { readRegistry } from '../models/registry.js';
+import { readDecisionLog } from '../monitoring/governance.js';
+import { readLineage, TRANSFORM_VERSIONS, type Lineage, type LineageTable } from '../datamart/lineage.js';
+
+export type ModelRole = 'production' | 'challenger' | 'retired';
+
+export interface ModelView {
+  metadata: ModelMetadata;
+  role: ModelRole;
+  /** This model's registry events, oldest first. */
+  events: RegistryEvent[];
+}
+
+/** Production: the registry's; retired: archived, rejected or replaced; challenger: registered and neither. */
+export function roleOf(registry: Registry, modelId: string): ModelRole {
+  if (registry.production === modelId) return 'production';
+  const last = registry.history.filter((event) => event.model_id === modelId).at(-1);
+  return !last || last.stage === 'candidate' ? 'challenger' : 'retired';
+}
+
+export async function readModels(modelBankDir: string): Promise<{ registry: Registry; models: ModelView[] }> {
+  const [registry, metadata] = await Promise.all([readRegistry(modelBankDir), listRegisteredModels(modelBankDir)]);
+  const order: Record<ModelRole, number> = { production: 0, challenger: 1, retired: 2 };
+  const models = metadata
+    .map((model) => ({
+      metadata: model,
+      role: roleOf(registry, model.model_id),
+      events: registry.history.filter((event) => event.model_id === model.model_id),
+    }))
+    .sort((a, b) => order[a.role] - order[b.role] || (a.metadata.created_at < b.metadata.created_at ? 1 : -1));
+  return { registry, models };
+}
+
+export const governancePaths = {
+  promotions: (datamartDir: string) => join(datamartDir, 'gold', 'governance', 'promotions.parquet'),
+  explanations: (datamartDir: string) => join(datamartDir, 'gold', 'explanations'),
+};
+
+/** A Parquet table's rows as they are (every column, whatever the writer's version), or null when there is no file. */
+async function rowsOf(path: string, where = '', orderBy = '', limit?: number): Promise<Row[] | null> {
+  if (!(await exists(path))) return null;
+  return withDuckDB((db) =>
+    queryRows(db, `SELECT * FROM ${readParquet(path)}${where ? ` WHERE ${where}` : ''}${orderBy ? ` ORDER BY ${orderBy}` : ''}${limit ? ` LIMIT ${limit}` : ''}`),
+  );
+}
+
+/** Promotion decisions with their evidence (SPEC §4b), oldest first; null while no decision has been written. */
+export function readPromotions(datamartDir: string): Promise<Row[] | null> {
+  return rowsOf(governancePaths.promotions(datamartDir));
+}
+
+/** The governance decision log (monitoring's decisions), oldest first. */
+export async function readDecisions(datamartDir: string): Promise<GovernanceDecision[]> {
+  return withDuckDB((db) => readDecisionLog(db, datamart.decisionLog(datamartDir)));
+}
+
+/** A model's monitoring rows with every column the table has, oldest month first; null when it has none. */
+export function readMonitoringRows(datamartDir: string, modelId: string): Promise<Row[] | null> {
+  return rowsOf(datamart.monitoring(datamartDir, modelId), '', 'snapshot_date');
+}
+
+export interface MonthPredictions {
+  count: number;
+  rows: Row[];
+}
+
+/** The month's predictions by a model: how many, and the `limit` riskiest (highest probability first). */
+export async function readMonthPredictions(datamartDir: string, modelId: string, month: Month, limit = 50): Promise<MonthPredictions | null> {
+  const file = partitionFile(datamart.predictions(datamartDir, modelId), month);
+  if (!(await exists(file))) return null;
+  return withDuckDB(async (db) => {
+    const [{ n }] = await queryRows<{ n: number }>(db, `SELECT count(*) AS n FROM ${readParquet(file)}`);
+    const rows = await queryRows(db, `SELECT * FROM ${readParquet(file)} ORDER BY default_probability DESC, loan_id LIMIT ${limit}`);
+    return { count: n, rows };
+  });
+}
+
+/** The application months with a partition in a Hive-partitioned table directory, oldest first. */
+export async function partitionMonths(tableDir: string): Promise<Month[]> {
+  const entries = await readdir(tableDir).catch(() => [] as string[]);
+  return entries.map(partitionMonthOf).filter((month): month is Month => month !== null).sort(compareMonths);
+}
+
+/** Model ids with a partition directory under gold/<table>/model_id=… */
+async function modelDirs(root: string): Promise<string[]> {
+  const entries = await readdir(root).catch(() => [] as string[]);
+  return entries.filter((entry) => entry.startsWith('model_id=')).map((entry) => entry.slice('model_id='.length)).sort();
+}
+
+export interface ApplicationView {
+  loanId: string;
+  features: Row | null;
+  predictions: Row[];
+  /** Null: no explanations table at all (reason codes not produced by this pipeline yet). */
+  explanations: Row[] | null;
+}
+
+/** One application: its feature-store row, every model's prediction of it and its reason codes where they exist. */
+export async function readApplication(datamartDir: string, loanId: string): Promise<ApplicationView> {
+  const features = datamart.featureStore(datamartDir);
+  const predictionFiles = (await modelDirs(join(datamartDir, 'gold', 'predictions'))).map((id) => join(datamart.predictions(datamartDir, id), '*', 'data.parquet'));
+  const explanationsRoot = governancePaths.explanations(datamartDir);
+  const explanationModels = await modelDirs(explanationsRoot);
+  const where = `loan_id = ${sqlString(loanId)}`;
+  return withDuckDB(async (db) => {
+    const featureRows = (await partitionMonths(features)).length
+      ? await queryRows(db, `SELECT * FROM ${readParquet(join(features, '*', 'data.parquet'), true)} WHERE ${where} ORDER BY snapshot_date DESC LIMIT 1`)
+      : [];
+    const predictions = predictionFiles.length
+      ? await queryRows(db, `SELECT * FROM ${readParquet(predictionFiles, true)} WHERE ${where} ORDER BY model_id, snapshot_date`)
+      : [];
+    const explanations = explanationModels.length
+      ? await queryRows(db, `SELECT * FROM ${readParquet(join(explanationsRoot, '*', '*', 'data.parquet'), true)} WHERE ${where} ORDER BY model_id`)
+      : null;
+    return { loanId, features: featureRows[0] ?? null, predictions, explanations };
+  });
+}
+
+// Lineage of a month: every partition of the month with its recorded inputs, whether it is stale, and when it was written.
+
+export type LineageLayer = 'source' | 'bronze' | 'silver' | 'gold' | 'predictions' | 'model';
+
+export interface LineageNode {
+  /** The lineage name (`silver/attributes/2024-03`), a source slice (`source/attributes/2024-03`) or a model id. */
+  name: string;
+  layer: LineageLayer;
+  /** Its fingerprint (a slice: the content hash of the month's rows of the source file). */
+  fingerprint: string | null;
+  /** Input name → the fingerprint recorded when it was built. */
+  inputs: Record<string, string>;
+  stale: boolean;
+  /** Why it is stale (or 'current'). */
+  why: string;
+  /** When the partition file was written (its modification time), for finding the workflow run that wrote it. */
+  writtenAt: string | null;
+  path: string | null;
+}
+
+export interface MonthLineage {
+  month: Month;
+  nodes: LineageNode[];
+  /** Months with a feature-store partition, for the month picker. */
+  months: Month[];
+}
+
+async function modifiedAt(path: string): Promise<string | null> {
+  return stat(path).then((s) => s.mtime.toISOString(), () => null);
+}
+
+/**
+ * Why a partition is stale from what the datamart holds now: no lineage, an older transform version, or an input whose
+ * current fingerprint is not the one recorded (it was rebuilt from other data since). A source file changed since the
+ * last backfill shows at its next run (the backfill plans from the source files themselves).
+ */
+function staleness(lineage: Lineage | null, kind: LineageTable, current: Map<string, string | null>): { stale: boolean; why: string } {
+  if (!lineage) return { stale: true, why: 'no readable _lineage.json: rebuilt by the next backfill' };
+  const problems: string[] = [];
+  if (lineage.version < TRANSFORM_VERSIONS[kind]) problems.push(`built by transform version ${lineage.version}, current is ${TRANSFORM_VERSIONS[kind]}`);
+  for (const [input, fingerprint] of Object.entries(lineage.inputs)) {
+    if (input === 'slice') continue;
+    if (!current.has(input)) continue;
+    const now = current.get(input);
+    if (now === null) problems.push(`input ${input} is missing or has no lineage`);
+    else if (now !== fingerprint) problems.push(`input ${input} was rebuilt since (recorded ${fingerprint.slice(0, 12)}, now ${now!.slice(0, 12)})`);
+  }
+  return problems.length ? { stale: true, why: problems.join('; ') } : { stale: false, why: 'current' };
+}
+
+/** The lineage graph of one application month, from the source slices to the predictions of every model. */
+export async function readMonthLineage(datamartDir: string, modelBankDir: string, month: Month): Promise<MonthLineage> {
+  const nodes: LineageNode[] = [];
+  const current = new Map<string, string | null>();
+  const add = async (layer: LineageLayer, kind: LineageTable | null, name: string, path: string) => {
+    const present = await exists(path);
+    const lineage = present ? await readLineage(path) : null;
+    current.set(name, lineage?.fingerprint ?? null);
+    if (!present) return null;
+    const judged = kind ? staleness(lineage, kind, current) : { stale: false, why: 'current' };
+    nodes.push({ name, layer, fingerprint: lineage?.fingerprint ?? null, inputs: lineage?.inputs ?? {}, ...judged, writtenAt: await modifiedAt(path), path });
+    return lineage;
+  };
+  const silverNeeded = new Set<string>();
+  const featureStoreFile = partitionFile(datamart.featureStore(datamartDir), month);
+  const featureLineage = await readLineage(featureStoreFile);
+  for (const input of Object.keys(featureLineage?.inputs ?? {})) silverNeeded.add(input);
+  // Every source of the month, and the earlier clickstream months the feature store reads.
+  const slices: Array<{ source: Source; month: Month }> = SOURCES.map((source) => ({ source, month }));
+  for (const input of silverNeeded) {
+    const [, source, at] = input.split('/');
+    if (at !== month && SOURCES.includes(source as Source)) slices.push({ source: source as Source, month: at });
+  }
+  for (const slice of slices) {
+    const bronzeFile = partitionFile(datamart.sourceTable(datamartDir, 'bronze', slice.source), slice.month);
+    const bronze = await readLineage(bronzeFile);
+    if (bronze?.inputs.slice) {
+      nodes.push({
+        name: `source/${slice.source}/${slice.month}`,
+        layer: 'source',
+        fingerprint: bronze.inputs.slice,
+        inputs: {},
+        stale: false,
+        why: 'content hash of the month’s rows of the source file when bronze was built',
+        writtenAt: null,
+        path: null,
+      });
+    }
+    await add('bronze', 'bronze', `bronze/${slice.source}/${slice.month}`, bronzeFile);
+    await add('silver', 'silver', `silver/${slice.source}/${slice.month}`, partitionFile(datamart.sourceTable(datamartDir, 'silver', slice.source), slice.month));
+  }
+  await add('gold', 'feature_store', `gold/feature_store/${month}`, featureStoreFile);
+  await add('gold', 'label_store', `gold/label_store/${month}`, partitionFile(datamart.labelStore(datamartDir), month));
+
+  const { models } = await readModels(modelBankDir);
+  for (const model of models) {
+    const { train, oot } = model.metadata.windows;
+    if (compareMonths(train.from, month) <= 0 && compareMonths(month, oot.to) <= 0) {
+      nodes.push({
+        name: model.metadata.model_id,
+        layer: 'model',
+        fingerprint: model.metadata.training_data_sha256,
+        inputs: { [`gold/feature_store/${month}`]: '', [`gold/label_store/${month}`]: '' },
+        stale: false,
+        why: `trained on ${train.from}..${oot.to} (this month is in its ${windowOf(model.metadata, month)} window)`,
+        writtenAt: model.metadata.created_at,
+        path: null,
+      });
+    }
+  }
+  const featureWritten = await modifiedAt(featureStoreFile);
+  for (const modelId of await modelDirs(join(datamartDir, 'gold', 'predictions'))) {
+    const file = partitionFile(datamart.predictions(datamartDir, modelId), month);
+    const writtenAt = await modifiedAt(file);
+    if (!writtenAt) continue;
+    const older = featureWritten !== null && writtenAt < featureWritten;
+    nodes.push({
+      name: `gold/predictions/${modelId}/${month}`,
+      layer: 'predictions',
+      fingerprint: null,
+      inputs: { [`gold/feature_store/${month}`]: current.get(`gold/feature_store/${month}`) ?? '', [modelId]: '' },
+      stale: older,
+      why: older ? `scored at ${writtenAt}, before the feature store was rebuilt at ${featureWritten}` : 'scored after the feature store was written',
+      writtenAt,
+      path: file,
+    });
+  }
+  return { month, nodes, months: await partitionMonths(datamart.featureStore(datamartDir)) };
+}
+
+export function windowOf(metadata: ModelMetadata, month: Month): 'before' | 'train' | 'test' | 'oot' | 'after' {
+  const { train, test, oot } = metadata.windows;
+  if (compareMonths(month, train.from) < 0) return 'before';
+  if (compareMonths(month, train.to) <= 0) return 'train';
+  if (compareMonths(month, test.to) <= 0) return 'test';
+  if (compareMonths(month, oot.to) <= 0) return 'oot';
+  return 'after';
+}
+
