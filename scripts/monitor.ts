@@ -2,11 +2,11 @@
 // metrics table and where the dashboard is.
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { workflowIds } from '../lib/temporal.js';
 import { monitoringWorkflow } from '../workflows/index.js';
 import { readMonitoringTable } from '../core/monitoring/read-table.js';
 import { monthOption, NO_WAIT, parseCommandLine } from './cli.js';
-import { ensureLifecycle, openClient, runCommand, waitWithProgress } from './client.js';
+import { openClient, runCommand, waitWithProgress } from './client.js';
+import { startMonitoring } from './lib/lifecycle-actions.js';
 import { formatMonitoringTable } from './format.js';
 
 runCommand(async () => {
@@ -18,17 +18,9 @@ runCommand(async () => {
   });
   const { client, config, close } = await openClient();
   try {
-    await ensureLifecycle(client, config);
     const asOf = options['as-of'] ?? new Date().toISOString().slice(0, 7);
-    const workflowId = workflowIds.monitoring(asOf);
-    const handle = await client.workflow.start(monitoringWorkflow, {
-      workflowId,
-      taskQueue: config.TEMPORAL_TASK_QUEUE,
-      args: [{ asOf, modelId: options.model, from: options.from }],
-      workflowIdConflictPolicy: 'USE_EXISTING',
-      staticSummary: `monitoring as of ${asOf}`,
-    });
-    console.log(`monitoring ${workflowId}`);
+    const handle = await startMonitoring(client, config, { asOf, modelId: options.model, from: options.from });
+    console.log(`monitoring ${handle.workflowId}`);
     if (options['no-wait']) return;
     const result = await waitWithProgress<Awaited<ReturnType<typeof monitoringWorkflow>>>(handle, true, 'monitoring');
     if (!result.modelId) {

@@ -1,8 +1,9 @@
 // `npm run retrain -- --reason TEXT [--as-of YYYY-MM]`: signal model-lifecycle to retrain now (cooldown bypassed).
 import { z } from 'zod';
-import { forceRetrainSignal, statusQuery } from '../workflows/index.js';
+import { statusQuery } from '../workflows/index.js';
 import { monthOption, NO_WAIT, parseCommandLine } from './cli.js';
 import { ensureLifecycle, openClient, printJson, runCommand } from './client.js';
+import { forceRetrain } from './lib/lifecycle-actions.js';
 
 runCommand(async () => {
   const options = parseCommandLine('retrain', 'Force a retraining through model-lifecycle (the cooldown does not apply).', {
@@ -14,7 +15,7 @@ runCommand(async () => {
   try {
     const handle = await ensureLifecycle(client, config);
     const before = (await handle.query(statusQuery)).trainings.length;
-    await handle.signal(forceRetrainSignal, { reason: options.reason, asOf: options['as-of'] });
+    await forceRetrain(client, config, { reason: options.reason, asOf: options['as-of'] });
     console.log(`signalled forceRetrain to ${handle.workflowId}`);
     if (options['no-wait']) return;
     // Wait until the lifecycle has recorded the outcome of this training.

@@ -116,10 +116,10 @@ function assetFiles(): Record<string, string> {
   };
 }
 
-const required = (what: string) => z.string().trim().min(1, `a ${what} is required`).max(2000);
+const required = (what: string) => z.string({ error: `a ${what} is required` }).trim().min(1, `a ${what} is required`).max(2000);
 const who = { reason: required('reason'), by: required('name (who acts)') };
 const actionSchemas = {
-  promote: z.object({ model: z.string().trim().min(1, 'choose a model'), ...who }),
+  promote: z.object({ model: z.string({ error: 'choose a model' }).trim().min(1, 'choose a model'), ...who }),
   rollback: z.object(who),
   retrain: z.object({ asOf: z.union([z.literal(''), monthSchema]).optional(), ...who }),
   monitor: z.object({ asOf: monthSchema, model: z.string().trim().optional(), ...who }),

@@ -212,7 +212,7 @@ export async function readMonthLineage(datamartDir: string, modelBankDir: string
         fingerprint: bronze.inputs.slice,
         inputs: {},
         stale: false,
-        why: 'content hash of the month’s rows of the source file when bronze was built',
+        why: 'the month’s slice of the source file (content hash when bronze was built)',
         writtenAt: null,
         path: null,
       });

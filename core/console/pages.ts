@@ -53,6 +53,7 @@ form.action { border: 1px solid #ddd; padding: 12px 16px; margin: 12px 0; max-wi
 form.action div { margin: 6px 0; } form label { display: block; font-weight: 600; font-size: 13px; }
 textarea { width: 100%; min-height: 3em; } input[type=text], input[type=password], select { min-width: 16em; }
 figure { margin: 8px 0 24px; } .chart { min-height: 60px; }
+.charts { display: flex; flex-wrap: wrap; gap: 8px 40px; align-items: start; }
 figure table { font-size: 12px; }
 .graph { display: grid; grid-template-columns: repeat(5, minmax(180px, 1fr)); gap: 12px; align-items: start; }
 .graph section { background: #fafafa; border: 1px solid #e0e0e0; padding: 8px; }
@@ -406,6 +407,28 @@ export function monitoringPage(context: PageContext, data: MonitoringPageData): 
       }),
     });
   }
+  const calibrated = present.has('expected_default_rate') ? rows.filter((row) => row.expected_default_rate !== null && row.expected_default_rate !== undefined) : [];
+  if (calibrated.length) {
+    const points = calibrated.flatMap((row) => [
+      { month: row.snapshot_date, series: 'expected (mean probability)', rate: row.expected_default_rate },
+      ...(row.observed_default_rate === null || row.observed_default_rate === undefined ? [] : [{ month: row.snapshot_date, series: 'observed (mature labels)', rate: row.observed_default_rate }]),
+    ]);
+    charts.push({
+      id: 'calibration',
+      spec: topLevel({
+        title: { text: 'Calibration: expected and observed default rate', subtitle: 'per application month; the p-value is in the table' },
+        width: 380,
+        height: 250,
+        data: { values: points },
+        mark: { type: 'line', point: true },
+        encoding: {
+          x: { field: 'month', type: 'temporal', timeUnit: 'yearmonth', title: 'Application month', axis: { format: '%Y-%m' } },
+          y: { field: 'rate', type: 'quantitative', title: 'Default rate', axis: { format: '%' } },
+          color: { field: 'series', type: 'nominal', title: null, legend: { orient: 'top' } },
+        },
+      }),
+    });
+  }
   const decisions = data.decisions.filter((decision) => decision.model_id === modelId).reverse();
   const findings = decisions.flatMap((decision) => findingsOf(decision).map((finding) => ({ decision, finding })));
   const windows = data.model.metadata.windows;
@@ -413,6 +436,7 @@ export function monitoringPage(context: PageContext, data: MonitoringPageData): 
 <p>${roleBadge(data.model.role)} ${modelLink(modelId)}: train ${windowText(windows.train)}, test ${windowText(windows.test)}, OOT ${windowText(windows.oot)}; the charts shade those months
 (${Object.entries(WINDOW_COLORS).map(([w, color], i) => html`${i ? ', ' : ''}<span style="background:${color};padding:0 4px">${w}</span>`)}). Governance judges <em>after</em> months only. Click a month (chart or table) to see its rows.</p>
 ${missing.length ? notAvailable(`monitoring columns ${missing.join(', ')}`, 'this monitoring table was written before performance estimation and calibration existed; the next monitoring run adds them') : ''}
+<div class="charts">
 ${chartFigure('auc', 'Monthly AUC (mature months), windows shaded', table('AUC per month', [
     { header: 'Month', value: (row: Row) => String(row.snapshot_date).slice(0, 7) },
     { header: 'Window', value: (row: Row) => String(row.window) },
@@ -425,8 +449,6 @@ ${chartFigure('psi', 'Monthly score PSI, windows shaded', table('PSI per month',
     { header: 'PSI', value: (row: Row) => num(row.psi), numeric: true },
     { header: 'Max CSI', value: (row: Row) => `${num(row.max_csi)} ${row.max_csi_feature ? String(row.max_csi_feature) : ''}` },
   ] as Column<Row>[], rows), '/monitoring?model=' + encodeURIComponent(modelId) + '&month=')}
-<h2>Every column per month</h2>
-${numbers}
 ${estimated.length ? chartFigure('estimated', 'Estimated and realized AUC', table('Estimated and realized AUC per month', [
     { header: 'Month', value: (row: Row) => String(row.snapshot_date).slice(0, 7) },
     { header: 'auc_estimated', value: (row: Row) => num(row.auc_estimated), numeric: true },
@@ -434,7 +456,17 @@ ${estimated.length ? chartFigure('estimated', 'Estimated and realized AUC', tabl
     { header: 'high', value: (row: Row) => num(row.auc_estimated_high), numeric: true },
     { header: 'auc (realized)', value: (row: Row) => num(row.auc), numeric: true },
   ] as Column<Row>[], estimated)) : ''}
+${calibrated.length ? chartFigure('calibration', 'Calibration per month', table('Expected and observed default rate per month', [
+    { header: 'Month', value: (row: Row) => String(row.snapshot_date).slice(0, 7) },
+    { header: 'expected_default_rate', value: (row: Row) => num(row.expected_default_rate), numeric: true },
+    { header: 'observed_default_rate', value: (row: Row) => num(row.observed_default_rate), numeric: true },
+    { header: 'calibration_p_value', value: (row: Row) => num(row.calibration_p_value), numeric: true },
+    { header: 'brier', value: (row: Row) => num(row.brier), numeric: true },
+  ] as Column<Row>[], calibrated)) : ''}
+</div>
 ${data.month ? monthSection(modelId, data.month, rows, data.predictions) : ''}
+<h2>Every column per month</h2>
+${numbers}
 <h2>Findings and decisions</h2>
 ${decisions.length === 0 ? html`<p>No governance decision about this model in gold/governance/decisions.parquet.</p>` : table('Governance decisions about this model, newest first', [
     { header: 'Decided at', value: (d: GovernanceDecision) => d.decided_at },
