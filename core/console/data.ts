@@ -108,24 +108,44 @@ export interface ApplicationView {
   explanations: Row[] | null;
 }
 
-/** One application: its feature-store row, every model's prediction of it and its reason codes where they exist. */
+/**
+ * One application: its feature-store row, every model's prediction of it and its reason codes where they exist. The
+ * feature store gives its application month; predictions and explanations are then read from that month's
+ * partitions only (one file per model instead of every month's).
+ */
 export async function readApplication(datamartDir: string, loanId: string): Promise<ApplicationView> {
   const features = datamart.featureStore(datamartDir);
-  const predictionFiles = (await modelDirs(join(datamartDir, 'gold', 'predictions'))).map((id) => join(datamart.predictions(datamartDir, id), '*', 'data.parquet'));
   const explanationsRoot = governancePaths.explanations(datamartDir);
-  const explanationModels = await modelDirs(explanationsRoot);
+  const [predictionModels, explanationModels, featureMonths] = await Promise.all([
+    modelDirs(join(datamartDir, 'gold', 'predictions')),
+    modelDirs(explanationsRoot),
+    partitionMonths(features),
+  ]);
   const where = `loan_id = ${sqlString(loanId)}`;
   return withDuckDB(async (db) => {
-    const featureRows = (await partitionMonths(features)).length
+    const featureRows = featureMonths.length
       ? await queryRows(db, `SELECT * FROM ${readParquet(join(features, '*', 'data.parquet'), true)} WHERE ${where} ORDER BY snapshot_date DESC LIMIT 1`)
       : [];
+    const row = featureRows[0] ?? null;
+    const month = row ? String(row.snapshot_date).slice(0, 7) : null;
+    // Without a feature row (an application scored elsewhere) every month is searched.
+    const files = async (root: string, models: string[]) => {
+      const candidates = models.map((id) => (month ? partitionFile(join(root, `model_id=${id}`), month) : join(root, `model_id=${id}`, '*', 'data.parquet')));
+      if (!month) return candidates;
+      const present = await Promise.all(candidates.map(exists));
+      return candidates.filter((_, i) => present[i]);
+    };
+    const predictionFiles = await files(join(datamartDir, 'gold', 'predictions'), predictionModels);
+    const explanationFiles = await files(explanationsRoot, explanationModels);
     const predictions = predictionFiles.length
       ? await queryRows(db, `SELECT * FROM ${readParquet(predictionFiles, true)} WHERE ${where} ORDER BY model_id, snapshot_date`)
       : [];
-    const explanations = explanationModels.length
-      ? await queryRows(db, `SELECT * FROM ${readParquet(join(explanationsRoot, '*', '*', 'data.parquet'), true)} WHERE ${where} ORDER BY model_id`)
-      : null;
-    return { loanId, features: featureRows[0] ?? null, predictions, explanations };
+    const explanations = explanationModels.length === 0
+      ? null
+      : explanationFiles.length
+        ? await queryRows(db, `SELECT * FROM ${readParquet(explanationFiles, true)} WHERE ${where} ORDER BY model_id`)
+        : [];
+    return { loanId, features: row, predictions, explanations };
   });
 }
 

@@ -170,6 +170,19 @@ test('the console in Chromium', { timeout: 600_000 }, async (t) => {
       await page.close();
     });
 
+    await t.test('an application shows every model’s score of it, the predictions’ own values', async () => {
+      const month = '2024-03';
+      const { page } = await visit(`/monitoring?model=${bank.production}&month=${month}`);
+      const loan = await page.$eval('#month-rows tbody tr td', (cell) => cell.textContent ?? '');
+      const probability = await page.$eval('#month-rows tbody tr td:nth-child(3)', (cell) => cell.textContent ?? '');
+      await Promise.all([page.waitForNavigation(), page.click('#month-rows tbody tr td a')]);
+      const scores = await page.$$eval('#scores tbody tr', (rows) => rows.map((row) => [...row.querySelectorAll('td')].map((cell) => cell.textContent ?? '')));
+      assert.deepEqual(scores.map((row) => row[0]).sort(), [bank.production, bank.challenger].sort(), `${loan}: scored by both models`);
+      assert.equal(scores.find((row) => row[0] === bank.production)?.[3], probability, 'the same probability as the month’s rows');
+      assert.match(await page.evaluate(() => document.body.innerText), /Not available yet: reason codes|Reason codes of/);
+      await page.close();
+    });
+
     await t.test('a promote without a reason is refused and changes nothing', async () => {
       const before = await lifecycleStatus();
       const { page } = await visit('/actions');
