@@ -95,10 +95,11 @@ export const configVariablesSchema = z.object({
   SERVE_MAX_EVENT_LOOP_DELAY_MS: z.coerce.number().int().min(0).default(1000),
   /** Scoring API: the log level (request bodies are never logged). */
   SERVE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'silent']).default('info'),
-  /** Operator's console (npm run console): loopback by default; bound elsewhere it requires CONSOLE_TOKEN. */
+  /** Operator's console (`npm run console`, docs/console.md): the port it listens on. */
   CONSOLE_PORT: z.coerce.number().int().min(0).max(65535).default(8090),
+  /** Operator's console: where it listens; anything but a loopback address requires CONSOLE_TOKEN (it can promote models). */
   CONSOLE_HOST: z.union([z.ipv4(), z.ipv6(), z.literal('localhost'), z.hostname()]).default('127.0.0.1'),
-  /** Shared secret of the console's operators: asked once per browser (a cookie), or as `Authorization: Bearer`. */
+  /** Operator's console: the operators' shared secret, asked once per browser (a cookie) or sent as `Authorization: Bearer`. */
   CONSOLE_TOKEN: z.string().min(16, 'use at least 16 characters').optional(),
   /** The Temporal Web UI the console links workflows to (the dev server's is at its frontend port + 1000). */
   TEMPORAL_UI_URL: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).default('http://127.0.0.1:8233'),

@@ -20,6 +20,7 @@ import { consoleTemporal } from '../../scripts/lib/console-temporal.js';
 import { ensureLifecycle } from '../../scripts/client.js';
 import { statusQuery } from '../../workflows/index.js';
 import { scratchConfig, startTemporal, withWorker } from '../helpers/temporal.js';
+import { waitUntil } from '../helpers/wait.js';
 import { buildSampleBank, type SampleBank } from './sample-bank.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
@@ -99,7 +100,7 @@ test('the console in Chromium', { timeout: 600_000 }, async (t) => {
   await withWorker(env, config, async () => {
     // The lifecycle reads the registry when it starts: both models known before any action.
     await ensureLifecycle(env.client, config);
-    for (let i = 0; i < 100 && (await lifecycleStatus()).knownModels.length < 2; i++) await new Promise((wait) => setTimeout(wait, 200));
+    await waitUntil('model-lifecycle to know both models', async () => (await lifecycleStatus()).knownModels.length >= 2, { timeoutMs: 30_000 });
 
     await t.test('every page loads without console errors and passes the HTML sanity check', async () => {
       const month = '2024-03';
