@@ -9,6 +9,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { InvalidModelArtifact } from '../../lib/errors.js';
 import { XGBoostError } from '../../lib/errors.js';
+import { transferList } from '../transferable.js';
 import { preferPassiveOpenMpWait } from '../xgboost/native.js';
 import type { CandidateFit, CandidateFitInput, CandidateFitProgress } from './candidate-fit.js';
 
@@ -126,9 +127,9 @@ export function fitCandidateOnThread(input: CandidateFitInput, onProgress?: (pro
     worker.on('error', onError);
     worker.on('exit', onExit);
     // The matrices move to the thread rather than being copied (a copy per fit was gigabytes at 100 × the data).
-    const buffers = new Set(Object.values(input.splits).map((matrix) => matrix.data.buffer as ArrayBuffer));
+    // A matrix whose buffer Node will not move (transferable.ts) is copied instead.
     try {
-      worker.postMessage(job, [...buffers]);
+      worker.postMessage(job, transferList(Object.values(input.splits).map((matrix) => matrix.data)));
     } catch (error) {
       // Never reached the thread (e.g. a buffer that cannot move): the fit is not running, the thread is free.
       finish();

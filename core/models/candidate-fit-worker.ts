@@ -3,6 +3,7 @@
 // between boosting rounds; the thread then takes the next job.
 import { availableParallelism } from 'node:os';
 import { parentPort } from 'node:worker_threads';
+import { transferList } from '../transferable.js';
 import { fitCandidate } from './candidate-fit.js';
 import type { FitJob, FitMessage } from './candidate-fit-thread.js';
 
@@ -17,7 +18,9 @@ port.on('message', ({ id, input, stop, fitsRunning }: FitJob) => {
       () => Atomics.load(stop, 0) !== 0,
       () => Math.max(1, Math.floor(cores / Math.max(1, Atomics.load(fitsRunning, 0)))),
     );
-    post({ id, kind: 'done', fit }, [...Object.values(fit.scores).map((scores) => scores.buffer as ArrayBuffer), fit.onnx.buffer as ArrayBuffer]);
+    // Scores and ONNX bytes move rather than copy, except where Node refuses to move their buffer (transferable.ts):
+    // the ONNX bytes of a small model sit in the Buffer pool.
+    post({ id, kind: 'done', fit }, transferList([...Object.values(fit.scores), fit.onnx]));
   } catch (error) {
     const { name, message, stack } = error instanceof Error ? error : new Error(String(error));
     post({ id, kind: 'failed', error: { name, message, stack } });
