@@ -1,5 +1,5 @@
-# The credit-pipeline worker image: Node 20 on Debian bookworm with Debian's libxgboost (1.7.4).
-FROM node:20-bookworm-slim
+# The credit-pipeline worker image: Node 24 (LTS) on Debian bookworm with Debian's libxgboost (1.7.4).
+FROM node:24-bookworm-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends libxgboost0 fonts-dejavu-core ca-certificates \
  && rm -rf /var/lib/apt/lists/*

@@ -160,11 +160,14 @@ for (const runtime of runtimesToTry()) {
   });
 }
 
-test('node.lock pins the newest LTS first and one binary per supported line that package.json engines names', () => {
+test('node.lock pins the newest LTS first and one binary per supported line that package.json engines names; the Dockerfile builds on one', () => {
   const engines = (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { engines: { node: string } }).engines.node;
   const supported = engines.split('||').map((range) => major(range.trim().replace(/^\^/, '')));
   const pinned = pinnedRuntimes().map((runtime) => major(runtime.version));
   assert.equal(pinned[0], Math.max(...supported), 'the first pinned binary (the suite\'s Node) is the newest supported line');
   for (const line of pinned) assert.ok(supported.includes(line), `Node ${line} is pinned but not in engines (${engines})`);
   assert.deepEqual(supported.filter((line) => !pinned.includes(line)), [20], 'every supported line but the machine\'s Node 20 is pinned');
+  // The worker image too: a supported line that has not reached its end of life (20 has).
+  const base = /^FROM node:(\d+)-/m.exec(readFileSync(join(PROJECT_ROOT, 'Dockerfile'), 'utf8'));
+  assert.ok(base && supported.includes(Number(base[1])) && Number(base[1]) !== 20, `Dockerfile base image: ${base?.[0]}`);
 });
