@@ -18,7 +18,9 @@ import { releaseScoringSessions } from '../../core/scoring/model-loader.js';
 import { datamart, partitionFile, SOURCES } from '../../lib/layout.js';
 import { consoleTemporal } from '../../scripts/lib/console-temporal.js';
 import { ensureLifecycle } from '../../scripts/client.js';
-import { statusQuery } from '../../workflows/index.js';
+import { scoreMonthWorkflow, statusQuery } from '../../workflows/index.js';
+import { workflowIds } from '../../lib/temporal.js';
+import { readDecisions } from '../../core/console/data.js';
 import { scratchConfig, startTemporal, withWorker } from '../helpers/temporal.js';
 import { waitUntil } from '../helpers/wait.js';
 import { buildSampleBank, type SampleBank } from './sample-bank.js';
@@ -182,6 +184,49 @@ test('the console in Chromium', { timeout: 600_000 }, async (t) => {
       assert.equal(scores.find((row) => row[0] === bank.production)?.[3], probability, 'the same probability as the month’s rows');
       assert.match(await page.evaluate(() => document.body.innerText), /Not available yet: reason codes|Reason codes of/);
       await page.close();
+    });
+
+    await t.test('the lineage page names the workflow run that wrote a partition, linked to the Temporal UI', async () => {
+      const month = '2024-03';
+      const workflowId = workflowIds.scoreMonth(month, bank.challenger);
+      const handle = await env.client.workflow.start(scoreMonthWorkflow, { workflowId, taskQueue: config.TEMPORAL_TASK_QUEUE, args: [{ month, modelId: bank.challenger }] });
+      await handle.result();
+      const cell = await waitUntil(
+        `the lineage page to name ${workflowId}`,
+        async () => {
+          const { page } = await visit(`/lineage?month=${month}`);
+          const found = await page.$$eval('#lineage tbody tr', (rows, name) => {
+            const row = rows.find((r) => r.querySelector('td')?.textContent === name);
+            const link = row?.querySelector('td:last-child a');
+            return link ? { text: link.textContent, href: link.getAttribute('href') } : null;
+          }, `gold/predictions/${bank.challenger}/${month}`);
+          await page.close();
+          return found;
+        },
+        { timeoutMs: 30_000, intervalMs: 1000 },
+      );
+      assert.equal(cell.text, workflowId);
+      assert.equal(cell.href, `http://127.0.0.1:8233/namespaces/${env.namespace ?? 'default'}/workflows/${workflowId}/${handle.firstExecutionRunId}/history`);
+    });
+
+    await t.test('run monitoring through the page starts monitoringWorkflow, which logs its decision', async () => {
+      const { page } = await visit('/actions');
+      await page.type('#monitor-as-of', '2024-12');
+      await page.select('#monitor-model', bank.challenger);
+      await page.type('#monitor-reason', 'check the challenger');
+      await page.type('#monitor-by', 'Ada Operator');
+      const [response] = await Promise.all([page.waitForNavigation(), page.click('form[action="/actions/monitor"] button')]);
+      assert.equal(response?.status(), 200);
+      assert.match(await page.$eval('#outcome', (element) => element.textContent ?? ''), /Done: Ada Operator started monitoring as of 2024-12/);
+      await page.close();
+      const handle = env.client.workflow.getHandle(workflowIds.monitoring('2024-12'));
+      await handle.result();
+      const decisions = await readDecisions(config.DATAMART_DIR);
+      assert.deepEqual(
+        [decisions.at(-1)?.workflow_id, decisions.at(-1)?.model_id],
+        ['monitoring-2024-12', bank.challenger],
+      );
+      assert.match((await (await handle.describe()).staticSummary()) ?? '', /check the challenger \(by Ada Operator\)/);
     });
 
     await t.test('a promote without a reason is refused and changes nothing', async () => {
