@@ -48,7 +48,8 @@ export interface ConsoleTemporal {
   /** Runs matching a visibility query (e.g. `SnapshotMonth = '2024-03'`), newest first. */
   listRuns(query: string, limit: number): Promise<WorkflowRun[]>;
   status(): Promise<LifecycleView>;
-  promote(request: { modelId: string; reason: string; by: string }): Promise<LifecycleView>;
+  /** `force`: promote a model once rolled back or rejected although the gate refuses it (logged as forced). */
+  promote(request: { modelId: string; reason: string; by: string; force?: boolean }): Promise<LifecycleView>;
   rollback(request: { reason: string; by: string }): Promise<LifecycleView>;
   forceRetrain(request: { reason: string; by: string; asOf?: Month }): Promise<{ workflowId: string }>;
   runMonitoring(request: { asOf: Month; modelId?: string; reason: string; by: string }): Promise<{ workflowId: string }>;
@@ -119,7 +120,7 @@ function assetFiles(): Record<string, string> {
 const required = (what: string) => z.string({ error: `a ${what} is required` }).trim().min(1, `a ${what} is required`).max(2000);
 const who = { reason: required('reason'), by: required('name (who acts)') };
 const actionSchemas = {
-  promote: z.object({ model: z.string({ error: 'choose a model' }).trim().min(1, 'choose a model'), ...who }),
+  promote: z.object({ model: z.string({ error: 'choose a model' }).trim().min(1, 'choose a model'), force: z.literal('on').optional(), ...who }),
   rollback: z.object(who),
   retrain: z.object({ asOf: z.union([z.literal(''), monthSchema]).optional(), ...who }),
   monitor: z.object({ asOf: monthSchema, model: z.string().trim().optional(), ...who }),
@@ -298,9 +299,9 @@ export async function buildConsoleApp(options: ConsoleOptions): Promise<FastifyI
         return actions(reply, { ok: false, message: innermostMessage(error) }, 409);
       }
     });
-  act('promote', actionSchemas.promote, async ({ model, reason, by }) => {
-    const status = await temporal!.promote({ modelId: model, reason, by });
-    return { ok: true, message: `${by} promoted ${model}: production is now ${status.production ?? 'none'} (${reason})`, workflowId: 'model-lifecycle' };
+  act('promote', actionSchemas.promote, async ({ model, reason, by, force }) => {
+    const status = await temporal!.promote({ modelId: model, reason, by, force: force === 'on' });
+    return { ok: true, message: `${by} promoted ${model}${force ? ' (forced)' : ''}: production is now ${status.production ?? 'none'} (${reason})`, workflowId: 'model-lifecycle' };
   });
   act('rollback', actionSchemas.rollback, async ({ reason, by }) => {
     const status = await temporal!.rollback({ reason, by });

@@ -606,6 +606,7 @@ ${status ? html`<dl class="kv" id="lifecycle">
 <p>Every action goes to the <code>model-lifecycle</code> workflow (or starts monitoring) exactly as the command line does; none writes a file itself. A reason and your name are required.</p>
 <form class="action" method="post" action="/actions/promote"><h3>Promote a model</h3>
 <div><label for="promote-model">Model</label><select id="promote-model" name="model">${models.filter((m) => m.role !== 'production').map((m) => html`<option value="${m.metadata.model_id}">${m.metadata.model_id} (${m.role}, OOT AUC ${num(m.metadata.metrics.oot_auc, 3)})</option>`)}</select></div>
+<div><input type="checkbox" id="promote-force" name="force"> <label for="promote-force" style="display:inline">Force: promote a model once rolled back or rejected although the gate refuses it (recorded as forced)</label></div>
 ${who('promote')}<div><button type="submit">Promote</button></div></form>
 <form class="action" method="post" action="/actions/rollback"><h3>Roll back to the previous production model</h3>
 ${who('rollback')}<div><button type="submit">Roll back</button></div></form>
