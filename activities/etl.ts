@@ -4,19 +4,20 @@
 // (heartbeat.ts). Only a summary of counts goes back through Temporal.
 import { monthSchema } from '../lib/months.js';
 import { z } from 'zod';
+import { log } from '@temporalio/activity';
 import type { Config } from '../lib/config.js';
 import { MONTH_ETL_STEPS, runMonthEtlSession, summarizeMonthEtl, type MonthEtlProgress, type MonthEtlSummary } from '../core/etl/month-etl-session.js';
 import { adaptActivity } from './failures.js';
 import { heartbeat, heartbeating } from './heartbeat.js';
 
-const monthEtlInput = z.object({ sourceDir: z.string().min(1), month: monthSchema });
+const monthEtlInput = z.object({ sourceDir: z.string().min(1), month: monthSchema, restage: z.string().min(1).optional() });
 
 export function createEtlActivities(config: Config) {
   const datamartDir = config.DATAMART_DIR;
   const maxQuarantineShare = config.MAX_QUARANTINE_SHARE;
   return {
     runMonthEtl: adaptActivity(async (input: z.input<typeof monthEtlInput>): Promise<MonthEtlSummary> => {
-      const { sourceDir, month } = monthEtlInput.parse(input);
+      const { sourceDir, month, restage } = monthEtlInput.parse(input);
       // The details `heartbeating` repeats each second: updated in place, so they always name the last step done.
       const progress: MonthEtlProgress = { month, step: 'starting', done: 0, total: MONTH_ETL_STEPS };
       const result = await heartbeating(progress, (signal) =>
@@ -26,10 +27,15 @@ export function createEtlActivities(config: Config) {
           month,
           maxQuarantineShare,
           signal,
+          restage,
           onStep: (step) => heartbeat(Object.assign(progress, step)),
         }),
       );
-      return summarizeMonthEtl(month, result);
+      const summary = summarizeMonthEtl(month, result);
+      // Data findings are logged (and returned in the month's result), never a failure on their own.
+      for (const finding of summary.findings ?? []) log.warn(`data finding: ${finding}`);
+      for (const nulled of summary.nulls ?? []) log.info(nulled);
+      return summary;
     }),
   };
 }

@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { availableParallelism, tmpdir } from 'node:os';
 import { configVariablesSchema } from '../lib/config.js';
 import { removeOrphanedTemporaries, temporaryPathFor } from './temp-files.js';
+import { diskFullOr } from './disk-full.js';
 
 export type Row = Record<string, unknown>;
 
@@ -316,8 +317,9 @@ export async function writeParquetAtomic(
     await removeOrphanedTemporaries(destination);
     return written;
   } catch (error) {
+    const failure = await diskFullOr(error, destination, { partial: temporary });
     await rm(temporary, { force: true });
-    throw signal?.aborted ? signal.reason : error;
+    throw signal?.aborted ? signal.reason : failure;
   } finally {
     signal?.removeEventListener('abort', interrupt);
   }

@@ -2,6 +2,7 @@
 import { copyFile, link, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { removeOrphanedTemporaries, temporaryPathFor } from './temp-files.js';
+import { diskFullOr } from './disk-full.js';
 
 export async function writeFileAtomic(path: string, content: string | Uint8Array): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
@@ -12,8 +13,30 @@ export async function writeFileAtomic(path: string, content: string | Uint8Array
     await removeOrphanedTemporaries(path);
   } catch (error) {
     await rm(temporary, { force: true });
-    throw error;
+    throw await diskFullOr(error, path, { bytes: Buffer.byteLength(content) });
   }
+}
+
+/**
+ * Writes `content` beside `path` now and publishes it later: `commit` renames it into place (a rename needs no new
+ * space), `discard` removes it. Lets a writer find a full disk before it changes anything it would have to undo.
+ */
+export async function prepareFileAtomic(path: string, content: string | Uint8Array): Promise<{ commit: () => Promise<void>; discard: () => Promise<void> }> {
+  await mkdir(dirname(path), { recursive: true });
+  const temporary = temporaryPathFor(path);
+  try {
+    await writeFile(temporary, content);
+  } catch (error) {
+    await rm(temporary, { force: true });
+    throw await diskFullOr(error, path, { bytes: Buffer.byteLength(content) });
+  }
+  return {
+    commit: async () => {
+      await rename(temporary, path);
+      await removeOrphanedTemporaries(path);
+    },
+    discard: () => rm(temporary, { force: true }),
+  };
 }
 
 /** Errors of link() that mean "no hard link here" (another file system, or one without them): a copy does instead. */

@@ -85,6 +85,40 @@ export class XGBoostError extends PipelineError {
   }
 }
 
+/**
+ * A write ran out of space on its file system (ENOSPC). Not retried by Temporal: the same write fails the same way
+ * until someone frees space, and five silent retries would hide the cause; the message names the path, the space the
+ * write needed (as far as it is known) and the space free, and the same command redoes the rest once space is freed.
+ */
+export class DiskFull extends PipelineError {
+  static override readonly type = 'DiskFull';
+  constructor(
+    readonly path: string,
+    /** Bytes the write needed: its size when known, else a lower bound (what it had written when the disk filled). */
+    readonly bytesNeeded: number,
+    readonly bytesFree: number | null,
+    /** How well bytesNeeded is known: the write's size, a lower bound, or an estimate. */
+    readonly estimate: 'exact' | 'at least' | 'about',
+  ) {
+    super(
+      `disk full writing ${path}: it needs ${estimate === 'exact' ? '' : `${estimate} `}${formatBytes(bytesNeeded)}` +
+        `${bytesFree === null ? '' : `, ${formatBytes(bytesFree)} free on its file system`}; free space there, then run the same command again`,
+    );
+  }
+}
+
+function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(1)} ${units[unit]} (${bytes} bytes)`;
+}
+
 /** The family: every error class activities may throw on purpose. */
 export const PIPELINE_ERRORS = [
   InvalidSourceData,
@@ -94,6 +128,7 @@ export const PIPELINE_ERRORS = [
   NoPreviousModel,
   MonitoringInputError,
   XGBoostError,
+  DiskFull,
 ] as const;
 
 /** Failure types activity retry policies never retry: the permanent members of the family. */

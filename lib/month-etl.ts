@@ -14,6 +14,12 @@ export interface MonthEtlSummary {
   bronzeRows: Record<Source, number>;
   silverRows: Record<Source, number>;
   quarantinedRows: Record<Source, number>;
+  /** Values given but kept as NULL (out of their range in lib/column-ranges.ts, or unreadable), per source. */
+  nulledValues?: Record<Source, number>;
+  /** The counts above per column, with the range and the first line: `<source> <month>: column C: n of m values …`. */
+  nulls?: string[];
+  /** Data findings of the month: a numeric column with no usable value although the month before had some. */
+  findings?: string[];
   featureRows: number;
   labelRows: number;
   defaults: number;

@@ -63,6 +63,8 @@ export const monthPipelineInputSchema = z.lazy(() =>
     sourceDir: z.string().min(1),
     /** Score with this model; undefined: the production model if there is one; null: do not score. */
     modelId: modelIdSchema.nullable().optional(),
+    /** Set by a forced backfill (its run id): the ETL reads and hashes the source files again, cache or not. */
+    restage: z.string().min(1).optional(),
   }),
 );
 export type MonthPipelineInput = z.input<typeof monthPipelineInputSchema>;

@@ -51,7 +51,7 @@ const GRPC_UNAVAILABLE = 14;
 export function isConnectionLoss(error: unknown): boolean {
   for (let current: unknown = error; current; current = (current as { cause?: unknown }).cause) {
     if (isGrpcServiceError(current) && [GRPC_UNAVAILABLE, GRPC_DEADLINE_EXCEEDED].includes(current.code)) return true;
-    if (current instanceof Error && /UNAVAILABLE|ECONNREFUSED|ECONNRESET|transport error|connection refused/i.test(current.message)) return true;
+    if (current instanceof Error && /UNAVAILABLE|ECONNREFUSED|ECONNRESET|transport error|connection refused|Failed to connect before the deadline/i.test(current.message)) return true;
     if (!(current instanceof Error)) break;
   }
   return false;
@@ -127,13 +127,18 @@ export function adviceFor(error: unknown): string {
     text.push(current.message);
   }
   const all = text.join(' ');
+  if (types.has('DiskFull') || /DiskFull|disk full writing/.test(all)) {
+    return 'action: free space on the file system named above (or move DATAMART_DIR / MODEL_BANK_DIR), then run the same command again; it redoes only what is missing.';
+  }
   if (types.has('InvalidSourceData') || types.has('DataQualityError') || /InvalidSourceData|DataQualityError|quarantined/.test(all)) {
     return 'action: fix the source file named above, then run the same command again (only stale months are redone).';
   }
   if (types.has('InvalidWorkflowInput') || types.has('InvalidInput')) return 'action: correct the input named above.';
   if (error instanceof WorkflowFailedError && /cancel/i.test(all)) return 'action: nothing to do (it was cancelled); run it again to resume.';
   if (error instanceof WorkflowFailedError && /terminat/i.test(all)) return 'action: nothing to do (it was terminated); run it again to resume.';
-  if (isConnectionLoss(error)) return 'action: start the Temporal server (npm run server) or check TEMPORAL_ADDRESS, then run the same command again.';
+  if (isConnectionLoss(error)) {
+    return 'action: no Temporal server answers there: start it with `npm run server` (or set TEMPORAL_ADDRESS to the running one), then run the same command again.';
+  }
   return 'action: run the same command again; it redoes only what is missing or stale.';
 }
 

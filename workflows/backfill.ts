@@ -191,9 +191,13 @@ export async function backfillWorkflow(rawInput: BackfillInput): Promise<Backfil
   setStep(state.failed.length > 0 ? `finished with ${state.failed.length} failed months` : 'finished');
   const result: BackfillResult = { from, to, total: months.length, ...state };
   if (state.failed.length > 0 || state.trainingBlocked) {
-    const list = state.failed.map((f) => `${f.month} (${f.error})`).join('; ');
+    // A failed training is reported as one, not as a failed month (its month's ETL succeeded).
+    const isTraining = (f: { error: string }) => f.error.startsWith(TRAINING_FAILURE);
+    const monthFailures = state.failed.filter((f) => !isTraining(f));
+    const list = monthFailures.map((f) => `${f.month} (${f.error})`).join('; ');
     const summary = [
-      state.failed.length > 0 ? `${state.failed.length} of ${months.length} months failed: ${list}.` : '',
+      monthFailures.length > 0 ? `${monthFailures.length} of ${months.length} months failed: ${list}.` : '',
+      ...state.failed.filter(isTraining).map((f) => `the training as of ${f.month} failed: ${f.error.slice(TRAINING_FAILURE.length)}.`),
       state.trainingBlocked ? `${state.trainingBlocked}.` : '',
     ].filter(Boolean).join(' ');
     await sendPipelineAlert({
@@ -240,7 +244,8 @@ async function ensureMonth(options: {
     try {
       await executeChild(monthPipelineWorkflow, {
         workflowId: workflowIds.month(month),
-        args: [{ month, sourceDir, modelId }],
+        // Forced: the month's ETL reads and hashes the source files again (once per backfill run: its run id).
+        args: [{ month, sourceDir, modelId, ...(force ? { restage: workflowInfo().runId } : {}) }],
         staticSummary: `ETL of ${month} (bronze → silver → gold)`,
         typedSearchAttributes: [
           { key: searchAttributes.pipelinePhase, value: 'etl' },
@@ -269,6 +274,9 @@ async function waitForMonthsOwedElsewhere(asOf: Month, setStep: (text: string) =
     await sleep(`${seconds} seconds`);
   }
 }
+
+/** Prefix of a failed training's entry among the failed months. */
+const TRAINING_FAILURE = 'training: ';
 
 async function trainOnce(
   asOf: Month,
@@ -299,7 +307,7 @@ async function trainOnce(
     return { modelId: trained.modelId, promoted: trained.promoted, reused: trained.reused, reason: trained.reason, workflowId };
   } catch (error) {
     if (isCancellation(error)) throw error;
-    failed.push({ month: asOf, error: `training: ${describeFailure(error)}` });
+    failed.push({ month: asOf, error: `${TRAINING_FAILURE}${describeFailure(error)}` });
     return null;
   }
 }

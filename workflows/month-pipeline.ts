@@ -21,7 +21,7 @@ export async function monthPipelineWorkflow(input: MonthPipelineInput): Promise<
     { key: searchAttributes.snapshotMonth, value: month },
   ]);
   try {
-    return await runMonth(month, parsed.sourceDir, parsed.modelId);
+    return await runMonth(month, parsed.sourceDir, parsed.modelId, parsed.restage);
   } catch (error) {
     if (!isCancellation(error)) {
       await sendPipelineAlert({
@@ -35,8 +35,8 @@ export async function monthPipelineWorkflow(input: MonthPipelineInput): Promise<
   }
 }
 
-async function runMonth(month: string, sourceDir: string, modelId: string | null | undefined): Promise<MonthPipelineResult> {
-  const etlSummary = await etl.runMonthEtl({ sourceDir, month });
+async function runMonth(month: string, sourceDir: string, modelId: string | null | undefined, restage: string | undefined): Promise<MonthPipelineResult> {
+  const etlSummary = await etl.runMonthEtl({ sourceDir, month, ...(restage ? { restage } : {}) });
   if (Object.values(etlSummary.bronzeRows).every((rows) => rows === 0)) {
     // Not "completed with zero rows": a month without data is a failure someone should see.
     throw ApplicationFailure.nonRetryable(`no source rows for ${month} in ${sourceDir}: its data has not arrived`, 'NoSourceData');

@@ -4,12 +4,13 @@
 // fingerprint a gold partition *should* have follows from the current sources alone (expectedGoldFingerprints), and
 // "done" means: the recorded fingerprint equals the expected one. Plain functions over files: the activity layer only
 // calls them, whatever shape the month's ETL activities take.
-import { readFile, rm, stat } from 'node:fs/promises';
+import { readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import type { Source } from '../../lib/layout.js';
 import { addMonths, monthSchema, type Month } from '../../lib/months.js';
-import { writeFileAtomic } from '../fs-atomic.js';
+import { prepareFileAtomic } from '../fs-atomic.js';
+import { temporaryPathFor } from '../temp-files.js';
 import { CLICKSTREAM_LOOKBACK } from '../../lib/temporal.js';
 import { canonicalJson, sha256Hex } from '../models/hashing.js';
 
@@ -19,7 +20,7 @@ import { canonicalJson, sha256Hex } from '../models/hashing.js';
  */
 export const TRANSFORM_VERSIONS = {
   bronze: 1,
-  silver: 1,
+  silver: 2,
   feature_store: 1,
   label_store: 1,
 } as const;
@@ -94,19 +95,27 @@ export async function requireLineage(partitionFile: string, what: string): Promi
 export async function writeWithLineage<T>(partitionFile: string, lineage: Lineage, writeData: () => Promise<T>, signal?: AbortSignal): Promise<T> {
   signal?.throwIfAborted();
   const file = lineageFile(partitionFile);
-  const previous = await readFile(file, 'utf8').catch(() => null);
+  // The new lineage is written beside its place first: a full disk (DiskFull) stops the write here, before anything
+  // changed, and publishing it after the data is a rename, which needs no space. So running out of space never
+  // leaves a partition's data without its lineage.
+  const pending = await prepareFileAtomic(file, JSON.stringify(lineage, null, 2) + '\n');
+  // The old lineage is moved aside (a rename: no space needed) and moved back if the data stays the old one.
+  const aside = temporaryPathFor(file);
+  const hadPrevious = await rename(file, aside).then(() => true, () => false);
   const before = await stat(partitionFile).catch(() => null);
-  await rm(file, { force: true });
   let result: T;
   try {
     result = await writeData();
   } catch (error) {
+    await pending.discard();
     const after = await stat(partitionFile).catch(() => null);
     const untouched = before && after && before.ino === after.ino && before.mtimeMs === after.mtimeMs;
-    if (previous !== null && untouched) await writeFileAtomic(file, previous);
+    if (hadPrevious && untouched) await rename(aside, file);
+    else await rm(aside, { force: true });
     throw error;
   }
-  await writeFileAtomic(file, JSON.stringify(lineage, null, 2) + '\n');
+  await pending.commit();
+  await rm(aside, { force: true });
   return result;
 }
 

@@ -26,9 +26,11 @@ export async function ingestBronze(options: {
   source: Source;
   month: Month;
   signal?: AbortSignal;
+  /** A forced backfill's token: the source file is read and hashed again (stageSource). */
+  restage?: string;
 }): Promise<BronzeResult> {
-  const { datamartDir, sourceDir, source, month, signal } = options;
-  const staged = await stageSource(datamartDir, sourceDir, source, signal);
+  const { datamartDir, sourceDir, source, month, signal, restage } = options;
+  const staged = await stageSource(datamartDir, sourceDir, source, signal, undefined, restage);
   const path = bronzeFile(datamartDir, source, month);
   const monthFile = stagedMonthFile(staged, month);
   const lineage = bronzeLineage(source, month, sliceFingerprint(staged, month));

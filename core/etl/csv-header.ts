@@ -9,6 +9,9 @@ export interface SourceFileInfo {
   path: string;
   size: number;
   mtimeMs: number;
+  /** Status-change time and inode: what `touch -d` cannot set back, so an edit keeping size and mtime is still seen. */
+  ctimeMs: number;
+  ino: number;
   columns: string[];
 }
 
@@ -52,7 +55,7 @@ export async function inspectSourceFile(path: string, required: readonly string[
       throw new InvalidSourceData({ file: path, column, line: 1 }, `required column is missing (header: ${columns.join(',')})`);
     }
   }
-  return { path, size: info.size, mtimeMs: info.mtimeMs, columns };
+  return { path, size: info.size, mtimeMs: info.mtimeMs, ctimeMs: info.ctimeMs, ino: info.ino, columns };
 }
 
 /** Splits a CSV header line on commas outside double quotes, unquoting names. */

@@ -93,9 +93,10 @@ async function ensureClickstreamLookback(options: {
   month: Month;
   maxQuarantineShare: number;
   signal?: AbortSignal;
+  restage?: string;
 }): Promise<{ files: string[]; lineages: Lineage[] }> {
-  const { datamartDir, sourceDir, month, maxQuarantineShare, signal } = options;
-  const staged = await stageSource(datamartDir, sourceDir, 'clickstream', signal);
+  const { datamartDir, sourceDir, month, maxQuarantineShare, signal, restage } = options;
+  const staged = await stageSource(datamartDir, sourceDir, 'clickstream', signal, undefined, restage);
   const files: string[] = [];
   // The lineage each lookback partition now has. Returned as computed, not read back: a neighbouring month may be
   // rewriting the same partition (same content) right now, between its lineage's removal and its new lineage.
@@ -177,6 +178,8 @@ export async function buildFeatureStore(options: {
   month: Month;
   maxQuarantineShare: number;
   signal?: AbortSignal;
+  /** A forced backfill's token (stageSource). */
+  restage?: string;
 }): Promise<FeatureStoreResult> {
   const { datamartDir, month, signal } = options;
   const loans = await requirePartition(silverFile(datamartDir, 'loan_daily', month), 'silver loan_daily', month);

@@ -1,7 +1,9 @@
 // Gold label store (SPEC §2): one row per loan reaching MOB 6 in the month, labelled 30dpd_6mob.
 import { datamart, partitionFile } from '../../lib/layout.js';
 import { type Month } from '../../lib/months.js';
-import { queryValue, readParquet, withDuckDB, writeParquetAtomic } from '../duckdb.js';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { queryRows, queryValue, readParquet, withDuckDB, writeParquetAtomic } from '../duckdb.js';
+import { isDeterministicSqlError, sourceDataError } from './source-errors.js';
 import { silverFile } from './silver.js';
 import { requirePartition } from './partitions.js';
 import { labelStoreLineage, requireLineage, writeWithLineage } from '../datamart/lineage.js';
@@ -49,8 +51,35 @@ export async function buildLabelStore(options: { datamartDir: string; month: Mon
   const lineage = labelStoreLineage(month, await requireLineage(ledger, `silver loan_daily ${month}`));
   const path = labelStoreFile(datamartDir, month);
   return withDuckDB(async (db) => {
-    const rows = await writeWithLineage(path, lineage, () => writeParquetAtomic(db, labelSelect(readParquet(ledger)), path, signal), signal);
+    const rows = await writeWithLineage(path, lineage, () => writeParquetAtomic(db, labelSelect(readParquet(ledger)), path, signal), signal).catch(
+      async (error: unknown) => {
+        if (!isDeterministicSqlError(error)) throw error;
+        throw await sourceDataError({
+          error,
+          datamartDir,
+          source: 'loan_daily',
+          month,
+          column: 'overdue_amt / due_amt',
+          firstLine: () => firstFailingLine(db, readParquet(ledger)),
+        });
+      },
+    );
     const defaults = await queryValue<number>(db, `SELECT coalesce(sum(label), 0) FROM ${readParquet(path)}`);
     return { month, rows, defaults, path };
   });
+}
+
+/** The first ledger line (instalment 6, file order) on which the label SQL alone fails; undefined when none does. */
+async function firstFailingLine(db: DuckDBConnection, ledger: string): Promise<number | undefined> {
+  const lines = await queryRows<{ line: number }>(db, `SELECT source_line AS line FROM ${ledger} WHERE installment_num = ${LABEL_MOB} ORDER BY 1`);
+  for (const { line } of lines) {
+    try {
+      // Every column read back: a count alone would let the optimizer skip the failing expression.
+      await queryRows(db, labelSelect(`(SELECT * FROM ${ledger} WHERE source_line = ${Number(line)})`));
+    } catch (error) {
+      if (isDeterministicSqlError(error)) return Number(line);
+      throw error;
+    }
+  }
+  return undefined;
 }

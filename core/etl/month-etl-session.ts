@@ -29,6 +29,8 @@ export interface MonthEtlSessionOptions {
   maxQuarantineShare: number;
   onStep?: (progress: MonthEtlProgress) => void;
   signal?: AbortSignal;
+  /** A forced backfill's token: the source files are read and hashed again (core/etl/staging.ts stageSource). */
+  restage?: string;
 }
 
 /**
@@ -44,7 +46,7 @@ export const MONTH_ETL_STEPS = SOURCES.length * 2 + 2;
 export type { MonthEtlSummary };
 
 export async function runMonthEtlSession(options: MonthEtlSessionOptions): Promise<MonthEtlSessionResult> {
-  const { datamartDir, sourceDir, month, maxQuarantineShare, onStep, signal } = options;
+  const { datamartDir, sourceDir, month, maxQuarantineShare, onStep, signal, restage } = options;
   let done = 0;
   const step = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
     signal?.throwIfAborted();
@@ -55,9 +57,9 @@ export async function runMonthEtlSession(options: MonthEtlSessionOptions): Promi
   return withDuckDBSession(async () => {
     const outcome = await runInMonthEtlOrder(
       {
-        ingestBronze: (source) => step(`bronze ${source}`, () => ingestBronze({ datamartDir, sourceDir, source, month, signal })),
+        ingestBronze: (source) => step(`bronze ${source}`, () => ingestBronze({ datamartDir, sourceDir, source, month, signal, restage })),
         buildSilver: (source) => step(`silver ${source}`, () => buildSilver({ datamartDir, source, month, maxQuarantineShare, signal })),
-        buildFeatureStore: () => step('feature store', () => buildFeatureStore({ datamartDir, sourceDir, month, maxQuarantineShare, signal })),
+        buildFeatureStore: () => step('feature store', () => buildFeatureStore({ datamartDir, sourceDir, month, maxQuarantineShare, signal, restage })),
         buildLabelStore: () => step('label store', () => buildLabelStore({ datamartDir, month, signal })),
       },
       { oneAtATime: true, continueAfterBronze: (bronze: BronzeResult[]) => bronze.some((b) => b.rows > 0) },
@@ -71,10 +73,18 @@ export function summarizeMonthEtl(month: Month, result: MonthEtlSessionResult): 
   const bronzeRows = perSource();
   const silverRows = perSource();
   const quarantinedRows = perSource();
+  const nulledValues = perSource();
+  const findings: string[] = [];
+  const nulls: string[] = [];
   for (const bronze of result.bronze) bronzeRows[bronze.source] = bronze.rows;
   for (const silver of result.noSourceRows ? [] : result.silver) {
     silverRows[silver.source] = silver.rows;
     quarantinedRows[silver.source] = silver.quarantined;
+    nulledValues[silver.source] = silver.nulledValues.reduce((sum, n) => sum + n.count, 0);
+    findings.push(...silver.findings);
+    nulls.push(
+      ...silver.nulledValues.map((n) => `${silver.source} ${month}: column ${n.column}: ${n.count} of ${n.rows} values ${n.reason}, kept as NULL (first at line ${n.firstLine})`),
+    );
   }
   return {
     month,
@@ -82,6 +92,9 @@ export function summarizeMonthEtl(month: Month, result: MonthEtlSessionResult): 
     bronzeRows,
     silverRows,
     quarantinedRows,
+    nulledValues,
+    nulls,
+    findings,
     featureRows: result.noSourceRows ? 0 : result.features.rows,
     labelRows: result.noSourceRows ? 0 : result.labels.rows,
     defaults: result.noSourceRows ? 0 : result.labels.defaults,

@@ -4,6 +4,14 @@ import type { Source } from '../../lib/layout.js';
 import { sqlIdent, sqlString } from '../duckdb.js';
 import { STRPTIME_FORMAT, type DateSpelling } from './date-spelling.js';
 import { CLICKSTREAM_FEATURE_COLUMNS } from './source-columns.js';
+import { NUMERIC_COLUMNS } from '../../lib/column-ranges.js';
+
+/** A numeric column typed and held to its range (lib/column-ranges.ts): NULL outside it, Infinity included. */
+export function rangedNumber(source: Source, column: string, raw = sqlIdent(column)): string {
+  const range = NUMERIC_COLUMNS[source][column];
+  if (!range) throw new Error(`${source}.${column} has no range in lib/column-ranges.ts`);
+  return `etl_range(${range.kind === 'int' ? 'etl_int' : 'etl_num'}(${raw}), ${range.min}, ${range.max})`;
+}
 
 export interface SilverDefinition {
   /** Columns identifying a row within a month: a missing one or a repeat quarantines the row. */
@@ -29,7 +37,7 @@ const attributes: SilverDefinition = {
     SELECT source_line,
       etl_customer(Customer_ID) AS Customer_ID,
       etl_text(Name) AS Name,
-      etl_range(etl_int(Age), 18, 100) AS Age,
+      ${rangedNumber('attributes', 'Age')} AS Age,
       CASE WHEN regexp_full_match(trim(SSN), '[0-9]{3}-[0-9]{2}-[0-9]{4}') THEN trim(SSN) END AS SSN,
       CASE WHEN regexp_full_match(etl_text(Occupation), '[A-Za-z][A-Za-z_ -]*') THEN etl_text(Occupation) END AS Occupation,
       DATE ${sqlString(snapshotDate)} AS snapshot_date,
@@ -37,8 +45,8 @@ const attributes: SilverDefinition = {
     FROM bronze`,
 };
 
-// Bounds outside which a value is a data-entry artefact (the real data has 1,741 bank accounts, 5,521 % interest,
-// -100 loans): such a value becomes NULL, the row is kept.
+// Bounds outside which a value is a data-entry artefact (lib/column-ranges.ts: the real data has 1,741 bank accounts,
+// 5,521 % interest, -100 loans): such a value becomes NULL, the row is kept (silver.ts counts them per column).
 const financials: SilverDefinition = {
   keys: ['Customer_ID'],
   select: ({ snapshotDate }) => {
@@ -55,29 +63,29 @@ const financials: SilverDefinition = {
     ), typed AS (
       SELECT source_line,
         etl_customer(Customer_ID) AS Customer_ID,
-        etl_range(etl_num(Annual_Income), 1, 300000) AS Annual_Income,
-        etl_range(etl_num(Monthly_Inhand_Salary), 1, 25000) AS Monthly_Inhand_Salary,
-        etl_range(etl_int(Num_Bank_Accounts), 0, 20) AS Num_Bank_Accounts,
-        etl_range(etl_int(Num_Credit_Card), 0, 20) AS Num_Credit_Card,
-        etl_range(etl_num(Interest_Rate), 0, 50) AS Interest_Rate,
-        etl_range(etl_int(Num_of_Loan), 0, 20) AS Num_of_Loan,
+        ${rangedNumber('financials', 'Annual_Income')} AS Annual_Income,
+        ${rangedNumber('financials', 'Monthly_Inhand_Salary')} AS Monthly_Inhand_Salary,
+        ${rangedNumber('financials', 'Num_Bank_Accounts')} AS Num_Bank_Accounts,
+        ${rangedNumber('financials', 'Num_Credit_Card')} AS Num_Credit_Card,
+        ${rangedNumber('financials', 'Interest_Rate')} AS Interest_Rate,
+        ${rangedNumber('financials', 'Num_of_Loan')} AS Num_of_Loan,
         etl_text(Type_of_Loan) AS Type_of_Loan,
-        etl_range(etl_int(Delay_from_due_date), -30, 120) AS Delay_from_due_date,
-        etl_range(etl_int(Num_of_Delayed_Payment), 0, 50) AS Num_of_Delayed_Payment,
-        etl_range(etl_num(Changed_Credit_Limit), -100, 100) AS Changed_Credit_Limit,
-        etl_range(etl_int(Num_Credit_Inquiries), 0, 50) AS Num_Credit_Inquiries,
+        ${rangedNumber('financials', 'Delay_from_due_date')} AS Delay_from_due_date,
+        ${rangedNumber('financials', 'Num_of_Delayed_Payment')} AS Num_of_Delayed_Payment,
+        ${rangedNumber('financials', 'Changed_Credit_Limit')} AS Changed_Credit_Limit,
+        ${rangedNumber('financials', 'Num_Credit_Inquiries')} AS Num_Credit_Inquiries,
         CASE WHEN trim(Credit_Mix) IN ('Good', 'Standard', 'Bad') THEN trim(Credit_Mix) END AS Credit_Mix,
-        etl_range(etl_num(Outstanding_Debt), 0, 1000000) AS Outstanding_Debt,
-        etl_range(etl_num(Credit_Utilization_Ratio), 0, 100) AS Credit_Utilization_Ratio,
+        ${rangedNumber('financials', 'Outstanding_Debt')} AS Outstanding_Debt,
+        ${rangedNumber('financials', 'Credit_Utilization_Ratio')} AS Credit_Utilization_Ratio,
         CASE WHEN regexp_full_match(trim(Credit_History_Age), '[0-9]+ Years and [0-9]+ Months')
           THEN CAST(regexp_extract(trim(Credit_History_Age), '^([0-9]+) Years', 1) AS INTEGER) * 12
              + CAST(regexp_extract(trim(Credit_History_Age), 'and ([0-9]+) Months$', 1) AS INTEGER) END AS Credit_History_Age_months,
         CASE WHEN trim(Payment_of_Min_Amount) IN ('Yes', 'No', 'NM') THEN trim(Payment_of_Min_Amount) END AS Payment_of_Min_Amount,
-        etl_range(etl_num(Total_EMI_per_month), 0, 1000000) AS Total_EMI_raw,
-        etl_range(etl_num(Amount_invested_monthly), 0, 1000000) AS Amount_invested_monthly,
+        ${rangedNumber('financials', 'Total_EMI_per_month')} AS Total_EMI_raw,
+        ${rangedNumber('financials', 'Amount_invested_monthly')} AS Amount_invested_monthly,
         nullif(regexp_extract(trim(Payment_Behaviour), '^(Low|High)_spent_(Small|Medium|Large)_value_payments$', 1), '') AS spend_level,
         nullif(regexp_extract(trim(Payment_Behaviour), '^(Low|High)_spent_(Small|Medium|Large)_value_payments$', 2), '') AS value_level,
-        etl_range(etl_num(Monthly_Balance), -1000000, 1000000) AS Monthly_Balance,
+        ${rangedNumber('financials', 'Monthly_Balance')} AS Monthly_Balance,
         loan_items
       FROM parsed
     ), plausible AS (
@@ -104,7 +112,7 @@ const clickstream: SilverDefinition = {
   select: ({ snapshotDate }) => `
     SELECT source_line,
       etl_customer(Customer_ID) AS Customer_ID,
-      ${CLICKSTREAM_FEATURE_COLUMNS.map((column) => `etl_num(${sqlIdent(column)}) AS ${sqlIdent(column)}`).join(', ')},
+      ${CLICKSTREAM_FEATURE_COLUMNS.map((column) => `${rangedNumber('clickstream', column)} AS ${sqlIdent(column)}`).join(', ')},
       DATE ${sqlString(snapshotDate)} AS snapshot_date,
       CAST(NULL AS VARCHAR) AS row_problem
     FROM bronze`,
@@ -116,11 +124,18 @@ const LEDGER_AMOUNTS = ['loan_amt', 'due_amt', 'paid_amt', 'overdue_amt', 'balan
 const loanDaily: SilverDefinition = {
   keys: ['loan_id', 'installment_num'],
   select: ({ snapshotDate, dateSpelling }) => {
+    const outOfRange = (column: string) => {
+      const { min, max } = NUMERIC_COLUMNS.loan_daily[column];
+      // NOT BETWEEN is true for Infinity (an overflowing field) as for any finite value outside the bounds.
+      return `WHEN NOT (${sqlIdent(column)} BETWEEN ${min} AND ${max}) THEN ${sqlString(`${column} out of range [${min}, ${max}]`)}`;
+    };
     const problems = [
       `WHEN tenure IS NULL OR tenure <= 0 THEN 'tenure missing, unreadable or not positive'`,
+      outOfRange('tenure'),
       ...LEDGER_AMOUNTS.flatMap((column) => [
         `WHEN ${column} IS NULL THEN ${sqlString(`${column} missing or unreadable`)}`,
         `WHEN ${column} < 0 THEN ${sqlString(`negative ${column}`)}`,
+        outOfRange(column),
       ]),
       `WHEN loan_start_date IS NULL THEN 'loan_start_date missing or not in the file''s date spelling'`,
       `WHEN date_add(loan_start_date, INTERVAL (installment_num) MONTH) <> snapshot_date
@@ -133,7 +148,7 @@ const loanDaily: SilverDefinition = {
         etl_customer(Customer_ID) AS Customer_ID,
         CAST(try_strptime(trim(loan_start_date), ${sqlString(STRPTIME_FORMAT[dateSpelling])}) AS DATE) AS loan_start_date,
         etl_int(tenure) AS tenure,
-        etl_range(etl_int(installment_num), 0, 1000) AS installment_num,
+        ${rangedNumber('loan_daily', 'installment_num')} AS installment_num,
         ${LEDGER_AMOUNTS.map((column) => `etl_num(${sqlIdent(column)}) AS ${sqlIdent(column)}`).join(', ')},
         DATE ${sqlString(snapshotDate)} AS snapshot_date
       FROM bronze

@@ -5,12 +5,16 @@ import { access } from 'node:fs/promises';
 import { DataQualityError } from '../../lib/errors.js';
 import { datamart, partitionFile, type Source } from '../../lib/layout.js';
 import { snapshotDate, type Month } from '../../lib/months.js';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import { queryRows, readParquet, sqlIdent, sqlString, withDuckDB, writeParquetAtomic } from '../duckdb.js';
 import { bronzeFile } from './bronze.js';
 import { defineCleaningMacros } from './cleaning-sql.js';
 import { DATE_SPELLINGS, type DateSpelling } from './date-spelling.js';
 import { SILVER_DEFINITIONS } from './silver-sql.js';
 import { BRONZE_LINEAGE_COLUMNS } from './source-columns.js';
+import { NUMERIC_COLUMNS } from '../../lib/column-ranges.js';
+import { addMonths } from '../../lib/months.js';
+import { exists } from './partitions.js';
 import { requireLineage, silverLineage, writeWithLineage } from '../datamart/lineage.js';
 
 export interface SilverResult {
@@ -19,6 +23,20 @@ export interface SilverResult {
   rows: number;
   quarantined: number;
   path: string;
+  /** Per column kept as NULL because its value was out of range or unreadable (lib/column-ranges.ts), counted. */
+  nulledValues: NulledValues[];
+  /** Data findings: a column with no usable value this month although the month before had some. */
+  findings: string[];
+}
+
+export interface NulledValues {
+  column: string;
+  /** Values given (not blank, not a placeholder) that became NULL. */
+  count: number;
+  /** Of the accepted rows of the month. */
+  rows: number;
+  firstLine: number;
+  reason: string;
 }
 
 export function silverFile(datamartDir: string, source: Source, month: Month): string {
@@ -72,6 +90,19 @@ export async function buildSilver(options: {
           `${(100 * maxQuarantineShare).toFixed(1)}%); top reasons: ${reasons.map((r) => `${r.reason} (${r.n})`).join('; ')}`,
       );
     }
+    const nulledValues = await countNulledValues(db, source, rawColumns);
+    const accepted = total - quarantined;
+    const tooMany = nulledValues.filter((n) => n.count / n.rows > maxQuarantineShare);
+    if (tooMany.length > 0) {
+      throw new DataQualityError(
+        `${source} ${month}: ` +
+          tooMany
+            .map((n) => `column ${n.column}: ${n.count} of ${n.rows} values ${n.reason} (${((100 * n.count) / n.rows).toFixed(1)}%, first at line ${n.firstLine})`)
+            .join('; ') +
+          ` > ${(100 * maxQuarantineShare).toFixed(1)}% (MAX_QUARANTINE_SHARE)`,
+      );
+    }
+    const findings = accepted > 0 ? await emptiedColumns(db, datamartDir, source, month, rawColumns) : [];
     await writeParquetAtomic(
       db,
       `SELECT bronze.* EXCLUDE (ingested_at), cleaned.reason FROM bronze JOIN cleaned USING (source_line)
@@ -82,8 +113,52 @@ export async function buildSilver(options: {
     const rows = await writeWithLineage(path, lineage, () =>
       writeParquetAtomic(db, 'SELECT * EXCLUDE (reason) FROM cleaned WHERE reason IS NULL ORDER BY source_line', path, signal),
     signal);
-    return { source, month, rows, quarantined, path };
+    return { source, month, rows, quarantined, path, nulledValues, findings };
   });
+}
+
+/** The columns kept as NULL in place of a given value (a `null` column of lib/column-ranges.ts), per column. */
+async function countNulledValues(db: DuckDBConnection, source: Source, rawColumns: readonly string[]): Promise<NulledValues[]> {
+  const columns = Object.entries(NUMERIC_COLUMNS[source]).filter(([column, range]) => range.outside === 'null' && rawColumns.includes(column));
+  if (columns.length === 0) return [];
+  const given = (column: string) => `etl_text(bronze.${sqlIdent(column)}) IS NOT NULL AND cleaned.${sqlIdent(column)} IS NULL`;
+  const [counts] = await queryRows<Record<string, number | null>>(
+    db,
+    `SELECT count(*) AS rows, ${columns
+      .map(([column], i) => `count(*) FILTER (WHERE ${given(column)}) AS n${i}, min(source_line) FILTER (WHERE ${given(column)}) AS l${i}`)
+      .join(', ')}
+     FROM bronze JOIN cleaned USING (source_line) WHERE cleaned.reason IS NULL`,
+  );
+  return columns.flatMap(([column, range], i) =>
+    Number(counts[`n${i}`]) > 0
+      ? [{ column, count: Number(counts[`n${i}`]), rows: Number(counts.rows), firstLine: Number(counts[`l${i}`]), reason: `out of range [${range.min}, ${range.max}] or unreadable` }]
+      : [],
+  );
+}
+
+/**
+ * Columns with no value at all in the month's accepted rows although the previous month's silver partition had some:
+ * a data finding (logged with the month's summary), not a failure (a column blank for a month is possible data).
+ */
+async function emptiedColumns(db: DuckDBConnection, datamartDir: string, source: Source, month: Month, rawColumns: readonly string[]): Promise<string[]> {
+  const previous = silverFile(datamartDir, source, addMonths(month, -1));
+  if (!(await exists(previous))) return [];
+  const checked = Object.keys(NUMERIC_COLUMNS[source]).filter((column) => rawColumns.includes(column));
+  if (checked.length === 0) return [];
+  const previousColumns = new Set(
+    (await queryRows<{ name: string }>(db, `SELECT column_name AS name FROM (DESCRIBE SELECT * FROM ${readParquet(previous)})`)).map((r) => r.name),
+  );
+  const both = checked.filter((column) => previousColumns.has(column));
+  if (both.length === 0) return [];
+  const counts = (relation: string, where = '') =>
+    queryRows<Record<string, number>>(db, `SELECT ${both.map((c, i) => `count(${sqlIdent(c)}) AS c${i}`).join(', ')} FROM ${relation} ${where}`);
+  const [now] = await counts('cleaned', 'WHERE reason IS NULL');
+  const [before] = await counts(readParquet(previous));
+  return both.flatMap((column, i) =>
+    Number(now[`c${i}`]) === 0 && Number(before[`c${i}`]) > 0
+      ? [`${source} ${month}: column ${column} has no usable value (${Number(before[`c${i}`])} in ${addMonths(month, -1)})`]
+      : [],
+  );
 }
 
 /**

@@ -1,7 +1,9 @@
 // Stages each source CSV once into a month-partitioned Parquet cache so that every month's bronze is a hard link to
 // one file instead of a re-parse of the whole CSV or a rewrite of its rows: each staged month file already has
 // bronze's columns (the raw text columns, source_line, date_spelling and ingested_at, the time the CSV was read). The
-// cache is keyed by the file's real path, size and mtime, built in a temporary directory and renamed into place
+// cache is keyed by the file's real path, size, mtime, ctime and inode (an edit that keeps size and mtime, `touch -d`
+// included, changes the ctime; a file replaced by a rename has another inode), and by a restage token when a forced
+// backfill asks for the file to be read and hashed again whatever the key says; it is built in a temporary directory and renamed into place
 // whole: concurrent workers may build the same cache, the first rename wins and the others use it. Its manifest
 // carries the detected date spelling and the content hash of each month's slice of rows (lineage.ts builds every
 // partition's fingerprint on it).
@@ -19,6 +21,7 @@ import { DATE_SPELLINGS, detectDateSpelling, monthUnder } from './date-spelling.
 import { REQUIRED_COLUMNS } from './source-columns.js';
 import { EMPTY_SLICE } from '../datamart/lineage.js';
 import { ByteBudget } from '../byte-budget.js';
+import { diskFullOr } from '../disk-full.js';
 
 const manifestSchema = z.object({
   source: z.string(),
@@ -79,11 +82,16 @@ export async function stageSource(
   signal?: AbortSignal,
   /** Files up to this size are staged in memory, larger ones through a DuckDB file (tests set it to compare both). */
   inMemoryMaxBytes = IN_MEMORY_STAGING_MAX_BYTES,
+  /**
+   * A forced backfill's token (its run id): the file is staged again, read and hashed, once per token, whatever its
+   * metadata says (a copy restored with its old times and size is seen too).
+   */
+  restage?: string,
 ): Promise<StagedSource> {
   const path = join(sourceDir, SOURCE_FILES[source]);
   const file = await inspectSourceFile(path, REQUIRED_COLUMNS[source]);
   const key = createHash('sha256')
-    .update(`${STAGING_FORMAT}|${await realpath(path)}|${file.size}|${file.mtimeMs}`)
+    .update(`${STAGING_FORMAT}|${await realpath(path)}|${file.size}|${file.mtimeMs}|${file.ctimeMs}|${file.ino}${restage ? `|restage:${restage}` : ''}`)
     .digest('hex')
     .slice(0, 20);
   const dir = join(stagingRoot(datamartDir), source, key);
@@ -101,7 +109,7 @@ export async function stageSource(
   return staged;
 }
 
-async function readManifest(dir: string): Promise<StagedSource | null> {
+export async function readManifest(dir: string): Promise<StagedSource | null> {
   let text: string;
   try {
     text = await readFile(join(dir, MANIFEST), 'utf8');
@@ -189,6 +197,9 @@ async function buildStage(
     const staged = await readManifest(dir);
     if (!staged) throw new Error(`staging cache ${dir} has no manifest after it was built`);
     return staged;
+  } catch (error) {
+    // The staged months take about the CSV's size (compressed Parquet of its text, smaller; the raw database, larger).
+    throw await diskFullOr(error, dir, { about: size });
   } finally {
     await rm(temporary, { recursive: true, force: true });
   }

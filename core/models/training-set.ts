@@ -1,7 +1,7 @@
 // Building the training set: a time-aware split of the application months whose labels are mature by the as-of
 // month (oldest → train, then test, most recent → out-of-time), encoded with a preprocessor fitted on the train
 // months, and written to a content-addressed working directory MODEL_BANK_DIR/_work/<training_data_sha256>/.
-import { open, readFile, stat, writeFile } from 'node:fs/promises';
+import { open, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { setImmediate } from 'node:timers/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -168,8 +168,41 @@ export async function buildTrainingSet(options: BuildTrainingSetOptions): Promis
       await writeFile(join(dir, MANIFEST), JSON.stringify(manifest, null, 2)); // last: its presence marks completeness
     });
   }
+  await markUsed(path);
+  await pruneTrainingWork(modelBankDir, path);
   const { preprocessor: _p, positives: _n, ...summary } = manifest;
   return trainingSetSummarySchema.parse({ path, ...summary });
+}
+
+/**
+ * How long a training set stays after its last use: a training reads its set at each candidate's start, so a set
+ * unused this long belongs to no running training (its models keep their own artifacts) and is removed.
+ */
+export const TRAINING_WORK_RETENTION_MS = 6 * 60 * 60 * 1000;
+
+/** Records a use of a training set (its manifest's mtime), which keeps pruneTrainingWork off it. */
+async function markUsed(path: string): Promise<void> {
+  const now = new Date();
+  await utimes(join(path, MANIFEST), now, now).catch(() => undefined);
+}
+
+/**
+ * Removes the training sets under MODEL_BANK_DIR/_work unused for `retentionMs` (each is ~3 MB at the sample's size,
+ * one per distinct training data), except `keep` (the one just built); like the staging cache's pruning, a version
+ * being written (`.tmp`) is left alone. Returns the removed directories.
+ */
+export async function pruneTrainingWork(modelBankDir: string, keep: string, retentionMs = TRAINING_WORK_RETENTION_MS, now = Date.now()): Promise<string[]> {
+  const removed: string[] = [];
+  for (const name of await readdir(workRoot(modelBankDir)).catch(() => [] as string[])) {
+    const dir = join(workRoot(modelBankDir), name);
+    if (name.endsWith('.tmp') || dir === keep) continue;
+    const lastUse = await stat(join(dir, MANIFEST)).then((s) => s.mtimeMs, () => null);
+    // A directory without a manifest is an unfinished build (publishDirectory renames only complete ones): an orphan.
+    if (lastUse !== null && now - lastUse < retentionMs) continue;
+    await rm(dir, { recursive: true, force: true });
+    removed.push(dir);
+  }
+  return removed;
 }
 
 async function readFloat32(path: string, expectedLength: number): Promise<Float32Array> {
@@ -203,6 +236,7 @@ export async function loadTrainingSet(path: string): Promise<LoadedTrainingSet> 
     throw new Error(`training set ${path} is unreadable (${(error as Error).message}): build it again`, { cause: error });
   }
   const manifest = manifestSchema.parse(manifestJson);
+  await markUsed(path);
   const cols = manifest.preprocessor.encoded.length;
   const splits = {} as Record<Split, LabelledMatrix>;
   for (const split of SPLITS) {
