@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { Context } from '@temporalio/activity';
 import { QueryNotRegisteredError, WorkflowFailedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { compareMonths, monthSchema, type Month } from '../lib/months.js';
-import { OWED_MONTHS_QUERY } from '../lib/temporal.js';
+import { OWED_MONTHS_QUERY, SOURCE_FOLDER_QUERY, type SourceFolderAnswer } from '../lib/temporal.js';
 import type { Config } from '../lib/config.js';
 import { sendPipelineAlert } from '../core/pipeline-alerts.js';
 import { adaptActivity } from './failures.js';
@@ -18,6 +18,48 @@ const alertInput = z.object({
   summary: z.string().min(1),
   action: z.string().min(1),
 });
+
+const sourcesInput = z.object({ sourceDir: z.string().min(1) });
+
+/** A running backfill that reads another source folder and came first. */
+export interface OtherSourceBackfill {
+  workflowId: string;
+  sourceDir: string;
+}
+
+/**
+ * The running backfills on `taskQueue` (so on this datamart: its workers share DATAMART_DIR) whose source folder is
+ * not `sourceDir` and that came before `self` (a continued run always did; otherwise the earlier start, ties by id):
+ * of two started together each sees the other and exactly one of them gives way. Without `self` (the client, before
+ * it starts one), every such backfill. A backfill of an older worker without the query is not seen.
+ */
+export async function backfillsOnOtherSources(
+  client: Client,
+  taskQueue: string,
+  sourceDir: string,
+  self?: { workflowId: string; startTime: Date },
+): Promise<OtherSourceBackfill[]> {
+  const others: OtherSourceBackfill[] = [];
+  const running = client.workflow.list({ query: `WorkflowType = 'backfillWorkflow' AND ExecutionStatus = 'Running' AND TaskQueue = '${taskQueue}'` });
+  for await (const execution of running) {
+    if (execution.workflowId === self?.workflowId) continue;
+    let answer: SourceFolderAnswer;
+    try {
+      answer = await client.workflow.getHandle(execution.workflowId).query<SourceFolderAnswer>(SOURCE_FOLDER_QUERY);
+    } catch (error) {
+      if (error instanceof WorkflowNotFoundError || error instanceof QueryNotRegisteredError) continue;
+      throw error;
+    }
+    if (answer.sourceDir === sourceDir) continue;
+    const first =
+      !self ||
+      answer.continued ||
+      execution.startTime.getTime() < self.startTime.getTime() ||
+      (execution.startTime.getTime() === self.startTime.getTime() && execution.workflowId < self.workflowId);
+    if (first) others.push({ workflowId: execution.workflowId, sourceDir: answer.sourceDir });
+  }
+  return others;
+}
 
 export type AwaitedOutcome = { status: 'running' } | { status: 'completed'; result: unknown } | { status: 'failed'; error: string } | { status: 'gone' };
 
@@ -66,6 +108,14 @@ export function createCoordinationActivities(config: Config, client: Client) {
         }
       }
       return [...owed].sort(compareMonths);
+    }),
+    /** backfillsOnOtherSources for the calling backfill (its own start time read from the server). */
+    backfillsOnOtherSources: adaptActivity(async (input: z.input<typeof sourcesInput>): Promise<OtherSourceBackfill[]> => {
+      const { sourceDir } = sourcesInput.parse(input);
+      const { workflowExecution, taskQueue } = Context.current().info;
+      if (!workflowExecution) throw new Error('backfillsOnOtherSources runs inside a workflow only');
+      const { startTime } = await client.workflow.getHandle(workflowExecution.workflowId, workflowExecution.runId).describe();
+      return backfillsOnOtherSources(client, taskQueue, sourceDir, { workflowId: workflowExecution.workflowId, startTime });
     }),
     sendPipelineAlert: adaptActivity(async (input: z.input<typeof alertInput>): Promise<{ posted: boolean }> => {
       const alert = alertInput.parse(input);

@@ -142,6 +142,11 @@ export const WorkflowFailure = {
   BackfillIncomplete: 'BackfillIncomplete',
   /** Some months of a historical inference failed. */
   HistoryIncomplete: 'HistoryIncomplete',
+  /**
+   * Another backfill with a different source folder runs on the same datamart: both would write the same months
+   * from different files and train on a mix. The later one is refused (one source folder at a time).
+   */
+  SourceFolderBusy: 'SourceFolderBusy',
   /** Scoring was asked for without a production model or a model id. */
   NoProductionModel: 'NoProductionModel',
 } as const;

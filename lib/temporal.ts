@@ -35,6 +35,13 @@ export const workflowIds = {
  */
 export const OWED_MONTHS_QUERY = 'owedMonths';
 
+/** The backfill query naming its source folder, and whether it is a continued run (so older than any first run). */
+export const SOURCE_FOLDER_QUERY = 'sourceFolder';
+export interface SourceFolderAnswer {
+  sourceDir: string;
+  continued: boolean;
+}
+
 /** Months before M whose clickstream the feature store of M reads (core/datamart/lineage.ts). */
 export const CLICKSTREAM_LOOKBACK = 3;
 

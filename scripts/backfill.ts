@@ -9,6 +9,7 @@ import { backfillWorkflow } from '../workflows/index.js';
 import { DEFAULT_MONTHS_IN_FLIGHT, monthsInFlightSchema } from '../lib/workflow-inputs.js';
 import { monthOption, NO_WAIT, parseCommandLine, UsageError } from './cli.js';
 import { ensureLifecycle, openClient, printJson, runCommand, waitWithProgress } from './client.js';
+import { backfillsOnOtherSources } from '../activities/coordination.js';
 
 const DEFAULT_SOURCE = 'data/raw';
 
@@ -43,6 +44,14 @@ runCommand(async () => {
   const { client, config, close } = await openClient();
   try {
     await ensureLifecycle(client, config);
+    // One source folder per datamart at a time (the workflow checks again, for backfills started at the same moment).
+    const others = await backfillsOnOtherSources(client, config.TEMPORAL_TASK_QUEUE, sourceDir);
+    if (others.length > 0) {
+      throw new UsageError(
+        `backfill: refused: ${others.map((o) => `${o.workflowId} is running on this datamart with source folder ${o.sourceDir}`).join('; ')}. ` +
+          `One source folder at a time: wait for it to finish (npm run status), then run this backfill of ${sourceDir} again.`,
+      );
+    }
     const workflowId = workflowIds.backfill(from, to, sourceDir === resolve(DEFAULT_SOURCE) ? undefined : sourceDir);
     const handle = await client.workflow.start(backfillWorkflow, {
       workflowId,

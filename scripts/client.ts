@@ -7,6 +7,7 @@ import { causes } from './lib/causes.js';
 import { connectClient } from '../workers/connection.js';
 import { modelLifecycleWorkflow } from '../workflows/index.js';
 import { UsageError } from './cli.js';
+import { WorkflowFailure } from '../lib/errors.js';
 
 export async function openClient(): Promise<{ client: Client; config: Config; close: () => Promise<void> }> {
   const config = loadConfig();
@@ -147,6 +148,11 @@ export function runCommand(main: () => Promise<void>): void {
   main().catch((error) => {
     if (error instanceof UsageError) {
       console.error(error.message);
+      process.exit(2);
+    }
+    // Refused before doing anything (another backfill's source folder holds the datamart): a usage outcome, exit 2.
+    if (causes(error).some((cause) => (cause as { type?: unknown }).type === WorkflowFailure.SourceFolderBusy)) {
+      console.error(`refused: ${causes(error).at(-1)?.message ?? String(error)}`);
       process.exit(2);
     }
     // Temporal wraps the reason (a workflow's failure, an update validator's rejection) in causes: show the innermost.

@@ -83,7 +83,7 @@ export const lifecycle = proxyActivities<ReturnType<typeof createLifecycleActivi
 export const monitoring = proxyActivities<ReturnType<typeof createMonitoringActivities>>(monitoringOptions);
 
 /** Asking where another backfill's month or training run stands: quick reads through the client. */
-export const { pollWorkflow, monthsOwedByOtherBackfills } = proxyActivities<ReturnType<typeof createCoordinationActivities>>(bookkeepingOptions);
+export const { pollWorkflow, monthsOwedByOtherBackfills, backfillsOnOtherSources } = proxyActivities<ReturnType<typeof createCoordinationActivities>>(bookkeepingOptions);
 /** Failure alerts: a few quick attempts (the activity itself retries the webhook and never fails on it). */
 export const { sendPipelineAlert } = proxyActivities<ReturnType<typeof createCoordinationActivities>>(bookkeepingOptions);
 

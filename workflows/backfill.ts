@@ -16,9 +16,9 @@ import {
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { WorkflowFailure } from '../lib/errors.js';
 import { addMonths, compareMonths, monthRange, type Month } from '../lib/months.js';
-import { CLICKSTREAM_LOOKBACK, OWED_MONTHS_QUERY, searchAttributes, workflowIds, type Progress } from '../lib/temporal.js';
+import { CLICKSTREAM_LOOKBACK, OWED_MONTHS_QUERY, SOURCE_FOLDER_QUERY, searchAttributes, workflowIds, type Progress, type SourceFolderAnswer } from '../lib/temporal.js';
 import { backfillInputSchema, parseInput, type BackfillInput } from '../lib/workflow-inputs.js';
-import { pollWorkflow, datamart, monthsOwedByOtherBackfills, planMonths, quickReads, recheckMonths, sendPipelineAlert } from './activity-proxies.js';
+import { pollWorkflow, datamart, monthsOwedByOtherBackfills, backfillsOnOtherSources, planMonths, quickReads, recheckMonths, sendPipelineAlert } from './activity-proxies.js';
 import { forEachBounded } from './bounded.js';
 import { monthPipelineWorkflow } from './month-pipeline.js';
 import { scoreMonthChild } from './children.js';
@@ -27,6 +27,7 @@ import { describeFailure } from './failure-text.js';
 
 export const progressQuery = defineQuery<Progress>('progress');
 export const owedMonthsQuery = defineQuery<Month[]>(OWED_MONTHS_QUERY);
+export const sourceFolderQuery = defineQuery<SourceFolderAnswer>(SOURCE_FOLDER_QUERY);
 
 export interface BackfillResult {
   from: Month;
@@ -74,6 +75,19 @@ export async function backfillWorkflow(rawInput: BackfillInput): Promise<Backfil
     throw ApplicationFailure.nonRetryable(`trainAt ${input.trainAt} lies outside ${from}..${to}`, WorkflowFailure.InvalidWorkflowInput);
   }
   upsertSearchAttributes([{ key: searchAttributes.pipelinePhase, value: 'backfill' }]);
+  setHandler(sourceFolderQuery, () => ({ sourceDir, continued: input.carried !== undefined }));
+  // One source folder per datamart at a time: two backfills of different folders would overwrite each other's months
+  // and each report a model trained on a mix. The one that came later gives way before it writes anything.
+  if (input.carried === undefined && patched('one-source-folder-per-datamart')) {
+    const others = await backfillsOnOtherSources({ sourceDir });
+    if (others.length > 0) {
+      throw ApplicationFailure.nonRetryable(
+        `another backfill, ${others.map((o) => `${o.workflowId} (source ${o.sourceDir})`).join(', ')}, is running on this datamart with another ` +
+          `source folder than ${sourceDir}; one source folder at a time: wait for it to finish (npm run status), then run this one again`,
+        WorkflowFailure.SourceFolderBusy,
+      );
+    }
+  }
 
   // Reprocessing chosen months also looks at the months whose feature store reads their clickstream (lookback).
   const dependants = input.months ? await laterMonthsWithGold(input.months) : [];

@@ -15,6 +15,7 @@ import { ModelHolder } from './model-holder.js';
 import { conflictKeys, OnlineFeatureStore, placeApplication, type PlacedApplication, type RejectedRecord } from './online-features.js';
 import { OnlinePredictionSink } from './online-predictions.js';
 import { describeIssues, RequestProblem, scoreRequestSchema } from './request.js';
+import { DatamartMonths } from './month-bounds.js';
 
 export interface ServeOptions {
   datamartDir: string;
@@ -213,6 +214,7 @@ export async function startScoringServer(options: ServeOptions): Promise<Scoring
   });
 
   const requestSchema = scoreRequestSchema(options.maxBatch);
+  const datamartMonths = new DatamartMonths(options.datamartDir, options.registryPollMs);
 
   app.post('/v1/score', async (request, reply) => {
     const requestedAt = new Date();
@@ -224,8 +226,9 @@ export async function startScoringServer(options: ServeOptions): Promise<Scoring
     const single = parsed.data.application !== undefined;
     const applications = parsed.data.application ? [parsed.data.application] : parsed.data.applications!;
     let placed: PlacedApplication[];
+    const bounds = await datamartMonths.bounds(holder.current?.model.metadata.windows);
     try {
-      placed = applications.map((application, index) => placeApplication(application, single ? 'application' : `applications.${index}`));
+      placed = applications.map((application, index) => placeApplication(application, single ? 'application' : `applications.${index}`, bounds));
     } catch (error) {
       if (!(error instanceof RequestProblem)) throw error;
       metrics.errors.inc({ kind: 'bad_request' });

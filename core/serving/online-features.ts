@@ -22,6 +22,7 @@ import { REQUIRED_COLUMNS } from '../etl/source-columns.js';
 import type { FeatureRow } from '../models/preprocessor.js';
 import { packQuery, unpackRows, type PackedQuery } from './packed-rows.js';
 import { loanDateSpelling, recordMonth, RequestProblem, type RawApplication, type RawRecord } from './request.js';
+import type { MonthBounds } from './month-bounds.js';
 
 /** An application checked and placed in its month, ready for the feature SQL. */
 export interface PlacedApplication {
@@ -43,13 +44,30 @@ export interface RejectedRecord {
   reason: string;
 }
 
-/** Checks the months of an application's records; throws RequestProblem naming the record and field. */
-export function placeApplication(application: RawApplication, where: string): PlacedApplication {
+/**
+ * Checks the months and customers of an application's records; throws RequestProblem naming the record and field.
+ * Every record must be the applicant's (the loan's Customer_ID: another customer's financials would be dropped by the
+ * feature join and the application scored without them), and the application month must lie within `bounds` (the
+ * months the datamart can explain, month-bounds.ts) when given.
+ */
+export function placeApplication(application: RawApplication, where: string, bounds?: MonthBounds | null): PlacedApplication {
   const loan = recordMonth(application.loan, `${where}.loan`);
   const month = loan.month;
+  if (bounds && (compareMonths(month, bounds.first) < 0 || compareMonths(month, bounds.last) > 0)) {
+    throw new RequestProblem(
+      `${where}.loan.snapshot_date: month ${month} is outside ${bounds.first}..${bounds.last}, the months ${bounds.from} can explain (its first month to the month after its newest)`,
+    );
+  }
+  const customer = application.loan.Customer_ID?.trim();
+  const sameCustomer = (record: RawRecord, field: string) => {
+    if (customer && (record.Customer_ID?.trim() ?? '') !== customer) {
+      throw new RequestProblem(`${field}.Customer_ID: not the application's Customer_ID (the loan's): every record must be the applicant's`);
+    }
+  };
   for (const source of ['attributes', 'financials'] as const) {
     const record = application[source];
     if (!record) continue;
+    sameCustomer(record, `${where}.${source}`);
     const placed = recordMonth(record, `${where}.${source}`);
     if (placed.month !== month) {
       throw new RequestProblem(`${where}.${source}.snapshot_date: month ${placed.month} is not the application month ${month} (the loan's snapshot_date)`);
@@ -58,6 +76,7 @@ export function placeApplication(application: RawApplication, where: string): Pl
   const clickstream: PlacedApplication['clickstream'] = [];
   let ignoredClickstreamRows = 0;
   application.clickstream.forEach((record, index) => {
+    sameCustomer(record, `${where}.clickstream.${index}`);
     const placed = recordMonth(record, `${where}.clickstream.${index}`);
     const inWindow = compareMonths(placed.month, month) <= 0 && compareMonths(placed.month, addMonths(month, -CLICKSTREAM_LOOKBACK_MONTHS)) >= 0;
     if (inWindow) clickstream.push({ record, month: placed.month });

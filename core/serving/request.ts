@@ -6,6 +6,7 @@ import type { Source } from '../../lib/layout.js';
 import { type Month } from '../../lib/months.js';
 import { DATE_SPELLINGS, monthUnder, parseUnder, type DateSpelling } from '../etl/date-spelling.js';
 import { REQUIRED_COLUMNS } from '../etl/source-columns.js';
+import { numberShaped, numericColumn } from '../../lib/column-ranges.js';
 
 /** Longest raw field accepted: the longest real one (Type_of_Loan) is under 200 characters. */
 export const MAX_FIELD_CHARS = 1000;
@@ -14,9 +15,27 @@ export const MAX_CLICKSTREAM_ROWS = 64;
 
 export type RawRecord = Record<string, string | null>;
 
-function rawRecordSchema(source: Source) {
+/**
+ * A raw field; for a numeric column of lib/column-ranges.ts (the batch cleaning's table), a number-shaped value must be
+ * a finite number: a 400-digit field would be Infinity, which batch counts as out of range and no application can
+ * mean. A finite value outside the column's range is treated as batch treats it (NULL for a `null` column, the
+ * application rejected for a `quarantine` one), so the real data's dirt scores online as it does in batch.
+ */
+function fieldSchema(source: Source, column: string) {
   const field = z.string().max(MAX_FIELD_CHARS).nullable();
-  return z.strictObject(Object.fromEntries(REQUIRED_COLUMNS[source].map((column) => [column, field])));
+  const range = numericColumn(source, column);
+  if (!range) return field;
+  return field.refine(
+    (value) => {
+      const number = value === null ? null : numberShaped(value, range.kind);
+      return number === null || Number.isFinite(number);
+    },
+    { message: `not a finite number (the column's range is [${range.min}, ${range.max}])` },
+  );
+}
+
+function rawRecordSchema(source: Source) {
+  return z.strictObject(Object.fromEntries(REQUIRED_COLUMNS[source].map((column) => [column, fieldSchema(source, column)])));
 }
 
 export const applicationSchema = z.strictObject({
