@@ -62,7 +62,7 @@ export function createTrainingActivities(config: Config) {
       // Heartbeats like the other training activities (they share a heartbeat timeout): registering may wait up to 30 s
       // for the registry lock another writer holds, and a silent wait would time out and use up the attempts.
       return heartbeating({ stage: 'registering model', family: candidate.family }, () =>
-        registerModel({ modelBankDir: config.MODEL_BANK_DIR, trainingSet, candidate, workflow }),
+        registerModel({ modelBankDir: config.MODEL_BANK_DIR, trainingSet, candidate, workflow, calibrationAlpha: config.CALIBRATION_ALPHA }),
       );
     }),
   };

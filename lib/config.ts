@@ -43,6 +43,14 @@ export const configVariablesSchema = z.object({
   ONLINE_PSI_WARNING: z.coerce.number().finite().gt(0).default(0.1),
   /** … judged only on a month with at least this many online scores (the PSI of n sampled scores is ≈ 9 / n by chance). */
   ONLINE_PSI_MIN_ROWS: z.coerce.number().int().min(1).default(200),
+  /** Monitoring as of a month more than this many months after the newest month with source rows: a freshness data finding. */
+  DATA_FRESHNESS_GRACE_MONTHS: z.coerce.number().int().min(0).default(1),
+  /** Calibration: a Hosmer–Lemeshow p-value below this on the latest mature out-of-sample month is a calibration finding. */
+  CALIBRATION_ALPHA: z.coerce.number().gt(0).lt(1).default(0.01),
+  /** Estimated performance: a month whose whole 90% AUC band lies below the model's OOT AUC minus this is a significant drop. */
+  ESTIMATED_AUC_MARGIN: share(0.05),
+  /** What a significant estimated drop does: `alert` (default), or `retrain` like a critical realized AUC would. */
+  ESTIMATED_PERFORMANCE_ACTION: z.enum(['alert', 'retrain']).default('alert'),
   /** Train on the most recent N labelled application months only; 0 = all of them. */
   TRAINING_WINDOW_MONTHS: z.coerce.number().int().min(0).default(0),
   /** http(s) URL: warnings, critical findings and failed backfills, month pipelines and trainings are POSTed here. */

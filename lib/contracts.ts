@@ -25,6 +25,25 @@ export const modelMetricsSchema = z.object({
 });
 export type ModelMetrics = z.infer<typeof modelMetricsSchema>;
 
+/** How well the model's probabilities match default rates on its OOT months (issue 30), as training measured it. */
+export const ootCalibrationSchema = z.object({
+  /** Per probability decile of the OOT loans: their count, mean probability and observed default rate. */
+  reliability: z.array(z.object({ loans: z.number().int().positive(), mean_probability: z.number(), observed_rate: z.number() })),
+  hl_statistic: z.number().nullable(),
+  hl_p_value: z.number().nullable(),
+  brier: z.number(),
+  expected_default_rate: z.number(),
+  observed_default_rate: z.number(),
+});
+export type OotCalibration = z.infer<typeof ootCalibrationSchema>;
+/** The same, judged at registration against the calibration alpha in force. */
+export const modelCalibrationSchema = ootCalibrationSchema.extend({
+  /** hl_p_value at or above `alpha`: the probabilities can be read as default rates, and estimated performance trusted. */
+  calibrated: z.boolean(),
+  alpha: z.number(),
+});
+export type ModelCalibration = z.infer<typeof modelCalibrationSchema>;
+
 export const modelMetadataSchema = z.object({
   model_id: z.string().min(1),
   family: modelFamilySchema,
@@ -35,6 +54,8 @@ export const modelMetadataSchema = z.object({
   metrics: modelMetricsSchema,
   threshold: z.number().min(0).max(1),
   baseline: baselineSchema,
+  /** Calibration on the OOT months (reliability curve, Hosmer–Lemeshow); absent in models registered before it existed. */
+  calibration: modelCalibrationSchema.optional(),
   /** Null rates and source coverage of the training rows; absent in models registered before it existed. */
   data_baseline: dataBaselineSchema.optional(),
   training_data_sha256: z.string().length(64),
@@ -102,6 +123,17 @@ export const monitoringRowSchema = z.object({
   /** The feature whose NULL share rose most above its training baseline, and by how much (NULL: none rose). */
   max_null_jump: z.number().nullable(),
   max_null_jump_feature: z.string().nullable(),
+  // Performance before the labels (issue 30): estimated from the probabilities on every month, mature ones included so
+  // the estimate is backtested against the realized auc of the same rows.
+  /** AUC of the expected ROC curve (confidence-based performance estimation): NULL when one class is expected. */
+  auc_estimated: z.number().nullable(),
+  /** The 90% band of the month's AUC from its size: 5th and 95th percentiles over labels drawn from the probabilities. */
+  auc_estimated_low: z.number().nullable(),
+  auc_estimated_high: z.number().nullable(),
+  /** Mean probability: the default rate the model expects, against observed_default_rate once labels mature. */
+  expected_default_rate: z.number(),
+  /** Hosmer–Lemeshow p-value over the month's probability deciles (mature months with enough labelled loans). */
+  calibration_p_value: z.number().nullable(),
 });
 export type MonitoringRow = z.infer<typeof monitoringRowSchema>;
 
@@ -120,13 +152,20 @@ export const onlineSkewRowSchema = z.object({
 });
 export type OnlineSkewRow = z.infer<typeof onlineSkewRowSchema>;
 
+/**
+ * `calibration`: probabilities that do not match observed default rates (alerted, "recalibrate"); `performance_estimated`:
+ * a significant drop of the AUC estimated before labels mature (alerted; a retrain only when so configured).
+ */
+export const FINDING_KINDS = ['data', 'drift', 'performance', 'skew', 'calibration', 'performance_estimated'] as const;
+export type FindingKind = (typeof FINDING_KINDS)[number];
+
 export const findingSchema = z.object({
   severity: z.enum(['warning', 'critical']),
   /**
    * `data`: coverage, null rate, volume, freshness (alerted and logged, never a retrain); `drift`; `performance`;
    * `skew`: online scores unlike the batch scores of the same model and month (alerted and logged, never a retrain).
    */
-  kind: z.enum(['data', 'drift', 'performance', 'skew']).default('drift'),
+  kind: z.enum(FINDING_KINDS).default('drift'),
   metric: z.string(),
   snapshot_date: z.string(),
   value: z.number(),

@@ -1,7 +1,7 @@
 // Summaries that cross activity boundaries (training set, candidate). zod only: workflows import these types.
 import { monthSchema } from './months.js';
 import { z } from 'zod';
-import { modelFamilySchema, modelMetricsSchema } from './contracts.js';
+import { modelFamilySchema, modelMetricsSchema, ootCalibrationSchema } from './contracts.js';
 import { dataBaselineSchema } from './baseline.js';
 
 
@@ -37,5 +37,7 @@ export const candidateSummarySchema = z.object({
   trainingSeconds: z.number().nonnegative(),
   /** Boosting rounds of the final model. */
   rounds: z.number().int().positive(),
+  /** Reliability curve and Hosmer–Lemeshow test on the OOT months; absent in candidates written before it existed. */
+  calibration: ootCalibrationSchema.optional(),
 });
 export type CandidateSummary = z.infer<typeof candidateSummarySchema>;

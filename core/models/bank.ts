@@ -3,7 +3,8 @@
 import { access, copyFile, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { modelMetadataSchema, type ModelMetadata } from '../../lib/contracts.js';
+import { modelMetadataSchema, type ModelCalibration, type ModelMetadata, type OotCalibration } from '../../lib/contracts.js';
+import { configVariablesSchema } from '../../lib/config.js';
 import { InvalidModelArtifact } from '../../lib/errors.js';
 import { modelBank, type ModelArtifact } from '../../lib/layout.js';
 import { baselineSchema } from '../monitoring/drift.js';
@@ -32,13 +33,37 @@ export interface RegisterOptions {
   trainingSet: TrainingSetSummary;
   candidate: CandidateSummary;
   workflow: { workflowId: string; runId: string };
+  /** Hosmer–Lemeshow alpha the OOT calibration is judged at (CALIBRATION_ALPHA); the configuration's default when absent. */
+  calibrationAlpha?: number;
+}
+
+const DEFAULT_CALIBRATION_ALPHA = configVariablesSchema.shape.CALIBRATION_ALPHA.parse(undefined);
+
+/** The candidate's OOT calibration judged at `alpha`; absent for candidates written before it was measured. */
+function judgedCalibration(calibration: OotCalibration | undefined, alpha: number): ModelCalibration | undefined {
+  if (!calibration) return undefined;
+  return { ...calibration, calibrated: calibration.hl_p_value !== null && calibration.hl_p_value >= alpha, alpha };
+}
+
+/** What registration says of the OOT calibration, in the registry's reason and the training's log. */
+export function describeCalibration(calibration: ModelCalibration | undefined): string {
+  if (!calibration) return 'OOT calibration not measured';
+  const rates = `expected default rate ${(calibration.expected_default_rate * 100).toFixed(1)}%, observed ${(calibration.observed_default_rate * 100).toFixed(1)}%`;
+  if (calibration.hl_p_value === null) return `OOT calibration untested (too few OOT loans for Hosmer–Lemeshow; ${rates})`;
+  if (calibration.calibrated) return `calibrated on OOT (Hosmer–Lemeshow p ${calibration.hl_p_value.toFixed(3)}, ${rates})`;
+  return (
+    `MISCALIBRATED on OOT (Hosmer–Lemeshow p ${calibration.hl_p_value.toExponential(2)} < ${calibration.alpha}, ${rates}): ` +
+    'its probabilities are not default rates, and estimated performance before labels will be biased; recalibrate'
+  );
 }
 
 async function exists(path: string): Promise<boolean> {
   return access(path).then(() => true, () => false);
 }
 
-export async function registerModel(options: RegisterOptions): Promise<{ modelId: string; created: boolean; metrics: ModelMetadata['metrics']; family: ModelMetadata['family'] }> {
+export async function registerModel(
+  options: RegisterOptions,
+): Promise<{ modelId: string; created: boolean; metrics: ModelMetadata['metrics']; family: ModelMetadata['family']; calibration?: string }> {
   const { modelBankDir, trainingSet, workflow } = options;
   // The candidate directory is the source of truth: the summary passed in only points at it.
   const candidate = await readCandidate(options.candidate.candidateDir);
@@ -70,6 +95,7 @@ export async function registerModel(options: RegisterOptions): Promise<{ modelId
         threshold: candidate.threshold,
         baseline,
         data_baseline: trainingSet.dataBaseline,
+        calibration: judgedCalibration(candidate.calibration, options.calibrationAlpha ?? DEFAULT_CALIBRATION_ALPHA),
         training_data_sha256: trainingSet.trainingDataSha256,
         feature_schema_sha256: trainingSet.featureSchemaSha256,
         artifacts_sha256: artifacts,
@@ -83,9 +109,14 @@ export async function registerModel(options: RegisterOptions): Promise<{ modelId
   const metadata = await readMetadata(modelBankDir, modelId);
   const registry = await readRegistry(modelBankDir);
   if (!registry.history.some((event) => event.model_id === modelId)) {
-    await recordEvent(modelBankDir, modelId, 'candidate', `registered by ${workflow.workflowId} (OOT AUC ${metadata.metrics.oot_auc.toFixed(4)})`);
+    await recordEvent(
+      modelBankDir,
+      modelId,
+      'candidate',
+      `registered by ${workflow.workflowId} (OOT AUC ${metadata.metrics.oot_auc.toFixed(4)}; ${describeCalibration(metadata.calibration)})`,
+    );
   }
-  return { modelId, created, metrics: metadata.metrics, family: metadata.family };
+  return { modelId, created, metrics: metadata.metrics, family: metadata.family, calibration: describeCalibration(metadata.calibration) };
 }
 
 export interface VerifiedModel {

@@ -6,6 +6,8 @@ import { access, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ModelFamily } from '../../lib/contracts.js';
 import { computeBaseline } from '../monitoring/drift.js';
+import { hosmerLemeshow, riskGroups } from '../monitoring/calibration.js';
+import type { OotCalibration } from '../../lib/contracts.js';
 import type { CandidateFitProgress } from './candidate-fit.js';
 import { fitCandidateOnThread } from './candidate-fit-thread.js';
 import { familyPlan, type FamilyPlan } from './families.js';
@@ -105,6 +107,7 @@ async function fitAndPublish(options: TrainCandidateOptions, plan: FamilyPlan): 
     threshold,
     trainingSeconds: 0,
     rounds: fit.rounds,
+    calibration: ootCalibration(scores.oot, splits.oot.labels),
   });
 
   const exists = await access(join(candidateDir, CANDIDATE_FILES.summary)).then(() => true, () => false);
@@ -120,6 +123,29 @@ async function fitAndPublish(options: TrainCandidateOptions, plan: FamilyPlan): 
     });
   }
   return { ...summary, trainingSeconds: (performance.now() - started) / 1000 };
+}
+
+/**
+ * The OOT months' calibration: estimated performance in monitoring reads the probabilities as default rates, so a model
+ * that is not calibrated out of time is said to be so when it is trained, not discovered six months later.
+ */
+export function ootCalibration(scores: ArrayLike<number>, labels: ArrayLike<number>): OotCalibration {
+  const probabilities = Array.from(scores);
+  const hl = hosmerLemeshow(probabilities, labels);
+  let squaredError = 0;
+  let defaults = 0;
+  for (let i = 0; i < probabilities.length; i++) {
+    squaredError += (probabilities[i] - labels[i]) ** 2;
+    defaults += labels[i] === 1 ? 1 : 0;
+  }
+  return {
+    reliability: riskGroups(probabilities, labels),
+    hl_statistic: hl?.statistic ?? null,
+    hl_p_value: hl?.p_value ?? null,
+    brier: squaredError / probabilities.length,
+    expected_default_rate: probabilities.reduce((sum, p) => sum + p, 0) / probabilities.length,
+    observed_default_rate: defaults / probabilities.length,
+  };
 }
 
 /** Reads a candidate summary back from its directory (validated). */

@@ -5,11 +5,11 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import type { DataBaseline } from '../../lib/baseline.js';
 import type { Config } from '../../lib/config.js';
 import type { Finding, MonitoringRow } from '../../lib/contracts.js';
-import { datamart, partitionFile, SOURCES, type Source } from '../../lib/layout.js';
-import { addMonths, compareMonths, monthOf, monthRange, snapshotDate, type Month } from '../../lib/months.js';
+import { datamart, partitionFile, partitionMonthOf, SOURCES, type Source } from '../../lib/layout.js';
+import { addMonths, compareMonths, monthOf, monthRange, monthsBetween, snapshotDate, type Month } from '../../lib/months.js';
 import { readParquet, queryValue } from '../duckdb.js';
 import { FEATURE_SOURCES } from '../etl/feature-store.js';
-import { stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 
 export interface DataQualityThresholds {
   /** A source's coverage this far (absolute share) below its baseline is a warning … */
@@ -20,16 +20,19 @@ export interface DataQualityThresholds {
   nullRateJump: number;
   /** A month with fewer rows than (1 − this) × the median of the months before it is a warning; none at all, critical. */
   volumeDrop: number;
+  /** Monitoring as of more than this many months after the newest month with source rows is a freshness finding. */
+  freshnessGraceMonths: number;
 }
 
 export function dataQualityThresholdsFrom(
-  config: Pick<Config, 'DATA_COVERAGE_DROP_WARNING' | 'DATA_COVERAGE_DROP_CRITICAL' | 'DATA_NULL_RATE_JUMP' | 'DATA_VOLUME_DROP'>,
+  config: Pick<Config, 'DATA_COVERAGE_DROP_WARNING' | 'DATA_COVERAGE_DROP_CRITICAL' | 'DATA_NULL_RATE_JUMP' | 'DATA_VOLUME_DROP' | 'DATA_FRESHNESS_GRACE_MONTHS'>,
 ): DataQualityThresholds {
   return {
     coverageDropWarning: config.DATA_COVERAGE_DROP_WARNING,
     coverageDropCritical: config.DATA_COVERAGE_DROP_CRITICAL,
     nullRateJump: config.DATA_NULL_RATE_JUMP,
     volumeDrop: config.DATA_VOLUME_DROP,
+    freshnessGraceMonths: config.DATA_FRESHNESS_GRACE_MONTHS,
   };
 }
 
@@ -253,4 +256,52 @@ export async function sourceFindings(db: DuckDBConnection, datamartDir: string, 
     }
   }
   return findings;
+}
+
+/** The newest month in which any source has bronze rows (what arrived), whatever the as-of date; null when none has. */
+export async function newestMonthWithData(db: DuckDBConnection, datamartDir: string): Promise<Month | null> {
+  let newest: Month | null = null;
+  for (const source of SOURCES) {
+    const table = datamart.sourceTable(datamartDir, 'bronze', source);
+    const months = (await readdir(table).catch(() => [] as string[]))
+      .map(partitionMonthOf)
+      .filter((month): month is Month => month !== null)
+      .sort(compareMonths)
+      .reverse();
+    for (const month of months) {
+      if (newest !== null && compareMonths(month, newest) <= 0) break;
+      if (((await rowCount(db, partitionFile(table, month))) ?? 0) > 0) {
+        newest = month;
+        break;
+      }
+    }
+  }
+  return newest;
+}
+
+/**
+ * Monitoring as of a month later than the newest data (SPEC §4): how old the data is, in months, when that is more than
+ * the grace (the monthly pipeline processes the month just ended, so one month behind is the normal state of a run
+ * during a month). Without it a run as of 2026-12 on data ending 2024-12 would judge two-year-old months and report
+ * "no finding": every number would be true and the picture false.
+ */
+export async function freshnessFinding(db: DuckDBConnection, datamartDir: string, asOf: Month, thresholds: DataQualityThresholds): Promise<Finding[]> {
+  const newest = await newestMonthWithData(db, datamartDir);
+  // no bronze at all (monitoring tables written by hand, as tests do): nothing arrived to be late, as in sourceFindings
+  if (newest === null) return [];
+  const age = monthsBetween(newest, asOf);
+  if (age <= thresholds.freshnessGraceMonths) return [];
+  return [
+    {
+      severity: age >= 3 ? 'critical' : 'warning',
+      kind: 'data',
+      metric: 'freshness:as_of',
+      snapshot_date: snapshotDate(newest),
+      value: age,
+      threshold: thresholds.freshnessGraceMonths,
+      message:
+        `stale data: monitoring as of ${asOf}, but the newest month with source rows is ${newest}, ${age} month(s) earlier ` +
+        `(no data for ${addMonths(newest, 1)}..${asOf}); nothing after ${newest} is monitored: load the missing months (monthly pipeline or backfill)`,
+    },
+  ];
 }

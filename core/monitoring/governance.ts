@@ -14,7 +14,8 @@ import { compareMonths, type Month } from '../../lib/months.js';
 import { matureApplicationMonths } from '../models/dataset.js';
 import { readMetadata } from '../models/metadata.js';
 import { readRegistry } from '../models/registry.js';
-import { dataFindingsOf, sourceFindings, type DataQualityThresholds } from './data-quality.js';
+import { dataFindingsOf, freshnessFinding, sourceFindings, type DataQualityThresholds } from './data-quality.js';
+import { calibrationFindingsOf, estimatedPerformanceFindingsOf, type EstimationThresholds } from './estimated-findings.js';
 import { queryRows, sqlString, withDuckDB, writeParquetAtomic } from '../duckdb.js';
 import { findingsOf, type Thresholds } from './status.js';
 import { readMonitoringTable } from './table.js';
@@ -110,8 +111,10 @@ export interface RetrainPotential {
 /**
  * The action for these findings, given the log so far: pure, so the rule is tested on its own. Data and skew findings
  * are alerted and never retrain (an upstream gap, or a serving path scoring otherwise than the batch path, is not
- * something the model can learn away); a critical drift or performance finding retrains only when new labelled months
- * exist (otherwise the retrain would learn from the same months) and no retrain started within the cooldown.
+ * something the model can learn away), and so are calibration findings (the remedy is a recalibration); a critical
+ * drift, performance or estimated-performance finding (the last only when ESTIMATED_PERFORMANCE_ACTION=retrain) retrains
+ * only when new labelled months exist (otherwise the retrain would learn from the same months) and no retrain started
+ * within the cooldown.
  */
 export function chooseAction(
   findings: readonly Finding[],
@@ -123,10 +126,13 @@ export function chooseAction(
 ): { action: GovernanceAction; reason: string } {
   const data = findings.filter((finding) => finding.kind === 'data');
   const skew = findings.filter((finding) => finding.kind === 'skew');
-  const model = findings.filter((finding) => finding.kind === 'drift' || finding.kind === 'performance');
+  const calibration = findings.filter((finding) => finding.kind === 'calibration');
+  // An estimated drop is judged with the model's findings: a warning alerts; critical (ESTIMATED_PERFORMANCE_ACTION=retrain) retrains.
+  const model = findings.filter((finding) => finding.kind === 'drift' || finding.kind === 'performance' || finding.kind === 'performance_estimated');
   const critical = model.filter((finding) => finding.severity === 'critical');
   const dataNote = data.length > 0 ? `; data: ${describe(data)} (data findings are alerted, never retrained on)` : '';
-  const skewNote = skew.length > 0 ? `; skew: ${describe(skew)} (alerted, never retrained on)` : '';
+  const calibrationNote = calibration.length > 0 ? `; calibration: ${describe(calibration)} (alerted: recalibrate, never retrained on)` : '';
+  const skewNote = (skew.length > 0 ? `; skew: ${describe(skew)} (alerted, never retrained on)` : '') + calibrationNote;
   if (critical.length > 0) {
     if (potential.newLabelledMonths.length === 0) {
       return {
@@ -151,7 +157,13 @@ export function chooseAction(
   if (skew.length > 0) {
     return {
       action: 'alert',
-      reason: `skew: ${describe(skew)}; no retrain: training-serving skew is not concept drift, the online path must score as the batch path does`,
+      reason: `skew: ${describe(skew)}; no retrain: training-serving skew is not concept drift, the online path must score as the batch path does${calibrationNote}`,
+    };
+  }
+  if (calibration.length > 0) {
+    return {
+      action: 'alert',
+      reason: `calibration: ${describe(calibration)}; no retrain: the ranking may hold, the probabilities need a recalibration on recent labelled months`,
     };
   }
   return { action: 'no_action', reason: `no finding: ${context}` };
@@ -163,6 +175,7 @@ export interface GovernanceSettings {
   thresholds: Thresholds;
   dataQuality: DataQualityThresholds;
   skew: SkewThresholds;
+  estimation: EstimationThresholds;
   cooldownDays: number;
 }
 
@@ -211,6 +224,9 @@ export async function decideGovernance(settings: GovernanceSettings, input: Gove
         ...(await sourceFindings(db, settings.datamartDir, input.asOf, settings.dataQuality)),
         ...findingsOf(rows, settings.thresholds),
         ...skewFindingsOf(online, settings.skew),
+        ...(await freshnessFinding(db, settings.datamartDir, input.asOf, settings.dataQuality)),
+        ...estimatedPerformanceFindingsOf(rows, metadata, settings.estimation),
+        ...calibrationFindingsOf(rows, settings.estimation),
       ];
       const log = await readDecisionLog(db, logPath);
       const decidedAt = now.toISOString();

@@ -14,6 +14,9 @@ import { monthStatus, monthWindow, thresholdsFrom, type Thresholds } from './sta
 import { sqlDouble } from './sql-literals.js';
 import { computeOnlineSkewRows, skewThresholdsFrom, writeOnlineSkewTable, type SkewThresholds } from './online-skew.js';
 import { stat } from 'node:fs/promises';
+import { estimatePerformance, seedOf } from './estimation.js';
+import { estimationThresholdsFrom, type EstimationThresholds } from './estimated-findings.js';
+import { hosmerLemeshow } from './calibration.js';
 
 export interface MonitoringSettings {
   datamartDir: string;
@@ -21,6 +24,7 @@ export interface MonitoringSettings {
   thresholds: Thresholds;
   dataQuality: DataQualityThresholds;
   skew: SkewThresholds;
+  estimation: EstimationThresholds;
 }
 
 /** The settings of monitoring, from the configuration (each part overridable, as tests do). */
@@ -32,6 +36,7 @@ export function monitoringSettings(config: Config, overrides: Partial<Monitoring
     thresholds: thresholdsFrom(config),
     dataQuality: dataQualityThresholdsFrom(config),
     skew: skewThresholdsFrom(config),
+    estimation: estimationThresholdsFrom(config),
     ...overrides,
   };
 }
@@ -96,6 +101,10 @@ export async function monitorMonth(
   const drift = maxCsi(metadata.baseline, coveredFeatures);
   const performance = scores.mature ? performanceMetrics(scores.outcomes) : NO_PERFORMANCE;
   const meanProbability = scores.probabilities.reduce((sum, value) => sum + value, 0) / scores.probabilities.length;
+  const estimated = estimatePerformance(scores.probabilities, seedOf(`${metadata.model_id}|${month}`));
+  const calibration = scores.mature
+    ? hosmerLemeshow(scores.outcomes.map((outcome) => outcome.probability), scores.outcomes.map((outcome) => outcome.label))
+    : null;
   return monitoringRowSchema.parse({
     model_id: metadata.model_id,
     snapshot_date: snapshotDate(month),
@@ -113,6 +122,8 @@ export async function monitorMonth(
     n_covered: coveredScores.length,
     max_null_jump: quality.max_null_jump,
     max_null_jump_feature: quality.max_null_jump_feature,
+    ...estimated,
+    calibration_p_value: calibration?.p_value ?? null,
   });
 }
 
@@ -133,6 +144,11 @@ const DOUBLE_COLUMNS = [
   'coverage_baseline',
   'psi_covered',
   'max_null_jump',
+  'auc_estimated',
+  'auc_estimated_low',
+  'auc_estimated_high',
+  'expected_default_rate',
+  'calibration_p_value',
 ] as const;
 const TEXT_COLUMNS = ['max_csi_feature', 'window', 'coverage_source', 'max_null_jump_feature'] as const;
 
@@ -151,6 +167,7 @@ export async function writeMonitoringTable(db: DuckDBConnection, rows: readonly 
     mean_probability: 0, auc: null, gini: null, ks: null, accuracy: null, precision: null, recall: null, f1: null,
     brier: null, psi: 0, max_csi: null, max_csi_feature: null, status: 'immature', window: 'after', coverage_source: null,
     coverage: null, coverage_baseline: null, psi_covered: null, n_covered: 0, max_null_jump: null, max_null_jump_feature: null,
+    auc_estimated: null, auc_estimated_low: null, auc_estimated_high: null, expected_default_rate: 0, calibration_p_value: null,
   });
   const select = rows.length > 0 ? rows.map(rowSelect).join('\nUNION ALL\n') : `${rowSelect(empty)} LIMIT 0`;
   await writeParquetAtomic(db, `SELECT * FROM (${select}) ORDER BY snapshot_date`, path);
