@@ -15,9 +15,16 @@ export function formatTable(header: string[], rows: (string | number | null)[][]
 
 const fixed = (value: number | null, digits = 3) => (value === null ? null : value.toFixed(digits));
 
+/** "0.781 [0.752–0.809]": the AUC estimated from the probabilities and its 90% band from the month's size. */
+function estimatedAuc(row: MonitoringRow): string | null {
+  if (row.auc_estimated === null) return null;
+  const band = row.auc_estimated_low === null || row.auc_estimated_high === null ? '' : ` [${row.auc_estimated_low.toFixed(3)}–${row.auc_estimated_high.toFixed(3)}]`;
+  return `${row.auc_estimated.toFixed(3)}${band}`;
+}
+
 export function formatMonitoringTable(rows: MonitoringRow[]): string {
   return formatTable(
-    ['month', 'window', 'scored', 'labelled', 'default rate', 'mean p', 'AUC', 'Gini', 'KS', 'PSI', 'max CSI', 'CSI feature', 'coverage', 'status'],
+    ['month', 'window', 'scored', 'labelled', 'default rate', 'mean p', 'AUC', 'AUC est. [90%]', 'HL p', 'Gini', 'KS', 'PSI', 'max CSI', 'CSI feature', 'coverage', 'status'],
     rows.map((row) => [
       row.snapshot_date.slice(0, 7),
       row.window,
@@ -26,6 +33,8 @@ export function formatMonitoringTable(rows: MonitoringRow[]): string {
       fixed(row.observed_default_rate),
       fixed(row.mean_probability),
       fixed(row.auc),
+      estimatedAuc(row),
+      row.calibration_p_value === null ? null : row.calibration_p_value < 0.001 ? '<0.001' : row.calibration_p_value.toFixed(3),
       fixed(row.gini),
       fixed(row.ks),
       fixed(row.psi),

@@ -8,6 +8,7 @@ import { monthOption, NO_WAIT, parseCommandLine } from './cli.js';
 import { openClient, runCommand, waitWithProgress } from './client.js';
 import { startMonitoring } from './lib/lifecycle-actions.js';
 import { formatMonitoringTable } from './format.js';
+import { backtestOf, describeBacktest } from '../core/monitoring/estimated-findings.js';
 
 runCommand(async () => {
   const options = parseCommandLine('monitor', 'Monitoring now: performance, drift, dashboard and the governance decision.', {
@@ -27,7 +28,9 @@ runCommand(async () => {
       console.log(result.reason);
       return;
     }
-    console.log(formatMonitoringTable(await readMonitoringTable(config.DATAMART_DIR, result.modelId)));
+    const rows = await readMonitoringTable(config.DATAMART_DIR, result.modelId);
+    console.log(formatMonitoringTable(rows));
+    console.log(`\n${describeBacktest(backtestOf(rows))}`);
     console.log(`\ndecision: ${result.action} (${result.reason})${result.retrainRequested ? ' — retrain requested from model-lifecycle' : ''}`);
     if (result.dashboard) console.log(`dashboard: ${resolve(result.dashboard.png)}\n           ${resolve(result.dashboard.html)}`);
   } finally {

@@ -10,6 +10,8 @@ import type { Confusion, CurvePoint } from './metrics.js';
 import type { NumericBins } from './drift.js';
 import type { Thresholds } from './status.js';
 import { skewLevel, type SkewLevel, type SkewThresholds } from './online-skew.js';
+import type { CalibrationGroup } from './calibration.js';
+import { describeBacktest, type EstimationBacktest } from './estimated-findings.js';
 
 export const FONT_DIR = '/usr/share/fonts/truetype/dejavu';
 export const FONT = 'DejaVu Sans';
@@ -53,6 +55,23 @@ export interface DashboardData {
   /** Months with online scores by the model: online vs batch (training-serving skew). */
   online: OnlineSkewRow[];
   skew: SkewThresholds;
+  /** Performance before labels and calibration (issue 30); absent: those panels say there is nothing to draw. */
+  estimation?: EstimationView;
+}
+
+/** What the estimated-performance and reliability panels draw. */
+export interface EstimationView {
+  backtest: EstimationBacktest;
+  /** The model's OOT AUC and the floor a significant estimated drop falls wholly below (OOT AUC − margin). */
+  ootAuc: number;
+  estimatedFloor: number;
+  /** Reliability curve of the model's OOT months (metadata.json), when it recorded one. */
+  ootReliability: CalibrationGroup[] | null;
+  ootCalibrationP: number | null;
+  /** The same curve on the latest mature month's labelled loans. */
+  latestReliability: { month: string; groups: CalibrationGroup[]; pValue: number | null } | null;
+  /** Freshness findings' messages: monitoring as of a month later than the newest data. */
+  stale: string[];
 }
 
 /** Labels of right-closed bins on inner edges: "≤ a", "a–b", …, "> z". */
@@ -377,14 +396,121 @@ function onlinePanel(data: DashboardData): Record<string, unknown> {
   };
 }
 
-export const PANEL_TITLES = ['ROC', 'Precision–recall', 'Confusion matrix', 'Score distribution', 'Monthly AUC', 'Monthly score PSI', 'Online vs batch score PSI'];
+function backtestLines(estimation: EstimationView): string[] {
+  const { backtest } = estimation;
+  const floor = `red dashed: OOT AUC ${estimation.ootAuc.toFixed(3)} − margin`;
+  if (backtest.months === 0) return ['backtest: no mature month yet', floor];
+  const band = backtest.share_inside_band === null ? 'no band' : `${backtest.inside_band}/${backtest.banded_months} inside the band`;
+  return [`backtest, ${backtest.months} mature month(s): mean |realized − est.| ${backtest.mean_absolute_error!.toFixed(3)}`, `${band} · ${floor}`];
+}
 
-/** The whole dashboard as one Vega-Lite spec: seven panels, three per row. */
+function estimatedAucPanel(data: DashboardData): Record<string, unknown> {
+  const title = 'Realized vs estimated AUC';
+  const estimation = data.estimation;
+  const values = data.rows
+    .filter((row) => row.auc_estimated !== null)
+    .map((row) => ({
+      month: row.snapshot_date,
+      estimated: row.auc_estimated,
+      low: row.auc_estimated_low ?? row.auc_estimated,
+      high: row.auc_estimated_high ?? row.auc_estimated,
+      realized: row.auc,
+    }));
+  if (!estimation || values.length === 0) return emptyPanel(title, 'No month with an estimate');
+  const realized = values.filter((row) => row.realized !== null);
+  const all = [...values.flatMap((row) => [row.low!, row.high!]), ...realized.map((row) => row.realized!), estimation.estimatedFloor];
+  const low = Math.floor(Math.min(0.5, ...all) * 10) / 10;
+  const top = Math.min(1, Math.ceil(Math.max(...all) * 10) / 10 + 0.05);
+  const x = { field: 'month', type: 'temporal', timeUnit: 'yearmonth', title: 'Application month', axis: { format: '%Y-%m', labelAngle: -40 } };
+  const series = ['estimated (90% band)', 'realized (mature)'];
+  const seriesColor = { scale: { domain: series, range: ['#ef6c00', '#1565c0'] }, legend: { orient: 'top', title: null } };
+  return {
+    title: {
+      text: `${title} (90% band)`,
+      // short lines: one long line would widen the whole column of the grid
+      subtitle: backtestLines(estimation),
+    },
+    width: PANEL.width,
+    height: PANEL.height,
+    resolve: { scale: { color: 'independent' }, legend: { color: 'independent' } },
+    layer: [
+      windowBands(data, { field: 'month', type: 'temporal', title: 'Application month', axis: { format: '%Y-%m', labelAngle: -40 } }, { field: 'monthEnd', type: 'temporal' }, [low, top]),
+      {
+        data: { values },
+        mark: { type: 'area', opacity: 0.3, color: '#ef6c00' },
+        encoding: { x, y: { field: 'low', type: 'quantitative', title: 'AUC', scale: { domain: [low, top] } }, y2: { field: 'high' } },
+      },
+      {
+        data: { values: values.map((row) => ({ ...row, series: series[0] })) },
+        mark: { type: 'line', strokeDash: [4, 3], strokeWidth: 2, point: { size: 20 } },
+        encoding: { x, y: { field: 'estimated', type: 'quantitative' }, color: { field: 'series', type: 'nominal', ...seriesColor } },
+      },
+      {
+        data: { values: realized.map((row) => ({ ...row, series: series[1] })) },
+        mark: { type: 'line', strokeWidth: 2.5, point: { filled: true, size: 40 } },
+        encoding: { x, y: { field: 'realized', type: 'quantitative' }, color: { field: 'series', type: 'nominal', ...seriesColor, legend: null } },
+      },
+      {
+        data: { values: [{ y: estimation.estimatedFloor }] },
+        mark: { type: 'rule', color: STATUS_COLORS.critical, strokeDash: [6, 4], strokeWidth: 1.5 },
+        encoding: { y: { field: 'y', type: 'quantitative' } },
+      },
+    ],
+  };
+}
+
+function reliabilityPanel(data: DashboardData): Record<string, unknown> {
+  const title = 'Reliability: probability vs default rate';
+  const estimation = data.estimation;
+  const curves: { series: string; order: number; predicted: number; observed: number; loans: number }[] = [];
+  const p = (value: number | null) => (value === null ? 'n/a' : value < 0.001 ? '< 0.001' : value.toFixed(3));
+  const names: string[] = [];
+  if (estimation?.ootReliability) {
+    names.push(`OOT at training (HL p ${p(estimation.ootCalibrationP)})`);
+    estimation.ootReliability.forEach((g, order) => curves.push({ series: names.at(-1)!, order, predicted: g.mean_probability, observed: g.observed_rate, loans: g.loans }));
+  }
+  if (estimation?.latestReliability) {
+    names.push(`${estimation.latestReliability.month.slice(0, 7)}, latest mature (HL p ${p(estimation.latestReliability.pValue)})`);
+    estimation.latestReliability.groups.forEach((g, order) => curves.push({ series: names.at(-1)!, order, predicted: g.mean_probability, observed: g.observed_rate, loans: g.loans }));
+  }
+  if (curves.length === 0) return emptyPanel(title, 'No reliability curve: no OOT calibration recorded, no mature month');
+  const top = Math.min(1, Math.ceil(Math.max(...curves.flatMap((c) => [c.predicted, c.observed])) * 10) / 10 + 0.05);
+  return {
+    title: { text: title, subtitle: 'probability deciles · on the diagonal a p% probability means p% default' },
+    width: PANEL.width,
+    height: PANEL.height,
+    layer: [
+      {
+        data: { values: [{ x: 0, y: 0 }, { x: top, y: top }] },
+        mark: { type: 'line', strokeDash: [5, 4], color: '#999' },
+        encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' } },
+      },
+      {
+        data: { values: curves },
+        mark: { type: 'line', strokeWidth: 2, point: { filled: true, size: 40 } },
+        encoding: {
+          x: { field: 'predicted', type: 'quantitative', title: 'Mean probability of the decile', scale: { domain: [0, top] } },
+          y: { field: 'observed', type: 'quantitative', title: 'Observed default rate', scale: { domain: [0, top] } },
+          order: { field: 'order' },
+          color: { field: 'series', type: 'nominal', scale: { domain: names, range: ['#6a1b9a', '#2e7d32'] }, legend: { orient: 'top', title: null, labelLimit: 300, direction: 'vertical' } },
+        },
+      },
+    ],
+  };
+}
+
+export const PANEL_TITLES = [
+  'ROC', 'Precision–recall', 'Confusion matrix', 'Score distribution', 'Monthly AUC', 'Monthly score PSI', 'Online vs batch score PSI',
+  'Realized vs estimated AUC', 'Reliability',
+];
+
+/** The whole dashboard as one Vega-Lite spec: nine panels, three per row. */
 export function dashboardSpec(data: DashboardData): TopLevelSpec {
   const latest = data.rows.at(-1);
-  const subtitle = latest
+  const stale = data.estimation?.stale.length ? `STALE DATA: ${data.estimation.stale.join('; ')} · ` : '';
+  const subtitle = stale + (latest
     ? `latest month ${latest.snapshot_date.slice(0, 7)}: status ${latest.status}, PSI ${latest.psi.toFixed(3)} · ${data.rows.length} month(s) monitored · threshold ${data.threshold.toFixed(3)}`
-    : 'no scored month yet';
+    : 'no scored month yet');
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: { text: `Credit default model ${data.modelId} — monitoring as of ${data.asOf}`, subtitle, fontSize: 20, subtitleFontSize: 13, anchor: 'start' },
@@ -400,7 +526,10 @@ export function dashboardSpec(data: DashboardData): TopLevelSpec {
       legend: { labelFontSize: 10, titleFontSize: 10 },
       view: { stroke: '#ddd' },
     },
-    concat: [rocPanel(data.mature), prPanel(data.mature), confusionPanel(data.mature, data.threshold), scorePanel(data), aucPanel(data), psiPanel(data), onlinePanel(data)],
+    concat: [
+      rocPanel(data.mature), prPanel(data.mature), confusionPanel(data.mature, data.threshold), scorePanel(data), aucPanel(data), psiPanel(data),
+      onlinePanel(data), estimatedAucPanel(data), reliabilityPanel(data),
+    ],
   } as unknown as TopLevelSpec;
 }
 
@@ -432,6 +561,7 @@ const TABLE_COLUMNS: (keyof MonitoringRow)[] = [
   'snapshot_date', 'window', 'status', 'n_scored', 'n_labelled', 'observed_default_rate', 'mean_probability', 'auc', 'gini', 'ks',
   'accuracy', 'precision', 'recall', 'f1', 'brier', 'psi', 'psi_covered', 'n_covered', 'coverage_source', 'coverage',
   'coverage_baseline', 'max_csi', 'max_csi_feature', 'max_null_jump', 'max_null_jump_feature',
+  'auc_estimated', 'auc_estimated_low', 'auc_estimated_high', 'expected_default_rate', 'calibration_p_value',
 ];
 
 const ONLINE_COLUMNS: (keyof OnlineSkewRow)[] = ['snapshot_date', 'n_online', 'n_batch', 'online_psi'];
@@ -457,6 +587,21 @@ function cell(value: unknown): string {
   return `<td>${escapeHtml(String(value))}</td>`;
 }
 
+/** The freshness warning (first, it changes how everything else reads), the backtest and what the estimate means. */
+function estimationParagraphs(data: DashboardData): string {
+  const estimation = data.estimation;
+  if (!estimation) return '';
+  const stale = estimation.stale.map((message) => `<p id="freshness" class="critical"><strong>Stale data:</strong> ${escapeHtml(message)}</p>`).join('\n');
+  return `${stale}
+<p id="backtest">Performance before labels: <code>auc_estimated</code> is the AUC the model expects from its own probabilities
+(confidence-based performance estimation), with a 90% band (<code>auc_estimated_low</code>–<code>auc_estimated_high</code>) from the
+month's size. It assumes the probabilities are calibrated and cannot see a change in who defaults that leaves the scores unchanged.
+A whole band below the OOT AUC ${estimation.ootAuc.toFixed(4)} minus the margin (${estimation.estimatedFloor.toFixed(4)}) on an out-of-sample
+month is a <code>performance_estimated</code> finding. ${escapeHtml(describeBacktest(estimation.backtest))}.
+<code>calibration_p_value</code>: Hosmer–Lemeshow over the month's probability deciles (mature months); below the alpha on the latest mature
+out-of-sample month it is a <code>calibration</code> finding: recalibrate.</p>`;
+}
+
 /** A self-contained page: the dashboard picture (embedded) and the monthly metrics table. */
 export function dashboardHtml(data: DashboardData, png: Buffer): string {
   const rows = data.rows
@@ -473,6 +618,7 @@ th, td { border: 1px solid #ddd; padding: 4px 8px; }
 th { background: #f3f3f3; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 td.null { color: #999; text-align: center; }
+p.critical { background: #ffebee; border-left: 4px solid #c62828; padding: 8px 12px; }
 tr.warning td { background: #fff8e1; } tr.critical td { background: #ffebee; } tr.immature td { color: #777; }
 ${MONTH_WINDOWS.filter((w) => w !== 'after').map((w) => `tr.window-${w} td:first-child { background: ${WINDOW_COLORS[w]}; }`).join(' ')}
 </style></head>
@@ -486,6 +632,7 @@ a source that stops covering new applications (<code>coverage</code> against <co
 <p>Online vs batch: <code>online_psi</code> compares the scoring API's scores of a month (<code>gold/predictions_online</code>) with the batch
 scores of the same model and month on the baseline score deciles. The latest month with at least ${data.skew.onlineMinRows} online scores is judged:
 at or above ${data.skew.onlinePsiWarning} it is a skew warning, alerted and never a retrain (the serving path, not the model, is at fault).</p>
+${estimationParagraphs(data)}
 <img alt="monitoring dashboard" src="data:image/png;base64,${png.toString('base64')}">
 <h2>Monthly metrics</h2>
 <table id="metrics">

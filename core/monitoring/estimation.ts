@@ -42,7 +42,6 @@ export function expectedAuc(probabilities: ArrayLike<number>): number | null {
   const order = descendingOrder(probabilities);
   let area = 0;
   let tp = 0;
-  let fp = 0;
   for (let start = 0; start < order.length; ) {
     let end = start;
     let groupTp = 0;
@@ -53,10 +52,9 @@ export function expectedAuc(probabilities: ArrayLike<number>): number | null {
       groupFp += 1 - probabilities[order[end]];
       end++;
     }
-    // trapezoid between (fp, tp) and (fp + groupFp, tp + groupTp), in rates
+    // the trapezoid from the previous point to this one: FPR grows by groupFp, TPR from tp to tp + groupTp (in rates)
     area += (groupFp / negatives) * ((tp + groupTp / 2) / positives);
     tp += groupTp;
-    fp += groupFp;
     start = end;
   }
   return area;

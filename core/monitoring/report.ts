@@ -6,13 +6,17 @@ import { join } from 'node:path';
 import { datamart } from '../../lib/layout.js';
 import { monthOf, type Month } from '../../lib/months.js';
 import { withDuckDB } from '../duckdb.js';
-import { binLabels, dashboardHtml, dashboardSpec, renderSvg, svgToPng, type DashboardData } from './dashboard.js';
+import { binLabels, dashboardHtml, dashboardSpec, renderSvg, svgToPng, type DashboardData, type EstimationView } from './dashboard.js';
 import { numericProportions } from './drift.js';
 import { loadModelMetadata, readMonthScores } from './inputs.js';
 import { confusion, thinCurve, thresholdCurve } from './metrics.js';
 import type { Thresholds } from './status.js';
 import { readMonitoringTable } from './table.js';
 import { readOnlineSkewTable, type SkewThresholds } from './online-skew.js';
+import { loadConfig } from '../../lib/config.js';
+import { riskGroups } from './calibration.js';
+import { dataQualityThresholdsFrom, freshnessFinding, type DataQualityThresholds } from './data-quality.js';
+import { backtestOf, estimationThresholdsFrom, type EstimationThresholds } from './estimated-findings.js';
 
 export interface ReportSettings {
   datamartDir: string;
@@ -20,6 +24,9 @@ export interface ReportSettings {
   reportsDir: string;
   thresholds: Thresholds;
   skew: SkewThresholds;
+  /** The configuration's defaults when absent. */
+  estimation?: EstimationThresholds;
+  dataQuality?: DataQualityThresholds;
 }
 
 export interface DashboardFiles {
@@ -30,7 +37,7 @@ export interface DashboardFiles {
 }
 
 /**
- * Everything the seven panels show, read from the monitoring table, the online-vs-batch table, the metadata and two
+ * Everything the nine panels show, read from the monitoring table, the online-vs-batch table, the metadata and two
  * months of predictions.
  */
 export async function dashboardData(settings: ReportSettings, asOf: Month, modelId: string): Promise<DashboardData> {
@@ -40,6 +47,7 @@ export async function dashboardData(settings: ReportSettings, asOf: Month, model
     const online = await readOnlineSkewTable(db, datamart.monitoringOnline(settings.datamartDir, modelId));
     const latestMatureRow = rows.filter((row) => row.status !== 'immature' && row.n_labelled > 0).at(-1);
     let mature: DashboardData['mature'] = null;
+    let latestReliability: EstimationView['latestReliability'] = null;
     if (latestMatureRow) {
       const month = monthOf(latestMatureRow.snapshot_date);
       const { outcomes } = await readMonthScores(db, settings.datamartDir, modelId, month, asOf);
@@ -54,7 +62,21 @@ export async function dashboardData(settings: ReportSettings, asOf: Month, model
         curve: thinCurve(curve, 400),
         confusion: confusion(outcomes),
       };
+      const groups = riskGroups(outcomes.map((outcome) => outcome.probability), outcomes.map((outcome) => outcome.label));
+      latestReliability = { month: latestMatureRow.snapshot_date, groups, pValue: latestMatureRow.calibration_p_value };
     }
+    const defaults = loadConfig({});
+    const estimationThresholds = settings.estimation ?? estimationThresholdsFrom(defaults);
+    const stale = await freshnessFinding(db, settings.datamartDir, asOf, settings.dataQuality ?? dataQualityThresholdsFrom(defaults));
+    const estimation: EstimationView = {
+      backtest: backtestOf(rows),
+      ootAuc: metadata.metrics.oot_auc,
+      estimatedFloor: metadata.metrics.oot_auc - estimationThresholds.estimatedAucMargin,
+      ootReliability: metadata.calibration?.reliability ?? null,
+      ootCalibrationP: metadata.calibration?.hl_p_value ?? null,
+      latestReliability,
+      stale: stale.map((finding) => finding.message),
+    };
     const latestRow = rows.at(-1);
     let scoreBins: DashboardData['scoreBins'] = [];
     if (latestRow) {
@@ -75,6 +97,7 @@ export async function dashboardData(settings: ReportSettings, asOf: Month, model
       latestMonth: latestRow?.snapshot_date ?? null,
       online,
       skew: settings.skew,
+      estimation,
     };
   });
 }

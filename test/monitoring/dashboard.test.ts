@@ -1,7 +1,7 @@
 // The dashboard: four files per run, a PNG of seven non-empty panels, an HTML page with the picture and the tables.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { Resvg } from '@resvg/resvg-js';
 import { createMonitoringActivities } from '../../activities/monitoring.js';
 import { dashboardSpec, renderSvg, FONT, FONT_DIR } from '../../core/monitoring/dashboard.js';
@@ -13,7 +13,10 @@ import { monthRange } from '../../lib/months.js';
 import { makeLoans, makeTempDir, metadataFor, seeded, writeMetadata, writeMonth, writeOnlineMonth, type LoanRow } from './fixtures.js';
 import { inActivity } from '../helpers/activity.js';
 
-const PANEL_TITLES = ['ROC curve', 'Precision–recall', 'Confusion matrix', 'Score distribution', 'Monthly AUC', 'Monthly score PSI', 'Online vs batch score PSI'];
+const PANEL_TITLES = [
+  'ROC curve', 'Precision–recall', 'Confusion matrix', 'Score distribution', 'Monthly AUC', 'Monthly score PSI', 'Online vs batch score PSI',
+  'Realized vs estimated AUC', 'Reliability: probability vs default rate',
+];
 
 function pngSize(png: Buffer): { width: number; height: number } {
   assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], 'PNG signature');
@@ -28,10 +31,10 @@ function pngSize(png: Buffer): { width: number; height: number } {
 function inkPerPanel(svg: string): number[] {
   const image = new Resvg(svg, { background: 'white', font: { loadSystemFonts: false, fontDirs: [FONT_DIR], defaultFontFamily: FONT } }).render();
   const { width, height, pixels } = image;
-  const top = Math.round(height * 0.1);
+  const top = Math.round(height * 0.04); // the dashboard title, above three rows of panels
   const shares: number[] = [];
   for (let row = 0; row < 3; row++) {
-    for (let column = 0; column < (row < 2 ? 3 : 1); column++) {
+    for (let column = 0; column < 3; column++) {
       let ink = 0;
       let total = 0;
       const y0 = top + Math.round(((height - top) * row) / 3);
@@ -64,7 +67,7 @@ async function fixture(dir: string, months: string[]) {
   return { config, modelId, loans, activities: createMonitoringActivities(config) };
 }
 
-test('renderDashboard writes the dated and latest PNG and HTML: seven panels with content, the metrics tables', async () => {
+test('renderDashboard writes the dated and latest PNG and HTML: nine panels with content, the metrics tables', async (t) => {
   const { dir, cleanup } = await makeTempDir();
   try {
     const months = monthRange('2023-07', '2024-06');
@@ -83,6 +86,7 @@ test('renderDashboard writes the dated and latest PNG and HTML: seven panels wit
       latestHtml: `${dir}/reports/latest.html`,
     });
     const png = await readFile(files.png);
+    if (process.env.KEEP_DASHBOARD) await writeFile(process.env.KEEP_DASHBOARD, png);
     const { width, height } = pngSize(png);
     assert.ok(width >= 1800 && height >= 900, `a readable picture, got ${width}×${height}`);
     assert.ok(png.length > 80_000, `a non-trivial PNG, got ${png.length} bytes`);
@@ -94,13 +98,16 @@ test('renderDashboard writes the dated and latest PNG and HTML: seven panels wit
       modelId,
     );
     const spec = dashboardSpec(data) as unknown as { concat: unknown[] };
-    assert.equal(spec.concat.length, 7);
+    assert.equal(spec.concat.length, 9);
     assert.equal(data.mature?.month, '2023-12-01', 'the latest mature month as of 2024-06 is 2023-12');
     const svg = await renderSvg(dashboardSpec(data));
     for (const title of PANEL_TITLES) assert.ok(svg.includes(title), `panel '${title}' is in the picture`);
     assert.ok(svg.includes(`dash_model — monitoring as of 2024-06`), 'titled with model id and as-of');
     const ink = inkPerPanel(svg);
-    for (const [i, share] of ink.entries()) assert.ok(share > 0.003, `panel ${i + 1} is not empty (${(share * 100).toFixed(1)}% ink)`);
+    assert.equal(ink.length, 9);
+    t.diagnostic(`ink per panel: ${ink.map((share) => share.toFixed(4)).join(" ")}`);
+    // a panel holding only its message measures under 0.002 (next test); the sparsest drawn one (six AUC points) ≈ 0.0028
+    for (const [i, share] of ink.entries()) assert.ok(share > 0.0025, `panel ${i + 1} is not empty (${(share * 100).toFixed(2)}% ink)`);
 
     const html = await readFile(files.html, 'utf8');
     assert.equal(html, await readFile(files.latestHtml, 'utf8'));
@@ -130,6 +137,14 @@ test('renderDashboard writes the dated and latest PNG and HTML: seven panels wit
     assert.match(html, /<h2>Online vs batch scores<\/h2>\s*<table id="online">/);
     assert.equal((html.match(/<tr class="(stable|warning|immature)"><td>2024-0[456]-01<\/td>/g) ?? []).length, 3);
     assert.ok(html.includes('<tr class="warning"><td>2024-06-01</td><td class="num">1000</td><td class="num">1000</td>'), 'the skewed month is marked');
+    // issue 30: realized and estimated AUC on one panel, the band shaded, every month with an estimate; the backtest in words
+    const estimatedLayers = (spec.concat[7] as { layer: Array<{ data?: { values: Array<{ month: string; low: number; high: number; realized: number | null }> } }> }).layer;
+    assert.equal(estimatedLayers[1].data!.values.length, computed.rows.length, 'a band for every month');
+    assert.deepEqual(estimatedLayers[3].data!.values.map((v) => v.month), computed.rows.filter((r) => r.auc !== null).map((r) => r.snapshot_date));
+    assert.match(html, /<p id="backtest">[\s\S]*backtest of the estimated AUC on 6 mature month\(s\): mean \|realized − estimated\| 0\.\d{4}, \d\/6/);
+    assert.ok(html.includes('<th>auc_estimated</th>') && html.includes('<th>calibration_p_value</th>'));
+    assert.ok(svg.includes('2023-12, latest mature (HL p'), 'the reliability panel draws the latest mature month');
+    assert.ok(!html.includes('id="freshness"'), 'data up to the as-of month is not stale');
     assert.ok((await stat(files.png)).mtimeMs > 0);
   } finally {
     await cleanup();
@@ -156,6 +171,7 @@ test('with no mature month the dashboard still renders and says so', async () =>
     // the ink measure tells an empty panel from a drawn one: text-only panels stay below the bar the full test uses
     for (const i of [0, 1, 2, 4, 6]) assert.ok(ink[i] < 0.002, `panel ${i + 1} holds only its message (${ink[i]})`);
     assert.ok(ink[3] > 0.003 && ink[5] > 0.003, 'score distribution and PSI are drawn');
+    assert.ok(ink[7] > 0.0025, `the estimated AUC and its band are drawn before any label (${ink[7]})`);
     assert.ok(pngSize(await readFile(files.png)).width > 1000);
   } finally {
     await cleanup();
