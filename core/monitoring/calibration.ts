@@ -4,10 +4,16 @@
 // against observed default rate per group) that the model's metadata keeps for its OOT months.
 import jstat from 'jstat';
 
-/** Risk groups of the test and the curve: probability deciles. */
+/** Risk groups of the test and the curve: probability deciles … */
 export const CALIBRATION_GROUPS = 10;
-/** Fewer labelled loans than this per group and the chi-square approximation is not to be trusted: no p-value. */
+/** … or fewer groups in a small month, so that each holds at least this many loans; under 3 groups there is no test. */
 export const MIN_LOANS_PER_GROUP = 10;
+const MIN_GROUPS = 3;
+
+/** Deciles, or as many groups of MIN_LOANS_PER_GROUP as a small month holds (a 70-loan month: 7 groups). */
+export function groupsFor(loans: number): number {
+  return Math.min(CALIBRATION_GROUPS, Math.floor(loans / MIN_LOANS_PER_GROUP));
+}
 
 export interface CalibrationGroup {
   loans: number;
@@ -60,10 +66,14 @@ export function riskGroups(probabilities: ArrayLike<number>, labels: ArrayLike<n
  * Hosmer–Lemeshow: Σ over groups of (observed − expected defaults)² / (expected · (1 − expected / loans)), against a
  * chi-square with one degree of freedom per group. The model was not fitted on the months monitoring judges (`after`),
  * so no degrees of freedom are spent on fitted parameters, as in external validation. NULL with fewer than
- * MIN_LOANS_PER_GROUP loans per group.
+ * MIN_LOANS_PER_GROUP loans per group or fewer than 3 groups.
  */
-export function hosmerLemeshow(probabilities: ArrayLike<number>, labels: ArrayLike<number>, groups = CALIBRATION_GROUPS): HosmerLemeshow | null {
-  if (probabilities.length < groups * MIN_LOANS_PER_GROUP) return null;
+export function hosmerLemeshow(
+  probabilities: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  groups = groupsFor(probabilities.length),
+): HosmerLemeshow | null {
+  if (groups < MIN_GROUPS || probabilities.length < groups * MIN_LOANS_PER_GROUP) return null;
   const risk = riskGroups(probabilities, labels, groups);
   let statistic = 0;
   let degrees = 0;

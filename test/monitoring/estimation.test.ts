@@ -119,4 +119,7 @@ test('the calibration test passes a calibrated model and flags a miscalibrated o
   const groups = riskGroups([0.1, 0.2, 0.3, 0.4], [0, 0, 1, 1], 2);
   assert.deepEqual(groups.map((g) => [g.loans, Number(g.mean_probability.toFixed(6)), g.observed_rate]), [[2, 0.15, 0], [2, 0.35, 1]]);
   assert.equal(hosmerLemeshow([0.1, 0.2], [0, 1]), null, 'too few loans for a chi-square');
+  const small = simulatedMonth(73, seeded(9));
+  assert.equal(hosmerLemeshow(small.probabilities, small.labels)!.groups.length, 7, 'a 73-loan month: 7 groups of at least 10');
+  assert.equal(hosmerLemeshow(small.probabilities.slice(0, 29), small.labels.slice(0, 29)), null, 'under 3 groups of 10: no test');
 });

@@ -12,6 +12,9 @@ import { trainCandidate } from '../../core/models/candidate.js';
 import { promote } from '../../core/models/registry.js';
 import { buildTrainingSet } from '../../core/models/training-set.js';
 import { readDecisionLog } from '../../core/monitoring/governance.js';
+import { backtestOf, describeBacktest } from '../../core/monitoring/estimated-findings.js';
+import { describeCalibration, readMetadata } from '../../core/models/bank.js';
+import { readRegistry } from '../../core/models/registry.js';
 import { releaseScoringSessions } from '../../core/scoring/model-loader.js';
 import { scoreMonth } from '../../core/scoring/score-month.js';
 import type { MonitoringRow } from '../../lib/contracts.js';
@@ -86,4 +89,37 @@ test('the coverage gap is a data finding: alerted, no retrain, and the decision 
   assert.match(decision.reason, /no retrain: data findings are upstream problems a retrain cannot fix/);
   const log = await withDuckDB((db) => readDecisionLog(db, datamart.decisionLog(config.DATAMART_DIR)));
   assert.deepEqual(log.map((row) => [row.action, row.model_id, row.reason]), [['alert', modelId, decision.reason]]);
+});
+
+test('issue 30 on the real sample: every month has an estimated AUC and a band, mature months are backtested, OOT calibration recorded', async (t) => {
+  const immature = rows.filter((row) => row.status === 'immature');
+  assert.ok(immature.length >= 6, `the newest six months are immature as of ${AS_OF}`);
+  for (const row of rows) {
+    assert.ok(row.auc_estimated !== null && row.auc_estimated_low !== null && row.auc_estimated_high !== null, `${month(row)}: an estimate and a band`);
+    assert.ok(row.auc_estimated_low <= row.auc_estimated && row.auc_estimated <= row.auc_estimated_high, `${month(row)}: the band holds the estimate`);
+    assert.ok(Math.abs(row.expected_default_rate - row.mean_probability) < 1e-12);
+    if (row.status === 'immature') assert.equal(row.calibration_p_value, null, `${month(row)}: no labels, no calibration test`);
+  }
+  const backtest = backtestOf(rows);
+  const mature = rows.filter((row) => row.auc !== null);
+  for (const row of rows) {
+    t.diagnostic(
+      `${month(row)} ${row.window} ${row.status}: n ${row.n_scored}, AUC ${row.auc?.toFixed(3) ?? '—'}, estimated ${row.auc_estimated!.toFixed(3)} ` +
+        `[${row.auc_estimated_low!.toFixed(3)}, ${row.auc_estimated_high!.toFixed(3)}], expected default ${row.expected_default_rate.toFixed(3)}, ` +
+        `observed ${row.observed_default_rate?.toFixed(3) ?? '—'}, HL p ${row.calibration_p_value?.toFixed(4) ?? '—'}`,
+    );
+  }
+  t.diagnostic(describeBacktest(backtest));
+  assert.equal(backtest.months, mature.length);
+  assert.ok(backtest.months >= 10, `mature months to backtest on: ${backtest.months}`);
+  assert.ok(backtest.mean_absolute_error! < 0.1, `the estimate is near the realized AUC on average: ${backtest.mean_absolute_error}`);
+  assert.ok(mature.some((row) => row.calibration_p_value !== null), 'mature months are tested for calibration');
+
+  const metadata = await readMetadata(config.MODEL_BANK_DIR, modelId);
+  assert.ok(metadata.calibration, 'the model records its OOT calibration at training');
+  assert.equal(metadata.calibration.reliability.length, 10);
+  assert.equal(metadata.calibration.alpha, config.CALIBRATION_ALPHA);
+  t.diagnostic(`OOT calibration: ${describeCalibration(metadata.calibration)}`);
+  const registered = (await readRegistry(config.MODEL_BANK_DIR)).history.find((event) => event.model_id === modelId && event.stage === 'candidate');
+  assert.ok(registered?.reason.includes(describeCalibration(metadata.calibration)), 'training says whether the model is calibrated on OOT');
 });
