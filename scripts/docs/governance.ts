@@ -14,8 +14,8 @@ const pct = (share: number) => `${Math.round(share * 1000) / 10}%`;
 
 const ACTION_MEANING: Record<(typeof GOVERNANCE_ACTIONS)[number], string> = {
   no_action: 'nothing found on the out-of-sample months; the numbers it rests on are in the reason',
-  alert: 'warnings, or data or skew findings only: alerted (log, webhook), no training',
-  retrain: 'a critical drift or performance finding, new labelled months exist, no retrain within the cooldown: model-lifecycle trains',
+  alert: 'warnings, or data, skew or calibration findings only: alerted (log, webhook), no training',
+  retrain: 'a critical drift or performance finding (or estimated performance, when configured), new labelled months exist, no retrain within the cooldown: model-lifecycle trains',
   retrain_suppressed_cooldown: 'the same, but a retrain started within the cooldown: logged, not acted on',
   retrain_not_useful: 'a critical finding, but no labelled month after the model\'s window: a retrain would learn from the same months',
   monitor_only: 'the model monitored is not the production model (`monitor --model <id>`): monitoring written, never a retrain',
@@ -69,6 +69,10 @@ optimistic, so **governance judges \`after\` months only**; the dashboard shades
 | \`DATA_VOLUME_DROP\` | ${c.DATA_VOLUME_DROP} | a source month with fewer than ${pct(1 - c.DATA_VOLUME_DROP)} of the median rows of the 3 months before: warning (none at all: critical) | a month that arrived partly or not at all |
 | \`ONLINE_PSI_WARNING\` | ${c.ONLINE_PSI_WARNING} | PSI of a month's online scores (the scoring API's) against its batch scores by the same model at or above it: skew warning | the same rule of thumb as for drift; scores that agree give 0 |
 | \`ONLINE_PSI_MIN_ROWS\` | ${c.ONLINE_PSI_MIN_ROWS} | a month with fewer online scores is shown, not judged | n scores sampled from the batch population give a PSI near 9 / n by chance (${(9 / c.ONLINE_PSI_MIN_ROWS).toFixed(3)} at ${c.ONLINE_PSI_MIN_ROWS}), well under the warning |
+| \`DATA_FRESHNESS_GRACE_MONTHS\` | ${c.DATA_FRESHNESS_GRACE_MONTHS} | monitoring as of more than this many months after the newest month with source rows: freshness data finding (critical from 3 months) | the monthly pipeline loads the month just ended on the 1st, so during a month the newest data is normally last month's |
+| \`CALIBRATION_ALPHA\` | ${c.CALIBRATION_ALPHA} | Hosmer–Lemeshow p-value of the latest mature \`after\` month below it: calibration finding | a calibrated model is flagged by chance in ${pct(c.CALIBRATION_ALPHA)} of months; a real miscalibration gives p-values far below |
+| \`ESTIMATED_AUC_MARGIN\` | ${c.ESTIMATED_AUC_MARGIN} | the estimated AUC's whole 90% band below the OOT AUC minus this: performance_estimated finding | a drop smaller than the margin does not change a credit decision; requiring the whole band below keeps the month's luck out |
+| \`ESTIMATED_PERFORMANCE_ACTION\` | ${c.ESTIMATED_PERFORMANCE_ACTION} | what a performance_estimated finding does: \`alert\`, or \`retrain\` (then it is critical, like a realized AUC below ${c.AUC_CRITICAL}) | an estimate rests on the model's own probabilities: a person should look before the model is replaced on it |
 | \`TRAINING_WINDOW_MONTHS\` | ${c.TRAINING_WINDOW_MONTHS} | train on the most recent N labelled months (0: all) | after a concept drift old months drown the new pattern |
 
 ## 4. Findings and what each does
@@ -79,20 +83,59 @@ optimistic, so **governance judges \`after\` months only**; the dashboard shades
 | feature NULL share above its baseline | data | warning | alerted and logged, never a retrain |
 | row volume of a source month below its recent median | data | warning / critical (no rows) | alerted and logged, never a retrain |
 | freshness: a source's latest month with rows behind the freshest source | data | warning / critical (3+ months) | alerted and logged, never a retrain |
-| score PSI of the latest \`after\` month, on the covered rows | drift | warning ≥ ${c.PSI_WARNING}, critical ≥ ${c.PSI_CRITICAL} | critical: retrain (see §5) |
+| freshness: monitoring as of a month more than ${c.DATA_FRESHNESS_GRACE_MONTHS} month(s) after the newest month with source rows (e.g. \`stale data: monitoring as of 2026-12, but the newest month with source rows is 2024-12, 24 month(s) earlier\`) | data | warning / critical (3+ months) | alerted and logged on the first run, shown on the dashboard; never a retrain: load the missing months |
+| estimated AUC of the latest \`after\` month, its whole 90% band below the OOT AUC − ${c.ESTIMATED_AUC_MARGIN} (labels mature or not) | performance_estimated | warning (critical with \`ESTIMATED_PERFORMANCE_ACTION=retrain\`) | alerted; a retrain only when so configured (see §6) |
+| Hosmer–Lemeshow p-value of the latest mature \`after\` month below ${c.CALIBRATION_ALPHA} | calibration | warning | alerted, "recalibrate"; never a retrain by itself: the ranking may be fine while the probabilities are off |
+| score PSI of the latest \`after\` month, on the covered rows | drift | warning ≥ ${c.PSI_WARNING}, critical ≥ ${c.PSI_CRITICAL} | critical: retrain (see §6) |
 | feature CSI of the latest \`after\` month, on the covered rows | drift | warning ≥ ${c.PSI_CRITICAL} | alerted: one drifting feature alone does not mean the model is wrong |
-| AUC of the latest mature \`after\` month | performance | critical < ${c.AUC_CRITICAL} | retrain (see §5) |
+| AUC of the latest mature \`after\` month | performance | critical < ${c.AUC_CRITICAL} | retrain (see §6) |
 | online vs batch score PSI of the latest month with at least ${c.ONLINE_PSI_MIN_ROWS} online scores (any window) | skew | warning ≥ ${c.ONLINE_PSI_WARNING} | alerted and logged, **never a retrain**: the serving path scores otherwise than the batch path (training-serving skew, not concept drift); fix serving, the model is not at fault |
 
 Older months are history, not news: only the latest \`after\` month (the latest mature one for AUC; for skew, the
 latest month with enough online scores) is judged, so the same cause does not request a retrain every week.
 
-## 5. Retraining
+## 5. Performance before the labels, and calibration
+
+A loan's label (30 days past due at month 6) is known six months after the application, so the newest six months
+have no realized AUC. Two things fill that gap.
+
+**Estimated performance.** If the model is calibrated, a loan scored 20% defaults one time in five. Reading every
+probability that way gives the confusion matrix the month should have at every threshold, and so the AUC it should
+have: \`auc_estimated\` (confidence-based performance estimation, the method NannyML calls CBPE). How far a month's
+real AUC can stray from that by luck depends on how many loans it has: \`auc_estimated_low\`–\`auc_estimated_high\`
+is the 90% band, from 400 simulated label draws of the month (each loan defaulting with its probability, seeded so
+the same month always gives the same band). \`expected_default_rate\` is the mean probability. Every month carries
+them, mature months too: there the estimate is checked against the realized \`auc\` (the *backtest*: mean absolute
+error and the share of months whose realized AUC fell inside the band; \`npm run monitor\` prints it, the dashboard
+draws realized and estimated AUC on one panel with the band shaded). On the real 15% sample the backtest gives a mean
+error of 0.039 and 17 of 18 mature months inside the band.
+
+What it can see: a change in *who applies* that moves the scores, e.g. a pre-screen that leaves only borderline
+applicants (scores bunched in the middle are hard to rank: the estimated AUC falls before any label). What it
+cannot see: a change in *who defaults* among applicants who look the same (pure concept drift). The scores do not
+move, so neither does the estimate; it shows up only when the labels mature, as a realized AUC outside the band, a
+calibration finding, and a realized AUC below ${c.AUC_CRITICAL}. An estimate is therefore a warning light, not a
+replacement for the labels.
+
+**Calibration.** Pricing and provisioning read a 20% probability as a 20% default rate; estimated performance does
+too. Each mature month is split into risk groups (probability deciles; fewer groups of at least 10 loans in a small
+month) and the defaults observed in each group are compared with those its probabilities expect
+(Hosmer–Lemeshow test, chi-square with one degree of freedom per group, since the model was not fitted on these
+months): \`calibration_p_value\`, beside \`expected_default_rate\` against \`observed_default_rate\` and the Brier score.
+A p-value below ${c.CALIBRATION_ALPHA} on the latest mature \`after\` month is a \`calibration\` finding: recalibrate (refit the
+probability scale on recent labelled months); the ranking may still be good. Training measures the same on the OOT
+months and keeps the reliability curve (mean probability against observed default rate per decile) in
+\`metadata.json\` (\`calibration\`); a model miscalibrated on OOT is said to be so in its registry entry
+("MISCALIBRATED on OOT …"), because its estimated performance will be biased. The dashboard draws the OOT curve and
+the latest mature month's.
+
+## 6. Retraining
 
 A retrain always goes through the normal training workflow (every family, selection on the test months) and the
-promotion gate (§6). It starts in one of three ways, each written to the decision log:
+promotion gate (§7). It starts in one of three ways, each written to the decision log:
 
-1. **Monitoring** (weekly): a critical drift or performance finding on the production model requests a retrain
+1. **Monitoring** (weekly): a critical drift or performance finding (or a performance_estimated one when
+   \`ESTIMATED_PERFORMANCE_ACTION=retrain\`) on the production model requests a retrain
    only when (a) labelled application months exist after the model's window, otherwise the decision is
    \`retrain_not_useful\`, and (b) no retrain started within the last ${c.RETRAIN_COOLDOWN_DAYS} days, otherwise it is
    \`retrain_suppressed_cooldown\`.
@@ -104,7 +147,7 @@ promotion gate (§6). It starts in one of three ways, each written to the decisi
 
 The cooldown counts from the latest \`retrain\`, \`retrain_forced\` or \`scheduled_retrain\` decision.
 
-## 6. Promotion
+## 7. Promotion
 
 The gate promotes a new model automatically only when **both** hold:
 
@@ -122,14 +165,14 @@ promotion (\`npm run promote -- --model <id>\`):
 - [ ] the reviewer has read the gate's reason in \`registry.json\` and signs off in the change record;
 - [ ] after promoting: the next monitoring run shows the new model with no critical finding.
 
-## 7. Rollback
+## 8. Rollback
 
 \`npm run rollback -- --reason "<why>"\` returns to the most recent earlier production model that was not itself
 rolled back; the current one is marked \`rejected\` with the reason. Roll back when monitoring of the new model shows a
 critical performance finding it did not have at promotion, or when a reviewer withdraws the sign-off. A rollback is
 not a retrain: it needs no cooldown and writes no decision-log row (the registry history is its record).
 
-## 8. Decision log actions
+## 9. Decision log actions
 
 Every governance decision, including doing nothing, is one row of \`gold/governance/decisions.parquet\` with its reason and the findings behind it:
 
