@@ -103,7 +103,7 @@ have no realized AUC. Two things fill that gap.
 probability that way gives the confusion matrix the month should have at every threshold, and so the AUC it should
 have: \`auc_estimated\` (confidence-based performance estimation, the method NannyML calls CBPE). How far a month's
 real AUC can stray from that by luck depends on how many loans it has: \`auc_estimated_low\`–\`auc_estimated_high\`
-is the 90% band, from 400 simulated label draws of the month (each loan defaulting with its probability, seeded so
+is the 90% band, from 400 simulated label draws of the month (100 to 400 in months of more than 5,000 loans) (each loan defaulting with its probability, seeded so
 the same month always gives the same band). \`expected_default_rate\` is the mean probability. Every month carries
 them, mature months too: there the estimate is checked against the realized \`auc\` (the *backtest*: mean absolute
 error and the share of months whose realized AUC fell inside the band; \`npm run monitor\` prints it, the dashboard

@@ -9,6 +9,9 @@ import { dashboardData } from '../../core/monitoring/report.js';
 import { thresholdsFrom } from '../../core/monitoring/status.js';
 import { skewThresholdsFrom } from '../../core/monitoring/online-skew.js';
 import { loadConfig } from '../../lib/config.js';
+import { withDuckDB, writeParquetAtomic } from '../../core/duckdb.js';
+import { monitoringSettings } from '../../core/monitoring/table.js';
+import { datamart, partitionFile } from '../../lib/layout.js';
 import { monthRange } from '../../lib/months.js';
 import { makeLoans, makeTempDir, metadataFor, seeded, writeMetadata, writeMonth, writeOnlineMonth, type LoanRow } from './fixtures.js';
 import { inActivity } from '../helpers/activity.js';
@@ -183,6 +186,30 @@ test('rendering before computing fails with a message saying what to run', async
   try {
     const { modelId, activities } = await fixture(dir, ['2024-05']);
     await assert.rejects(activities.renderDashboard({ asOf: '2024-06', modelId }), /no monitoring table: run computeMonitoring/);
+  } finally {
+    await cleanup();
+  }
+});
+
+test('monitoring as of a month long after the newest data: the dashboard says the data is stale', async () => {
+  const { dir, cleanup } = await makeTempDir();
+  try {
+    const { config, modelId, activities } = await fixture(dir, ['2024-05', '2024-06']);
+    await withDuckDB(async (db) => {
+      for (const month of ['2024-05', '2024-06']) {
+        await writeParquetAtomic(db, 'SELECT range AS x FROM range(10)', partitionFile(datamart.sourceTable(config.DATAMART_DIR, 'bronze', 'attributes'), month));
+      }
+    });
+    await inActivity(() => activities.computeMonitoring({ asOf: '2024-12', modelId }));
+    const files = await activities.renderDashboard({ asOf: '2024-12', modelId });
+    const html = await readFile(files.html, 'utf8');
+    assert.ok(
+      html.includes(
+        '<p id="freshness" class="critical"><strong>Stale data:</strong> stale data: monitoring as of 2024-12, but the newest month with source rows is 2024-06, 6 month(s) earlier',
+      ),
+    );
+    const svg = await renderSvg(dashboardSpec(await dashboardData({ ...monitoringSettings(config), reportsDir: config.REPORTS_DIR }, '2024-12', modelId)));
+    assert.ok(svg.includes('STALE DATA: stale data: monitoring as of 2024-12'), 'the picture says it too');
   } finally {
     await cleanup();
   }
