@@ -21,6 +21,8 @@ const alertInput = z.object({
 
 const sourcesInput = z.object({ sourceDir: z.string().min(1) });
 
+const SOURCE_QUERY_DEADLINE_MS = 10_000;
+
 /** A running backfill that reads another source folder and came first. */
 export interface OtherSourceBackfill {
   workflowId: string;
@@ -45,10 +47,14 @@ export async function backfillsOnOtherSources(
     if (execution.workflowId === self?.workflowId) continue;
     let answer: SourceFolderAnswer;
     try {
-      answer = await client.workflow.getHandle(execution.workflowId).query<SourceFolderAnswer>(SOURCE_FOLDER_QUERY);
-    } catch (error) {
-      if (error instanceof WorkflowNotFoundError || error instanceof QueryNotRegisteredError) continue;
-      throw error;
+      // Bounded: a backfill whose workers are all down cannot answer, and must not hang the caller.
+      answer = await client.connection.withDeadline(Date.now() + SOURCE_QUERY_DEADLINE_MS, () =>
+        client.workflow.getHandle(execution.workflowId).query<SourceFolderAnswer>(SOURCE_FOLDER_QUERY),
+      );
+    } catch {
+      // Closed meanwhile, an older worker without the query, or no worker answering: its folder is unknown here
+      // (the workflow's own check at start, run by a worker, sees it once workers are up).
+      continue;
     }
     if (answer.sourceDir === sourceDir) continue;
     const first =
