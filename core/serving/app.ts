@@ -215,6 +215,7 @@ export async function startScoringServer(options: ServeOptions): Promise<Scoring
 
   const requestSchema = scoreRequestSchema(options.maxBatch);
   const datamartMonths = new DatamartMonths(options.datamartDir, options.registryPollMs);
+  await datamartMonths.refresh();
 
   app.post('/v1/score', async (request, reply) => {
     const requestedAt = new Date();
@@ -226,7 +227,7 @@ export async function startScoringServer(options: ServeOptions): Promise<Scoring
     const single = parsed.data.application !== undefined;
     const applications = parsed.data.application ? [parsed.data.application] : parsed.data.applications!;
     let placed: PlacedApplication[];
-    const bounds = await datamartMonths.bounds(holder.current?.model.metadata.windows);
+    const bounds = datamartMonths.current(holder.current?.model.metadata.windows);
     try {
       placed = applications.map((application, index) => placeApplication(application, single ? 'application' : `applications.${index}`, bounds));
     } catch (error) {
