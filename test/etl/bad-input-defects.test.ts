@@ -23,6 +23,8 @@ import { SOURCES, type Source } from '../../lib/layout.js';
 import { BAD_INPUT_DOC, renderRanges } from '../../scripts/docs/bad-input.js';
 import { readFileSync } from 'node:fs';
 import { removeDir, SAMPLE_DIR, tempDir } from './helpers.js';
+import { MUTATION_CLASSES } from '../helpers/mutations.js';
+import { API_MUTATION_CLASSES } from '../helpers/api-mutations.js';
 
 const run = promisify(execFile);
 
@@ -154,6 +156,10 @@ test('a client command with no server answering says to start it with npm run se
   assert.doesNotMatch(result.stderr, /run the same command again; it redoes only/);
 });
 
-test('docs/bad-input.md holds the range table of lib/column-ranges.ts (npm run docs:bad-input)', () => {
-  assert.ok(readFileSync(BAD_INPUT_DOC, 'utf8').includes(renderRanges()), 'docs/bad-input.md is stale: run npm run docs:bad-input');
+test('docs/bad-input.md holds the range table of lib/column-ranges.ts and an outcome for every mutation class', () => {
+  const doc = readFileSync(BAD_INPUT_DOC, 'utf8');
+  assert.ok(doc.includes(renderRanges()), 'docs/bad-input.md is stale: run npm run docs:bad-input');
+  const names = [...MUTATION_CLASSES.map((m) => m.name), ...API_MUTATION_CLASSES.map((m) => `API: ${m.name}`)];
+  for (const name of names) assert.match(doc, new RegExp(`\\| ${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\| \\*\\*`), `no outcome for "${name}": run npm run test:mutations`);
+  assert.doesNotMatch(doc, /\*\*SILENT\*\*/);
 });
