@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { adaptActivity, toTemporalFailure } from '../../activities/failures.js';
 import {
   InvalidSourceData,
+  DiskFull,
   MonitoringInputError,
   NoPreviousModel,
   NON_RETRYABLE_TYPES,
@@ -29,6 +30,7 @@ test('every member of the family leaves as a non-retryable ApplicationFailure of
     'NoPreviousModel',
     'MonitoringInputError',
     'XGBoostError',
+    'DiskFull',
   ]);
   for (const Kind of PIPELINE_ERRORS) {
     const error =
@@ -36,7 +38,9 @@ test('every member of the family leaves as a non-retryable ApplicationFailure of
         ? new InvalidSourceData({ file: 'a.csv', column: 'Age', line: 3 }, 'not a number')
         : Kind === MonitoringInputError
           ? new MonitoringInputError('p.parquet', 'bad row')
-          : new (Kind as new (message: string) => PipelineError)('broken');
+          : Kind === DiskFull
+            ? new DiskFull('/dm/silver/x/data.parquet', 2048, 0, 'at least')
+            : new (Kind as new (message: string) => PipelineError)('broken');
     assert.ok(error instanceof PipelineError);
     assert.equal(error.name, Kind.type);
     const failure = toTemporalFailure(error);
@@ -47,6 +51,10 @@ test('every member of the family leaves as a non-retryable ApplicationFailure of
   }
   assert.equal(new InvalidSourceData({ file: 'a.csv', column: 'Age', line: 3 }, 'not a number').message, "a.csv, column 'Age', line 3: not a number");
   assert.equal(new XGBoostError('bad param', 'XGBoosterSetParam').message, 'XGBoosterSetParam: bad param');
+  assert.equal(
+    new DiskFull('/dm/silver/x/data.parquet', 2048, 100, 'at least').message,
+    'disk full writing /dm/silver/x/data.parquet: it needs at least 2.0 KiB (2048 bytes), 100 bytes free on its file system; free space there, then run the same command again',
+  );
 });
 
 test('the classes are the same wherever they are imported from; a NoPreviousModel from the registry is permanent', async () => {
