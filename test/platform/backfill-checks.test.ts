@@ -198,11 +198,16 @@ test('the staging cache keeps only the source versions a partition still referen
     assert.ok(both.includes(first));
     const second = both.find((version) => version !== first)!;
 
-    // 2023-01 recomputed too: no partition references the first version any more, so it is gone.
+    // 2023-01 recomputed too: no partition references the first version any more, so it is gone. A forced run reads
+    // the files again (issue 34: --force re-hashes, whatever the cache key says): 2023-01 now references a version
+    // of its own, 2023-02 still the second.
     const forced = await backfill({ from: '2023-01', to: '2023-01', months: ['2023-01'], force: true });
     assert.deepEqual(forced.done, ['2023-01']);
-    assert.deepEqual(stagedVersions(config, 'loan_daily'), [second]);
-    for (const source of ['attributes', 'financials', 'clickstream']) assert.equal(stagedVersions(config, source).length, 1, source);
+    const afterForce = stagedVersions(config, 'loan_daily');
+    assert.ok(!afterForce.includes(first), 'the first version is gone');
+    assert.ok(afterForce.includes(second), 'the second version is still referenced by 2023-02');
+    assert.equal(afterForce.length, 2, `the forced run's own version and the second: ${afterForce.join(', ')}`);
+    for (const source of ['attributes', 'financials', 'clickstream']) assert.equal(stagedVersions(config, source).length, 2, source);
   });
 });
 
