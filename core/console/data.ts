@@ -253,7 +253,7 @@ export async function readMonthLineage(datamartDir: string, modelBankDir: string
         fingerprint: model.metadata.training_data_sha256,
         inputs: { [`gold/feature_store/${month}`]: '', [`gold/label_store/${month}`]: '' },
         stale: false,
-        why: `trained on ${train.from}..${oot.to} (this month is in its ${windowOf(model.metadata, month)} window)`,
+        why: `built on ${train.from}..${oot.to} (this month is in its ${windowOf(model.metadata, month)} window)`,
         writtenAt: model.metadata.created_at,
         path: null,
       });

@@ -184,7 +184,7 @@ export function modelsPage(context: PageContext, models: ModelView[], promotions
         return m.events.find((event) => event.stage === 'candidate')?.reason ?? '—';
       },
     },
-    { header: 'Lineage (training data sha256)', value: (m) => short(m.metadata.training_data_sha256) },
+    { header: 'Lineage (training data sha256)', value: (m) => html`${short(m.metadata.training_data_sha256)}<br><a href="/lineage?month=${m.metadata.windows.oot.to}">lineage of its last window month</a>` },
     {
       header: 'Promoted by / why',
       value: (m) => {
@@ -529,7 +529,8 @@ ${temporalProblem ? html`<p class="error" role="note">Workflow runs unavailable:
 <p>${stale.length === 0 ? html`<span class="badge current">every partition current</span>` : html`<span class="badge stale">${stale.length} stale</span> ${stale.map((n) => n.name).join(', ')}`}</p>
 <div class="graph" role="list" aria-label="Lineage of ${lineage.month} by layer">
 ${LAYERS.map(([layers, title]) => html`<section role="listitem"><h3>${title}</h3>${lineage.nodes.filter((node) => layers.includes(node.layer)).map((node) => html`<div class="node${node.stale ? ' stale' : ''}">
-<strong>${node.name}</strong><br>${short(node.fingerprint)} ${node.stale ? html`<span class="badge stale">stale</span> ${node.why}` : ''}</div>`)}</section>`)}
+<strong>${node.name}</strong><br>${short(node.fingerprint)} ${node.stale ? html`<span class="badge stale">stale</span> ${node.why}` : ''}
+${Object.keys(node.inputs).length ? html`<br><span class="muted">from ${Object.keys(node.inputs).map((input) => (input === 'slice' ? `source/${node.name.split('/').slice(1).join('/')}` : input)).join(', ')}</span>` : ''}</div>`)}</section>`)}
 </div>
 ${table(`Partitions of ${lineage.month} and what each was built from`, [
     { header: 'Node', value: (n) => n.name },
