@@ -56,7 +56,7 @@ export interface ConsoleTemporal {
 }
 
 export interface ConsoleOptions {
-  config: Pick<Config, 'DATAMART_DIR' | 'MODEL_BANK_DIR' | 'CONSOLE_TOKEN' | 'TEMPORAL_UI_URL' | 'PSI_WARNING' | 'PSI_CRITICAL' | 'AUC_CRITICAL'>;
+  config: Pick<Config, 'DATAMART_DIR' | 'MODEL_BANK_DIR' | 'CONSOLE_TOKEN' | 'TEMPORAL_UI_URL' | 'PSI_WARNING' | 'PSI_CRITICAL' | 'AUC_CRITICAL' | 'ESTIMATED_AUC_MARGIN'>;
   temporal: ConsoleTemporal | null;
   logger?: boolean;
 }
@@ -232,7 +232,7 @@ export async function buildConsoleApp(options: ConsoleOptions): Promise<FastifyI
     const model = models.find((m) => m.metadata.model_id === (query.model || registry.production)) ?? models[0] ?? null;
     const rows = model ? await readMonitoringRows(config.DATAMART_DIR, model.metadata.model_id) : null;
     const predictions = model && month ? await readMonthPredictions(config.DATAMART_DIR, model.metadata.model_id, month) : null;
-    return page(reply, monitoringPage(await context(), { models, model, rows, decisions, month, predictions, thresholds: thresholdsFrom(config) }));
+    return page(reply, monitoringPage(await context(), { models, model, rows, decisions, month, predictions, thresholds: thresholdsFrom(config), estimatedAucMargin: config.ESTIMATED_AUC_MARGIN }));
   });
 
   app.get('/lineage', async (request, reply) => {

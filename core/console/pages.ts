@@ -4,7 +4,8 @@
 import { monitoringRowSchema, type GovernanceDecision, type ModelMetadata, type MonitoringRow } from '../../lib/contracts.js';
 import type { Month } from '../../lib/months.js';
 import type { Row } from '../duckdb.js';
-import { aucPanel, psiPanel, FONT, WINDOW_COLORS, type DashboardData } from '../monitoring/dashboard.js';
+import { aucPanel, estimatedAucPanel, psiPanel, FONT, WINDOW_COLORS, type DashboardData, type EstimationView } from '../monitoring/dashboard.js';
+import { backtestOf } from '../monitoring/estimated-findings.js';
 import type { Thresholds } from '../monitoring/status.js';
 import type { ApplicationView, LineageLayer, MonthLineage, MonthPredictions, ModelView } from './data.js';
 import { formatNumber, html, notAvailable, raw, scriptJson, table, type Column, type Html } from './html.js';
@@ -340,6 +341,8 @@ export interface MonitoringPageData {
   month: Month | null;
   predictions: MonthPredictions | null;
   thresholds: Thresholds;
+  /** ESTIMATED_AUC_MARGIN: the estimated-AUC floor is the OOT AUC minus this. */
+  estimatedAucMargin: number;
 }
 
 interface FindingView {
@@ -381,31 +384,29 @@ export function monitoringPage(context: PageContext, data: MonitoringPageData): 
     id: 'monitoring',
     rowClass: (row) => `${String(row.status)} window-${String(row.window)}`,
   });
-  const validated: MonitoringRow[] = rows.flatMap((row) => {
+  // A table written before newer columns existed fails today's schema; the panels read only the older columns.
+  const validated: MonitoringRow[] = rows.map((row) => {
     const parsed = monitoringRowSchema.safeParse(row);
-    return parsed.success ? [parsed.data] : [];
+    return parsed.success ? parsed.data : (row as unknown as MonitoringRow);
   });
-  const dashboard = { rows: validated, thresholds: data.thresholds } as unknown as DashboardData;
+  const metadata = data.model.metadata;
+  const estimation: EstimationView = {
+    backtest: backtestOf(validated),
+    ootAuc: metadata.metrics.oot_auc,
+    estimatedFloor: metadata.metrics.oot_auc - data.estimatedAucMargin,
+    ootReliability: metadata.calibration?.reliability ?? null,
+    ootCalibrationP: metadata.calibration?.hl_p_value ?? null,
+    latestReliability: null,
+    stale: [],
+  };
+  const dashboard = { rows: validated, thresholds: data.thresholds, estimation } as unknown as DashboardData;
   const charts: ChartSpec[] = [
     { id: 'auc', spec: topLevel(aucPanel(dashboard)) },
     { id: 'psi', spec: topLevel(psiPanel(dashboard)) },
   ];
   const estimated = present.has('auc_estimated') ? rows.filter((row) => row.auc_estimated !== null && row.auc_estimated !== undefined) : [];
   if (estimated.length) {
-    charts.push({
-      id: 'estimated',
-      spec: topLevel({
-        title: { text: 'Estimated (band) and realized AUC', subtitle: 'estimated from the model’s probabilities before labels mature' },
-        width: 380,
-        height: 250,
-        data: { values: estimated.map((row) => ({ month: row.snapshot_date, low: row.auc_estimated_low, high: row.auc_estimated_high, estimated: row.auc_estimated, realized: row.auc })) },
-        layer: [
-          { mark: { type: 'area', opacity: 0.25, color: '#1565c0' }, encoding: { x: { field: 'month', type: 'temporal', timeUnit: 'yearmonth', title: 'Application month' }, y: { field: 'low', type: 'quantitative', scale: { zero: false }, title: 'AUC' }, y2: { field: 'high' } } },
-          { mark: { type: 'line', strokeDash: [4, 3], color: '#1565c0' }, encoding: { x: { field: 'month', type: 'temporal', timeUnit: 'yearmonth' }, y: { field: 'estimated', type: 'quantitative' } } },
-          { mark: { type: 'line', point: true, color: '#2e7d32' }, encoding: { x: { field: 'month', type: 'temporal', timeUnit: 'yearmonth' }, y: { field: 'realized', type: 'quantitative' } } },
-        ],
-      }),
-    });
+    charts.push({ id: 'estimated', spec: topLevel(estimatedAucPanel(dashboard)) });
   }
   const calibrated = present.has('expected_default_rate') ? rows.filter((row) => row.expected_default_rate !== null && row.expected_default_rate !== undefined) : [];
   if (calibrated.length) {

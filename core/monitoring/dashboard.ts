@@ -404,7 +404,7 @@ function backtestLines(estimation: EstimationView): string[] {
   return [`backtest, ${backtest.months} mature month(s): mean |realized − est.| ${backtest.mean_absolute_error!.toFixed(3)}`, `${band} · ${floor}`];
 }
 
-function estimatedAucPanel(data: DashboardData): Record<string, unknown> {
+export function estimatedAucPanel(data: DashboardData): Record<string, unknown> {
   const title = 'Realized vs estimated AUC';
   const estimation = data.estimation;
   const values = data.rows
