@@ -4,6 +4,12 @@ import { z } from 'zod';
 import { DEFAULT_TASK_QUEUE } from './temporal.js';
 
 const share = (fallback: number) => z.coerce.number().min(0).max(1).default(fallback);
+/** true/false (also 1/0, yes/no) — not z.coerce.boolean, which reads "false" as true. */
+const flag = (fallback: boolean) =>
+  z
+    .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])])
+    .transform((value) => value === true || value === 'true' || value === '1' || value === 'yes')
+    .default(fallback);
 
 /** Every variable on its own (pick from it for a part of the configuration); configSchema adds the cross-checks. */
 export const configVariablesSchema = z.object({
@@ -27,6 +33,17 @@ export const configVariablesSchema = z.object({
   AUC_CRITICAL: share(0.7),
   /** Promotion gate: the minimum AUC a candidate must reach on its out-of-time months. */
   PROMOTION_MIN_AUC: share(0.7),
+  /**
+   * A candidate replaces production only when the lower end of the 95% interval of (candidate AUC − production AUC),
+   * paired on months out of sample for both (DeLong), lies above −this margin.
+   */
+  PROMOTION_NON_INFERIORITY_MARGIN: z.coerce.number().min(0).max(0.5).default(0.01),
+  /** Registered candidates scored in shadow beside production each month (the newest first). */
+  MAX_CHALLENGERS: z.coerce.number().int().min(0).max(10).default(2),
+  /** true: governance promotes a challenger that wins on shadow months; false: it proposes (logs and alerts) only. */
+  AUTO_PROMOTE_CHALLENGER: flag(false),
+  /** true: governance rolls back when production is significantly worse than the previous model on the same mature rows. */
+  AUTO_ROLLBACK: flag(true),
   /** Automatic retraining at most once per this many days (an operator's `retrain` bypasses it, logged as such). */
   RETRAIN_COOLDOWN_DAYS: z.coerce.number().min(0).default(7),
   /** The monthly retrain policy trains once this many labelled application months follow the production window. */

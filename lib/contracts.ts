@@ -205,3 +205,31 @@ export const governanceDecisionSchema = z.object({
   workflow_id: z.string(),
 });
 export type GovernanceDecision = z.infer<typeof governanceDecisionSchema>;
+
+/** What a promotion decision did: `keep` leaves production as it is (a tie, too little evidence, no fair comparison). */
+export const PROMOTION_ACTIONS = ['promote', 'reject', 'rollback', 'keep'] as const;
+export type PromotionAction = (typeof PROMOTION_ACTIONS)[number];
+
+/**
+ * One row of gold/governance/promotions.parquet (SPEC §4b): every gate, governance and operator decision about the
+ * production model, with the paired evidence it rests on (NULL where no fair comparison existed).
+ */
+export const promotionDecisionSchema = z.object({
+  decided_at: z.string(),
+  /** `gate`, `governance`, or the operator's name. */
+  decided_by: z.string().min(1),
+  action: z.enum(PROMOTION_ACTIONS),
+  candidate_model_id: z.string().nullable(),
+  production_model_id: z.string().nullable(),
+  /** `2024-05..2024-06`; NULL when no month was out of sample for both models. */
+  months_compared: z.string().nullable(),
+  n_rows: z.number().int().nonnegative().nullable(),
+  candidate_auc: z.number().nullable(),
+  production_auc: z.number().nullable(),
+  auc_diff: z.number().nullable(),
+  auc_diff_low: z.number().nullable(),
+  auc_diff_high: z.number().nullable(),
+  p_value: z.number().nullable(),
+  reason: z.string(),
+});
+export type PromotionDecision = z.infer<typeof promotionDecisionSchema>;

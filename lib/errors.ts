@@ -65,6 +65,14 @@ export class NoPreviousModel extends PipelineError {
   static override readonly type = 'NoPreviousModel';
 }
 
+/**
+ * An operator's promotion the gate refused: the model was rolled back or rejected before and does not pass the gate
+ * now (`--force` promotes it anyway, logged as forced).
+ */
+export class PromotionRefused extends PipelineError {
+  static override readonly type = 'PromotionRefused';
+}
+
 /** Predictions, labels or features that monitoring cannot use (wrong columns, values out of range). */
 export class MonitoringInputError extends PipelineError {
   static override readonly type = 'MonitoringInputError';
@@ -126,6 +134,7 @@ export const PIPELINE_ERRORS = [
   InvalidModelArtifact,
   InvalidInput,
   NoPreviousModel,
+  PromotionRefused,
   MonitoringInputError,
   XGBoostError,
   DiskFull,

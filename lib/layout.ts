@@ -43,6 +43,8 @@ export const datamart = {
   /** Online vs batch scores of the model per application month with online scores (training-serving skew). */
   monitoringOnline: (root: string, modelId: string) => join(root, 'gold', 'monitoring_online', `model_id=${modelId}`, 'data.parquet'),
   decisionLog: (root: string) => join(root, 'gold', 'governance', 'decisions.parquet'),
+  /** Every promotion, rejection, rollback and kept production, with its paired evidence (SPEC §4b). */
+  promotionLog: (root: string) => join(root, 'gold', 'governance', 'promotions.parquet'),
 };
 
 export const modelBank = {

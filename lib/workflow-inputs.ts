@@ -125,12 +125,23 @@ export const forceRetrainSchema = z.lazy(() =>
   z.object({ reason: z.string().min(1), asOf: monthSchema.optional(), forced: z.boolean().default(true) }),
 );
 export type ForceRetrainRequest = z.input<typeof forceRetrainSchema>;
+/**
+ * An operator's promotion: `reason` is required by the update's validator (promotions recorded before it had none, so
+ * the handler still reads them); `by` names who decided (the CLI sends the OS user); `force` promotes a model once
+ * rolled back or rejected even when the gate refuses it, logged as forced.
+ */
 export const promoteRequestSchema = z.lazy(() =>
-  z.object({ modelId: modelIdSchema }),
+  z.object({
+    modelId: modelIdSchema,
+    reason: z.string().trim().min(1).optional(),
+    by: z.string().trim().min(1).optional(),
+    force: z.boolean().optional(),
+  }),
 );
 export type PromoteRequest = z.input<typeof promoteRequestSchema>;
+/** `reason` is required by the update's validator; `by` names who decided. */
 export const rollbackRequestSchema = z.lazy(() =>
-  z.object({ reason: z.string().optional() }),
+  z.object({ reason: z.string().optional(), by: z.string().trim().min(1).optional() }),
 );
 export type RollbackRequest = z.input<typeof rollbackRequestSchema>;
 

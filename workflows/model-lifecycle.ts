@@ -1,4 +1,5 @@
 import {
+  ActivityFailure,
   ApplicationFailure,
   allHandlersFinished,
   condition,
@@ -14,6 +15,7 @@ import {
 } from '@temporalio/workflow';
 import type { Registry, RegistryEvent } from '../lib/contracts.js';
 import { addMonths, monthOf } from '../lib/months.js';
+import { previousProduction } from '../lib/model-registry.js';
 import { searchAttributes, workflowIds } from '../lib/temporal.js';
 import {
   forceRetrainSchema,
@@ -47,6 +49,7 @@ export interface LifecycleState {
 }
 
 export interface LifecycleStatus extends LifecycleState {
+  /** The model a rollback would return to (the same rule as the rollback itself: never one rolled back before). */
   previousProduction: string | null;
   training: boolean;
   /** Workflow id of the training child running now (its `progress` query says how far it is). */
@@ -61,10 +64,6 @@ export const rollbackModelUpdate = defineUpdate<LifecycleStatus, [RollbackReques
 
 const KEPT_EVENTS = 50;
 const HISTORY_EVENT_LIMIT = 2000;
-
-function productionChain(history: RegistryEvent[]): string[] {
-  return history.filter((event) => event.stage === 'production').map((event) => event.model_id);
-}
 
 /**
  * The single long-lived owner of the production model: answers `status`, retrains on `forceRetrain` (an operator's
@@ -95,9 +94,13 @@ export async function modelLifecycleWorkflow(
     const [registry, models] = await Promise.all([modelBank.readRegistry(), modelBank.listModels()]);
     apply(registry, models.map((model) => model.modelId));
   };
-  const status = (): LifecycleStatus => {
-    const chain = productionChain(state.history);
-    return { ...state, previousProduction: chain.length > 1 ? chain[chain.length - 2] : null, training, currentTraining };
+  const status = (): LifecycleStatus => ({ ...state, previousProduction: previousProduction(state), training, currentTraining });
+  /** Who and when, for promotions.parquet: the workflow's clock, so that a retried activity logs the decision once. */
+  const operatorDecision = (by: string | undefined) => ({ decidedAt: new Date().toISOString(), decidedBy: by ?? 'operator' });
+  const requireReason = (reason: string | undefined, update: string) => {
+    if (!reason?.trim()) {
+      throw ApplicationFailure.nonRetryable(`${update}: a reason is required (who reads the log later must know why)`, 'InvalidWorkflowInput');
+    }
   };
 
   setHandler(statusQuery, status);
@@ -115,14 +118,28 @@ export async function modelLifecycleWorkflow(
   setHandler(
     promoteModelUpdate,
     async (request) => {
-      const { modelId } = promoteRequestSchema.parse(request);
-      apply(await modelBank.promoteModel({ modelId, reason: 'promoted by operator (promoteModel update)' }));
+      const { modelId, reason, by, force } = promoteRequestSchema.parse(request);
+      if (reason === undefined) {
+        // A promotion accepted before reasons were required (replayed from an older history).
+        apply(await modelBank.promoteModel({ modelId, reason: 'promoted by operator (promoteModel update)' }));
+        return status();
+      }
+      try {
+        apply(await modelBank.promoteModel({ modelId, reason, decision: operatorDecision(by), operator: { by: by ?? 'operator', force: force ?? false } }));
+      } catch (error) {
+        // The gate refused a model once rolled back or rejected: the operator sees the gate's reason, not an activity failure.
+        if (error instanceof ActivityFailure && error.cause instanceof ApplicationFailure && error.cause.type === 'PromotionRefused') {
+          throw ApplicationFailure.nonRetryable(error.cause.message, 'PromotionRefused');
+        }
+        throw error;
+      }
       return status();
     },
     {
       // A rejection is final (nonRetryable): asking again with the same request cannot succeed.
       validator: (request) => {
-        const { modelId } = parseInput(promoteRequestSchema, request, 'promoteModel');
+        const { modelId, reason } = parseInput(promoteRequestSchema, request, 'promoteModel');
+        requireReason(reason, 'promoteModel');
         if (!state.knownModels.includes(modelId)) {
           throw ApplicationFailure.nonRetryable(
             `unknown model id '${modelId}'; known models: ${state.knownModels.join(', ') || 'none'}`,
@@ -135,13 +152,20 @@ export async function modelLifecycleWorkflow(
   setHandler(
     rollbackModelUpdate,
     async (request) => {
-      const { reason } = rollbackRequestSchema.parse(request ?? {});
-      apply(await modelBank.rollbackModel({ reason: reason ?? 'rolled back by operator (rollbackModel update)' }));
+      const { reason, by } = rollbackRequestSchema.parse(request ?? {});
+      if (!reason?.trim()) {
+        // A rollback accepted before reasons were required (replayed from an older history).
+        apply(await modelBank.rollbackModel({ reason: 'rolled back by operator (rollbackModel update)' }));
+      } else {
+        const who = by ?? 'operator';
+        apply(await modelBank.rollbackModel({ reason: `${reason} [operator ${who}]`, decision: operatorDecision(who) }));
+      }
       return status();
     },
     {
       validator: (request) => {
-        parseInput(rollbackRequestSchema, request, 'rollbackModel');
+        const { reason } = parseInput(rollbackRequestSchema, request, 'rollbackModel');
+        requireReason(reason, 'rollbackModel');
         if (status().previousProduction === null) {
           throw ApplicationFailure.nonRetryable(
             `no earlier production model to roll back to (production: ${state.production ?? 'none'})`,

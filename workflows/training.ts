@@ -25,7 +25,7 @@ export interface TrainingResult {
 
 /** Builds the training set as of a month, trains every family in parallel, registers the one best on the test months,
  * and promotes it only through the gate (OOT AUC ≥ PROMOTION_MIN_AUC, read by the gate activity unless the input
- * overrides it, and not worse than production on the same OOT months). A model already trained on exactly this
+ * overrides it, and non-inferior and better than production on months out of sample for both, by DeLong's test). A model already trained on exactly this
  * training set (same training_data_sha256) is reused, not trained again; a failed training posts an alert. */
 export async function trainingWorkflow(input: TrainingInput): Promise<TrainingResult> {
   const parsed = parseInput(trainingInputSchema, input, 'trainingWorkflow');
@@ -110,10 +110,18 @@ async function train(
   const gate = await modelBank.evaluatePromotionGate({ modelId: registered.modelId, minAuc: promotionMinAuc });
   // A forced training still goes through the gate; the registry says it was forced (the cooldown did not apply).
   const why = forced ? `${reason} [forced: cooldown bypassed]` : reason;
+  // The decision and its paired evidence go to promotions.parquet with the registry change (older gates gave none).
+  const decision = {
+    decidedAt: new Date().toISOString(),
+    decidedBy: 'gate',
+    action: gate.action ?? (gate.promote ? 'promote' : 'reject'),
+    productionModelId: gate.productionModelId,
+    ...(gate.evidence ? { evidence: gate.evidence } : {}),
+  } as const;
   if (gate.promote) {
-    await modelBank.promoteModel({ modelId: registered.modelId, reason: `${why}: ${gate.reason}` });
+    await modelBank.promoteModel({ modelId: registered.modelId, reason: `${why}: ${gate.reason}`, decision });
   } else {
-    await modelBank.recordCandidate({ modelId: registered.modelId, reason: forced ? `${why}: ${gate.reason}` : gate.reason });
+    await modelBank.recordCandidate({ modelId: registered.modelId, reason: forced ? `${why}: ${gate.reason}` : gate.reason, decision });
   }
   await lifecycle.notifyRegistryChanged();
   setStep(`${registered.modelId} ${gate.promote ? 'promoted' : 'kept as candidate'}: ${gate.reason}`);

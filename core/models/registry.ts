@@ -7,6 +7,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { modelBank } from '../../lib/layout.js';
 import { registrySchema, type Registry, type RegistryEvent } from '../../lib/contracts.js';
 import { NoPreviousModel } from '../../lib/errors.js';
+import { previousProduction } from '../../lib/model-registry.js';
+
+export { previousProduction };
 import { writeFileAtomic } from '../fs-atomic.js';
 
 const LOCK_WAIT_MS = 30_000;
@@ -140,20 +143,6 @@ export function promote(modelBankDir: string, modelId: string, reason: string): 
     history.push(event(modelId, 'production', reason));
     return { production: modelId, history };
   });
-}
-
-/**
- * The model to roll back to: the most recent earlier production model other than the current one that was not
- * itself rolled back (rejected) afterwards.
- */
-export function previousProduction(registry: Registry): string | null {
-  const rejected = new Set<string>();
-  for (let i = registry.history.length - 1; i >= 0; i--) {
-    const { model_id, stage } = registry.history[i];
-    if (stage === 'rejected') rejected.add(model_id);
-    if (stage === 'production' && model_id !== registry.production && !rejected.has(model_id)) return model_id;
-  }
-  return null;
 }
 
 /** Back to the previous production model; the current one is marked rejected with the reason. */

@@ -1,22 +1,55 @@
-// The promotion gate: a candidate is promoted only when its OOT AUC reaches the minimum AND it is not worse than the
-// current production model scored on the same OOT rows (the candidate's OOT months, labels mature by its as-of).
-// Both models are scored through their registered ONNX artifacts, so the comparison is what production would see.
-import { monthRange } from '../../lib/months.js';
+// The promotion gate (SPEC §4b): a candidate is judged on its own out-of-time AUC against PROMOTION_MIN_AUC, and
+// against the production model only on rows out of sample for both (application months after both models' train and
+// test windows, labels mature as of the decision), through DeLong's paired test. In-sample rows are never compared:
+// without such a month the decision says `no_fair_comparison`. Both models score through their registered ONNX
+// artifacts, so the comparison is what production would see.
+import { compareMonths, monthRange, type Month } from '../../lib/months.js';
+import { datamart } from '../../lib/layout.js';
 import { InvalidSourceData } from '../../lib/errors.js';
-import { loadScoringModel } from './model-loader.js';
+import type { ModelMetadata, PromotionAction } from '../../lib/contracts.js';
+import { loadScoringModel, type ScoringModel } from './model-loader.js';
 import { scoreRows } from './score-rows.js';
-import { loadLabelledRows, requireColumns } from '../models/dataset.js';
+import { listPartitionMonths, loadLabelledRows, matureApplicationMonths, requireColumns, type LabelledData } from '../models/dataset.js';
 import { auc } from '../ranking-metrics.js';
 import { rawFeatureNames } from '../models/preprocessor.js';
 import { readRegistry } from '../models/registry.js';
+import { delongTest, type PairedAucTest } from '../statistics/delong.js';
+import { decidePromotion } from './promotion-rule.js';
+
+/** The evidence columns of a promotions.parquet row (SPEC §4b). */
+export interface ComparisonEvidence {
+  months_compared: string | null;
+  n_rows: number | null;
+  candidate_auc: number | null;
+  production_auc: number | null;
+  auc_diff: number | null;
+  auc_diff_low: number | null;
+  auc_diff_high: number | null;
+  p_value: number | null;
+}
+
+export const NO_EVIDENCE: ComparisonEvidence = {
+  months_compared: null,
+  n_rows: null,
+  candidate_auc: null,
+  production_auc: null,
+  auc_diff: null,
+  auc_diff_low: null,
+  auc_diff_high: null,
+  p_value: null,
+};
 
 export interface GateDecision {
   promote: boolean;
+  action: Extract<PromotionAction, 'promote' | 'reject' | 'keep'>;
   reason: string;
-  /** NULL when the OOT rows hold a single class. */
+  /** The candidate's AUC on its own OOT months; NULL when they hold a single class. */
   candidateOotAuc: number | null;
+  /** Production's AUC on the fairly compared rows (never on rows it trained on); NULL without a comparison. */
   productionOotAuc: number | null;
   productionModelId: string | null;
+  /** The paired comparison on the fair months, or NULLs when there was none. */
+  evidence: ComparisonEvidence;
 }
 
 export interface GateOptions {
@@ -25,73 +58,133 @@ export interface GateOptions {
   modelId: string;
   /** PROMOTION_MIN_AUC. */
   minAuc: number;
+  /** PROMOTION_NON_INFERIORITY_MARGIN. */
+  margin: number;
+  /** Labels mature as of this month count; default the newest label-store month (what is known at the decision). */
+  asOf?: Month;
+  /** Compare with this model instead of the registry's production model. */
+  productionModelId?: string | null;
 }
 
-const fmt = (value: number) => value.toFixed(4);
+type Windows = ModelMetadata['windows'];
+
+/** The last month a model was fitted or selected on: the end of its train and test windows. */
+function inSampleEnd(windows: Windows): Month {
+  return compareMonths(windows.train.to, windows.test.to) > 0 ? windows.train.to : windows.test.to;
+}
+
+/** Months out of sample for both models: after both train and test windows, among the mature ones given. */
+export function fairComparisonMonths(a: Windows, b: Windows, matureMonths: readonly Month[]): Month[] {
+  const endA = inSampleEnd(a);
+  const endB = inSampleEnd(b);
+  const end = compareMonths(endA, endB) > 0 ? endA : endB;
+  return matureMonths.filter((month) => compareMonths(month, end) > 0).sort(compareMonths);
+}
+
+/** `2024-05..2024-06` for a run of consecutive months, else the months listed. */
+export function describeMonths(months: readonly Month[]): string {
+  if (months.length === 0) return '';
+  const run = monthRange(months[0], months[months.length - 1]);
+  return run.length === months.length ? `${months[0]}..${months[months.length - 1]}` : months.join(',');
+}
+
+/** The newest month of the label store: labels known at the decision. */
+export async function latestLabelMonth(datamartDir: string): Promise<Month | null> {
+  const months = await listPartitionMonths(datamart.labelStore(datamartDir));
+  return months.length > 0 ? months.sort(compareMonths)[months.length - 1] : null;
+}
+
+export function evidenceOf(test: (PairedAucTest & { months: string }) | null): ComparisonEvidence {
+  if (!test) return NO_EVIDENCE;
+  return {
+    months_compared: test.months,
+    n_rows: test.n,
+    candidate_auc: test.aucA,
+    production_auc: test.aucB,
+    auc_diff: test.diff,
+    auc_diff_low: test.low,
+    auc_diff_high: test.high,
+    p_value: test.pValue,
+  };
+}
+
+async function scoresOn(model: ScoringModel, data: LabelledData): Promise<Float32Array> {
+  requireColumns(data.described, rawFeatureNames(model.model.preprocessor), data.featureFiles[0]);
+  return scoreRows(model, data.rows);
+}
+
+/**
+ * DeLong's paired test of model A against model B on the labelled rows of `months` (labels mature by `asOf`); null when
+ * those rows hold one class. A model that cannot read the months' features throws InvalidSourceData.
+ */
+export async function pairedComparison(options: {
+  datamartDir: string;
+  modelBankDir: string;
+  asOf: Month;
+  months: readonly Month[];
+  modelA: string;
+  modelB: string;
+}): Promise<(PairedAucTest & { months: string }) | null> {
+  const [a, b] = await Promise.all([loadScoringModel(options.modelBankDir, options.modelA), loadScoringModel(options.modelBankDir, options.modelB)]);
+  const data = await loadLabelledRows(options.datamartDir, options.asOf, options.months);
+  const labels = data.rows.map((row) => Number(row.label));
+  const test = delongTest(await scoresOn(a, data), await scoresOn(b, data), labels);
+  return test && { ...test, months: describeMonths(options.months) };
+}
 
 export async function evaluatePromotionGate(options: GateOptions): Promise<GateDecision> {
-  const { datamartDir, modelBankDir, modelId, minAuc } = options;
+  const { datamartDir, modelBankDir, modelId, minAuc, margin } = options;
   const candidate = await loadScoringModel(modelBankDir, modelId);
   const { windows, as_of } = candidate.model.metadata;
-  const months = monthRange(windows.oot.from, windows.oot.to);
-  const data = await loadLabelledRows(datamartDir, as_of, months);
-  const labels = data.rows.map((row) => Number(row.label));
-  const where = `OOT months ${windows.oot.from}..${windows.oot.to} (${data.rows.length} rows)`;
+  const ootMonths = monthRange(windows.oot.from, windows.oot.to);
+  const ootData = await loadLabelledRows(datamartDir, as_of, ootMonths);
+  const candidateOotAuc = auc(await scoresOn(candidate, ootData), ootData.rows.map((row) => Number(row.label)));
+  const candidateOotWhere = `OOT months ${windows.oot.from}..${windows.oot.to} (${ootData.rows.length} rows)`;
 
-  requireColumns(data.described, rawFeatureNames(candidate.model.preprocessor), data.featureFiles[0]);
-  const candidateAuc = auc(await scoreRows(candidate, data.rows), labels);
-  if (candidateAuc === null) {
-    return {
-      promote: false,
-      reason: `OOT AUC is undefined on ${where}: a single class, nothing to judge the candidate on`,
-      candidateOotAuc: null,
-      productionOotAuc: null,
-      productionModelId: null,
-    };
-  }
-  const candidateOotAuc = candidateAuc;
-  const registry = await readRegistry(modelBankDir);
-  const productionModelId = registry.production;
-  const decide = (promote: boolean, reason: string, productionOotAuc: number | null = null): GateDecision => ({
-    promote,
-    reason,
-    candidateOotAuc,
-    productionOotAuc,
-    productionModelId,
-  });
-
-  if (productionModelId === modelId) return decide(false, `${modelId} is already the production model`);
-
-  let productionOotAuc: number | null = null;
-  let productionNote = '';
-  if (productionModelId) {
+  const productionModelId = options.productionModelId !== undefined ? options.productionModelId : (await readRegistry(modelBankDir)).production;
+  let comparison: (PairedAucTest & { months: string }) | null = null;
+  let noComparisonBecause: string | undefined;
+  let productionUnscorable: string | undefined;
+  let candidateIsNewer = false;
+  if (productionModelId && productionModelId !== modelId && candidateOotAuc !== null && candidateOotAuc >= minAuc) {
     const production = await loadScoringModel(modelBankDir, productionModelId);
-    try {
-      requireColumns(data.described, rawFeatureNames(production.model.preprocessor), data.featureFiles[0]);
-      productionOotAuc = auc(await scoreRows(production, data.rows), labels);
-    } catch (error) {
-      // The production model cannot read today's feature store (schema change): it cannot be compared, and the
-      // candidate is judged on the minimum alone.
-      if (!(error instanceof InvalidSourceData)) throw error;
-      productionNote = `; production ${productionModelId} cannot score these months (${error.message})`;
+    const productionWindows = production.model.metadata.windows;
+    candidateIsNewer = compareMonths(windows.oot.to, productionWindows.oot.to) > 0;
+    const asOf = options.asOf ?? (await latestLabelMonth(datamartDir)) ?? as_of;
+    const fair = fairComparisonMonths(windows, productionWindows, await matureApplicationMonths(datamartDir, asOf));
+    if (fair.length === 0) {
+      noComparisonBecause = `no application month with labels mature by ${asOf} lies after both ${modelId}'s windows (train/test end ${inSampleEnd(windows)}) and production ${productionModelId}'s (train/test end ${inSampleEnd(productionWindows)}); in-sample months are not compared`;
+    } else {
+      try {
+        comparison = await pairedComparison({ datamartDir, modelBankDir, asOf, months: fair, modelA: modelId, modelB: productionModelId });
+        if (!comparison) noComparisonBecause = `the months out of sample for both (${describeMonths(fair)}) hold a single class`;
+      } catch (error) {
+        // The production model cannot read today's feature store (schema change): it cannot be compared, and the
+        // candidate is judged on the minimum alone.
+        if (!(error instanceof InvalidSourceData)) throw error;
+        productionUnscorable = `cannot score these months (${error.message})`;
+      }
     }
   }
-
-  if (candidateOotAuc < minAuc) {
-    return decide(false, `OOT AUC ${fmt(candidateOotAuc)} on ${where} is below the minimum ${fmt(minAuc)}`, productionOotAuc);
-  }
-  if (productionOotAuc !== null && candidateOotAuc < productionOotAuc) {
-    return decide(
-      false,
-      `OOT AUC ${fmt(candidateOotAuc)} is worse than production ${productionModelId}'s ${fmt(productionOotAuc)} on the same ${where}`,
-      productionOotAuc,
-    );
-  }
-  const versus =
-    productionOotAuc !== null
-      ? ` and not worse than production ${productionModelId}'s ${fmt(productionOotAuc)}`
-      : productionModelId
-        ? productionNote
-        : '; no production model yet';
-  return decide(true, `OOT AUC ${fmt(candidateOotAuc)} on ${where} ≥ minimum ${fmt(minAuc)}${versus}`, productionOotAuc);
+  const verdict = decidePromotion({
+    candidateId: modelId,
+    candidateOotAuc,
+    candidateOotWhere,
+    minAuc,
+    margin,
+    productionId: productionModelId,
+    productionUnscorable,
+    comparison,
+    noComparisonBecause,
+    candidateIsNewer,
+  });
+  return {
+    promote: verdict.action === 'promote',
+    action: verdict.action,
+    reason: verdict.reason,
+    candidateOotAuc,
+    productionOotAuc: comparison?.aucB ?? null,
+    productionModelId,
+    evidence: evidenceOf(comparison),
+  };
 }

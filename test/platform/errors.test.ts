@@ -28,6 +28,7 @@ test('every member of the family leaves as a non-retryable ApplicationFailure of
     'InvalidModelArtifact',
     'InvalidInput',
     'NoPreviousModel',
+    'PromotionRefused',
     'MonitoringInputError',
     'XGBoostError',
     'DiskFull',

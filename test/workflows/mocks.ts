@@ -8,6 +8,7 @@ import type { Activities } from '../../activities/index.js';
 import type { Registry, RegistryEvent } from '../../lib/contracts.js';
 import type { CandidateSummary, TrainingSetSummary } from '../../lib/model-summaries.js';
 import { previousProduction } from '../../core/models/registry.js';
+import { NO_EVIDENCE } from '../../core/scoring/promotion-gate.js';
 import { startTemporal, workflowBundle } from '../helpers/temporal.js';
 
 export type MockActivities = Partial<Activities>;
@@ -166,10 +167,12 @@ export function trainingActivities(
       log.record('evaluatePromotionGate', input);
       return {
         promote: options.promote,
+        action: options.promote ? ('promote' as const) : ('reject' as const),
         reason: options.promote ? 'better than production' : 'worse than production',
         candidateOotAuc: 0.8,
         productionOotAuc: 0.79,
         productionModelId: null,
+        evidence: { ...NO_EVIDENCE, months_compared: '2024-05..2024-06', n_rows: 500, candidate_auc: 0.8, production_auc: 0.79, auc_diff: 0.01, auc_diff_low: -0.005, auc_diff_high: 0.025, p_value: 0.2 },
       };
     },
     notifyRegistryChanged: async () => {
