@@ -139,13 +139,13 @@ export async function modelLifecycleWorkflow(
       // A rejection is final (nonRetryable): asking again with the same request cannot succeed.
       validator: (request) => {
         const { modelId, reason } = parseInput(promoteRequestSchema, request, 'promoteModel');
-        requireReason(reason, 'promoteModel');
         if (!state.knownModels.includes(modelId)) {
           throw ApplicationFailure.nonRetryable(
             `unknown model id '${modelId}'; known models: ${state.knownModels.join(', ') || 'none'}`,
             'UnknownModel',
           );
         }
+        requireReason(reason, 'promoteModel');
       },
     },
   );

@@ -93,13 +93,18 @@ test('gate: the candidate OOT AUC is the registered one, recomputed through ONNX
   assert.ok(Math.abs(gate.candidateOotAuc! - registered.ootAuc) < 1e-4, `${gate.candidateOotAuc} vs ${registered.ootAuc}`);
 });
 
-test('gate: a candidate worse than production on the same OOT months stays candidate, reason recorded', async () => {
+test('gate: a candidate worse than production on 500 rows out of sample for both, within noise: evidence too thin, production kept', async () => {
   const bank = createModelBankActivities(config);
   const gate = await bank.evaluatePromotionGate({ modelId: ids.weak, minAuc: 0.5 });
   assert.equal(gate.promote, false);
+  assert.equal(gate.action, 'keep', gate.reason);
   assert.equal(gate.productionModelId, ids.strong);
-  assert.ok(gate.productionOotAuc !== null && gate.candidateOotAuc! < gate.productionOotAuc);
-  assert.match(gate.reason, new RegExp(`worse than production ${ids.strong}'s 0\\.\\d{4} on the same OOT months 2024-05\\.\\.2024-06`));
+  // Both models' OOT months lie after both train and test windows (which end 2024-04): out of sample for both.
+  assert.equal(gate.evidence.months_compared, '2024-05..2024-06');
+  assert.ok(gate.productionOotAuc !== null && gate.evidence.candidate_auc! < gate.productionOotAuc);
+  // 0.79 against 0.80 on 500 rows: the interval reaches below the margin and above 0.
+  assert.ok(gate.evidence.auc_diff_low! < -0.01 && gate.evidence.auc_diff_high! > 0);
+  assert.match(gate.reason, new RegExp(`evidence too thin to decide against production ${ids.strong}: AUC 0\\.\\d{4} vs 0\\.\\d{4}, diff -0\\.\\d{4} .* on 2024-05\\.\\.2024-06`));
   const registry = await bank.recordCandidate({ modelId: ids.weak, reason: gate.reason });
   assert.equal(registry.production, ids.strong);
   assert.deepEqual(registry.history.at(-1), { ...registry.history.at(-1)!, model_id: ids.weak, stage: 'candidate', reason: gate.reason });

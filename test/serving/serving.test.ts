@@ -308,7 +308,7 @@ test('hot swap under load, `npm run promote` / `npm run rollback` through model-
         return stdout;
       };
       await swapUnderLoad('model-lifecycle', {
-        promote: async () => assert.match(await command('promote', '--model', models.gblinear), new RegExp(`production model: ${models.gblinear}`)),
+        promote: async () => assert.match(await command('promote', '--model', models.gblinear, '--reason', 'serving test'), new RegExp(`production model: ${models.gblinear}`)),
         rollback: async () => assert.match(await command('rollback', '--reason', 'serving test'), new RegExp(`production model: ${models.gbtree}`)),
       });
     });

@@ -1,3 +1,4 @@
+import { ApplicationFailure } from '@temporalio/common';
 // Fast workflow tests: the real workflow bundle on the real dev server, with plain functions registered as the
 // activities (as Temporal's samples test workflows), so a branch is tested in milliseconds instead of a real ETL.
 import { randomUUID } from 'node:crypto';
@@ -76,8 +77,13 @@ export function inMemoryModelBank(models: Array<{ modelId: string; asOf: string 
       log.record('listModels');
       return models.map(({ modelId, asOf }) => ({ modelId, asOf, family: 'gbtree', ootAuc: 0.8 }));
     },
-    promoteModel: async (input: { modelId: string; reason: string }) => {
+    promoteModel: async (input: { modelId: string; reason: string; operator?: { by: string; force?: boolean } }) => {
       log.record('promoteModel', input);
+      // As the real activity: an operator's promotion of a model once rolled back goes through the gate (here: refused).
+      const rolledBack = registry.history.some((e) => e.model_id === input.modelId && e.stage === 'rejected');
+      if (input.operator && rolledBack && !input.operator.force) {
+        throw ApplicationFailure.nonRetryable(`refused: ${input.modelId} was rolled back before and does not pass the gate now`, 'PromotionRefused');
+      }
       if (registry.production === input.modelId) return registry;
       const history = [...registry.history];
       if (registry.production) history.push(event(registry.production, 'archived', `replaced by ${input.modelId}`));

@@ -65,15 +65,27 @@ test('promote and rollback through validated Updates; malformed or impossible re
     const handle = await env.client.workflow.start(modelLifecycleWorkflow, { taskQueue, workflowId: 'lifecycle-updates', args: [{}] });
     await until('the first refresh', async () => (await handle.query(statusQuery)).knownModels.length === 2);
 
-    assert.match(await rejected(handle.executeUpdate(promoteModelUpdate, { args: [{ modelId: 'nope' }] })), /unknown model id 'nope'; known models: m-1, m-2/);
-    assert.match(await rejected(handle.executeUpdate(promoteModelUpdate, { args: [{ modelId: '../m-1' }] })), /invalid promoteModel input: modelId: a model id is/);
-    assert.match(await rejected(handle.executeUpdate(rollbackModelUpdate, { args: [{}] })), /no earlier production model to roll back to/);
+    const why = { reason: 'reviewed', by: 'alice' };
+    assert.match(await rejected(handle.executeUpdate(promoteModelUpdate, { args: [{ modelId: 'nope', ...why }] })), /unknown model id 'nope'; known models: m-1, m-2/);
+    assert.match(await rejected(handle.executeUpdate(promoteModelUpdate, { args: [{ modelId: '../m-1', ...why }] })), /invalid promoteModel input: modelId: a model id is/);
+    assert.match(await rejected(handle.executeUpdate(promoteModelUpdate, { args: [{ modelId: 'm-1' }] })), /promoteModel: a reason is required/);
+    assert.match(await rejected(handle.executeUpdate(rollbackModelUpdate, { args: [{}] })), /rollbackModel: a reason is required/);
+    assert.match(await rejected(handle.executeUpdate(rollbackModelUpdate, { args: [{ reason: 'x' }] })), /no earlier production model to roll back to/);
     assert.equal(log.count('promoteModel') + log.count('rollbackModel'), 0);
 
-    await handle.executeUpdate(promoteModelUpdate, { args: [{ modelId: 'm-1' }] });
-    const promoted: LifecycleStatus = await handle.executeUpdate(promoteModelUpdate, { args: [{ modelId: 'm-2' }] });
+    await handle.executeUpdate(promoteModelUpdate, { args: [{ modelId: 'm-1', ...why }] });
+    const promoted: LifecycleStatus = await handle.executeUpdate(promoteModelUpdate, { args: [{ modelId: 'm-2', reason: 'better', by: 'bob' }] });
     assert.equal(promoted.production, 'm-2');
     assert.equal(promoted.previousProduction, 'm-1');
+    // Who and why reach the activity, with the workflow's clock for promotions.parquet.
+    const forwarded = log.inputs('promoteModel')[1] as { modelId: string; reason: string; decision: { decidedAt: string; decidedBy: string }; operator: unknown };
+    assert.deepEqual({ ...forwarded, decision: { ...forwarded.decision, decidedAt: 'x' } }, {
+      modelId: 'm-2',
+      reason: 'better',
+      decision: { decidedAt: 'x', decidedBy: 'bob' },
+      operator: { by: 'bob', force: false },
+    });
+    assert.ok(!Number.isNaN(Date.parse(forwarded.decision.decidedAt)));
 
     // A malformed rollback: rejected by the validator, nothing written, no failed workflow task, still answering.
     const malformed = { reason: 42 } as unknown as { reason?: string };
@@ -83,11 +95,27 @@ test('promote and rollback through validated Updates; malformed or impossible re
     assert.equal((await handle.describe()).status.name, 'RUNNING');
     assert.equal(await workflowTaskFailures(handle), 0);
 
-    const rolledBack = await handle.executeUpdate(rollbackModelUpdate, { args: [{ reason: 'bad week' }] });
+    const rolledBack = await handle.executeUpdate(rollbackModelUpdate, { args: [{ reason: 'bad week', by: 'carol' }] });
     assert.equal(rolledBack.production, 'm-1');
-    assert.deepEqual(log.inputs('rollbackModel'), [{ reason: 'bad week' }]);
+    const rollbackInput = log.inputs('rollbackModel')[0] as { reason: string; decision: { decidedBy: string } };
+    assert.equal(rollbackInput.reason, 'bad week [operator carol]');
+    assert.equal(rollbackInput.decision.decidedBy, 'carol');
     assert.deepEqual(bank.registry().history.slice(-2).map((e) => [e.model_id, e.stage]), [['m-2', 'rejected'], ['m-1', 'production']]);
-    assert.equal((await handle.query(statusQuery)).production, 'm-1');
+    // Coherent: m-2 was rolled back, so status names no rollback target, as the rollback itself would refuse.
+    const after = await handle.query(statusQuery);
+    assert.equal(after.production, 'm-1');
+    assert.equal(after.previousProduction, null);
+    assert.match(await rejected(handle.executeUpdate(rollbackModelUpdate, { args: [{ reason: 'again' }] })), /no earlier production model to roll back to/);
+
+    // The rolled-back model again: the gate refuses it and the operator reads why; --force promotes it.
+    assert.match(
+      await rejected(handle.executeUpdate(promoteModelUpdate, { args: [{ modelId: 'm-2', reason: 'retry', by: 'dave' }] })),
+      /refused: m-2 was rolled back before and does not pass the gate now/,
+    );
+    assert.equal(bank.registry().production, 'm-1');
+    const forced = await handle.executeUpdate(promoteModelUpdate, { args: [{ modelId: 'm-2', reason: 'retry', by: 'dave', force: true }] });
+    assert.equal(forced.production, 'm-2');
+    assert.equal((await handle.describe()).status.name, 'RUNNING');
     await handle.terminate('test done');
   });
 });
@@ -157,7 +185,7 @@ test('continues as new once its history is large, carrying the production model 
     });
     const firstRun = handle.firstExecutionRunId;
     await until('the first refresh', async () => (await handle.query(statusQuery)).knownModels.length === 1);
-    await handle.executeUpdate(promoteModelUpdate, { args: [{ modelId: 'm-1' }] });
+    await handle.executeUpdate(promoteModelUpdate, { args: [{ modelId: 'm-1', reason: 'setup', by: 'test' }] });
     await handle.signal(forceRetrainSignal, { reason: 'before the hand-over', asOf: '2024-06' });
     await until('the training', async () => (await handle.query(statusQuery)).trainings.length === 1);
 

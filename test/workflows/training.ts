@@ -63,7 +63,13 @@ test('the gate refuses: the model stays a candidate and production is unchanged'
   assert.equal(result.promoted, false);
   assert.equal(result.family, 'gbtree');
   assert.equal(bank.registry().production, null);
-  assert.deepEqual(log.inputs('recordCandidate'), [{ modelId: 'gbtree-2024-06-abc', reason: 'worse than production' }]);
+  const [recorded] = log.inputs('recordCandidate') as Array<{ modelId: string; reason: string; decision: { decidedAt: string; decidedBy: string; action: string; evidence: unknown } }>;
+  assert.equal(recorded.modelId, 'gbtree-2024-06-abc');
+  assert.equal(recorded.reason, 'worse than production');
+  // The gate's decision and its paired evidence travel with the registry change to promotions.parquet.
+  assert.equal(recorded.decision.decidedBy, 'gate');
+  assert.equal(recorded.decision.action, 'reject');
+  assert.equal((recorded.decision.evidence as { months_compared: string }).months_compared, '2024-05..2024-06');
   assert.deepEqual(log.inputs('evaluatePromotionGate'), [{ modelId: 'gbtree-2024-06-abc', minAuc: 0.75 }]);
   assert.equal(log.count('promoteModel'), 0);
   assert.equal(log.count('sendPipelineAlert'), 0);
