@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { Config } from '../lib/config.js';
 import { modelIdSchema, PROMOTION_ACTIONS, type PromotionDecision, type Registry } from '../lib/contracts.js';
 import { PromotionRefused } from '../lib/errors.js';
-import { wasRolledBack } from '../lib/model-registry.js';
+import { challengersOf, wasRolledBack } from '../lib/model-registry.js';
 import { listRegisteredModels, readMetadata } from '../core/models/bank.js';
 import { evaluatePromotionGate, NO_EVIDENCE, type ComparisonEvidence, type GateDecision } from '../core/scoring/promotion-gate.js';
 import { lastEventOf, previousProduction, promote, readRegistry, recordCandidate, rollback } from '../core/models/registry.js';
@@ -156,6 +156,11 @@ export function createModelBankActivities(config: Config) {
       return registry;
     }),
     readRegistry: adaptActivity(async (): Promise<Registry> => preloadProduction(await readRegistry(root))),
+    /** The production model and the challengers scored in shadow beside it (at most MAX_CHALLENGERS, newest first). */
+    readModelRoles: adaptActivity(async (): Promise<{ production: string | null; challengers: string[] }> => {
+      const registry = preloadProduction(await readRegistry(root));
+      return { production: registry.production, challengers: challengersOf(registry, config.MAX_CHALLENGERS) };
+    }),
     /** Registered models trained on exactly this training set (same training_data_sha256 in metadata.json). */
     findModelsByTrainingData: adaptActivity(async (input: { trainingDataSha256: string }): Promise<string[]> => {
       const { trainingDataSha256 } = z.object({ trainingDataSha256: z.string().length(64) }).parse(input);

@@ -3,7 +3,8 @@ import { monthSchema } from '../lib/months.js';
 import { z } from 'zod';
 import type { Config } from '../lib/config.js';
 import { modelIdSchema } from '../lib/contracts.js';
-import { scoreMonth, type ScoreMonthResult } from '../core/scoring/score-month.js';
+import { scoreMonth, type ModelRole, type ScoreMonthResult } from '../core/scoring/score-month.js';
+import { readRegistry } from '../core/models/registry.js';
 import { adaptActivity } from './failures.js';
 import { heartbeat } from './heartbeat.js';
 
@@ -11,6 +12,11 @@ const scoreInput = z.object({
   month: monthSchema,
   modelId: modelIdSchema,
 });
+
+/** The model's role now: production, or a challenger (any other registered model) scored in shadow. */
+async function roleOf(modelBankDir: string, modelId: string): Promise<ModelRole> {
+  return (await readRegistry(modelBankDir)).production === modelId ? 'production' : 'challenger';
+}
 
 export function createScoringActivities(config: Config) {
   return {
@@ -22,6 +28,7 @@ export function createScoringActivities(config: Config) {
         modelBankDir: config.MODEL_BANK_DIR,
         month,
         modelId,
+        role: await roleOf(config.MODEL_BANK_DIR, modelId),
         onProgress: (stage) => heartbeat({ stage, month, modelId }),
       });
     }),

@@ -64,7 +64,7 @@ export const datamart = proxyActivities<ReturnType<typeof createDatamartActiviti
  */
 const quickReadOptions: LocalActivityOptions = { startToCloseTimeout: '2 minutes', retry: retryWithBackoff(5) };
 export const quickReads = {
-  ...pick(proxyLocalActivities<ReturnType<typeof createModelBankActivities>>(quickReadOptions), 'readRegistry', 'findModelsByTrainingData'),
+  ...pick(proxyLocalActivities<ReturnType<typeof createModelBankActivities>>(quickReadOptions), 'readRegistry', 'findModelsByTrainingData', 'readModelRoles'),
   ...pick(proxyLocalActivities<ReturnType<typeof createDatamartActivities>>(quickReadOptions), 'inventoryMonths', 'latestLabelledMonth'),
 };
 /**

@@ -1,6 +1,7 @@
 import {
   ApplicationFailure,
   defineQuery,
+  patched,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
@@ -21,9 +22,14 @@ export interface HistoryResult {
   scored: Array<{ month: Month; rows: number }>;
   withoutFeatures: Month[];
   failed: MonthFailure[];
+  /** Challengers scored in shadow on every month production scored (a challenger's failure never fails the run). */
+  shadow?: Array<{ modelId: string; months: Month[]; failed: MonthFailure[] }>;
 }
 
-/** Phase 2: the production model (or the one named) scores every month of the range that has features. */
+/**
+ * Phase 2: the production model (or the one named) scores every month of the range that has features; without a model
+ * named, the registered challengers then score the same months in shadow.
+ */
 export async function historicalInferenceWorkflow(rawInput: HistoryInput): Promise<HistoryResult> {
   const { from, to, parallelism, ...input } = parseInput(historyInputSchema, rawInput, 'historicalInferenceWorkflow');
   // The registry and the inventory are read at once: neither depends on the other.
@@ -58,6 +64,21 @@ export async function historicalInferenceWorkflow(rawInput: HistoryInput): Promi
     if (scored) result.scored.push({ month, rows: scored.rows });
     running--;
   });
+
+  // patched: runs begun before shadow scoring replay as they ran.
+  if (!input.modelId && patched('shadow-challengers')) {
+    const { challengers } = await quickReads.readModelRoles();
+    const months = result.scored.map((scored) => scored.month).sort();
+    result.shadow = [];
+    for (const challenger of challengers.filter((id) => id !== modelId)) {
+      const shadow = { modelId: challenger, months: [] as Month[], failed: [] as MonthFailure[] };
+      result.shadow.push(shadow);
+      setCurrentDetails(`shadow scoring ${months.length} months with challenger ${challenger}`);
+      await forEachBounded(months, parallelism, async (month) => {
+        if (await recordingFailure(shadow.failed, month, () => scoreMonthChild(month, challenger))) shadow.months.push(month);
+      });
+    }
+  }
 
   throwIfMonthsFailed(WorkflowFailure.HistoryIncomplete, result.failed, present.length, result);
   return result;

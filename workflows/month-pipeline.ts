@@ -1,14 +1,19 @@
-import { ApplicationFailure, isCancellation, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, isCancellation, patched, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { addMonths, monthOf } from '../lib/months.js';
 import { searchAttributes } from '../lib/temporal.js';
 import { monthPipelineInputSchema, parseInput, type MonthPipelineInput } from '../lib/workflow-inputs.js';
 import { etl, quickReads, sendPipelineAlert } from './activity-proxies.js';
 import { describeFailure } from './failure-text.js';
-import { scoreMonthChild } from './children.js';
+import { scoreChallengers, scoreMonthChild } from './children.js';
 import type { MonthEtlSummary } from '../lib/month-etl.js';
 
 /** The month's ETL summary (counts per source and gold table) and the model it was scored with, if any. */
-export type MonthPipelineResult = Omit<MonthEtlSummary, 'rows'> & { scoredWith: string | null };
+export type MonthPipelineResult = Omit<MonthEtlSummary, 'rows'> & {
+  scoredWith: string | null;
+  /** Challengers scored in shadow beside production, and those that failed (a challenger never fails the month). */
+  shadowScored?: string[];
+  shadowFailed?: Array<{ modelId: string; error: string }>;
+};
 
 /** ETL of one month (bronze → silver → gold, one activity), then scoring if a production model exists. A failure posts an alert. */
 export async function monthPipelineWorkflow(input: MonthPipelineInput): Promise<MonthPipelineResult> {
@@ -42,13 +47,24 @@ async function runMonth(month: string, sourceDir: string, modelId: string | null
     throw ApplicationFailure.nonRetryable(`no source rows for ${month} in ${sourceDir}: its data has not arrived`, 'NoSourceData');
   }
 
-  const scoringModel = modelId === undefined ? (await quickReads.readRegistry()).production : modelId;
+  // Without a model named, production and its challengers (shadow scoring); runs begun before shadow scoring read the
+  // registry alone (patched: their histories replay as they ran).
+  let scoringModel: string | null;
+  let challengers: string[] = [];
+  if (modelId !== undefined) {
+    scoringModel = modelId;
+  } else if (patched('shadow-challengers')) {
+    ({ production: scoringModel, challengers } = await quickReads.readModelRoles());
+  } else {
+    scoringModel = (await quickReads.readRegistry()).production;
+  }
   const scoredWith = scoringModel && etlSummary.featureRows > 0 ? scoringModel : null;
   if (scoredWith) await scoreMonthChild(month, scoredWith);
+  const shadow = scoredWith ? await scoreChallengers(month, challengers) : { shadowScored: [], shadowFailed: [] };
 
   // The summary minus its total `rows` (the result's shape is what it was with one activity per step).
   const { rows: _bronzeTotal, ...counts } = etlSummary;
-  return { ...counts, scoredWith };
+  return { ...counts, scoredWith, ...(challengers.length > 0 ? shadow : {}) };
 }
 
 /** When a schedule started this run, the time it was scheduled for (also right under a schedule backfill). */

@@ -1,5 +1,5 @@
 // Batch scoring of one month of the feature store with a registered model, written atomically to
-// gold/predictions/model_id=<id>/snapshot_date=YYYY-MM-DD/data.parquet (SPEC §3 columns).
+// gold/predictions/model_id=<id>/snapshot_date=YYYY-MM-DD/data.parquet (SPEC §3 columns, and model_role of §4b).
 import { access, rm } from 'node:fs/promises';
 import { BIGINT, DuckDBDataChunk, FLOAT, type DuckDBConnection, type DuckDBMaterializedResult } from '@duckdb/node-api';
 import { InvalidSourceData } from '../../lib/errors.js';
@@ -28,8 +28,12 @@ export interface ScoreMonthOptions {
   modelBankDir: string;
   month: Month;
   modelId: string;
+  /** What the model is when it scores: production, or a challenger scored in shadow beside it (SPEC §4b). */
+  role?: ModelRole;
   onProgress?: (stage: string) => void;
 }
+
+export type ModelRole = 'production' | 'challenger';
 
 /** A feature-store partition with each row's position in the file (file_row_number): the key scoring pairs rows by. */
 function monthRelation(file: string): string {
@@ -119,7 +123,7 @@ async function appendProbabilities(db: DuckDBConnection, table: string, fileRowN
 
 export async function scoreMonth(options: ScoreMonthOptions): Promise<ScoreMonthResult> {
   const started = performance.now();
-  const { datamartDir, modelBankDir, month, modelId, onProgress } = options;
+  const { datamartDir, modelBankDir, month, modelId, onProgress, role = 'production' } = options;
   const loaded = await loadScoringModel(modelBankDir, modelId);
   const { preprocessor, metadata } = loaded.model;
   const source = partitionFile(datamart.featureStore(datamartDir), month);
@@ -143,7 +147,7 @@ export async function scoreMonth(options: ScoreMonthOptions): Promise<ScoreMonth
     const scoredAt = new Date().toISOString();
     const written = await writeParquetAtomic(
       db,
-      `SELECT loan_id, Customer_ID, DATE ${sqlString(snapshotDate(month))} AS snapshot_date, ${sqlString(modelId)} AS model_id,
+      `SELECT loan_id, Customer_ID, DATE ${sqlString(snapshotDate(month))} AS snapshot_date, ${sqlString(modelId)} AS model_id, ${sqlString(role)} AS model_role,
               probability AS default_probability, CAST(${risk.predictedDefault} AS INTEGER) AS predicted_default,
               ${risk.riskBand} AS risk_band, CAST(${sqlString(scoredAt)} AS TIMESTAMP) AS scored_at
        FROM (SELECT CAST(loan_id AS VARCHAR) AS loan_id, CAST(Customer_ID AS VARCHAR) AS Customer_ID, file_row_number,

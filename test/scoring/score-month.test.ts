@@ -63,7 +63,7 @@ for (const family of ['gbtree', 'gblinear'] as const) {
     }));
     assert.deepEqual(
       written.columns.map((c) => `${c.column_name}:${c.column_type}`),
-      ['loan_id:VARCHAR', 'Customer_ID:VARCHAR', 'snapshot_date:DATE', 'model_id:VARCHAR', 'default_probability:DOUBLE',
+      ['loan_id:VARCHAR', 'Customer_ID:VARCHAR', 'snapshot_date:DATE', 'model_id:VARCHAR', 'model_role:VARCHAR', 'default_probability:DOUBLE',
         'predicted_default:INTEGER', 'risk_band:VARCHAR', 'scored_at:TIMESTAMP'],
     );
     const source = await featureRows('2024-12');

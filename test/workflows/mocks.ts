@@ -10,6 +10,7 @@ import type { Registry, RegistryEvent } from '../../lib/contracts.js';
 import type { CandidateSummary, TrainingSetSummary } from '../../lib/model-summaries.js';
 import { previousProduction } from '../../core/models/registry.js';
 import { NO_EVIDENCE } from '../../core/scoring/promotion-gate.js';
+import { challengersOf } from '../../lib/model-registry.js';
 import { startTemporal, workflowBundle } from '../helpers/temporal.js';
 
 export type MockActivities = Partial<Activities>;
@@ -72,6 +73,10 @@ export function inMemoryModelBank(models: Array<{ modelId: string; asOf: string 
     readRegistry: async () => {
       log.record('readRegistry');
       return registry;
+    },
+    readModelRoles: async () => {
+      log.record('readModelRoles');
+      return { production: registry.production, challengers: challengersOf(registry, 2) };
     },
     listModels: async () => {
       log.record('listModels');

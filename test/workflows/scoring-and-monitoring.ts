@@ -66,6 +66,35 @@ test('historical inference scores every month with features, collects the failed
   assert.deepEqual(log.inputs('scoreMonth').sort(), present);
 });
 
+test('historical inference scores the challengers in shadow on every month production scored; a failing challenger fails nothing', async () => {
+  const log = new CallLog();
+  const bank = inMemoryModelBank([{ modelId: 'm-1', asOf: '2024-01' }, { modelId: 'c-1', asOf: '2023-10' }, { modelId: 'c-2', asOf: '2023-11' }], log);
+  await bank.activities.promoteModel({ modelId: 'm-1', reason: 'setup' });
+  await bank.activities.recordCandidate({ modelId: 'c-1', reason: 'kept: evidence too thin' });
+  await bank.activities.recordCandidate({ modelId: 'c-2', reason: 'kept: no_fair_comparison' });
+  const present = monthRange('2024-01', '2024-03');
+  const scored: Array<[string, string]> = [];
+  const activities: MockActivities = {
+    ...bank.activities,
+    scoreMonth: adaptActivity(async (input: { month: string; modelId: string }) => {
+      scored.push([input.modelId, input.month]);
+      if (input.modelId === 'c-1' && input.month === '2024-02') throw new InvalidModelArtifact('c-1 cannot read 2024-02');
+      return { month: input.month, modelId: input.modelId, rows: 10, path: `/nowhere/${input.month}`, seconds: 0.1 };
+    }),
+    inventoryMonths: inventory(present, []),
+  };
+  const result = await withMockedActivities(env, activities, (taskQueue) =>
+    env.client.workflow.execute(historicalInferenceWorkflow, { taskQueue, workflowId: 'history-shadow', args: [{ from: '2024-01', to: '2024-03' }] }),
+  );
+  assert.deepEqual(result.scored.map((s) => s.month).sort(), present);
+  // The newest challenger first; each scored the months production scored, as its own score-<month>-<model> child.
+  assert.deepEqual(result.shadow?.map((shadow) => [shadow.modelId, [...shadow.months].sort(), shadow.failed.map((f) => f.month)]), [
+    ['c-2', present, []],
+    ['c-1', ['2024-01', '2024-03'], ['2024-02']],
+  ]);
+  for (const model of ['m-1', 'c-1', 'c-2']) assert.deepEqual(scored.filter(([id]) => id === model).map(([, month]) => month).sort(), present, model);
+});
+
 test('historical inference without a production model fails with NoProductionModel before scoring anything', async () => {
   const log = new CallLog();
   const activities: MockActivities = {
