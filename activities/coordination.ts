@@ -13,7 +13,7 @@ import { activityLogger } from './heartbeat.js';
 const awaitInput = z.object({ workflowId: z.string().min(1) });
 const owedInput = z.object({ upTo: monthSchema });
 const alertInput = z.object({
-  kind: z.enum(['backfill', 'month', 'training']),
+  kind: z.enum(['backfill', 'month', 'training', 'model']),
   workflowId: z.string().min(1),
   summary: z.string().min(1),
   action: z.string().min(1),

@@ -10,6 +10,8 @@ import { decideGovernance, recordDecision, type GovernanceOutcome } from '../cor
 import { planScheduledRetrain, recordForcedRetrain, type RetrainPlan } from '../core/monitoring/retrain-policy.js';
 import { renderDashboardFiles, type DashboardFiles } from '../core/monitoring/report.js';
 import { computeMonitoringTable, monitoringSettings } from '../core/monitoring/table.js';
+import { decideModels, type ModelDecisionOutcome } from '../core/monitoring/model-decisions.js';
+import { sendPipelineAlert } from '../core/pipeline-alerts.js';
 import { adaptActivity } from './failures.js';
 import { activityLogger as alertLogger, heartbeat } from './heartbeat.js';
 
@@ -51,6 +53,34 @@ export function createMonitoringActivities(config: Config) {
     decideGovernance: adaptActivity(async (input: z.input<typeof governanceInput>): Promise<GovernanceOutcome> => {
       const request = governanceInput.parse(input);
       return decideGovernance(governance, request);
+    }),
+    /**
+     * Which model should be in production, on paired evidence (automatic rollback on degradation, challengers on
+     * shadow months): decided, applied where the switches allow, logged to promotions.parquet and alerted.
+     */
+    decideModels: adaptActivity(async (input: z.input<typeof governanceInput>): Promise<ModelDecisionOutcome> => {
+      const request = governanceInput.parse(input);
+      const outcome = await decideModels(
+        {
+          datamartDir: config.DATAMART_DIR,
+          modelBankDir: config.MODEL_BANK_DIR,
+          minAuc: config.PROMOTION_MIN_AUC,
+          margin: config.PROMOTION_NON_INFERIORITY_MARGIN,
+          maxChallengers: config.MAX_CHALLENGERS,
+          minChallengerMonths: config.CHALLENGER_MIN_MONTHS,
+          autoPromoteChallenger: config.AUTO_PROMOTE_CHALLENGER,
+          autoRollback: config.AUTO_ROLLBACK,
+        },
+        request,
+      );
+      for (const summary of outcome.alerts) {
+        await sendPipelineAlert(
+          { kind: 'model', workflowId: request.workflowId, summary, action: 'read gold/governance/promotions.parquet (npm run status); the reason holds the paired evidence' },
+          alertLogger(),
+          { url: config.ALERT_WEBHOOK_URL, format: config.ALERT_FORMAT },
+        );
+      }
+      return outcome;
     }),
     /** An operator's retrain: logged as `retrain_forced`, naming the cooldown it bypasses when there is one. */
     recordForcedRetrain: adaptActivity(async (input: z.input<typeof forcedInput>): Promise<{ reason: string }> => {

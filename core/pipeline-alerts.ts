@@ -7,8 +7,8 @@ export const ALERT_FORMATS = ['json', 'slack'] as const;
 export type AlertFormat = (typeof ALERT_FORMATS)[number];
 
 export interface PipelineAlert {
-  /** What failed: `backfill`, `month`, `training`. */
-  kind: 'backfill' | 'month' | 'training';
+  /** What failed: `backfill`, `month`, `training`; `model`: governance rolled back, or found a model to roll back or promote. */
+  kind: 'backfill' | 'month' | 'training' | 'model';
   workflowId: string;
   /** One line: what happened. */
   summary: string;

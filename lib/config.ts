@@ -40,6 +40,8 @@ export const configVariablesSchema = z.object({
   PROMOTION_NON_INFERIORITY_MARGIN: z.coerce.number().min(0).max(0.5).default(0.01),
   /** Registered candidates scored in shadow beside production each month (the newest first). */
   MAX_CHALLENGERS: z.coerce.number().int().min(0).max(10).default(2),
+  /** Governance judges a challenger once this many mature months are out of sample for it and production. */
+  CHALLENGER_MIN_MONTHS: z.coerce.number().int().min(1).default(2),
   /** true: governance promotes a challenger that wins on shadow months; false: it proposes (logs and alerts) only. */
   AUTO_PROMOTE_CHALLENGER: flag(false),
   /** true: governance rolls back when production is significantly worse than the previous model on the same mature rows. */

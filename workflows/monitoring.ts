@@ -1,4 +1,4 @@
-import { defineQuery, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { defineQuery, isCancellation, patched, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { addMonths, monthOf } from '../lib/months.js';
 import { searchAttributes, type Progress } from '../lib/temporal.js';
 import { DEFAULT_MONTHS_IN_FLIGHT, monitoringInputSchema, parseInput, type MonitoringInput } from '../lib/workflow-inputs.js';
@@ -19,6 +19,8 @@ export interface MonitoringResult {
   findings: number;
   dashboard: { png: string; html: string } | null;
   retrainRequested: boolean;
+  /** Governance's model decisions this run (automatic rollback, challenger proposals or promotions), in words. */
+  modelDecisions?: string[];
 }
 
 /**
@@ -78,8 +80,30 @@ export async function monitoringWorkflow(rawInput: MonitoringInput = {}): Promis
     // not forced: the cooldown was checked by the decision just logged
     await lifecycle.requestRetrain({ reason: `monitoring ${asOf}: ${decision.reason}`, forced: false });
   }
+  // Challengers' metrics on the same months, then which model should be in production on paired evidence. Only when
+  // monitoring the production model; patched: runs begun before replay as they ran.
+  let modelDecisions: string[] | undefined;
+  if (!input.modelId && patched('model-decisions')) {
+    const { challengers } = await quickReads.readModelRoles();
+    for (const challenger of challengers) {
+      try {
+        const scored = await quickReads.inventoryMonths({ from, to: asOf, requirement: 'predictions', modelId: challenger });
+        await forEachBounded(features.present.filter((month) => scored.missing.includes(month)), DEFAULT_MONTHS_IN_FLIGHT, async (month) => {
+          await scoreMonthChild(month, challenger);
+        });
+        await monitoring.computeMonitoring({ asOf, modelId: challenger });
+      } catch (error) {
+        if (isCancellation(error)) throw error;
+        // A challenger that cannot be scored or monitored is left out of this run's decisions, never fails it.
+      }
+    }
+    const outcome = await monitoring.decideModels({ asOf, modelId, workflowId: workflowInfo().workflowId, now: new Date().toISOString() });
+    modelDecisions = outcome.decisions.map((decision) => `${decision.action}: ${decision.reason}`);
+    if (outcome.registryChanged) await lifecycle.notifyRegistryChanged();
+  }
   done = MONITORING_STEPS;
   return {
+    modelDecisions,
     asOf,
     modelId,
     months: metrics.rows.length,

@@ -147,6 +147,14 @@ function monitoringActivities(log: CallLog, action: GovernanceAction, findings =
       log.record('requestRetrain', input);
       return { workflowId: 'model-lifecycle' };
     },
+    decideModels: async (input: { asOf: string; modelId: string; workflowId: string; now: string }) => {
+      log.record('decideModels', input);
+      return { decisions: [], alerts: [], registryChanged: false };
+    },
+    notifyRegistryChanged: async () => {
+      log.record('notifyRegistryChanged');
+      return { notified: false };
+    },
   } satisfies MockActivities;
 }
 
@@ -176,6 +184,8 @@ test('monitoring scores the unscored months with features, alerts on findings an
   // Not forced: the decision just logged checked the cooldown.
   assert.deepEqual(log.inputs('requestRetrain'), [{ reason: 'monitoring 2024-06: decided retrain', forced: false }]);
   assert.equal((log.inputs('decideGovernance')[0] as { workflowId: string }).workflowId, 'monitoring-retrain');
+  // Which model should be in production is decided after the findings, on paired evidence (automatic rollback, challengers).
+  assert.equal((log.inputs('decideModels')[0] as { modelId: string }).modelId, 'm-1');
   assert.deepEqual(
     { action: result.action, findings: result.findings, retrainRequested: result.retrainRequested, modelId: result.modelId },
     { action: 'retrain', findings: 2, retrainRequested: true, modelId: 'm-1' },
