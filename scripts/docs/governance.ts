@@ -39,8 +39,8 @@ environment, and every finding in the decision log carries the threshold that wa
 | role | may | how |
 | --- | --- | --- |
 | pipeline (automatic) | score, monitor, alert, request a retrain, promote a model **only through the promotion gate** | schedules \`${scheduleIds.monthlyPipeline}\`, \`${scheduleIds.weeklyMonitoring}\`, \`${scheduleIds.monthlyRetrain}\` |
-| model owner (operator) | force a retrain, promote a registered model, roll back | \`npm run retrain -- --reason …\`, \`npm run promote -- --model <id>\`, \`npm run rollback -- --reason …\` |
-| reviewer | read the decision log, the registry history and the dashboard; sign off a manual promotion | \`gold/governance/decisions.parquet\`, \`model_bank/registry.json\`, \`reports/latest.html\` |
+| model owner (operator) | force a retrain, promote a registered model, roll back | \`npm run retrain -- --reason …\`, \`npm run promote -- --model <id> --reason … [--by NAME] [--force]\`, \`npm run rollback -- --reason … [--by NAME]\` |
+| reviewer | read the decision logs, the registry history and the dashboard; sign off a manual promotion | \`npm run status\`, \`gold/governance/promotions.parquet\`, \`gold/governance/decisions.parquet\`, \`model_bank/registry.json\`, \`reports/latest.html\` |
 
 The production model has one owner in the system: the long-lived \`model-lifecycle\` workflow. Promotions and
 rollbacks are Temporal Updates on it, validated before they are accepted (an unknown model id, or a rollback with
@@ -61,6 +61,11 @@ optimistic, so **governance judges \`after\` months only**; the dashboard shades
 | \`PSI_CRITICAL\` | ${c.PSI_CRITICAL} | at or above it: critical (retrain candidate); feature CSI at or above it: warning | above ${c.PSI_CRITICAL} the scored population differs materially from the one the model learnt |
 | \`AUC_CRITICAL\` | ${c.AUC_CRITICAL} | AUC of the latest mature \`after\` month below it: critical | a ranking worse than ${c.AUC_CRITICAL} no longer separates defaulters usefully |
 | \`PROMOTION_MIN_AUC\` | ${c.PROMOTION_MIN_AUC} | the promotion gate's minimum OOT AUC | the same floor as monitoring: never promote what monitoring would call critical |
+| \`PROMOTION_NON_INFERIORITY_MARGIN\` | ${c.PROMOTION_NON_INFERIORITY_MARGIN} | a candidate is non-inferior when the lower end of the 95% interval of (candidate AUC − production AUC) lies above −${c.PROMOTION_NON_INFERIORITY_MARGIN} | a loss of ${c.PROMOTION_NON_INFERIORITY_MARGIN} AUC is below what a portfolio notices; demanding a significant gain instead would keep an old model forever on a thousand rows |
+| \`MAX_CHALLENGERS\` | ${c.MAX_CHALLENGERS} | registered candidates scored in shadow beside production each month, the newest first | enough to compare the last retrains; each one costs a scoring of every month |
+| \`CHALLENGER_MIN_MONTHS\` | ${c.CHALLENGER_MIN_MONTHS} | mature months out of sample for both a challenger and production before governance judges the challenger | one month is noise in a small portfolio |
+| \`AUTO_PROMOTE_CHALLENGER\` | ${c.AUTO_PROMOTE_CHALLENGER} | true: governance promotes a challenger that wins on shadow months; false: it proposes (alert and log) and an operator decides | a promotion changes credit decisions: a person signs it off unless the deployment says otherwise |
+| \`AUTO_ROLLBACK\` | ${c.AUTO_ROLLBACK} | true: governance rolls back when production is significantly worse than the previous model on the same mature rows; false: alert only | a model shown worse on the same rows should not keep deciding credit while a person is paged |
 | \`RETRAIN_COOLDOWN_DAYS\` | ${c.RETRAIN_COOLDOWN_DAYS} | at most one automatic retrain per this many days | a retrain needs a week of monitoring to be judged; finding the same cause again must not retrain again |
 | \`RETRAIN_MIN_NEW_LABELLED_MONTHS\` | ${c.RETRAIN_MIN_NEW_LABELLED_MONTHS} | the monthly policy retrains once this many labelled months follow the production window | one month is noise in a small portfolio; ${c.RETRAIN_MIN_NEW_LABELLED_MONTHS} give the new model a new test/OOT month |
 | \`DATA_COVERAGE_DROP_WARNING\` | ${c.DATA_COVERAGE_DROP_WARNING} | a source covering ${pct(c.DATA_COVERAGE_DROP_WARNING)} fewer applications than at training: data warning | small gaps happen (late files, new customers) |
@@ -149,28 +154,72 @@ The cooldown counts from the latest \`retrain\`, \`retrain_forced\` or \`schedul
 
 ## 7. Promotion
 
-The gate promotes a new model automatically only when **both** hold:
+Two models are compared **only on rows out of sample for both**: application months after the end of both models'
+train *and* test windows, with labels mature as of the decision (the newest label month known). A model's OOT months
+count (it was neither fitted nor selected on them); months it was fitted or selected on never do: their AUC is
+optimistic, and an older challenger judged there against a production model that trained on them loses for the wrong
+reason. The comparison is **paired** (the same rows scored by both models through their registered ONNX artifacts):
+DeLong's test for two correlated AUCs gives the difference (candidate − production), its 95% interval and a p-value.
 
-- its AUC on its OOT months is at least \`PROMOTION_MIN_AUC\` = ${c.PROMOTION_MIN_AUC};
-- it is not worse than the production model scored through its own registered ONNX artifact on the same OOT rows.
+The rule, in this order (the gate of every training — backfill, forced retrain, monthly policy — and governance's
+challenger judgement apply it alike):
 
-Otherwise the model stays \`candidate\` with the gate's reason in the registry. Checklist before a **manual**
-promotion (\`npm run promote -- --model <id>\`):
+1. the candidate's AUC on its own OOT months below \`PROMOTION_MIN_AUC\` = ${c.PROMOTION_MIN_AUC}: **reject**;
+2. no production model (or one that cannot read today's features): **promote** on the minimum alone;
+3. a paired comparison exists:
+   - non-inferior (interval low above −${c.PROMOTION_NON_INFERIORITY_MARGIN}) **and** better on the point estimate: **promote**;
+   - non-inferior but not better (an exact tie, or noise around it): **keep** production — equal is not better, and a
+     model that is merely as good is not worth a change of the model deciding credit;
+   - significantly worse (the whole interval below 0): **reject**;
+   - otherwise the evidence is **too thin** to decide (the interval reaches both below −${c.PROMOTION_NON_INFERIORITY_MARGIN} and above 0, as it
+     does on a few hundred rows when two models differ by less than 0.01): **keep** production; the candidate stays a
+     challenger and shadow months decide later;
+4. no month is out of sample for both (\`no_fair_comparison\`): a candidate that learnt from newer months than production
+   (its OOT window ends later) is promoted on the minimum alone; an older or same-window one keeps production, and
+   stays a challenger.
+
+Every decision — the gate's, governance's, an operator's — is one row of \`gold/governance/promotions.parquet\`:
+\`decided_at\`, \`decided_by\` (\`gate\`, \`governance\` or the operator's name), \`action\` (\`promote\`, \`reject\`,
+\`rollback\`, \`keep\`), \`candidate_model_id\`, \`production_model_id\`, \`months_compared\` (NULL without a fair comparison),
+\`n_rows\`, \`candidate_auc\`, \`production_auc\`, \`auc_diff\`, \`auc_diff_low\`, \`auc_diff_high\`, \`p_value\`, \`reason\`.
+\`npm run status\` shows the last five with who and why.
+
+**Shadow challengers.** The registered candidates not promoted nor retired (at most \`MAX_CHALLENGERS\` = ${c.MAX_CHALLENGERS}, newest
+first) are scored every month beside production, through the same scoring child; their predictions carry
+\`model_role\` = \`challenger\` (production's: \`production\`). Weekly monitoring computes their metrics on the same months.
+Once ${c.CHALLENGER_MIN_MONTHS} or more mature months are out of sample for a challenger and production, governance applies the rule
+above to them: a winner is promoted when \`AUTO_PROMOTE_CHALLENGER\` is true (now ${c.AUTO_PROMOTE_CHALLENGER}), otherwise proposed — alerted
+and logged as \`keep\` with the proposal in its reason.
+
+**An operator's promotion** (\`npm run promote -- --model <id> --reason "…" [--by NAME]\`): the reason is required (the
+command exits 2 without); the name defaults to the OS user. The gate's comparison is computed and logged with the
+decision. A model once rolled back, or rejected by the gate, **goes through the gate again** and is refused when it
+does not pass; \`--force\` promotes it anyway and the log and the registry say \`FORCED past the gate\`. Checklist before
+a manual promotion:
 
 - [ ] \`metadata.json\` of the model: OOT AUC ≥ ${c.PROMOTION_MIN_AUC}, and accuracy, precision, recall and F1 at its threshold
       on train, test and OOT without a collapse between test and OOT;
 - [ ] its windows end after the production model's (it learnt from newer months) or the reason they do not is written down;
+- [ ] the paired evidence in \`promotions.parquet\` (or the shadow months on the dashboard) does not show it worse;
 - [ ] \`npm run monitor -- --model <id>\` (monitoring without governance): no critical drift on its \`after\` months and no
       data finding it would hide;
-- [ ] the reviewer has read the gate's reason in \`registry.json\` and signs off in the change record;
-- [ ] after promoting: the next monitoring run shows the new model with no critical finding.
+- [ ] the reviewer signs off in the change record; after promoting, the next monitoring run shows no critical finding.
+
+Models are named for people with their training window and as-of: a model id such as \`gbtree-2024-06-…\` carries its
+last labelled application month, so a training as of 2024-12 (labels six months later) yields \`gbtree-2024-06-…\`.
 
 ## 8. Rollback
 
-\`npm run rollback -- --reason "<why>"\` returns to the most recent earlier production model that was not itself
-rolled back; the current one is marked \`rejected\` with the reason. Roll back when monitoring of the new model shows a
-critical performance finding it did not have at promotion, or when a reviewer withdraws the sign-off. A rollback is
-not a retrain: it needs no cooldown and writes no decision-log row (the registry history is its record).
+\`npm run rollback -- --reason "<why>" [--by NAME]\` returns to the most recent earlier production model that was not
+itself rolled back; the current one is marked \`rejected\` with the reason, and the decision is a \`rollback\` row of
+\`promotions.parquet\`. \`npm run status\` names the model a rollback would return to by the same rule, so it never
+offers one the rollback would refuse. A rollback is not a retrain: it needs no cooldown.
+
+**Automatic rollback on degradation.** Each weekly monitoring run compares production with the model a rollback would
+return to on production's mature \`after\` months that are out of sample for both (paired, DeLong). When production is
+significantly worse (the whole 95% interval of previous − production above 0), governance rolls back (\`AUTO_ROLLBACK\` =
+${c.AUTO_ROLLBACK}), logs a \`rollback\` row by \`governance\` with the evidence and alerts; with the switch off it alerts and logs
+\`keep\`, and an operator decides.
 
 ## 9. Decision log actions
 

@@ -13,7 +13,9 @@ test('the committed governance SOP is the rendered one (run `npm run docs:govern
 
 test('the SOP quotes the configuration, not constants: other defaults give other numbers', () => {
   const defaults = configSchema.parse({});
-  const other = renderGovernanceDoc({ ...defaults, PROMOTION_MIN_AUC: 0.83, RETRAIN_COOLDOWN_DAYS: 11 });
+  const other = renderGovernanceDoc({ ...defaults, PROMOTION_MIN_AUC: 0.83, RETRAIN_COOLDOWN_DAYS: 11, PROMOTION_NON_INFERIORITY_MARGIN: 0.02, AUTO_ROLLBACK: false });
+  assert.match(other, /non-inferior \(interval low above −0\.02\)/);
+  assert.match(other, /\| `AUTO_ROLLBACK` \| false \|/);
   assert.match(other, /\| `PROMOTION_MIN_AUC` \| 0\.83 \|/);
   assert.match(other, /no retrain started within the last 11 days/);
   assert.match(renderGovernanceDoc(), new RegExp(`\\| \`PROMOTION_MIN_AUC\` \\| ${defaults.PROMOTION_MIN_AUC} \\|`));
