@@ -23,6 +23,8 @@ import { backfillWorkflow, forceRetrainSignal, historicalInferenceWorkflow, moni
 import { monthOption, parseCommandLine } from './cli.js';
 import { ensureLifecycle, waitWithProgress } from './client.js';
 import { formatMonitoringTable, formatTable, truncate } from './format.js';
+import { describeModel } from '../lib/model-summaries.js';
+import { readPromotionLog } from '../core/models/promotion-log.js';
 import { createSchedules } from './schedules.js';
 
 const options = parseCommandLine('demo', 'Run the whole pipeline on generated data (or --source) against a local Temporal.', {
@@ -35,7 +37,7 @@ const options = parseCommandLine('demo', 'Run the whole pipeline on generated da
 
 /** The challenger is trained this many months before the first model's as-of month. */
 const CHALLENGER_MONTHS_EARLIER = 6;
-const SUMMARY_CELL_WIDTH = 72;
+const SUMMARY_CELL_WIDTH = 120;
 const SCHEDULE_NOTE = 'created paused by the demo: its data ends before today, so a run now would find no data; unpause with npm run schedules -- unpause';
 const TEMPORAL_CLI = relative(process.cwd(), TEMPORAL_BINARY) || TEMPORAL_BINARY;
 
@@ -187,28 +189,35 @@ async function main(): Promise<number> {
     const lifecycle = await client.workflow.getHandle(LIFECYCLE_WORKFLOW_ID).query(statusQuery);
     const models = await listRegisteredModels(config.MODEL_BANK_DIR);
 
+    // A model named for a person: its id with its training window and as-of (the id carries the last labelled
+    // application month, so "training as of 2024-12 → gbtree-2024-06-…" reads as what it is).
+    const named = (modelId: string | null | undefined) => {
+      const model = models.find((candidate) => candidate.model_id === modelId);
+      return model ? describeModel(model) : (modelId ?? 'none');
+    };
     const first = phase1.training;
     const firstText = !first
       ? 'none'
       : first.reused
-        ? `${first.modelId}: ${first.reason}`
-        : `${first.modelId} ${first.promoted ? 'promoted' : 'kept as candidate'} (${first.reason})`;
+        ? `${named(first.modelId)}: ${first.reason}`
+        : `${named(first.modelId)} ${first.promoted ? 'promoted' : 'kept as candidate'} (${first.reason})`;
     const challengerText = !challenger
       ? `none (the range has no month ${CHALLENGER_MONTHS_EARLIER} months before the training month)`
       : challenger.reused
-        ? `${challenger.modelId}: not retrained, ${challenger.outcome}`
+        ? `${named(challenger.modelId)}: not retrained, ${challenger.outcome}`
         : challenger.modelId
-          ? `${challenger.modelId} ${challenger.promoted ? 'promoted' : 'kept as candidate'} (${challenger.outcome})`
+          ? `${named(challenger.modelId)} ${challenger.promoted ? 'promoted' : 'kept as a shadow challenger'} (${challenger.outcome})`
           : `training failed: ${challenger.outcome}`;
     const cell = (text: string) => truncate(text, SUMMARY_CELL_WIDTH);
     console.log('\n' + formatTable(['stage', 'result', 'seconds'], [
       ['phase 1 backfill', cell(`${phase1.done.length} months run, ${phase1.skipped.length} already done, ${phase1.failed.length} failed`), ((t1 - t0) / 1000).toFixed(1)],
       [`training ${phase1.trainAt ?? ''}`.trim(), cell(firstText), ''],
       [`challenger ${challengerAsOf ?? ''}`.trim(), cell(challengerText), ((t2 - t1) / 1000).toFixed(1)],
-      ['phase 2 inference', cell(`${phase2.scored.reduce((sum, month) => sum + month.rows, 0)} rows over ${phase2.scored.length} months`), ((t3 - t2) / 1000).toFixed(1)],
+      ['phase 2 inference', cell(`${phase2.scored.reduce((sum, month) => sum + month.rows, 0)} rows over ${phase2.scored.length} months${(phase2.shadow ?? []).map((shadow) => `; challenger ${shadow.modelId} in shadow on ${shadow.months.length} months`).join('')}`), ((t3 - t2) / 1000).toFixed(1)],
       ['monitoring', cell(`${monitored.months} months, decision ${monitored.action}`), ((t4 - t3) / 1000).toFixed(1)],
-      ['production model', lifecycle.production ?? 'none', ''],
-      ['model bank', cell(`${models.length} models: ${models.map((model) => model.model_id).join(', ')}`), ''],
+      ['production model', cell(named(lifecycle.production)), ''],
+      ['rollback would go to', cell(named(lifecycle.previousProduction)), ''],
+      ['model bank', cell(`${models.length} models: ${models.map((model) => `${model.model_id} (as of ${model.as_of})`).join(', ')}`), ''],
       ['schedules', cell(schedules.map((schedule) => `${schedule.scheduleId} ${schedule.outcome}`).join(', ')), ''],
     ]));
     if (monitored.modelId) console.log('\n' + formatMonitoringTable(await readMonitoringTable(config.DATAMART_DIR, monitored.modelId)));
@@ -222,10 +231,19 @@ async function main(): Promise<number> {
     console.log(`               ${command('npm run schedules -- unpause')}`);
 
     const other = models.map((model) => model.model_id).find((id) => id !== lifecycle.production);
+    // A model the gate rejected goes through the gate again when an operator promotes it: the suggestion says --force.
+    const rejected = other !== undefined && (await readPromotionLog(config.DATAMART_DIR)).some((row) => row.candidate_model_id === other && row.action === 'reject');
     const tryNext = [
-      ...(other ? [[command(`npm run promote -- --model ${other}`), `make ${other} the production model`], [command('npm run rollback -- --reason "demo: back again"'), `back to ${lifecycle.production}`]] : []),
+      ...(other
+        ? [
+            rejected
+              ? [command(`npm run promote -- --model ${other} --reason "demo: try the challenger" --force`), `make ${other} the production model although the gate rejected it (logged as forced, with your name)`]
+              : [command(`npm run promote -- --model ${other} --reason "demo: try the challenger"`), `make ${other} the production model (logged with your name)`],
+            [command('npm run rollback -- --reason "demo: back again"'), `back to ${lifecycle.production}`],
+          ]
+        : []),
       [command(`npm run monitor -- --as-of ${options.to}`), 'monitoring again, with the production model of then'],
-      [command('npm run status'), 'the production model and its history'],
+      [command('npm run status'), 'production, the rollback target, the challengers and the last promotion decisions'],
       [command('npm run schedules -- describe'), 'the schedules, paused'],
       [`${TEMPORAL_CLI} workflow list --address ${address} --query "PipelinePhase='train'"`, 'the trainings, from the CLI'],
     ];
