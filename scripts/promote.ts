@@ -2,9 +2,9 @@
 // reason is required (exit 2 without); the name defaults to the OS user. A model once rolled back or rejected passes
 // the gate again unless --force. The decision and its evidence go to gold/governance/promotions.parquet.
 import { z } from 'zod';
-import { promoteModelUpdate } from '../workflows/index.js';
 import { parseCommandLine } from './cli.js';
-import { ensureLifecycle, openClient, printJson, runCommand } from './client.js';
+import { openClient, printJson, runCommand } from './client.js';
+import { promoteModel } from './lib/lifecycle-actions.js';
 import { operatorName } from './lib/operator.js';
 
 runCommand(async () => {
@@ -16,10 +16,7 @@ runCommand(async () => {
   });
   const { client, config, close } = await openClient();
   try {
-    const handle = await ensureLifecycle(client, config);
-    const status = await handle.executeUpdate(promoteModelUpdate, {
-      args: [{ modelId: options.model, reason: options.reason, by: options.by ?? operatorName(), force: options.force }],
-    });
+    const status = await promoteModel(client, config, { modelId: options.model, reason: options.reason, by: options.by ?? operatorName(), force: options.force });
     console.log(`production model: ${status.production}`);
     printJson(status.history.slice(-5));
   } finally {

@@ -1,9 +1,9 @@
 // `npm run rollback -- --reason TEXT [--by NAME]`: the rollbackModel update on model-lifecycle: back to the previous
 // production model. The reason is required (exit 2 without); the name defaults to the OS user.
 import { z } from 'zod';
-import { rollbackModelUpdate } from '../workflows/index.js';
 import { parseCommandLine } from './cli.js';
-import { ensureLifecycle, openClient, printJson, runCommand } from './client.js';
+import { openClient, printJson, runCommand } from './client.js';
+import { rollbackModel } from './lib/lifecycle-actions.js';
 import { operatorName } from './lib/operator.js';
 
 runCommand(async () => {
@@ -13,8 +13,7 @@ runCommand(async () => {
   });
   const { client, config, close } = await openClient();
   try {
-    const handle = await ensureLifecycle(client, config);
-    const status = await handle.executeUpdate(rollbackModelUpdate, { args: [{ reason: options.reason, by: options.by ?? operatorName() }] });
+    const status = await rollbackModel(client, config, { reason: options.reason, by: options.by ?? operatorName() });
     console.log(`production model: ${status.production}`);
     printJson(status.history.slice(-5));
   } finally {

@@ -18,7 +18,8 @@ export async function lifecycleStatus(client: Client, config: Config) {
   return (await ensureLifecycle(client, config)).query(statusQuery);
 }
 
-export async function promoteModel(client: Client, config: Config, request: { modelId: string } & Attribution) {
+/** `force`: promote a model once rolled back or rejected although the gate refuses it (logged as forced). */
+export async function promoteModel(client: Client, config: Config, request: { modelId: string; force?: boolean } & Attribution) {
   const handle = await ensureLifecycle(client, config);
   const update: PromoteRequest & Attribution = request;
   return handle.executeUpdate(promoteModelUpdate, { args: [update] });

@@ -38,7 +38,7 @@ async function main(): Promise<void> {
       await client.workflow.execute(retrainPolicyWorkflow, { ...start, workflowId: workflowIds.retrainPolicy('2024-12'), args: [{ asOf: '2024-12' }] });
       await lifecycle.signal(forceRetrainSignal, { reason: 'recording replay histories', asOf: '2024-11' });
       while ((await lifecycle.query(statusQuery)).trainings.length === 0) await new Promise((wait) => setTimeout(wait, 500));
-      await lifecycle.executeUpdate(promoteModelUpdate, { args: [{ modelId: phase1.training!.modelId }] });
+      await lifecycle.executeUpdate(promoteModelUpdate, { args: [{ modelId: phase1.training!.modelId, reason: 'recording histories', by: 'recorder' }] });
       const retrain = (await lifecycle.query(statusQuery)).trainings[0];
       await lifecycle.terminate('recorded');
       return {
