@@ -1,7 +1,8 @@
 // Automatic rollback on degradation, from real models: production learnt a concept that no longer holds (trained on
 // stores where the risk factors act the other way round), the previous production model ranks the same mature
 // `after` rows far better. Governance's paired test finds production significantly worse → rollback, alert, a
-// promotions.parquet row; with AUTO_ROLLBACK=false → the alert and a `keep` row only.
+// promotions.parquet row; with AUTO_ROLLBACK=false → the alert and a `keep` row only. Then the same two models as
+// production and challenger: the challenger's shadow evidence proposes (or, switched on, performs) its promotion.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -15,6 +16,8 @@ import { releaseScoringSessions } from '../../core/scoring/model-loader.js';
 import { createMonitoringActivities } from '../../activities/monitoring.js';
 import { scratchDir, STANDARD_STORES, writeSyntheticStores } from '../models/synthetic.js';
 import { startWebhook, type Webhook } from '../helpers/webhook.js';
+import { writeFileSync } from 'node:fs';
+import { modelBank } from '../../lib/layout.js';
 
 let cleanup: () => Promise<void>;
 let config: Config;
@@ -22,7 +25,7 @@ let webhook: Webhook;
 const ids = { previous: '', degraded: '' };
 
 before(async () => {
-  const scratch = await scratchDir('auto-rollback');
+  const scratch = await scratchDir('model-decisions');
   cleanup = scratch.cleanup;
   webhook = await startWebhook();
   config = loadConfig({ DATAMART_DIR: join(scratch.dir, 'datamart'), MODEL_BANK_DIR: join(scratch.dir, 'model_bank'), ALERT_WEBHOOK_URL: webhook.url });
@@ -80,6 +83,39 @@ test('with AUTO_ROLLBACK=false the same evidence is alerted and logged as keep; 
   assert.deepEqual(rows.map((row) => [row.action, row.candidate_model_id, row.production_model_id]), [['keep', ids.previous, ids.degraded]]);
   assert.match(rows[0].reason, /AUTO_ROLLBACK is off: alerted only/);
   assert.equal(webhook.received.length, alertsBefore + 1);
+});
+
+test('a challenger that wins on shadow months out of sample for both is proposed (AUTO_PROMOTE_CHALLENGER=false) or promoted (true)', async () => {
+  // Production: the model of the old concept, with no earlier production model; the other model is a challenger.
+  const registryFile = modelBank.registry(config.MODEL_BANK_DIR);
+  const at = '2026-01-01T00:00:00.000Z';
+  writeFileSync(
+    registryFile,
+    JSON.stringify({
+      production: ids.degraded,
+      history: [
+        { model_id: ids.degraded, stage: 'production', at, reason: 'setup' },
+        { model_id: ids.previous, stage: 'candidate', at, reason: 'setup: kept by the gate' },
+      ],
+    }),
+  );
+  const proposed = await createMonitoringActivities(config).decideModels(request('2026-03-01T06:00:00.000Z'));
+  assert.equal(proposed.registryChanged, false);
+  assert.equal((await readRegistry(config.MODEL_BANK_DIR)).production, ids.degraded);
+  const [proposal] = (await readPromotionLog(config.DATAMART_DIR)).filter((row) => row.decided_at === '2026-03-01T06:00:00.000Z');
+  assert.deepEqual([proposal.action, proposal.candidate_model_id, proposal.production_model_id], ['keep', ids.previous, ids.degraded]);
+  // Both models' train and test windows end 2023-10: 2023-11..2024-06 are out of sample for both (OOT and after).
+  assert.equal(proposal.months_compared, '2023-11..2024-06');
+  assert.ok(proposal.auc_diff_low! > -0.01 && proposal.auc_diff! > 0);
+  assert.match(proposal.reason, /^proposal: promote challenger .* \(trained as of 2024-06 on 2023-01\.\.2023-08, test 2023-09\.\.2023-10, OOT 2023-11\.\.2023-12\) on shadow evidence/);
+  assert.match(JSON.stringify(webhook.received.at(-1)), /proposal: promote challenger/);
+
+  const auto = createMonitoringActivities({ ...config, AUTO_PROMOTE_CHALLENGER: true });
+  const promoted = await auto.decideModels(request('2026-03-08T06:00:00.000Z'));
+  assert.equal(promoted.registryChanged, true);
+  assert.equal((await readRegistry(config.MODEL_BANK_DIR)).production, ids.previous);
+  const [row] = (await readPromotionLog(config.DATAMART_DIR)).filter((r) => r.decided_at === '2026-03-08T06:00:00.000Z');
+  assert.deepEqual([row.decided_by, row.action, row.candidate_model_id], ['governance', 'promote', ids.previous]);
 });
 
 test('the demo default: AUTO_ROLLBACK is on unless switched off', () => {
