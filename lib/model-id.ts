@@ -9,3 +9,12 @@ export type ModelFamily = z.infer<typeof modelFamilySchema>;
 
 /** A model id names a directory of the model bank and a Hive partition: no path separators, no spaces. */
 export const modelIdSchema = z.string().min(1).regex(/^[\w.-]+$/, 'a model id is letters, digits, dot, dash or underscore');
+
+/**
+ * A model named for a person: its content-addressed id with the month it was trained as of and its windows, so that
+ * "training as of 2024-12 → gbtree-2024-06-…" reads as what it is (the id carries the last labelled application month).
+ */
+export function describeModel(model: { model_id: string; as_of: string; windows: { train: { from: string; to: string }; test: { from: string; to: string }; oot: { from: string; to: string } } }): string {
+  const { train, test, oot } = model.windows;
+  return `${model.model_id} (trained as of ${model.as_of} on ${train.from}..${train.to}, test ${test.from}..${test.to}, OOT ${oot.from}..${oot.to})`;
+}

@@ -42,11 +42,3 @@ export const candidateSummarySchema = z.object({
 });
 export type CandidateSummary = z.infer<typeof candidateSummarySchema>;
 
-/**
- * A model named for a person: its content-addressed id with the month it was trained as of and its windows, so that
- * "training as of 2024-12 → gbtree-2024-06-…" reads as what it is (the id carries the last labelled application month).
- */
-export function describeModel(model: { model_id: string; as_of: string; windows: { train: { from: string; to: string }; test: { from: string; to: string }; oot: { from: string; to: string } } }): string {
-  const { train, test, oot } = model.windows;
-  return `${model.model_id} (trained as of ${model.as_of} on ${train.from}..${train.to}, test ${test.from}..${test.to}, OOT ${oot.from}..${oot.to})`;
-}

@@ -23,7 +23,7 @@ import { backfillWorkflow, forceRetrainSignal, historicalInferenceWorkflow, moni
 import { monthOption, parseCommandLine } from './cli.js';
 import { ensureLifecycle, waitWithProgress } from './client.js';
 import { formatMonitoringTable, formatTable, truncate } from './format.js';
-import { describeModel } from '../lib/model-summaries.js';
+import { describeModel } from '../lib/model-id.js';
 import { readPromotionLog } from '../core/models/promotion-log.js';
 import { createSchedules } from './schedules.js';
 

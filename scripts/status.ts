@@ -1,7 +1,7 @@
 // `npm run status`: the model-lifecycle state from its `status` query, told coherently: the production model, the one a
 // rollback would return to, the challengers scored in shadow, and the last five promotion decisions with who and why
 // (gold/governance/promotions.parquet); then the full state as JSON.
-import { describeModel } from '../lib/model-summaries.js';
+import { describeModel } from '../lib/model-id.js';
 import { challengersOf } from '../lib/model-registry.js';
 import { readMetadata } from '../core/models/metadata.js';
 import { readPromotionLog } from '../core/models/promotion-log.js';

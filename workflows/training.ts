@@ -1,5 +1,5 @@
 import { defineQuery, isCancellation, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
-import { MODEL_FAMILIES } from '../lib/model-id.js';
+import { describeModel, MODEL_FAMILIES } from '../lib/model-id.js';
 import { searchAttributes, type Progress } from '../lib/temporal.js';
 import { parseInput, trainingInputSchema, type TrainingInput } from '../lib/workflow-inputs.js';
 import { selectBest } from '../lib/model-selection.js';
@@ -106,7 +106,9 @@ async function train(
   const registered = await training.registerModel({ trainingSet, candidate: best, workflow: { workflowId, runId } });
   upsertSearchAttributes([{ key: searchAttributes.modelId, value: registered.modelId }]);
 
-  setStep(`promotion gate for ${registered.modelId}`);
+  // The model named for a person (Web UI's current details): its id with its as-of and windows.
+  const named = describeModel({ model_id: registered.modelId, as_of: asOf, windows: trainingSet.windows });
+  setStep(`promotion gate for ${named}`);
   const gate = await modelBank.evaluatePromotionGate({ modelId: registered.modelId, minAuc: promotionMinAuc });
   // A forced training still goes through the gate; the registry says it was forced (the cooldown did not apply).
   const why = forced ? `${reason} [forced: cooldown bypassed]` : reason;
@@ -124,7 +126,7 @@ async function train(
     await modelBank.recordCandidate({ modelId: registered.modelId, reason: forced ? `${why}: ${gate.reason}` : gate.reason, decision });
   }
   await lifecycle.notifyRegistryChanged();
-  setStep(`${registered.modelId} ${gate.promote ? 'promoted' : 'kept as candidate'}: ${gate.reason}`);
+  setStep(`${named} ${gate.promote ? 'promoted' : 'kept as candidate'}: ${gate.reason}`);
 
   return {
     asOf,

@@ -8,7 +8,7 @@
 import type { Month } from '../../lib/months.js';
 import type { PromotionDecision } from '../../lib/contracts.js';
 import { challengersOf, previousProduction } from '../../lib/model-registry.js';
-import { describeModel } from '../../lib/model-summaries.js';
+import { describeModel } from '../../lib/model-id.js';
 import { readMetadata } from '../models/metadata.js';
 import { matureApplicationMonths } from '../models/dataset.js';
 import { promote, readRegistry, rollback } from '../models/registry.js';

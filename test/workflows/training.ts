@@ -31,7 +31,7 @@ test('the gate promotes: the best candidate on the test months (simplest within 
       return { result: await handle.result(), progress: await handle.query(progressQuery) };
     },
   );
-  assert.deepEqual(progress, { total: 3, done: 3, failed: 0, running: 0, step: 'rf-2024-06-abc promoted: better than production' });
+  assert.deepEqual(progress, { total: 3, done: 3, failed: 0, running: 0, step: 'rf-2024-06-abc (trained as of 2024-06 on 2023-01..2023-06, test 2023-01..2023-06, OOT 2023-01..2023-06) promoted: better than production' });
   assert.equal(result.family, 'rf');
   assert.equal(result.modelId, 'rf-2024-06-abc');
   assert.equal(result.promoted, true);
