@@ -135,6 +135,9 @@ export function adviceFor(error: unknown): string {
     return 'action: fix the source file named above, then run the same command again (only stale months are redone).';
   }
   if (types.has('InvalidWorkflowInput') || types.has('InvalidInput')) return 'action: correct the input named above.';
+  if (types.has('PromotionRefused')) {
+    return 'action: keep production (the gate says why above), or promote it anyway with --force (logged as forced, with your name).';
+  }
   if (error instanceof WorkflowFailedError && /cancel/i.test(all)) return 'action: nothing to do (it was cancelled); run it again to resume.';
   if (error instanceof WorkflowFailedError && /terminat/i.test(all)) return 'action: nothing to do (it was terminated); run it again to resume.';
   if (isConnectionLoss(error)) {

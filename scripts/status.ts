@@ -27,11 +27,11 @@ runCommand(async () => {
       return readMetadata(config.MODEL_BANK_DIR, modelId).then(describeModel, () => modelId);
     };
     const challengers = challengersOf(status, config.MAX_CHALLENGERS);
-    console.log(`production:          ${await named(status.production)}`);
+    console.log(`production:           ${await named(status.production)}`);
     console.log(`rollback would go to: ${await named(status.previousProduction)}`);
     console.log(`challengers (shadow): ${challengers.length === 0 ? 'none' : ''}`);
     for (const challenger of challengers) console.log(`  ${await named(challenger)}`);
-    if (status.training) console.log(`training now:        ${status.currentTraining ?? 'yes'}`);
+    if (status.training) console.log(`training now:         ${status.currentTraining ?? 'yes'}`);
     const decisions = (await readPromotionLog(config.DATAMART_DIR)).slice(-5).reverse();
     console.log('\nlast promotion decisions (gold/governance/promotions.parquet):');
     console.log(
