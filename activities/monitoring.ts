@@ -48,7 +48,7 @@ export function createMonitoringActivities(config: Config) {
     renderDashboard: adaptActivity(async (input: z.input<typeof modelInput>): Promise<DashboardFiles> => {
       const { asOf, modelId } = modelInput.parse(input);
       heartbeat({ stage: 'rendering the dashboard' });
-      return renderDashboardFiles(settings, asOf, modelId);
+      return renderDashboardFiles({ ...settings, maxChallengers: config.MAX_CHALLENGERS }, asOf, modelId);
     }),
     decideGovernance: adaptActivity(async (input: z.input<typeof governanceInput>): Promise<GovernanceOutcome> => {
       const request = governanceInput.parse(input);

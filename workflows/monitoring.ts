@@ -64,6 +64,25 @@ export async function monitoringWorkflow(rawInput: MonitoringInput = {}): Promis
 
   nextStep(`performance and drift of ${modelId} as of ${asOf}`);
   const metrics = await monitoring.computeMonitoring({ asOf, modelId });
+  // The challengers' metrics on the same months (scored first where shadow scoring missed a month), so that the
+  // dashboard shows champion vs challengers; only when monitoring the production model. patched: runs begun before
+  // replay as they ran.
+  const withChallengers = !input.modelId && patched('model-decisions');
+  if (withChallengers) {
+    const { challengers } = await quickReads.readModelRoles();
+    for (const challenger of challengers) {
+      try {
+        const scored = await quickReads.inventoryMonths({ from, to: asOf, requirement: 'predictions', modelId: challenger });
+        await forEachBounded(features.present.filter((month) => scored.missing.includes(month)), DEFAULT_MONTHS_IN_FLIGHT, async (month) => {
+          await scoreMonthChild(month, challenger);
+        });
+        await monitoring.computeMonitoring({ asOf, modelId: challenger });
+      } catch (error) {
+        if (isCancellation(error)) throw error;
+        // A challenger that cannot be scored or monitored is left out of this run, never fails it.
+      }
+    }
+  }
   // The dashboard and the decision both read the monitoring table just written, not each other: drawn and decided at once.
   nextStep('drawing the dashboard and deciding');
   const [dashboard, decision] = await Promise.all([
@@ -80,23 +99,9 @@ export async function monitoringWorkflow(rawInput: MonitoringInput = {}): Promis
     // not forced: the cooldown was checked by the decision just logged
     await lifecycle.requestRetrain({ reason: `monitoring ${asOf}: ${decision.reason}`, forced: false });
   }
-  // Challengers' metrics on the same months, then which model should be in production on paired evidence. Only when
-  // monitoring the production model; patched: runs begun before replay as they ran.
+  // Which model should be in production, on paired evidence (automatic rollback, challengers on shadow months).
   let modelDecisions: string[] | undefined;
-  if (!input.modelId && patched('model-decisions')) {
-    const { challengers } = await quickReads.readModelRoles();
-    for (const challenger of challengers) {
-      try {
-        const scored = await quickReads.inventoryMonths({ from, to: asOf, requirement: 'predictions', modelId: challenger });
-        await forEachBounded(features.present.filter((month) => scored.missing.includes(month)), DEFAULT_MONTHS_IN_FLIGHT, async (month) => {
-          await scoreMonthChild(month, challenger);
-        });
-        await monitoring.computeMonitoring({ asOf, modelId: challenger });
-      } catch (error) {
-        if (isCancellation(error)) throw error;
-        // A challenger that cannot be scored or monitored is left out of this run's decisions, never fails it.
-      }
-    }
+  if (withChallengers) {
     const outcome = await monitoring.decideModels({ asOf, modelId, workflowId: workflowInfo().workflowId, now: new Date().toISOString() });
     modelDecisions = outcome.decisions.map((decision) => `${decision.action}: ${decision.reason}`);
     if (outcome.registryChanged) await lifecycle.notifyRegistryChanged();

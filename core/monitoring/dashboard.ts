@@ -44,6 +44,10 @@ export interface MatureMonthView {
 
 export interface DashboardData {
   modelId: string;
+  /** The model named for a person: id, as-of and training windows. */
+  modelLabel?: string;
+  /** Challengers scored in shadow beside production, each with its own monitoring rows (same months). */
+  challengers?: Array<{ modelId: string; label: string; rows: MonitoringRow[] }>;
   asOf: Month;
   threshold: number;
   thresholds: Thresholds;
@@ -277,7 +281,7 @@ export function aucPanel(data: DashboardData): Record<string, unknown> {
   return {
     title: {
       text: 'Monthly AUC (mature months)',
-      subtitle: `shaded: in-sample · governance reads white months · red: < ${data.thresholds.aucCritical}`,
+      subtitle: `shaded: in-sample · governance reads white months · red: < ${data.thresholds.aucCritical}${(data.challengers ?? []).length > 0 ? ' · dashed grey: challengers' : ''}`,
     },
     width: PANEL.width,
     height: PANEL.height,
@@ -289,6 +293,11 @@ export function aucPanel(data: DashboardData): Record<string, unknown> {
         mark: { type: 'line', color: '#1565c0', point: false },
         encoding: { x, y: { field: 'auc', type: 'quantitative', title: 'AUC', scale: { domain: [low, 1] } } },
       },
+      ...(data.challengers ?? []).map((challenger) => ({
+        data: { values: challenger.rows.filter((row) => row.auc !== null).map((row) => ({ month: row.snapshot_date, auc: row.auc })) },
+        mark: { type: 'line', color: '#757575', strokeDash: [4, 3], point: { filled: false, size: 25, color: '#757575' } },
+        encoding: { x, y: { field: 'auc', type: 'quantitative', scale: { domain: [low, 1] } } },
+      })),
       {
         data: { values },
         mark: { type: 'point', filled: true, size: 50 },
@@ -581,6 +590,28 @@ ${rows.join('\n')}
 </table>`;
 }
 
+/** Champion vs challengers, month by month: each model's AUC where labels are mature, and where the month stands for it. */
+function challengerTable(data: DashboardData): string {
+  const challengers = data.challengers ?? [];
+  if (challengers.length === 0) return '<p id="challengers">No challenger scored in shadow.</p>';
+  const byMonth = (rows: readonly MonitoringRow[]) => new Map(rows.map((row) => [row.snapshot_date, row]));
+  const tables = challengers.map((challenger) => byMonth(challenger.rows));
+  const show = (row: MonitoringRow | undefined) =>
+    row ? `${row.auc === null ? '<td class="null">—</td>' : cell(row.auc)}${cell(row.window)}` : '<td class="null">not scored</td><td class="null">—</td>';
+  const rows = data.rows.map((row) => `<tr>${cell(row.snapshot_date)}${show(row)}${tables.map((table) => show(table.get(row.snapshot_date))).join('')}</tr>`);
+  const heads = [`production ${escapeHtml(data.modelId)}`, ...challengers.map((challenger) => `challenger ${escapeHtml(challenger.modelId)}`)];
+  return `<ul>${challengers.map((challenger) => `<li>${escapeHtml(challenger.label)}</li>`).join('')}</ul>
+<table id="challengers">
+<thead><tr><th rowspan="2">month</th>${heads.map((head) => `<th colspan="2">${head}</th>`).join('')}</tr>
+<tr>${heads.map(() => '<th>auc</th><th>window</th>').join('')}</tr></thead>
+<tbody>
+${rows.join('\n')}
+</tbody>
+</table>
+<p>A month compares two models fairly only where it is out of sample for both (<code>oot</code> or <code>after</code> for each); governance judges a
+challenger on those months, paired, by DeLong's test.</p>`;
+}
+
 function cell(value: unknown): string {
   if (value === null || value === undefined) return '<td class="null">—</td>';
   if (typeof value === 'number') return `<td class="num">${Number.isInteger(value) ? value : value.toFixed(4)}</td>`;
@@ -608,6 +639,7 @@ export function dashboardHtml(data: DashboardData, png: Buffer): string {
     .map((row) => `<tr class="${row.status} window-${row.window}">${TABLE_COLUMNS.map((column) => cell(row[column])).join('')}</tr>`)
     .join('\n');
   const title = `Monitoring — model ${escapeHtml(data.modelId)} as of ${escapeHtml(data.asOf)}`;
+  const named = data.modelLabel ? `<p>Production model: ${escapeHtml(data.modelLabel)}.</p>\n` : '';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${title}</title>
 <style>
@@ -624,7 +656,7 @@ ${MONTH_WINDOWS.filter((w) => w !== 'after').map((w) => `tr.window-${w} td:first
 </style></head>
 <body>
 <h1>${title}</h1>
-<p>Decision threshold ${data.threshold.toFixed(4)}. PSI warning ≥ ${data.thresholds.psiWarning}, critical ≥ ${data.thresholds.psiCritical};
+${named}<p>Decision threshold ${data.threshold.toFixed(4)}. PSI warning ≥ ${data.thresholds.psiWarning}, critical ≥ ${data.thresholds.psiCritical};
 AUC critical &lt; ${data.thresholds.aucCritical} on mature months. Months whose labels (application + 6 months) are after the as-of date are immature.
 <code>window</code> says where a month stands relative to the model's training: <code>train</code>, <code>test</code> and <code>oot</code> months are in-sample
 (their AUC is optimistic); governance judges <code>after</code> months only. <code>psi_covered</code> is the PSI on the loans every source still covers:
@@ -641,6 +673,8 @@ ${estimationParagraphs(data)}
 ${rows}
 </tbody>
 </table>
+<h2>Champion vs challengers</h2>
+${challengerTable(data)}
 <h2>Online vs batch scores</h2>
 ${onlineTable(data)}
 </body></html>

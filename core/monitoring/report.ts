@@ -17,6 +17,9 @@ import { loadConfig } from '../../lib/config.js';
 import { riskGroups } from './calibration.js';
 import { dataQualityThresholdsFrom, freshnessFinding, type DataQualityThresholds } from './data-quality.js';
 import { backtestOf, estimationThresholdsFrom, type EstimationThresholds } from './estimated-findings.js';
+import { readRegistry } from '../models/registry.js';
+import { challengersOf } from '../../lib/model-registry.js';
+import { describeModel } from '../../lib/model-id.js';
 
 export interface ReportSettings {
   datamartDir: string;
@@ -27,6 +30,8 @@ export interface ReportSettings {
   /** The configuration's defaults when absent. */
   estimation?: EstimationThresholds;
   dataQuality?: DataQualityThresholds;
+  /** Challengers shown beside production (MAX_CHALLENGERS; default 2). */
+  maxChallengers?: number;
 }
 
 export interface DashboardFiles {
@@ -86,8 +91,20 @@ export async function dashboardData(settings: ReportSettings, asOf: Month, model
       const labels = binLabels(bins);
       scoreBins = labels.map((label, bin) => ({ bin, label, baseline: bins.expected[bin] ?? 0, latest: latest[bin] ?? 0 }));
     }
+    // Champion vs challengers: the challengers' monitoring tables (written by the same monitoring run), month by month.
+    const registry = await readRegistry(settings.modelBankDir);
+    const challengers: NonNullable<DashboardData['challengers']> = [];
+    if (registry.production === modelId) {
+      for (const challenger of challengersOf(registry, settings.maxChallengers ?? 2)) {
+        const table = await readMonitoringTable(db, datamart.monitoring(settings.datamartDir, challenger)).catch(() => []);
+        const label = await loadModelMetadata(settings.modelBankDir, challenger).then(describeModel, () => challenger);
+        challengers.push({ modelId: challenger, label, rows: table });
+      }
+    }
     return {
       modelId,
+      modelLabel: describeModel(metadata),
+      challengers,
       asOf,
       threshold: metadata.threshold,
       thresholds: settings.thresholds,

@@ -15,6 +15,7 @@ import { datamart, partitionFile } from '../../lib/layout.js';
 import { monthRange } from '../../lib/months.js';
 import { makeLoans, makeTempDir, metadataFor, seeded, writeMetadata, writeMonth, writeOnlineMonth, type LoanRow } from './fixtures.js';
 import { inActivity } from '../helpers/activity.js';
+import { promote, recordCandidate } from '../../core/models/registry.js';
 
 const PANEL_TITLES = [
   'ROC curve', 'Precision–recall', 'Confusion matrix', 'Score distribution', 'Monthly AUC', 'Monthly score PSI', 'Online vs batch score PSI',
@@ -210,6 +211,37 @@ test('monitoring as of a month long after the newest data: the dashboard says th
     );
     const svg = await renderSvg(dashboardSpec(await dashboardData({ ...monitoringSettings(config), reportsDir: config.REPORTS_DIR }, '2024-12', modelId)));
     assert.ok(svg.includes('STALE DATA: stale data: monitoring as of 2024-12'), 'the picture says it too');
+  } finally {
+    await cleanup();
+  }
+});
+
+test('champion vs challengers: the production dashboard shows each challenger AUC beside production, month by month, named with its windows', async () => {
+  const { dir, cleanup } = await makeTempDir();
+  try {
+    const months = monthRange('2023-07', '2023-12');
+    const { config, modelId, loans, activities } = await fixture(dir, months);
+    const challenger = 'dash_challenger';
+    await writeMetadata(config.MODEL_BANK_DIR, metadataFor(challenger, '2023-05', makeLoans('c', 3000, seeded(6)), 0.35));
+    for (const month of months) await writeMonth(config.DATAMART_DIR, challenger, month, loans.get(month)!.map((loan, i) => ({ ...loan, probability: Math.min(1, loan.probability * 0.5 + ((i * 37) % 10) / 20) })), 0.35);
+    await promote(config.MODEL_BANK_DIR, modelId, 'test');
+    await recordCandidate(config.MODEL_BANK_DIR, challenger, 'test: kept by the gate');
+    const asOf = '2024-06';
+    const champion = await inActivity(() => activities.computeMonitoring({ asOf, modelId }));
+    const shadow = await inActivity(() => activities.computeMonitoring({ asOf, modelId: challenger }));
+    const files = await activities.renderDashboard({ asOf, modelId });
+    const html = await readFile(files.html, 'utf8');
+    assert.match(html, /<h2>Champion vs challengers<\/h2>/);
+    assert.match(html, /<li>dash_challenger \(trained as of 2023-05 on /);
+    assert.match(html, /Production model: dash_model \(trained as of 2023-06 on /);
+    const table = html.slice(html.indexOf('<table id="challengers">'), html.indexOf('</table>', html.indexOf('<table id="challengers">')));
+    // The challenger's noisier scores rank worse: its AUC differs from production's on the same month.
+    assert.notEqual(shadow.rows[0].auc, champion.rows[0].auc);
+    for (const month of ['2023-07-01', '2023-12-01']) {
+      const ours = champion.rows.find((row) => row.snapshot_date === month)!;
+      const theirs = shadow.rows.find((row) => row.snapshot_date === month)!;
+      assert.ok(table.includes(`<tr><td>${month}</td><td class="num">${ours.auc!.toFixed(4)}</td><td>${ours.window}</td><td class="num">${theirs.auc!.toFixed(4)}</td><td>${theirs.window}</td></tr>`), month);
+    }
   } finally {
     await cleanup();
   }
