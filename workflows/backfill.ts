@@ -75,19 +75,6 @@ export async function backfillWorkflow(rawInput: BackfillInput): Promise<Backfil
     throw ApplicationFailure.nonRetryable(`trainAt ${input.trainAt} lies outside ${from}..${to}`, WorkflowFailure.InvalidWorkflowInput);
   }
   upsertSearchAttributes([{ key: searchAttributes.pipelinePhase, value: 'backfill' }]);
-  setHandler(sourceFolderQuery, () => ({ sourceDir, continued: input.carried !== undefined }));
-  // One source folder per datamart at a time: two backfills of different folders would overwrite each other's months
-  // and each report a model trained on a mix. The one that came later gives way before it writes anything.
-  if (input.carried === undefined && patched('one-source-folder-per-datamart')) {
-    const others = await backfillsOnOtherSources({ sourceDir });
-    if (others.length > 0) {
-      throw ApplicationFailure.nonRetryable(
-        `another backfill, ${others.map((o) => `${o.workflowId} (source ${o.sourceDir})`).join(', ')}, is running on this datamart with another ` +
-          `source folder than ${sourceDir}; one source folder at a time: wait for it to finish (npm run status), then run this one again`,
-        WorkflowFailure.SourceFolderBusy,
-      );
-    }
-  }
 
   // Reprocessing chosen months also looks at the months whose feature store reads their clickstream (lookback).
   const dependants = input.months ? await laterMonthsWithGold(input.months) : [];
@@ -122,6 +109,20 @@ export async function backfillWorkflow(rawInput: BackfillInput): Promise<Backfil
   const settled = (month: Month) =>
     state.done.includes(month) || state.skipped.includes(month) || state.failed.some((f) => f.month === month);
   setHandler(owedMonthsQuery, () => months.filter((month) => !settled(month)));
+  setHandler(sourceFolderQuery, () => ({ sourceDir, continued: input.carried !== undefined }));
+  // One source folder per datamart at a time: two backfills of different folders would overwrite each other's months
+  // and each report a model trained on a mix. The one that came later gives way before it writes anything. Checked
+  // after the owedMonths handler is set: a training elsewhere asks it at once.
+  if (input.carried === undefined && patched('one-source-folder-per-datamart')) {
+    const others = await backfillsOnOtherSources({ sourceDir });
+    if (others.length > 0) {
+      throw ApplicationFailure.nonRetryable(
+        `another backfill, ${others.map((o) => `${o.workflowId} (source ${o.sourceDir})`).join(', ')}, is running on this datamart with another ` +
+          `source folder than ${sourceDir}; one source folder at a time: wait for it to finish (npm run status), then run this one again`,
+        WorkflowFailure.SourceFolderBusy,
+      );
+    }
+  }
   const historyIsLarge = () =>
     workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > input.maxHistoryEvents;
 
