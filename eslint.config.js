@@ -9,7 +9,7 @@ import tseslint from 'typescript-eslint';
 const nodeBuiltins = builtinModules.flatMap((name) => [name, `node:${name}`]);
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.cache/**', '.tools/**', '.test-tmp/**', 'bench/**', 'datamart/**', 'model_bank/**', 'reports/**', 'data/**'] },
+  { ignores: ['node_modules/**', 'dist/**', '.cache/**', '.tools/**', '.test-tmp/**', 'bench/**', 'datamart/**', 'model_bank/**', 'reports/**', 'data/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -90,6 +90,16 @@ export const configVariablesSchema = z.object({
   DUCKDB_THREADS: z.coerce.number().int().min(1).max(256).optional(),
   /** Memory of the worker's one DuckDB instance before it spills (default 1GB); read by core/duckdb.ts. */
   DUCKDB_MEMORY_LIMIT: z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'expected a size such as 1GB or 512MiB').optional(),
+  /** The worker's Prometheus endpoint (Temporal SDK metrics and the pipeline's own); unset: no endpoint. */
+  WORKER_METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  /** Where the worker's metrics endpoint listens: loopback by default, 0.0.0.0 in the container image. */
+  WORKER_METRICS_HOST: z.union([z.ipv4(), z.ipv6(), z.literal('localhost')]).default('127.0.0.1'),
+  /** The worker's log level (the SDK's levels). */
+  WORKER_LOG_LEVEL: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
+  /** `json`: one JSON object per line (what log collectors read); `text`: the SDK's plain lines. */
+  WORKER_LOG_FORMAT: z.enum(['json', 'text']).default('json'),
+  /** OpenTelemetry traces go to this OTLP/HTTP collector (e.g. http://otel-collector:4318); unset: no traces exported. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).optional(),
   /** Scoring API (`npm run serve`): the port it listens on. */
   SERVE_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   /** Scoring API: where it listens (an IP address or host name; loopback by default). */

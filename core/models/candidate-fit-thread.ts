@@ -44,8 +44,10 @@ function startFitThread(): Worker {
   preferPassiveOpenMpWait(); // measured: fits on threads spun 3-10x the CPU without it under load
   // Run from TypeScript (node --import tsx): in Node 20 the tsx loader does not reach worker threads, by execArgv
   // either, so the thread registers it before importing its entry.
-  const bootstrap = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => { tsx.register(); return import(${JSON.stringify(WORKER_ENTRY.href)}); })`;
-  const worker = WORKER_ENTRY.pathname.endsWith('.ts') ? new Worker(bootstrap, { eval: true }) : new Worker(WORKER_ENTRY);
+  // Compiled (the image), tsx is not installed at all: only the TypeScript entry resolves it.
+  const bootstrap = () =>
+    `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => { tsx.register(); return import(${JSON.stringify(WORKER_ENTRY.href)}); })`;
+  const worker = WORKER_ENTRY.pathname.endsWith('.ts') ? new Worker(bootstrap(), { eval: true }) : new Worker(WORKER_ENTRY);
   // A thread that fails or ends is never handed out again (and its failure while idle does not crash the process).
   const forget = () => {
     const index = idle.indexOf(worker);
