@@ -46,13 +46,22 @@ test('every Temporal service runs the cluster server version with the cluster en
     };
     assert.deepEqual(stringEnvironment(service), expected, `temporal-${role} environment`);
     assert.ok(service.volumes?.includes(`./${relative(PROJECT_ROOT, DYNAMIC_CONFIG_FILE)}:${CONTAINER_DYNAMIC_CONFIG}:ro`), `temporal-${role} mounts the cluster's dynamic config`);
-    assert.deepEqual(service.healthcheck?.test, ['CMD', 'nc', '-z', '127.0.0.1', String(servicePorts(settings.frontendPort)[role].grpc)], `temporal-${role} healthcheck`);
+    const grpcPort = String(servicePorts(settings.frontendPort)[role].grpc);
+    // The frontend answers gRPC health for the WorkflowService (the admin-tools CLI asks it); the others serve none.
+    const healthcheck =
+      role === 'frontend'
+        ? ['CMD', '/opt/temporal-cli/temporal', 'operator', 'cluster', 'health', '--address', `127.0.0.1:${grpcPort}`]
+        : ['CMD', 'nc', '-z', '127.0.0.1', grpcPort];
+    assert.deepEqual(service.healthcheck?.test, healthcheck, `temporal-${role} healthcheck`);
   }
 });
 
 test('the services start one after the other in the cluster order, after the schema', () => {
   const [first, ...rest] = SERVER_SERVICES;
-  assert.deepEqual(roleService(first).depends_on, { 'temporal-schema': { condition: 'service_completed_successfully' } });
+  assert.deepEqual(roleService(first).depends_on, {
+    'temporal-schema': { condition: 'service_completed_successfully' },
+    'temporal-cli': { condition: 'service_completed_successfully' },
+  });
   rest.forEach((role, i) => {
     assert.deepEqual(roleService(role).depends_on, { [`temporal-${SERVER_SERVICES[i]}`]: { condition: 'service_healthy' } }, role);
   });
@@ -136,4 +145,16 @@ test('workers share the outputs on volumes whose mount points the image creates 
   for (const target of mounts.keys()) {
     assert.ok(created.includes(target) && target.startsWith(prepare[2]), `${target} is created and owned by node in the image`);
   }
+});
+
+test('the workers and the scoring API run the image with a healthcheck, a restart policy and resource limits', () => {
+  for (const name of ['worker', 'scoring-api']) {
+    const service = services[name] as ComposeService & { restart?: string; deploy?: { resources?: { limits?: Record<string, string> } } };
+    assert.ok(service, `compose has a ${name} service`);
+    assert.ok(service.healthcheck?.test.some((part) => part.includes('dist/workers/healthcheck.js') || part.includes('/healthz')), `${name} healthcheck`);
+    assert.equal(service.restart, 'unless-stopped', `${name} restart policy`);
+    assert.ok(service.deploy?.resources?.limits?.cpus && service.deploy.resources.limits.memory, `${name} resource limits`);
+  }
+  assert.equal(String(services['scoring-api'].environment?.SERVE_HOST), '0.0.0.0');
+  assert.match(String(services['scoring-api'].environment?.SERVE_API_KEYS), /^\$\{SERVE_API_KEYS:\?/, 'the API beyond loopback requires keys');
 });
