@@ -104,6 +104,14 @@ export const configVariablesSchema = z.object({
   SERVE_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   /** Scoring API: where it listens (an IP address or host name; loopback by default). */
   SERVE_HOST: z.union([z.ipv4(), z.ipv6(), z.literal('localhost'), z.hostname()]).default('127.0.0.1'),
+  /**
+   * Hashed API keys of the scoring API (`sha256:<hex>`, comma-separated; npm run serve-key makes one). Required when
+   * SERVE_HOST is beyond loopback (the API refuses to start without); on loopback, when set, /v1 routes require a key.
+   */
+  SERVE_API_KEYS: z
+    .string()
+    .regex(/^\s*sha256:[0-9a-fA-F]{64}\s*(,\s*sha256:[0-9a-fA-F]{64}\s*)*$/, 'expected sha256:<64 hex digits> entries, comma-separated: hashed keys, never keys (npm run serve-key)')
+    .optional(),
   /** Scoring API: larger request bodies get 400. */
   SERVE_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
   /** Applications per feature query (micro-batch) and per request body. */

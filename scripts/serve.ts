@@ -13,7 +13,12 @@ try {
   console.error(error.message);
   process.exit(2);
 }
-const server = await startScoringServer(serveOptionsFrom(config));
+// Refused start (e.g. listening beyond loopback without SERVE_API_KEYS): the reason, no stack trace.
+const server = await startScoringServer(serveOptionsFrom(config)).catch((error: unknown) => {
+  if (!(error instanceof ConfigError)) throw error;
+  console.error(error.message);
+  process.exit(2);
+});
 server.app.log.info(
   { url: server.url, model: server.holder.current?.modelId ?? null },
   server.holder.current ? 'scoring API ready' : 'scoring API up, not ready: no verified production model yet',

@@ -1,21 +1,36 @@
-// The online scoring API (Fastify): POST /v1/score, GET /v1/model, /healthz, /readyz, /metrics. Features come from
+// The online scoring API (Fastify): POST /v1/score, GET /v1/model, /healthz, /readyz, /metrics, and its OpenAPI 3.1
+// document at /openapi.json (docs page at /docs), generated from the zod schemas that validate the requests
+// (request.ts) and serialize the answers (schemas.ts). /v1 routes require an API key when keys are configured
+// (api-keys.ts); every answer carries its request id (x-request-id), which the log lines about it carry too. Features come from
 // the batch path's SQL (online-features.ts), scores from the production model through core/scoring, the model
 // follows registry.json without a restart (model-holder.ts), online scores go to gold/predictions_online
 // (online-predictions.ts). Request bodies hold personal data: they are never logged, and error messages name the
 // field and the reason, never the value.
+import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
 import underPressure from '@fastify/under-pressure';
-import type { Config } from '../../lib/config.js';
+import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { ConfigError, type Config } from '../../lib/config.js';
+import { isLoopbackHost, keyMatches, parseApiKeyHashes, presentedKey } from './api-keys.js';
 import { predictedDefault, riskBand } from '../scoring/risk-bands.js';
 import { scoreRows } from '../scoring/score-rows.js';
 import { KEY_COLUMNS } from '../models/preprocessor.js';
 import { servingMetrics, type ServingMetrics } from './metrics.js';
 import { microBatcher } from './micro-batcher.js';
 import { ModelHolder } from './model-holder.js';
-import { conflictKeys, OnlineFeatureStore, placeApplication, type PlacedApplication, type RejectedRecord } from './online-features.js';
+import { conflictKeys, OnlineFeatureStore, placeApplication, type PlacedApplication } from './online-features.js';
+import { z } from 'zod';
 import { OnlinePredictionSink } from './online-predictions.js';
-import { describeIssues, RequestProblem, scoreRequestSchema } from './request.js';
 import { DatamartMonths } from './month-bounds.js';
+import { MAX_CLICKSTREAM_ROWS, MAX_FIELD_CHARS, RequestProblem, scoreRequestSchema } from './request.js';
+import {
+  batchAnswerSchema, errorSchema, healthAnswerSchema, modelAnswerSchema, notReadyAnswerSchema, readyAnswerSchema, rejectedAnswerSchema,
+  scoredApplicationSchema, type RejectedApplication, type ScoredApplication,
+} from './schemas.js';
+
+export type { RejectedApplication, ScoredApplication } from './schemas.js';
 
 export interface ServeOptions {
   datamartDir: string;
@@ -37,28 +52,10 @@ export interface ServeOptions {
   flushSeconds: number;
   maxEventLoopDelayMs: number;
   logLevel: Config['SERVE_LOG_LEVEL'];
+  /** Hashed API keys (SERVE_API_KEYS); required when `host` is beyond loopback. */
+  apiKeys?: string;
   /** Where logs go (default stdout); tests read them to check that no request data is logged. */
   logStream?: NodeJS.WritableStream;
-}
-
-export interface ScoredApplication {
-  loan_id: string;
-  customer_id: string;
-  application_month: string;
-  model_id: string;
-  default_probability: number;
-  predicted_default: 0 | 1;
-  risk_band: string;
-  threshold: number;
-  features: Record<string, unknown>;
-  ignored_clickstream_rows: number;
-  rejected_records: RejectedRecord[];
-}
-
-export interface RejectedApplication {
-  loan_id: string | null;
-  error: string;
-  rejected_records: RejectedRecord[];
 }
 
 type Outcome = { ok: true; scored: ScoredApplication } | { ok: false; rejected: RejectedApplication };
@@ -73,23 +70,46 @@ export interface ScoringServer {
   url: string;
   holder: ModelHolder;
   metrics: ServingMetrics;
+  /** Every route registered (method, URL, whether it is left out of the OpenAPI document). */
+  routes: ReadonlyArray<{ method: string; url: string; hidden: boolean }>;
   /** Stops taking requests, finishes those in flight, flushes online scores, releases DuckDB. */
   close(): Promise<void>;
 }
 
 class NoModel extends Error {}
 
+/** Request ids a caller may choose (x-request-id): short and plain, so they are safe in logs and headers. */
+const CALLER_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
 export async function startScoringServer(options: ServeOptions): Promise<ScoringServer> {
+  const apiKeyHashes = parseApiKeyHashes(options.apiKeys);
+  if (apiKeyHashes.length === 0 && !isLoopbackHost(options.host)) {
+    throw new ConfigError(
+      `SERVE_HOST=${options.host} is reachable beyond this machine: set SERVE_API_KEYS (hashed keys, npm run serve-key) or listen on 127.0.0.1`,
+    );
+  }
   const app = Fastify({
     logger: { level: options.logLevel, ...(options.logStream ? { stream: options.logStream } : {}) },
+    // The caller's x-request-id when it is a plain token (a gateway's id ties its logs to ours), else a new UUID.
+    genReqId: (request) => {
+      const given = request.headers['x-request-id'];
+      return typeof given === 'string' && CALLER_REQUEST_ID.test(given) ? given : randomUUID();
+    },
     // No per-request log lines: at thousands of requests a second they cost more than scoring.
-    logController: new LogController({ disableRequestLogging: true }),
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
     bodyLimit: options.bodyLimitBytes,
     // JSON.parse makes `__proto__` and `constructor` plain own keys; zod's strict objects then refuse them (400 naming
     // the key). Fastify's default scan of every body for them (secure-json-parse) cost more than zod's whole check.
     onProtoPoisoning: 'ignore',
     onConstructorPoisoning: 'ignore',
   });
+  // Every route with its method, for the test that checks the OpenAPI document describes each one.
+  const routes: Array<{ method: string; url: string; hidden: boolean }> = [];
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) routes.push({ method, url: route.url, hidden: Boolean((route.schema as { hide?: boolean } | undefined)?.hide) });
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
   const metrics = servingMetrics();
   const store = await OnlineFeatureStore.open({
     connections: options.featureConnections,
@@ -122,9 +142,10 @@ export async function startScoringServer(options: ServeOptions): Promise<Scoring
 
   // Requests received and not yet answered (or abandoned), on any route: 'close' fires on the response either way.
   let requestsInFlight = 0;
-  app.addHook('onRequest', async (_request, reply) => {
+  app.addHook('onRequest', async (request, reply) => {
     requestsInFlight++;
     reply.raw.once('close', () => requestsInFlight--);
+    void reply.header('x-request-id', request.id);
   });
 
   const batcher = microBatcher<Job, Outcome>({
@@ -191,41 +212,104 @@ export async function startScoringServer(options: ServeOptions): Promise<Scoring
     },
   });
 
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'credit-pipeline scoring API',
+        version: process.env.npm_package_version ?? '0.1.0',
+        description:
+          `Scores loan applications with the production model of the model bank. Limits: request bodies up to ${options.bodyLimitBytes} bytes ` +
+          `(413 is answered as 400 naming the limit), at most ${options.maxBatch} applications per request, ${MAX_CLICKSTREAM_ROWS} clickstream ` +
+          `rows per application, ${MAX_FIELD_CHARS} characters per field; more than ${options.maxQueue} applications waiting: 503 with Retry-After.`,
+      },
+      components: {
+        securitySchemes: {
+          bearerKey: { type: 'http', scheme: 'bearer', description: 'An API key (SERVE_API_KEYS holds its sha256)' },
+          headerKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
+        },
+      },
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  // /v1 routes need a key when keys are configured; health, readiness, metrics and the API's description do not.
+  const requiresKey = (url: string) => apiKeyHashes.length > 0 && url.startsWith('/v1/');
+  app.addHook('onRequest', async (request, reply) => {
+    if (!requiresKey(request.url)) return;
+    const key = presentedKey(request.headers);
+    if (key !== null && keyMatches(key, apiKeyHashes)) return;
+    metrics.errors.inc({ kind: 'unauthorized' });
+    request.log.warn({ route: request.routeOptions.url ?? request.url, presented: key !== null }, 'request refused: no valid API key');
+    return reply
+      .code(401)
+      .header('www-authenticate', 'Bearer')
+      .send({ error: 'unauthorized', message: key === null ? 'an API key is required (Authorization: Bearer <key> or X-API-Key)' : 'the API key is not valid', request_id: request.id });
+  });
+
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     metrics.requests.inc({ route, status: String(reply.statusCode) });
     metrics.latency.observe({ route }, reply.elapsedTime / 1000);
+    // One line per failed request, with its request id (no per-request lines for successes: see logController).
+    if (reply.statusCode >= 400) request.log.info({ route, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request answered with an error');
   });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const status = error.statusCode ?? 500;
+    const request_id = request.id;
+    if (hasZodFastifySchemaValidationErrors(error)) {
+      // The request schema's issues as `path: reason` (values are never echoed: they are personal data).
+      metrics.errors.inc({ kind: 'bad_request' });
+      const message = error.validation
+        .slice(0, 10)
+        .map((issue) => `${issue.instancePath.replace(/^\//, '').replaceAll('/', '.') || 'body'}: ${issue.message}`)
+        .join('; ');
+      return reply.code(400).send({ error: 'bad_request', message, request_id });
+    }
     if (status === 413 || error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
       metrics.errors.inc({ kind: 'bad_request' });
-      return reply.code(400).send({ error: 'bad_request', message: `body: larger than the ${options.bodyLimitBytes}-byte limit` });
+      return reply.code(400).send({ error: 'bad_request', message: `body: larger than the ${options.bodyLimitBytes}-byte limit`, request_id });
     }
     if (status >= 400 && status < 500) {
       metrics.errors.inc({ kind: 'bad_request' });
       const message = error instanceof SyntaxError || /JSON/i.test(error.message) ? `body: malformed JSON (${error.message})` : error.message;
-      return reply.code(400).send({ error: 'bad_request', message });
+      return reply.code(400).send({ error: 'bad_request', message, request_id });
     }
     metrics.errors.inc({ kind: 'internal' });
     request.log.error({ err: { message: error.message, stack: error.stack } }, 'request failed');
-    return reply.code(500).send({ error: 'internal', message: 'internal error' });
+    return reply.code(500).send({ error: 'internal', message: 'internal error', request_id });
   });
 
   const requestSchema = scoreRequestSchema(options.maxBatch);
   const datamartMonths = new DatamartMonths(options.datamartDir, options.registryPollMs);
   await datamartMonths.refresh();
+  const api = app.withTypeProvider<ZodTypeProvider>();
+  const security: Array<Record<string, string[]>> = apiKeyHashes.length > 0 ? [{ bearerKey: [] }, { headerKey: [] }] : [];
 
-  app.post('/v1/score', async (request, reply) => {
+  api.post('/v1/score', {
+    schema: {
+      summary: 'Score one application or a batch',
+      description:
+        `Raw source records of each application, every value the text of its CSV field. \`application\`: one, answered with its score; ` +
+        `\`applications\`: up to ${options.maxBatch}, answered with one result each (a score or the reason it could not be scored).`,
+      body: requestSchema,
+      security,
+      response: {
+        200: z.union([scoredApplicationSchema, batchAnswerSchema]),
+        400: errorSchema,
+        401: errorSchema,
+        422: rejectedAnswerSchema,
+        503: errorSchema,
+      },
+    },
+  }, async (request, reply) => {
     const requestedAt = new Date();
-    const parsed = requestSchema.safeParse(request.body);
-    if (!parsed.success) {
-      metrics.errors.inc({ kind: 'bad_request' });
-      return reply.code(400).send({ error: 'bad_request', message: describeIssues(parsed.error) });
-    }
-    const single = parsed.data.application !== undefined;
-    const applications = parsed.data.application ? [parsed.data.application] : parsed.data.applications!;
+    const request_id = request.id;
+    const body = request.body;
+    const single = body.application !== undefined;
+    const applications = body.application ? [body.application] : body.applications!;
     let placed: PlacedApplication[];
     const bounds = datamartMonths.current(holder.current?.model.metadata.windows);
     try {
@@ -233,30 +317,36 @@ export async function startScoringServer(options: ServeOptions): Promise<Scoring
     } catch (error) {
       if (!(error instanceof RequestProblem)) throw error;
       metrics.errors.inc({ kind: 'bad_request' });
-      return reply.code(400).send({ error: 'bad_request', message: error.message });
+      return reply.code(400).send({ error: 'bad_request', message: error.message, request_id });
     }
-    if (!holder.current) return reply.code(503).send({ error: 'not_ready', message: 'no verified production model is loaded yet' });
+    if (!holder.current) return reply.code(503).send({ error: 'not_ready', message: 'no verified production model is loaded yet', request_id });
     if (batcher.queued + placed.length > options.maxQueue) {
       metrics.errors.inc({ kind: 'overloaded' });
-      return reply.code(503).header('retry-after', '1').send({ error: 'overloaded', message: `more than ${options.maxQueue} applications queued; retry shortly` });
+      return reply.code(503).header('retry-after', '1').send({ error: 'overloaded', message: `more than ${options.maxQueue} applications queued; retry shortly`, request_id });
     }
     let outcomes: Outcome[];
     try {
       outcomes = await Promise.all(placed.map((p) => batcher.submit({ placed: p, requestedAt })));
     } catch (error) {
-      if (error instanceof NoModel) return reply.code(503).send({ error: 'not_ready', message: error.message });
+      if (error instanceof NoModel) return reply.code(503).send({ error: 'not_ready', message: error.message, request_id });
       throw error;
     }
     if (single) {
       const [outcome] = outcomes;
       if (outcome.ok) return outcome.scored;
       metrics.errors.inc({ kind: 'rejected_application' });
-      return reply.code(422).send({ error: 'rejected_application', message: outcome.rejected.error, loan_id: outcome.rejected.loan_id, rejected_records: outcome.rejected.rejected_records });
+      return reply.code(422).send({
+        error: 'rejected_application',
+        message: outcome.rejected.error,
+        request_id,
+        loan_id: outcome.rejected.loan_id,
+        rejected_records: outcome.rejected.rejected_records,
+      });
     }
     return { results: outcomes.map((outcome) => (outcome.ok ? outcome.scored : outcome.rejected)) };
   });
 
-  app.get('/v1/model', async () => {
+  api.get('/v1/model', { schema: { summary: 'The production model being served', security, response: { 200: modelAnswerSchema, 401: errorSchema } } }, async () => {
     const current = holder.current;
     const metadata = current?.model.metadata;
     return {
@@ -279,15 +369,17 @@ export async function startScoringServer(options: ServeOptions): Promise<Scoring
     };
   });
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  api.get('/healthz', { schema: { summary: 'Liveness: the process answers', response: { 200: healthAnswerSchema } } }, async () => ({ status: 'ok' as const }));
 
-  app.get('/readyz', async (_request, reply) => {
+  api.get('/readyz', { schema: { summary: 'Readiness: a verified production model is loaded', response: { 200: readyAnswerSchema, 503: notReadyAnswerSchema } } }, async (_request, reply) => {
     const current = holder.current;
     if (!current) return reply.code(503).send({ ready: false, reason: 'no verified production model is loaded yet', last_load_failure: holder.lastFailure });
-    return { ready: true, model_id: current.modelId };
+    return { ready: true as const, model_id: current.modelId };
   });
 
-  app.get('/metrics', async (_request, reply) => {
+  api.get('/openapi.json', { schema: { summary: 'This OpenAPI 3.1 document', hide: true } }, async () => app.swagger());
+
+  app.get('/metrics', { schema: { summary: 'Prometheus metrics', produces: ['text/plain'] } }, async (_request, reply) => {
     void reply.header('content-type', metrics.registry.contentType);
     return metrics.registry.metrics();
   });
@@ -297,6 +389,7 @@ export async function startScoringServer(options: ServeOptions): Promise<Scoring
   return {
     app,
     url: address,
+    routes,
     holder,
     metrics,
     close: () =>
@@ -328,5 +421,6 @@ export function serveOptionsFrom(config: Config): ServeOptions {
     flushSeconds: config.SERVE_FLUSH_SECONDS,
     maxEventLoopDelayMs: config.SERVE_MAX_EVENT_LOOP_DELAY_MS,
     logLevel: config.SERVE_LOG_LEVEL,
+    ...(config.SERVE_API_KEYS ? { apiKeys: config.SERVE_API_KEYS } : {}),
   };
 }
