@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { Config } from '../lib/config.js';
 import { inventoryMonths, latestLabelledMonth, planMonths, referencedStagingVersions, type MonthPlan } from '../core/datamart/inventory.js';
 import { pruneStaging } from '../core/etl/staging.js';
+import { recordPartitionsReused } from './metrics.js';
 import { adaptActivity } from './failures.js';
 import { heartbeating } from './heartbeat.js';
 
@@ -30,9 +31,9 @@ export function createDatamartActivities(config: Config) {
     /** Which months' gold partitions are current for the sources in `sourceDir` (stages the sources first). */
     planMonths: adaptActivity(async (input: z.input<typeof planInput>): Promise<MonthPlan[]> => {
       const { sourceDir, months } = planInput.parse(input);
-      return heartbeating({ stage: 'planning', months: months.length }, (signal) =>
-        planMonths(config.DATAMART_DIR, sourceDir, months, signal),
-      );
+      const plans = await heartbeating({ stage: 'planning', months: months.length }, (signal) => planMonths(config.DATAMART_DIR, sourceDir, months, signal));
+      recordPartitionsReused(plans.filter((plan) => plan.current).length);
+      return plans;
     }),
     /**
      * planMonths without heartbeats, for a local activity (workflows/activity-proxies.ts recheckMonths): the check

@@ -7,6 +7,8 @@ import { z } from 'zod';
 import { log } from '@temporalio/activity';
 import type { Config } from '../lib/config.js';
 import { MONTH_ETL_STEPS, runMonthEtlSession, summarizeMonthEtl, type MonthEtlProgress, type MonthEtlSummary } from '../core/etl/month-etl-session.js';
+import { SOURCES } from '../lib/layout.js';
+import { recordMonthBuilt, recordRows } from './metrics.js';
 import { adaptActivity } from './failures.js';
 import { heartbeat, heartbeating } from './heartbeat.js';
 
@@ -19,6 +21,7 @@ export function createEtlActivities(config: Config) {
     runMonthEtl: adaptActivity(async (input: z.input<typeof monthEtlInput>): Promise<MonthEtlSummary> => {
       const { sourceDir, month, restage } = monthEtlInput.parse(input);
       // The details `heartbeating` repeats each second: updated in place, so they always name the last step done.
+      const started = performance.now();
       const progress: MonthEtlProgress = { month, step: 'starting', done: 0, total: MONTH_ETL_STEPS };
       const result = await heartbeating(progress, (signal) =>
         runMonthEtlSession({
@@ -35,6 +38,14 @@ export function createEtlActivities(config: Config) {
       // Data findings are logged (and returned in the month's result), never a failure on their own.
       for (const finding of summary.findings ?? []) log.warn(`data finding: ${finding}`);
       for (const nulled of summary.nulls ?? []) log.info(nulled);
+      for (const source of SOURCES) {
+        recordRows('bronze', summary.bronzeRows[source], source);
+        recordRows('silver', summary.silverRows[source], source);
+        recordRows('quarantine', summary.quarantinedRows[source], source);
+      }
+      recordRows('feature_store', summary.featureRows);
+      recordRows('label_store', summary.labelRows);
+      if (!result.noSourceRows) recordMonthBuilt((performance.now() - started) / 1000);
       return summary;
     }),
   };

@@ -10,6 +10,7 @@ import { evaluatePromotionGate, NO_EVIDENCE, type ComparisonEvidence, type GateD
 import { lastEventOf, previousProduction, promote, readRegistry, recordCandidate, rollback } from '../core/models/registry.js';
 import { appendPromotionDecision, readPromotionLog } from '../core/models/promotion-log.js';
 import { preloadScoringModel } from '../core/scoring/model-loader.js';
+import { recordModelChange } from './metrics.js';
 import { adaptActivity } from './failures.js';
 
 /** minAuc: an explicit override; by default the gate reads PROMOTION_MIN_AUC from the worker's configuration. */
@@ -104,6 +105,7 @@ export function createModelBankActivities(config: Config) {
     const fullReason = `${reason} [operator ${operator.by}; ${how}]`;
     await readMetadata(root, modelId); // only a registered, readable model can go to production
     const promoted = await promote(root, modelId, fullReason);
+    recordModelChange('promote');
     await log(decision, { ...evidence, action: 'promote', reason: fullReason });
     return preloadProduction(promoted);
   }
@@ -122,6 +124,7 @@ export function createModelBankActivities(config: Config) {
       await readMetadata(root, id); // only a registered, readable model can go to production
       const before = (await readRegistry(root)).production;
       const registry = await promote(root, id, reason);
+      recordModelChange('promote');
       if (decision) {
         await log(decision, {
           action: decision.action ?? 'promote',
@@ -137,6 +140,7 @@ export function createModelBankActivities(config: Config) {
       const before = await readRegistry(root);
       const target = previousProduction(before);
       const registry = await rollback(root, reason);
+      recordModelChange('rollback');
       if (decision) {
         await log(decision, { action: 'rollback', candidate_model_id: target, production_model_id: before.production, reason });
       }

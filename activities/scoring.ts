@@ -5,6 +5,7 @@ import type { Config } from '../lib/config.js';
 import { modelIdSchema } from '../lib/contracts.js';
 import { scoreMonth, type ModelRole, type ScoreMonthResult } from '../core/scoring/score-month.js';
 import { readRegistry } from '../core/models/registry.js';
+import { recordScored } from './metrics.js';
 import { adaptActivity } from './failures.js';
 import { heartbeat } from './heartbeat.js';
 
@@ -23,7 +24,7 @@ export function createScoringActivities(config: Config) {
     scoreMonth: adaptActivity(async (input: z.input<typeof scoreInput>): Promise<ScoreMonthResult> => {
       const { month, modelId } = scoreInput.parse(input);
       heartbeat({ stage: 'loading model', month, modelId });
-      return scoreMonth({
+      const result = await scoreMonth({
         datamartDir: config.DATAMART_DIR,
         modelBankDir: config.MODEL_BANK_DIR,
         month,
@@ -31,6 +32,8 @@ export function createScoringActivities(config: Config) {
         role: await roleOf(config.MODEL_BANK_DIR, modelId),
         onProgress: (stage) => heartbeat({ stage, month, modelId }),
       });
+      recordScored(result.rows, result.seconds);
+      return result;
     }),
   };
 }

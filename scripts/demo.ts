@@ -3,10 +3,11 @@
 // earlier month through model-lifecycle, phase 2 (historical inference) and monitoring; creates the schedules
 // (paused); prints a summary, where to look and what to try next. Stays up for exploring until Ctrl-C (or SIGINT /
 // SIGTERM), or exits with --exit.
-import { existsSync } from 'node:fs';
-import { relative, resolve } from 'node:path';
+import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
+import { dirname, relative, resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, type LogEntry } from '@temporalio/worker';
+import { jsonLogLine } from '../workers/telemetry.js';
 import { z } from 'zod';
 import { loadConfig } from '../lib/config.js';
 import { SOURCE_FILES } from '../lib/layout.js';
@@ -22,7 +23,7 @@ import { TEMPORAL_BINARY } from './lib/dev-server.js';
 import { backfillWorkflow, forceRetrainSignal, historicalInferenceWorkflow, monitoringWorkflow, statusQuery } from '../workflows/index.js';
 import { monthOption, parseCommandLine } from './cli.js';
 import { ensureLifecycle, waitWithProgress } from './client.js';
-import { formatMonitoringTable, formatTable, truncate } from './format.js';
+import { formatMonitoringTable, formatTable, wrap } from './format.js';
 import { describeModel } from '../lib/model-id.js';
 import { readPromotionLog } from '../core/models/promotion-log.js';
 import { createSchedules } from './schedules.js';
@@ -41,8 +42,29 @@ const SUMMARY_CELL_WIDTH = 120;
 const SCHEDULE_NOTE = 'created paused by the demo: its data ends before today, so a run now would find no data; unpause with npm run schedules -- unpause';
 const TEMPORAL_CLI = relative(process.cwd(), TEMPORAL_BINARY) || TEMPORAL_BINARY;
 
-// The demo prints its own story; the SDK's worker-state and bundler chatter would drown it (warnings still show).
-Runtime.install({ logger: new DefaultLogger('WARN') });
+// The demo prints its own story. Everything the worker logs (webpack's report when it bundles the workflows, worker
+// state changes, activity failures with their stack traces) goes to a log file as JSON lines; a warning or an error
+// also prints one line here, pointing at the file.
+const WORKER_LOG = resolve('.temporal', 'demo-worker.log');
+mkdirSync(dirname(WORKER_LOG), { recursive: true });
+const workerLog = createWriteStream(WORKER_LOG, { flags: 'a' });
+const WORKER_LOG_NAME = relative(process.cwd(), WORKER_LOG) || WORKER_LOG;
+Runtime.install({
+  logger: new DefaultLogger('INFO', (entry) => {
+    workerLog.write(`${jsonLogLine(entry)}\n`);
+    if (entry.level === 'WARN' || entry.level === 'ERROR') console.error(terminalLine(entry));
+  }),
+});
+
+/** One line for the terminal: level, message, activity and workflow, the error's first line; the rest is in the log. */
+function terminalLine(entry: LogEntry): string {
+  const meta = (entry.meta ?? {}) as Record<string, unknown>;
+  const where = [meta.activityType, meta.workflowId].filter((part) => typeof part === 'string').join(' in ');
+  const error = meta.error ?? meta.failure;
+  const reason = error instanceof Error ? error.message : typeof error === 'string' ? error : '';
+  const first = (text: string) => text.split('\n')[0].trim();
+  return `worker ${entry.level.toLowerCase()}: ${first(entry.message)}${where ? ` (${where})` : ''}${reason ? `: ${first(reason)}` : ''} [details: ${WORKER_LOG_NAME}]`;
+}
 
 function hasSources(dir: string): boolean {
   return existsSync(dir) && Object.values(SOURCE_FILES).every((file) => existsSync(resolve(dir, file)));
@@ -208,7 +230,8 @@ async function main(): Promise<number> {
         : challenger.modelId
           ? `${named(challenger.modelId)} ${challenger.promoted ? 'promoted' : 'kept as a shadow challenger'} (${challenger.outcome})`
           : `training failed: ${challenger.outcome}`;
-    const cell = (text: string) => truncate(text, SUMMARY_CELL_WIDTH);
+    // Wrapped, never cut: a reason cut mid-word reads as a different reason.
+    const cell = (text: string) => wrap(text, SUMMARY_CELL_WIDTH);
     console.log('\n' + formatTable(['stage', 'result', 'seconds'], [
       ['phase 1 backfill', cell(`${phase1.done.length} months run, ${phase1.skipped.length} already done, ${phase1.failed.length} failed`), ((t1 - t0) / 1000).toFixed(1)],
       [`training ${phase1.trainAt ?? ''}`.trim(), cell(firstText), ''],

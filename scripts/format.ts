@@ -6,10 +6,39 @@ export function truncate(text: string, width: number): string {
   return text.length <= width ? text : `${text.slice(0, width - 1)}…`;
 }
 
+/**
+ * Wraps text into lines of at most `width` characters at spaces, never cutting a word (a word longer than the width
+ * gets a line of its own): for cells whose every word matters, such as a decision's reason.
+ */
+export function wrap(text: string, width: number): string {
+  const lines: string[] = [];
+  let current = '';
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    if (current && current.length + 1 + word.length > width) {
+      lines.push(current);
+      current = word;
+    } else {
+      current = current ? `${current} ${word}` : word;
+    }
+  }
+  if (current || lines.length === 0) lines.push(current);
+  return lines.join('\n');
+}
+
+/** Columns padded to their widest cell; a cell with line breaks (see `wrap`) spans as many lines. */
 export function formatTable(header: string[], rows: (string | number | null)[][]): string {
   const cells = [header, ...rows.map((row) => row.map((cell) => (cell === null ? '—' : String(cell))))];
-  const widths = header.map((_, column) => Math.max(...cells.map((row) => row[column].length)));
-  const line = (row: string[]) => row.map((cell, column) => cell.padEnd(widths[column])).join('  ');
+  const widths = header.map((_, column) => Math.max(...cells.map((row) => Math.max(...row[column].split('\n').map((part) => part.length)))));
+  const line = (row: string[]) => {
+    const parts = row.map((cell) => cell.split('\n'));
+    const height = Math.max(...parts.map((cellLines) => cellLines.length));
+    return Array.from({ length: height }, (_, index) =>
+      parts
+        .map((cellLines, column) => (cellLines[index] ?? '').padEnd(widths[column]))
+        .join('  ')
+        .trimEnd(),
+    ).join('\n');
+  };
   return [line(cells[0]), widths.map((width) => '-'.repeat(width)).join('  '), ...cells.slice(1).map(line)].join('\n');
 }
 

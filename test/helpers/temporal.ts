@@ -9,6 +9,8 @@ import { loadConfig, type Config } from '../../lib/config.js';
 import { ALL_SEARCH_ATTRIBUTES } from '../../lib/temporal.js';
 import { PROJECT_ROOT, TEMPORAL_BINARY } from '../../scripts/lib/dev-server.js';
 import { createWorker, WORKFLOWS_PATH } from '../../workers/worker.js';
+import { workflowBundleOptions } from '../../workers/workflow-bundle.js';
+import type { Tracing } from '../../workers/telemetry.js';
 
 // Worker state changes and webpack reports are noise in test output; warnings and errors still show.
 Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -32,7 +34,7 @@ const quietLogger = new DefaultLogger('WARN');
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 /** One workflow bundle per test process: bundling takes seconds. */
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger });
+  bundle ??= bundleWorkflowCode(workflowBundleOptions(WORKFLOWS_PATH, quietLogger));
   return bundle;
 }
 
@@ -51,13 +53,14 @@ export function scratchConfig(name: string, overrides: Record<string, string> = 
 }
 
 /** Runs `body` while a worker for `config` polls the test server; the worker is shut down afterwards. */
-export async function withWorker<T>(env: TestWorkflowEnvironment, config: Config, body: () => Promise<T>): Promise<T> {
+export async function withWorker<T>(env: TestWorkflowEnvironment, config: Config, body: () => Promise<T>, tracing: Tracing | null = null): Promise<T> {
   const worker = await createWorker({
     config,
     connection: env.nativeConnection,
     namespace: env.namespace ?? 'default',
     client: env.client,
     workflowBundle: await workflowBundle(),
+    tracing,
   });
   return worker.runUntil(body);
 }

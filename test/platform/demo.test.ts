@@ -61,6 +61,11 @@ test('npm run demo -- --exit: two models, paused schedules, and try-next command
   const output = demo.output();
   assert.equal(code, 0, output.slice(-4000));
   assert.doesNotMatch(output, /npm warn/i);
+  // The terminal tells the pipeline's story: no bundler report, no stack trace, no summary cell cut short.
+  assert.doesNotMatch(output, /webpack|asset workflow-bundle|modules by path|Workflow bundle created/i, 'bundler output in the terminal');
+  assert.doesNotMatch(output, /^\s+at .+:\d+:\d+\)?$/m, 'a stack trace in the terminal');
+  const summary = output.slice(output.indexOf('stage'), output.indexOf('datamart:'));
+  assert.doesNotMatch(summary, /…/, `a summary cell was cut:\n${summary}`);
 
   const registry = registrySchema.parse(JSON.parse(readFileSync(modelBank.registry(env.MODEL_BANK_DIR), 'utf8')));
   const models = new Set(registry.history.map((event) => event.model_id));

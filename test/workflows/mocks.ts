@@ -1,6 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 // Fast workflow tests: the real workflow bundle on the real dev server, with plain functions registered as the
 // activities (as Temporal's samples test workflows), so a branch is tested in milliseconds instead of a real ETL.
+import { workerTracingOptions } from '../../workers/telemetry.js';
 import { randomUUID } from 'node:crypto';
 import { after } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -41,6 +42,8 @@ export async function withMockedActivities<T>(
     taskQueue,
     workflowBundle: await workflowBundle(),
     activities,
+    // The bundle holds the tracing interceptors; their sink is registered, discarding.
+    ...workerTracingOptions(null),
   });
   return worker.runUntil(body(taskQueue));
 }

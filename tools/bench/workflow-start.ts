@@ -5,6 +5,7 @@
 // time goes (one profile per thread).
 //   npx tsx tools/bench/workflow-start.ts [--runs 96] [--rounds 3]
 import { parseArgs } from 'node:util';
+import { workerTracingOptions } from '../../workers/telemetry.js';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { z } from 'zod';
@@ -31,6 +32,7 @@ try {
     // Answers at once: what is measured is the workflow run around it.
     activities: { scoreMonth: async () => ({ month: '2024-01', modelId: 'bench', rows: 0, path: '', seconds: 0 }) },
     workflowThreadPoolSize: 2,
+    ...workerTracingOptions(null),
   });
   await worker.runUntil(async () => {
     for (let round = 1; round <= options.rounds; round++) {
