@@ -5,7 +5,7 @@
 // exactly what its COPY lines name, so a file the image lacks is missing here too.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { PROJECT_ROOT } from '../../scripts/lib/dev-server.js';
 
@@ -150,6 +150,7 @@ export function layOutImage(dockerfile: string, options: LayoutOptions): LaidOut
       laid.set(stage.name, last);
       continue;
     }
+    rmSync(dir, { recursive: true, force: true }); // what a failed attempt left
     mkdirSync(dir, { recursive: true });
     const isRuntime = stage === stages[stages.length - 1];
     for (const { keyword, text } of stage.instructions) {
