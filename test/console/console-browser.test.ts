@@ -20,7 +20,7 @@ import { consoleTemporal } from '../../scripts/lib/console-temporal.js';
 import { ensureLifecycle } from '../../scripts/client.js';
 import { scoreMonthWorkflow, statusQuery } from '../../workflows/index.js';
 import { workflowIds } from '../../lib/temporal.js';
-import { readDecisions } from '../../core/console/data.js';
+import { readDecisions, readPromotions } from '../../core/console/data.js';
 import { scratchConfig, startTemporal, withWorker } from '../helpers/temporal.js';
 import { waitUntil } from '../helpers/wait.js';
 import { buildSampleBank, type SampleBank } from './sample-bank.js';
@@ -260,6 +260,14 @@ test('the console in Chromium', { timeout: 600_000 }, async (t) => {
       assert.equal(await page.$eval('#lifecycle-production', (element) => element.textContent), bank.challenger);
       assert.equal(await page.$eval('#production-model', (element) => element.textContent), bank.challenger);
       await page.close();
+      // The decision is recorded with who and why (gold/governance/promotions.parquet), and the models page shows it.
+      const decision = (await readPromotions(config.DATAMART_DIR))?.at(-1);
+      assert.deepEqual([decision?.action, decision?.decided_by, decision?.candidate_model_id], ['promote', 'Ada Operator', bank.challenger]);
+      assert.match(String(decision?.reason), /challenger better on the after months/);
+      const models = await visit('/models');
+      const row = await models.page.$eval('#models tr.production', (element) => (element as HTMLElement).innerText);
+      assert.match(row, new RegExp(`${bank.challenger}[\\s\\S]*Ada Operator: .*challenger better on the after months`));
+      await models.page.close();
     });
   });
 });
