@@ -37,6 +37,8 @@ export const datamart = {
   featureStore: (root: string) => join(root, 'gold', 'feature_store'),
   labelStore: (root: string) => join(root, 'gold', 'label_store'),
   predictions: (root: string, modelId: string) => join(root, 'gold', 'predictions', `model_id=${modelId}`),
+  /** Reason codes of each scored application (SPEC §4c), beside the predictions of the same model and month. */
+  explanations: (root: string, modelId: string) => join(root, 'gold', 'explanations', `model_id=${modelId}`),
   /** Online scores (POST /v1/score), one Parquet file per flush under each application month's partition. */
   predictionsOnline: (root: string) => join(root, 'gold', 'predictions_online'),
   monitoring: (root: string, modelId: string) => join(root, 'gold', 'monitoring', `model_id=${modelId}`, 'data.parquet'),

@@ -23,6 +23,7 @@ export const TRANSFORM_VERSIONS = {
   silver: 2,
   feature_store: 1,
   label_store: 1,
+  explanations: 1,
 } as const;
 export type LineageTable = keyof typeof TRANSFORM_VERSIONS;
 
@@ -126,6 +127,7 @@ export const lineageNames = {
   silver: (source: Source, month: Month) => `silver/${source}/${month}`,
   featureStore: (month: Month) => `gold/feature_store/${month}`,
   labelStore: (month: Month) => `gold/label_store/${month}`,
+  explanations: (modelId: string, month: Month) => `gold/explanations/${modelId}/${month}`,
 };
 
 export const bronzeLineage = (source: Source, month: Month, sliceSha256: string) =>

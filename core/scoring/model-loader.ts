@@ -5,14 +5,30 @@
 import { modelBank } from '../../lib/layout.js';
 import { fileIdentity } from '../file-identity.js';
 import { OnnxScorer } from '../onnx/index.js';
+import { Booster } from '../xgboost/index.js';
 import { CHECKSUMMED_ARTIFACTS, loadVerifiedModel, type VerifiedModel } from '../models/bank.js';
 
 export interface ScoringModel {
   model: VerifiedModel;
   scorer: OnnxScorer;
+  /**
+   * The native booster of the same model (its verified booster.json), loaded on first use: what explanations'
+   * contributions come from (libxgboost's TreeSHAP), for batch and API alike.
+   */
+  booster: () => Booster;
 }
 
 const sessions = new Map<string, Promise<OnnxScorer>>();
+const boosters = new Map<string, Booster>();
+
+function boosterOf(model: VerifiedModel, key: string): Booster {
+  let booster = boosters.get(key);
+  if (!booster || booster.disposed) {
+    booster = Booster.fromJson(model.boosterJson);
+    boosters.set(key, booster);
+  }
+  return booster;
+}
 const verified = new Map<string, { identity: string; model: VerifiedModel }>();
 
 /** Inode, size, mtime and ctime (ns) of metadata.json and every checksummed artifact: any write changes it. */
@@ -46,7 +62,8 @@ export async function loadScoringModel(modelBankDir: string, modelId: string): P
     sessions.set(key, session);
     session.catch(() => sessions.delete(key)); // a failed load is retried on the next request
   }
-  return { model, scorer: await session };
+  const boosterKey = `${modelBankDir}\0${modelId}\0${model.metadata.artifacts_sha256['booster.json']}`;
+  return { model, scorer: await session, booster: () => boosterOf(model, boosterKey) };
 }
 
 /**
@@ -68,6 +85,8 @@ export async function releaseScoringSessions(): Promise<void> {
   const all = [...sessions.values()];
   sessions.clear();
   verified.clear();
+  for (const booster of boosters.values()) booster.dispose();
+  boosters.clear();
   for (const session of all) {
     try {
       await (await session).release();

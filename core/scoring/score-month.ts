@@ -11,6 +11,8 @@ import { removeOrphanedTemporaries, temporaryPathFor } from '../temp-files.js';
 import { describeColumns, requireColumns } from '../models/dataset.js';
 import { encodeColumns, featureReadList, KEY_COLUMNS, rawFeatureNames, type FeatureColumnValues, type Preprocessor } from '../models/preprocessor.js';
 import type { DenseMatrix } from '../xgboost/matrix.js';
+import { explainMatrix } from '../explain/contributions.js';
+import { explanationsLineage, writeExplanations } from '../explain/gold.js';
 import { loadScoringModel } from './model-loader.js';
 import { riskColumnsSql } from './risk-bands.js';
 import { scoreMatrix } from './score-rows.js';
@@ -20,6 +22,8 @@ export interface ScoreMonthResult {
   modelId: string;
   rows: number;
   path: string;
+  /** The month's explanations partition (gold/explanations), one row per prediction. */
+  explanationsPath: string;
   seconds: number;
 }
 
@@ -44,6 +48,8 @@ export interface EncodedMonth {
   matrix: DenseMatrix;
   /** file_row_number of each matrix row. */
   fileRowNumbers: BigInt64Array;
+  /** rows × raw features: 1 where the row has no usable value for the feature (what explanations call missing). */
+  missing: Uint8Array;
 }
 
 /**
@@ -68,6 +74,8 @@ export async function readEncodedMonth(db: DuckDBConnection, file: string, prepr
   const rows = Number(result.rowCount);
   const matrix = { data: new Float32Array(rows * preprocessor.encoded.length), rows, cols: preprocessor.encoded.length };
   const fileRowNumbers = new BigInt64Array(rows);
+  const width = preprocessor.features.length;
+  const missing = new Uint8Array(rows * width);
   let firstRow = 0;
   for (let index = 0; index < result.chunkCount; index++) {
     const chunk = result.getChunk(index);
@@ -76,9 +84,15 @@ export async function readEncodedMonth(db: DuckDBConnection, file: string, prepr
       feature.kind === 'numeric' ? vectorView(chunk, 1 + at, Float64Array) : vectorView(chunk, 1 + at, Uint32Array),
     );
     encodeColumns(preprocessor, columns, chunk.rowCount, matrix.data, firstRow);
+    columns.forEach((values, feature) => {
+      const numeric = values instanceof Float64Array;
+      for (let row = 0; row < chunk.rowCount; row++) {
+        if (numeric ? !Number.isFinite(values[row]) : values[row] === 0) missing[(firstRow + row) * width + feature] = 1;
+      }
+    });
     firstRow += chunk.rowCount;
   }
-  return { matrix, fileRowNumbers };
+  return { matrix, fileRowNumbers, missing };
 }
 
 const missingPartition = (file: string) => new InvalidSourceData({ file }, 'feature-store partition is missing: run the ETL of this month first');
@@ -128,13 +142,14 @@ export async function scoreMonth(options: ScoreMonthOptions): Promise<ScoreMonth
   const { preprocessor, metadata } = loaded.model;
   const source = partitionFile(datamart.featureStore(datamartDir), month);
   const destination = partitionFile(datamart.predictions(datamartDir, modelId), month);
+  const explanationsDestination = partitionFile(datamart.explanations(datamartDir, modelId), month);
 
   const pin = await pinFeatureFile(source);
   const rows = await withDuckDB(async (db) => {
     // Only the encoded features travel to JS and only the probabilities come back, each with its row's position in the
     // file, which joins it to its keys read again from the file; band and decision are computed in SQL while the
     // Parquet file is written in loan_id order.
-    const { matrix, fileRowNumbers } = await readEncodedMonth(db, pin.path, preprocessor, source);
+    const { matrix, fileRowNumbers, missing } = await readEncodedMonth(db, pin.path, preprocessor, source);
     onProgress?.(`read ${matrix.rows} rows`);
     const probabilities = await scoreMatrix(loaded.scorer, matrix);
     onProgress?.(`scored ${matrix.rows} rows`);
@@ -157,7 +172,22 @@ export async function scoreMonth(options: ScoreMonthOptions): Promise<ScoreMonth
       destination,
     );
     if (written !== matrix.rows) throw new Error(`${destination}: wrote ${written} predictions for ${matrix.rows} feature rows`);
+
+    // The reasons of every score, from the same model's booster on the same encoded rows (SPEC §4c).
+    const explanations = await explainMatrix(loaded.booster(), preprocessor, matrix, missing);
+    onProgress?.(`explained ${matrix.rows} rows`);
+    const explained = await writeExplanations({
+      db,
+      featureRelation: monthRelation(pin.path),
+      fileRowNumbers,
+      explanations,
+      month,
+      modelId,
+      destination: explanationsDestination,
+      lineage: await explanationsLineage(source, pin.path, month, metadata),
+    });
+    if (explained !== matrix.rows) throw new Error(`${explanationsDestination}: wrote ${explained} explanations for ${matrix.rows} feature rows`);
     return written;
   }).finally(pin.release);
-  return { month, modelId, rows, path: destination, seconds: (performance.now() - started) / 1000 };
+  return { month, modelId, rows, path: destination, explanationsPath: explanationsDestination, seconds: (performance.now() - started) / 1000 };
 }

@@ -15,8 +15,9 @@ import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, serializerCom
 import { ConfigError, type Config } from '../../lib/config.js';
 import { isLoopbackHost, keyMatches, parseApiKeyHashes, presentedKey } from './api-keys.js';
 import { predictedDefault, riskBand } from '../scoring/risk-bands.js';
-import { scoreRows } from '../scoring/score-rows.js';
-import { KEY_COLUMNS } from '../models/preprocessor.js';
+import { scoreMatrix } from '../scoring/score-rows.js';
+import { encodeRows, KEY_COLUMNS } from '../models/preprocessor.js';
+import { explainMatrix, missingMaskOfRows, topReasons } from '../explain/contributions.js';
 import { servingMetrics, type ServingMetrics } from './metrics.js';
 import { microBatcher } from './micro-batcher.js';
 import { ModelHolder } from './model-holder.js';
@@ -159,9 +160,13 @@ export async function startScoringServer(options: ServeOptions): Promise<Scoring
       const model = holder.current; // read once: the whole batch is scored by one model
       if (!model) throw new NoModel('no verified production model is loaded');
       const withFeatures = computed.flatMap((c) => (c.ok ? [c.features] : []));
-      const probabilities = await scoreRows(model, withFeatures);
+      const { preprocessor } = model.model;
+      const matrix = encodeRows(preprocessor, withFeatures);
+      const probabilities = await scoreMatrix(model.scorer, matrix);
       // Checked before anything is answered or recorded: a failed batch leaves no online score behind.
       if (!probabilities.every(Number.isFinite)) throw new Error(`model ${model.modelId} gave a non-finite score`);
+      // The reasons come from the same model's booster the batch explanations use, on the same encoded rows.
+      const explanations = await explainMatrix(model.booster(), preprocessor, matrix, missingMaskOfRows(preprocessor, withFeatures));
       const threshold = model.model.metadata.threshold;
       const scoredAt = new Date();
       let next = 0;
@@ -169,6 +174,7 @@ export async function startScoringServer(options: ServeOptions): Promise<Scoring
         const features = computed[index];
         const loanId = job.placed.application.loan.loan_id?.trim() || null;
         if (!features.ok) return { ok: false, rejected: { loan_id: loanId, error: features.reason, rejected_records: features.rejected } };
+        const explained = next;
         const probability = probabilities[next++];
         const row = features.features;
         const scored: ScoredApplication = {
@@ -180,6 +186,7 @@ export async function startScoringServer(options: ServeOptions): Promise<Scoring
           predicted_default: predictedDefault(probability, threshold),
           risk_band: riskBand(probability, threshold),
           threshold,
+          reasons: topReasons(explanations, explained),
           features: Object.fromEntries(Object.entries(row).filter(([name]) => !(KEY_COLUMNS as readonly string[]).includes(name))),
           ignored_clickstream_rows: job.placed.ignoredClickstreamRows,
           rejected_records: features.rejected,

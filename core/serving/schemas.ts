@@ -10,6 +10,19 @@ export const rejectedRecordSchema = z.object({
   reason: z.string(),
 });
 
+/**
+ * One reason of a score in POST /v1/score's answer (`reasons`, SPEC §4c): a raw feature pushing the risk up, its
+ * contribution on the log-odds scale (libxgboost's TreeSHAP, or w·x for gblinear, folded to the raw feature) and the
+ * catalogue's adverse-action statement (lib/reason-codes.ts). At most four, largest first.
+ */
+export const reasonSchema = z.object({
+  feature: z.string().describe('the raw feature-store feature'),
+  contribution: z.number().describe('log-odds; positive: raises the risk of default'),
+  statement: z.string().describe('adverse-action wording from the reason-code catalogue'),
+  value_missing: z.boolean().describe('the application had no usable value for the feature'),
+});
+export const reasonsSchema = z.array(reasonSchema).max(4);
+
 export const scoredApplicationSchema = z
   .object({
     loan_id: z.string(),
@@ -20,6 +33,7 @@ export const scoredApplicationSchema = z
     predicted_default: z.union([z.literal(0), z.literal(1)]).describe('1 when default_probability ≥ threshold'),
     risk_band: z.string().describe('Low | Medium | High'),
     threshold: z.number(),
+    reasons: reasonsSchema.describe('the features raising the risk most, largest first (gold/explanations holds the same)'),
     features: z.record(z.string(), z.unknown()).describe('the model features computed from the records, as the batch path computes them'),
     ignored_clickstream_rows: z.number().int().describe('clickstream rows outside the 3-month lookback'),
     rejected_records: z.array(rejectedRecordSchema).describe('records the silver checks rejected (the application scored without them)'),

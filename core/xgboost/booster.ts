@@ -70,6 +70,34 @@ export class Booster {
     });
   }
 
+  /**
+   * libxgboost's own feature contributions on the margin (log-odds) scale: TreeSHAP for tree boosters (exact, not the
+   * approximate Saabas values), w·x for gblinear. Row-major, `cols` = features + 1 per row, the last column of each row
+   * being the bias (base margin plus, for gblinear, its bias weight), so a row sums to the margin. float32, as
+   * libxgboost computes them.
+   */
+  predictContributions(matrix: DenseMatrix): { values: Float32Array; rows: number; cols: number } {
+    assertDenseMatrix(matrix);
+    const api = loadXGBoost();
+    const handle = this.handle;
+    if (matrix.rows === 0) return { values: new Float32Array(0), rows: 0, cols: matrix.cols + 1 };
+    return withDMatrices([{ matrix, what: 'contributions matrix' }], ([dmatrix]) => {
+      const shape: [Handle | null] = [null];
+      const dims: [number | bigint] = [0];
+      const result: [Handle | null] = [null];
+      // type 2: contributions (4 would be the approximate ones).
+      const config = JSON.stringify({ type: 2, training: false, iteration_begin: 0, iteration_end: 0, strict_shape: false });
+      check(api, api.XGBoosterPredictFromDMatrix(handle, dmatrix, config, shape, dims, result), 'XGBoosterPredictFromDMatrix(contribs)');
+      const shapeValues = decodeUint64s(shape[0] as Handle, Number(dims[0]));
+      const length = shapeValues.reduce((a, b) => a * b, 1);
+      const cols = matrix.cols + 1;
+      if (length !== matrix.rows * cols) {
+        throw new XGBoostError(`expected ${matrix.rows} × ${cols} contributions, got shape [${shapeValues.join(', ')}]: is the objective binary?`);
+      }
+      return { values: copyFloats(result[0] as Handle, length), rows: matrix.rows, cols };
+    });
+  }
+
   /** XGBoost's native JSON model. */
   toJson(): string {
     const api = loadXGBoost();

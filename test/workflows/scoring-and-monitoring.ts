@@ -27,7 +27,7 @@ function scoringActivities(log: CallLog, broken: string[] = []) {
       if (broken.includes(input.month)) {
         throw new InvalidModelArtifact(`model_bank/${input.modelId}/model.onnx: sha256 does not match metadata.json`);
       }
-      return { month: input.month, modelId: input.modelId, rows: 10, path: `/nowhere/${input.month}`, seconds: 0.1 };
+      return { month: input.month, modelId: input.modelId, rows: 10, path: `/nowhere/${input.month}`, explanationsPath: `/nowhere/explanations/${input.month}`, seconds: 0.1 };
     }),
   } satisfies MockActivities;
 }

@@ -1,0 +1,101 @@
+// gold/explanations/model_id=<id>/snapshot_date=YYYY-MM-DD/data.parquet (SPEC §4c): per scored application, the bias,
+// the four reasons pushing the risk up most with their contributions, every raw feature's contribution (JSON) and the
+// features that had no usable value. Written atomically with its lineage (the feature-store partition it explains and
+// the model artifacts it was computed with), like every gold partition.
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { lineageNames, lineageOf, readLineage, writeWithLineage, type Lineage } from '../datamart/lineage.js';
+import { sqlString, writeParquetAtomic } from '../duckdb.js';
+import { sha256File } from '../models/hashing.js';
+import type { ModelMetadata } from '../../lib/contracts.js';
+import { snapshotDate, type Month } from '../../lib/months.js';
+import { REASON_COUNT, topReasons, type Explanations } from './contributions.js';
+
+/** Column order of an explanations partition. */
+export const EXPLANATION_COLUMNS = [
+  'loan_id',
+  'snapshot_date',
+  'model_id',
+  'bias',
+  ...Array.from({ length: REASON_COUNT }, (_, i) => `reason_${i + 1}`),
+  ...Array.from({ length: REASON_COUNT }, (_, i) => `contribution_${i + 1}`),
+  'contributions',
+  'missing_features',
+] as const;
+
+/**
+ * The lineage of a month's explanations: the feature-store partition's own fingerprint (its content hash when it has
+ * none, as in hand-written test stores) and the artifacts the contributions come from.
+ */
+export async function explanationsLineage(featureFile: string, pinnedFeatureFile: string, month: Month, metadata: ModelMetadata): Promise<Lineage> {
+  const features = (await readLineage(featureFile))?.fingerprint ?? `sha256:${await sha256File(pinnedFeatureFile)}`;
+  return lineageOf(lineageNames.explanations(metadata.model_id, month), 'explanations', month, {
+    [lineageNames.featureStore(month)]: features,
+    'booster.json': metadata.artifacts_sha256['booster.json'],
+    'preprocessor.json': metadata.artifacts_sha256['preprocessor.json'],
+  });
+}
+
+/** Appends one row per explained application to `table`, keyed by the feature row's file_row_number. */
+async function appendExplanations(db: DuckDBConnection, table: string, fileRowNumbers: BigInt64Array, explanations: Explanations): Promise<void> {
+  const reasonColumns = Array.from({ length: REASON_COUNT }, (_, i) => `reason_${i + 1} VARCHAR, contribution_${i + 1} DOUBLE`).join(', ');
+  await db.run(`CREATE TABLE ${table} (file_row_number BIGINT, bias DOUBLE, ${reasonColumns}, contributions VARCHAR, missing_features VARCHAR)`);
+  const appender = await db.createAppender(table);
+  const width = explanations.features.length;
+  for (let row = 0; row < explanations.rows; row++) {
+    appender.appendBigInt(fileRowNumbers[row]);
+    appender.appendDouble(explanations.bias[row]);
+    const reasons = topReasons(explanations, row);
+    for (let i = 0; i < REASON_COUNT; i++) {
+      const reason = reasons[i];
+      if (reason) {
+        appender.appendVarchar(reason.feature);
+        appender.appendDouble(reason.contribution);
+      } else {
+        appender.appendNull();
+        appender.appendNull();
+      }
+    }
+    const contributions: Record<string, number> = {};
+    const missing: string[] = [];
+    for (let feature = 0; feature < width; feature++) {
+      contributions[explanations.features[feature]] = explanations.contributions[row * width + feature];
+      if (explanations.missing?.[row * width + feature] === 1) missing.push(explanations.features[feature]);
+    }
+    appender.appendVarchar(JSON.stringify(contributions));
+    appender.appendVarchar(JSON.stringify(missing));
+    appender.endRow();
+  }
+  appender.flushSync();
+  appender.closeSync();
+}
+
+/**
+ * Writes the month's explanations partition: `explanations` row i belongs to the feature row `fileRowNumbers[i]` of
+ * `featureRelation` (a read_parquet with file_row_number), which gives its loan_id. Returns the rows written.
+ */
+export async function writeExplanations(options: {
+  db: DuckDBConnection;
+  featureRelation: string;
+  fileRowNumbers: BigInt64Array;
+  explanations: Explanations;
+  month: Month;
+  modelId: string;
+  destination: string;
+  lineage: Lineage;
+}): Promise<number> {
+  const { db, featureRelation, fileRowNumbers, explanations, month, modelId, destination, lineage } = options;
+  await appendExplanations(db, 'explained', fileRowNumbers, explanations);
+  const reasons = Array.from({ length: REASON_COUNT }, (_, i) => `reason_${i + 1}`);
+  const contributions = Array.from({ length: REASON_COUNT }, (_, i) => `contribution_${i + 1}`);
+  return writeWithLineage(destination, lineage, () =>
+    writeParquetAtomic(
+      db,
+      `SELECT CAST(loan_id AS VARCHAR) AS loan_id, DATE ${sqlString(snapshotDate(month))} AS snapshot_date, ${sqlString(modelId)} AS model_id,
+              bias, ${reasons.join(', ')}, ${contributions.join(', ')},
+              CAST(contributions AS JSON) AS contributions, CAST(CAST(missing_features AS JSON) AS VARCHAR[]) AS missing_features
+       FROM ${featureRelation} JOIN explained USING (file_row_number)
+       ORDER BY loan_id, file_row_number`,
+      destination,
+    ),
+  );
+}
