@@ -37,7 +37,7 @@ export const REASON_CATALOGUE: Readonly<Record<string, ReasonStatement>> = {
   loan_amt: { statement: 'Amount of credit requested', meaning: 'Loan amount of the application' },
   tenure: { statement: 'Term of the credit requested', meaning: 'Loan tenure in months' },
   Age: { statement: 'Age of applicant', meaning: "Applicant's age at the application date" },
-  Occupation: { statement: 'Occupation', meaning: "Applicant's occupation (category)" },
+  Occupation: { statement: 'Type of occupation', meaning: "Applicant's occupation (category)" },
   Annual_Income: { statement: 'Level of annual income', meaning: 'Annual income reported' },
   Monthly_Inhand_Salary: { statement: 'Level of monthly take-home pay', meaning: 'Monthly in-hand salary' },
   Num_Bank_Accounts: { statement: 'Number of bank accounts', meaning: 'Bank accounts held' },
