@@ -5,7 +5,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { rename } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { queryRows, readParquet, withDuckDB } from '../../core/duckdb.js';
 import { readLineage } from '../../core/datamart/lineage.js';
 import { registerModel, loadVerifiedModel } from '../../core/models/bank.js';
@@ -17,6 +20,7 @@ import { readEncodedMonth, scoreMonth } from '../../core/scoring/score-month.js'
 import { startScoringServer, type ScoredApplication, type ScoringServer } from '../../core/serving/app.js';
 import { encodedToRaw, REASON_COUNT } from '../../core/explain/contributions.js';
 import { EXPLANATION_COLUMNS } from '../../core/explain/gold.js';
+import { explainApplication } from '../../core/explain/application.js';
 import { Booster } from '../../core/xgboost/index.js';
 import { datamart, partitionFile } from '../../lib/layout.js';
 import { reasonStatement } from '../../lib/reason-codes.js';
@@ -234,5 +238,50 @@ test('batch reasons = API reasons for the same applications and model, to 1e-6 (
     }
   } finally {
     await server?.close();
+  }
+});
+
+test('npm run explain on the real sample: a defaulted loan gets its score, band and four reasons in plain words; computed = gold', async () => {
+  const modelId = models.gbtree;
+  await promote(config.MODEL_BANK_DIR, modelId, 'explain test: the production model explains by default');
+  const labels = readParquet(join(datamart.labelStore(config.DATAMART_DIR), '*', 'data.parquet'));
+  const [defaulted] = await withDuckDB((db) =>
+    queryRows<{ loan_id: string; reason_1: string; reason_2: string; reason_3: string; reason_4: string }>(
+      db,
+      `SELECT e.loan_id, reason_1, reason_2, reason_3, reason_4
+       FROM ${readParquet(join(datamart.explanations(config.DATAMART_DIR, modelId), '*', 'data.parquet'))} AS e
+       JOIN ${labels} AS l ON CAST(l.loan_id AS VARCHAR) = e.loan_id
+       WHERE l.label = 1 AND reason_4 IS NOT NULL ORDER BY e.loan_id LIMIT 1`,
+    ),
+  );
+  assert.ok(defaulted, 'a defaulted loan with four reasons');
+  const run = promisify(execFile);
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', 'scripts/explain.ts', '--loan-id', defaulted.loan_id], {
+    env: { ...process.env, DATAMART_DIR: config.DATAMART_DIR, MODEL_BANK_DIR: config.MODEL_BANK_DIR },
+  });
+  assert.match(stdout, new RegExp(`loan ${defaulted.loan_id}, applied \\d{4}-\\d{2}, model ${modelId} \\(from gold/explanations\\)`));
+  assert.match(stdout, /default probability 0\.\d{4}, risk band (Low|Medium|High)/);
+  assert.match(stdout, /observed: defaulted/);
+  const reasonLines = stdout.split('\n').filter((line) => /^[1-4] {2}/.test(line));
+  assert.equal(reasonLines.length, 4, stdout);
+  [defaulted.reason_1, defaulted.reason_2, defaulted.reason_3, defaulted.reason_4].forEach((feature, index) => {
+    assert.ok(reasonLines[index].includes(reasonStatement(feature)) && reasonLines[index].includes(feature), `${reasonLines[index]} names ${feature}`);
+  });
+
+  // Without the month's partition the same reasons are computed from the feature store with the same model.
+  const fromGold = await explainApplication({ datamartDir: config.DATAMART_DIR, modelBankDir: config.MODEL_BANK_DIR, loanId: defaulted.loan_id });
+  const partition = dirname(partitionFile(datamart.explanations(config.DATAMART_DIR, modelId), fromGold.application_month));
+  await rename(partition, `${partition}.aside`);
+  try {
+    const computed = await explainApplication({ datamartDir: config.DATAMART_DIR, modelBankDir: config.MODEL_BANK_DIR, loanId: defaulted.loan_id, modelId });
+    assert.equal(fromGold.source, 'gold');
+    assert.equal(computed.source, 'computed');
+    assert.deepEqual(computed.reasons.map((r) => r.feature), fromGold.reasons.map((r) => r.feature));
+    computed.reasons.forEach((reason, k) => assert.ok(Math.abs(reason.contribution - fromGold.reasons[k].contribution) <= 1e-6));
+    assert.ok(Math.abs(computed.default_probability - fromGold.default_probability) <= 1e-6);
+    assert.equal(computed.risk_band, fromGold.risk_band);
+    assert.equal(computed.label?.label, 1);
+  } finally {
+    await rename(`${partition}.aside`, partition);
   }
 });
