@@ -43,6 +43,17 @@ export const modelCalibrationSchema = ootCalibrationSchema.extend({
   alpha: z.number(),
 });
 export type ModelCalibration = z.infer<typeof modelCalibrationSchema>;
+/**
+ * Mean |contribution| (log-odds) per raw feature on a model's train and OOT sets: the global importance matching its
+ * local explanations (SPEC §4c), and the baseline of attribution drift.
+ */
+export const attributionBaselineSchema = z.object({
+  /** Rows the means are taken over (a set's rows, or a sample of them evenly spaced). */
+  rows: z.object({ train: z.number().int(), oot: z.number().int() }),
+  train: z.record(z.string(), z.number()),
+  oot: z.record(z.string(), z.number()),
+});
+export type AttributionBaseline = z.infer<typeof attributionBaselineSchema>;
 
 export const modelMetadataSchema = z.object({
   model_id: z.string().min(1),
@@ -58,6 +69,8 @@ export const modelMetadataSchema = z.object({
   calibration: modelCalibrationSchema.optional(),
   /** Null rates and source coverage of the training rows; absent in models registered before it existed. */
   data_baseline: dataBaselineSchema.optional(),
+  /** Mean |contribution| per raw feature; absent in models registered before explanations existed. */
+  attribution: attributionBaselineSchema.optional(),
   training_data_sha256: z.string().length(64),
   feature_schema_sha256: z.string().length(64),
   /** sha256 of each other artifact of the model directory, by file name. */
@@ -134,6 +147,14 @@ export const monitoringRowSchema = z.object({
   expected_default_rate: z.number(),
   /** Hosmer–Lemeshow p-value over the month's probability deciles (mature months with enough labelled loans). */
   calibration_p_value: z.number().nullable(),
+  /**
+   * Attribution drift (SPEC §4c): ½ Σ |share − training share| of the features' shares of the month's total
+   * |contribution| (gold/explanations), and the feature whose share moved most with its signed shift. NULL when the
+   * month has no explanations or the model no attribution baseline (registered before explanations existed).
+   */
+  attribution_shift: z.number().nullable().default(null),
+  max_attribution_shift: z.number().nullable().default(null),
+  max_attribution_shift_feature: z.string().nullable().default(null),
 });
 export type MonitoringRow = z.infer<typeof monitoringRowSchema>;
 

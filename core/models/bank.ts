@@ -3,7 +3,7 @@
 import { access, copyFile, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { modelMetadataSchema, type ModelCalibration, type ModelMetadata, type OotCalibration } from '../../lib/contracts.js';
+import { attributionBaselineSchema, modelMetadataSchema, type ModelCalibration, type ModelMetadata, type OotCalibration } from '../../lib/contracts.js';
 import { configVariablesSchema } from '../../lib/config.js';
 import { InvalidModelArtifact } from '../../lib/errors.js';
 import { modelBank, type ModelArtifact } from '../../lib/layout.js';
@@ -84,6 +84,9 @@ export async function registerModel(
       }
       const preprocessor = preprocessorSchema.parse(JSON.parse(await readFile(join(staging, 'preprocessor.json'), 'utf8')));
       const baseline = baselineSchema.parse(JSON.parse(await readFile(join(candidate.candidateDir, CANDIDATE_FILES.baseline), 'utf8')));
+      // A candidate directory written before explanations existed has none: the model then has no attribution baseline.
+      const attributionText = await readFile(join(candidate.candidateDir, CANDIDATE_FILES.attribution), 'utf8').catch(() => null);
+      const attribution = attributionText === null ? undefined : attributionBaselineSchema.parse(JSON.parse(attributionText));
       const metadata: ModelMetadata = modelMetadataSchema.parse({
         model_id: modelId,
         family: candidate.family,
@@ -96,6 +99,7 @@ export async function registerModel(
         baseline,
         data_baseline: trainingSet.dataBaseline,
         calibration: judgedCalibration(candidate.calibration, options.calibrationAlpha ?? DEFAULT_CALIBRATION_ALPHA),
+        attribution,
         training_data_sha256: trainingSet.trainingDataSha256,
         feature_schema_sha256: trainingSet.featureSchemaSha256,
         artifacts_sha256: artifacts,

@@ -17,6 +17,7 @@ import { stat } from 'node:fs/promises';
 import { estimatePerformance, seedOf } from './estimation.js';
 import { estimationThresholdsFrom, type EstimationThresholds } from './estimated-findings.js';
 import { hosmerLemeshow } from './calibration.js';
+import { monthAttributionShift } from '../explain/attribution.js';
 
 export interface MonitoringSettings {
   datamartDir: string;
@@ -105,6 +106,7 @@ export async function monitorMonth(
   const calibration = scores.mature
     ? hosmerLemeshow(scores.outcomes.map((outcome) => outcome.probability), scores.outcomes.map((outcome) => outcome.label))
     : null;
+  const attribution = await monthAttributionShift(db, settings.datamartDir, metadata, month);
   return monitoringRowSchema.parse({
     model_id: metadata.model_id,
     snapshot_date: snapshotDate(month),
@@ -124,6 +126,7 @@ export async function monitorMonth(
     max_null_jump_feature: quality.max_null_jump_feature,
     ...estimated,
     calibration_p_value: calibration?.p_value ?? null,
+    ...attribution,
   });
 }
 
@@ -149,8 +152,10 @@ const DOUBLE_COLUMNS = [
   'auc_estimated_high',
   'expected_default_rate',
   'calibration_p_value',
+  'attribution_shift',
+  'max_attribution_shift',
 ] as const;
-const TEXT_COLUMNS = ['max_csi_feature', 'window', 'coverage_source', 'max_null_jump_feature'] as const;
+const TEXT_COLUMNS = ['max_csi_feature', 'window', 'coverage_source', 'max_null_jump_feature', 'max_attribution_shift_feature'] as const;
 
 function rowSelect(row: MonitoringRow): string {
   return `SELECT ${sqlString(row.model_id)} AS model_id, DATE ${sqlString(row.snapshot_date)} AS snapshot_date,
@@ -168,6 +173,7 @@ export async function writeMonitoringTable(db: DuckDBConnection, rows: readonly 
     brier: null, psi: 0, max_csi: null, max_csi_feature: null, status: 'immature', window: 'after', coverage_source: null,
     coverage: null, coverage_baseline: null, psi_covered: null, n_covered: 0, max_null_jump: null, max_null_jump_feature: null,
     auc_estimated: null, auc_estimated_low: null, auc_estimated_high: null, expected_default_rate: 0, calibration_p_value: null,
+    attribution_shift: null, max_attribution_shift: null, max_attribution_shift_feature: null,
   });
   const select = rows.length > 0 ? rows.map(rowSelect).join('\nUNION ALL\n') : `${rowSelect(empty)} LIMIT 0`;
   await writeParquetAtomic(db, `SELECT * FROM (${select}) ORDER BY snapshot_date`, path);

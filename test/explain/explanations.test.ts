@@ -110,7 +110,7 @@ for (const family of FAMILIES) {
     assert.ok(worstMargin <= 1e-4, `largest |bias + Σ − logit(p)| ${worstMargin}`);
     assert.ok(worstProbability <= 1e-5, `largest |sigmoid(bias + Σ) − p| ${worstProbability}`);
     assert.ok(withMissing > 0, 'the real sample has missing values; some rows must name them');
-    t.diagnostic(`${family}: ${rows.length} rows, largest margin difference ${worstMargin.toExponential(2)} (at p = ${worstMarginAt}: logit of a float32 probability is only that exact), probability ${worstProbability.toExponential(2)}`);
+    t.diagnostic(`${family}: ${rows.length} rows, largest margin difference ${worstMargin.toExponential(2)} (at p = ${worstMarginAt}), probability ${worstProbability.toExponential(2)}`);
   });
 }
 

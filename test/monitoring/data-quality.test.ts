@@ -45,7 +45,8 @@ function row(month: string, overrides: Partial<MonitoringRow>): MonitoringRow {
     auc: null, gini: null, ks: null, accuracy: null, precision: null, recall: null, f1: null, brier: null, psi: 0.05,
     max_csi: null, max_csi_feature: null, status: 'immature', window: 'after', coverage_source: null, coverage: null,
     coverage_baseline: null, psi_covered: 0.05, n_covered: 100, max_null_jump: null, max_null_jump_feature: null, auc_estimated: null, auc_estimated_low: null,
-    auc_estimated_high: null, expected_default_rate: 0.3, calibration_p_value: null, ...overrides,
+    auc_estimated_high: null, expected_default_rate: 0.3, calibration_p_value: null, attribution_shift: null,
+    max_attribution_shift: null, max_attribution_shift_feature: null, ...overrides,
   };
 }
 

@@ -21,7 +21,8 @@ function row(month: string, overrides: Partial<MonitoringRow>): MonitoringRow {
     brier: 0.15, psi: 0.02, max_csi: 0.03, max_csi_feature: 'income', status: 'stable', window: 'after',
     coverage_source: null, coverage: null, coverage_baseline: null, psi_covered: overrides.psi ?? 0.02, n_covered: 1000,
     max_null_jump: null, max_null_jump_feature: null, auc_estimated: null, auc_estimated_low: null,
-    auc_estimated_high: null, expected_default_rate: 0.3, calibration_p_value: null, ...overrides,
+    auc_estimated_high: null, expected_default_rate: 0.3, calibration_p_value: null, attribution_shift: null,
+    max_attribution_shift: null, max_attribution_shift_feature: null, ...overrides,
   };
 }
 
