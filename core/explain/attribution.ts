@@ -3,58 +3,12 @@
 // application month from gold/explanations in monitoring. Attribution drift is the shift of each feature's share of
 // the total |contribution| of a month against its share on the training set.
 import type { DuckDBConnection } from '@duckdb/node-api';
-import type { AttributionBaseline, ModelMetadata } from '../../lib/contracts.js';
+import type { ModelMetadata } from '../../lib/contracts.js';
 import { datamart, partitionFile } from '../../lib/layout.js';
 import type { Month } from '../../lib/months.js';
 import { queryRows, readParquet, sqlString } from '../duckdb.js';
 import { exists } from '../files.js';
-import { Booster } from '../xgboost/booster.js';
-import type { DenseMatrix } from '../xgboost/matrix.js';
-import type { Preprocessor } from '../models/preprocessor.js';
-import { explainMatrix, type Explanations } from './contributions.js';
-
-/**
- * Rows explained per set at registration, evenly spaced through it: TreeSHAP of a 100-tree forest costs about a
- * millisecond per row, and a mean over 5,000 rows is stable to well under a percent of a feature's share.
- */
-export const ATTRIBUTION_SAMPLE_ROWS = 5000;
-
-/** At most `maxRows` rows of `matrix`, evenly spaced (all of them when it has no more). */
-export function evenlySpacedRows(matrix: DenseMatrix, maxRows: number): DenseMatrix {
-  if (matrix.rows <= maxRows) return matrix;
-  const data = new Float32Array(maxRows * matrix.cols);
-  for (let i = 0; i < maxRows; i++) {
-    const row = Math.floor((i * matrix.rows) / maxRows);
-    data.set(matrix.data.subarray(row * matrix.cols, (row + 1) * matrix.cols), i * matrix.cols);
-  }
-  return { data, rows: maxRows, cols: matrix.cols };
-}
-
-/** Mean |contribution| per raw feature over the rows of `explanations`. */
-export function meanAbsoluteContributions(explanations: Explanations): Record<string, number> {
-  const width = explanations.features.length;
-  const sums = new Float64Array(width);
-  for (let row = 0; row < explanations.rows; row++) {
-    for (let feature = 0; feature < width; feature++) sums[feature] += Math.abs(explanations.contributions[row * width + feature]);
-  }
-  return Object.fromEntries(explanations.features.map((feature, index) => [feature, explanations.rows > 0 ? sums[index] / explanations.rows : 0]));
-}
-
-/** The model's mean |contribution| per raw feature on its train and OOT sets (as metadata.json records them). */
-export async function attributionBaseline(boosterJson: string, preprocessor: Preprocessor, sets: { train: DenseMatrix; oot: DenseMatrix }): Promise<AttributionBaseline> {
-  const booster = Booster.fromJson(boosterJson);
-  try {
-    const train = evenlySpacedRows(sets.train, ATTRIBUTION_SAMPLE_ROWS);
-    const oot = evenlySpacedRows(sets.oot, ATTRIBUTION_SAMPLE_ROWS);
-    return {
-      rows: { train: train.rows, oot: oot.rows },
-      train: meanAbsoluteContributions(await explainMatrix(booster, preprocessor, train)),
-      oot: meanAbsoluteContributions(await explainMatrix(booster, preprocessor, oot)),
-    };
-  } finally {
-    booster.dispose();
-  }
-}
+export { attributionBaselineOf, ATTRIBUTION_SAMPLE_ROWS, meanAbsoluteContributions } from './attribution-baseline.js';
 
 /** Each feature's share of the total mean |contribution| (shares sum to 1; all 0 when nothing contributes). */
 export function attributionShares(meanAbsolute: Record<string, number>): Record<string, number> {

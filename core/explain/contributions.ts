@@ -89,6 +89,22 @@ export async function explainMatrix(booster: Booster, preprocessor: Preprocessor
   return explanations;
 }
 
+/** explainMatrix without turns of the event loop: for a worker thread (training), where blocking is the point. */
+export function explainMatrixSync(booster: Booster, preprocessor: Preprocessor, matrix: DenseMatrix): Explanations {
+  const explanations: Explanations = {
+    features: preprocessor.features.map((feature) => feature.name),
+    rows: matrix.rows,
+    bias: new Float64Array(matrix.rows),
+    contributions: new Float64Array(matrix.rows * preprocessor.features.length),
+  };
+  for (let start = 0; start < matrix.rows; start += EXPLAIN_BATCH_ROWS) {
+    const rows = Math.min(EXPLAIN_BATCH_ROWS, matrix.rows - start);
+    const data = matrix.data.subarray(start * matrix.cols, (start + rows) * matrix.cols);
+    foldContributions(preprocessor, booster.predictContributions({ data, rows, cols: matrix.cols }), { explanations, firstRow: start });
+  }
+  return explanations;
+}
+
 /** bias + Σ contributions of a row: the margin (log-odds) the explanation accounts for. */
 export function explainedMargin(explanations: Explanations, row: number): number {
   const width = explanations.features.length;

@@ -13,6 +13,9 @@ import type { FamilyPlan } from './families.js';
 import { auc, defined } from './metrics.js';
 import type { LabelledMatrix, Split } from './training-set.js';
 import type { Params } from '../../lib/model-summaries.js';
+import type { AttributionBaseline } from '../../lib/contracts.js';
+import type { Preprocessor } from './preprocessor.js';
+import { attributionBaselineOf } from '../explain/attribution-baseline.js';
 
 export interface CandidateFitInput {
   family: ModelFamily;
@@ -23,6 +26,8 @@ export interface CandidateFitInput {
   scalePosWeight: number;
   /** Encoded feature names, in column order (importance and ONNX inputs). */
   featureNames: string[];
+  /** The preprocessor the splits were encoded with: contributions fold back to its raw features. */
+  preprocessor: Preprocessor;
 }
 
 export interface CandidateFitProgress {
@@ -44,6 +49,8 @@ export interface CandidateFit {
   scores: Record<Split, Float32Array>;
   importanceCsv: string;
   onnx: Uint8Array;
+  /** Mean |contribution| per raw feature on the train and OOT splits (metadata.json's attribution). */
+  attribution: AttributionBaseline;
 }
 
 /** Thrown by `fitCandidate` when `stopRequested` answered true between two boosting rounds. */
@@ -127,6 +134,7 @@ export function fitCandidate(
       scores,
       importanceCsv: importanceCsv(booster, family, featureNames),
       onnx: exportToOnnx(boosterJson, featureNames),
+      attribution: attributionBaselineOf(booster, input.preprocessor, { train: splits.train, oot: splits.oot }),
     };
   } finally {
     booster.dispose();

@@ -8,7 +8,6 @@ import type { ModelFamily } from '../../lib/contracts.js';
 import { computeBaseline } from '../monitoring/drift.js';
 import { hosmerLemeshow, riskGroups } from '../monitoring/calibration.js';
 import type { OotCalibration } from '../../lib/contracts.js';
-import { attributionBaseline } from '../explain/attribution.js';
 import type { CandidateFitProgress } from './candidate-fit.js';
 import { fitCandidateOnThread } from './candidate-fit-thread.js';
 import { familyPlan, type FamilyPlan } from './families.js';
@@ -76,7 +75,7 @@ async function fitAndPublish(options: TrainCandidateOptions, plan: FamilyPlan): 
 
   // The search and everything else libxgboost does, on a thread of its own (candidate-fit-thread.ts).
   const fit = await fitCandidateOnThread(
-    { family, plan, splits, scalePosWeight, featureNames: preprocessor.encoded },
+    { family, plan, splits, scalePosWeight, featureNames: preprocessor.encoded, preprocessor },
     onProgress,
   );
   const { boosterJson, scores } = fit;
@@ -115,14 +114,13 @@ async function fitAndPublish(options: TrainCandidateOptions, plan: FamilyPlan): 
   const exists = await access(join(candidateDir, CANDIDATE_FILES.summary)).then(() => true, () => false);
   if (!exists) {
     const baseline = computeBaseline(Array.from(scores.oot), set.ootRaw);
-    const attribution = await attributionBaseline(boosterJson, preprocessor, { train: splits.train, oot: splits.oot });
     await publishDirectory(candidateDir, async (dir) => {
       await writeFile(join(dir, CANDIDATE_FILES.booster), boosterJson);
       await writeFile(join(dir, CANDIDATE_FILES.onnx), fit.onnx);
       await writeFile(join(dir, CANDIDATE_FILES.importance), fit.importanceCsv);
       await writeFile(join(dir, CANDIDATE_FILES.preprocessor), JSON.stringify(preprocessor, null, 2));
       await writeFile(join(dir, CANDIDATE_FILES.baseline), JSON.stringify(baseline));
-      await writeFile(join(dir, CANDIDATE_FILES.attribution), JSON.stringify(attribution));
+      await writeFile(join(dir, CANDIDATE_FILES.attribution), JSON.stringify(fit.attribution));
       await writeFile(join(dir, CANDIDATE_FILES.summary), JSON.stringify(summary, null, 2)); // last: marks completeness
     });
   }

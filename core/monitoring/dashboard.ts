@@ -61,6 +61,11 @@ export interface DashboardData {
   skew: SkewThresholds;
   /** Performance before labels and calibration (issue 30); absent: those panels say there is nothing to draw. */
   estimation?: EstimationView;
+  /**
+   * The model's top drivers (largest shares of the training set's total mean |contribution|) and their shares in each
+   * monitored month's explanations; null for a model without an attribution baseline.
+   */
+  drivers: { baseline: { feature: string; share: number }[]; months: { month: string; feature: string; share: number }[] } | null;
 }
 
 /** What the estimated-performance and reliability panels draw. */
@@ -571,9 +576,30 @@ const TABLE_COLUMNS: (keyof MonitoringRow)[] = [
   'accuracy', 'precision', 'recall', 'f1', 'brier', 'psi', 'psi_covered', 'n_covered', 'coverage_source', 'coverage',
   'coverage_baseline', 'max_csi', 'max_csi_feature', 'max_null_jump', 'max_null_jump_feature',
   'auc_estimated', 'auc_estimated_low', 'auc_estimated_high', 'expected_default_rate', 'calibration_p_value',
+  'attribution_shift', 'max_attribution_shift', 'max_attribution_shift_feature',
 ];
 
 const ONLINE_COLUMNS: (keyof OnlineSkewRow)[] = ['snapshot_date', 'n_online', 'n_batch', 'online_psi'];
+
+/** The model's top drivers' shares of |contribution|, at training and in each month with explanations. */
+function driversTable(data: DashboardData): string {
+  if (!data.drivers) return '<p id="drivers">No attribution baseline: the model was registered before explanations existed.</p>';
+  if (data.drivers.months.length === 0) return '<p id="drivers">No explanations of this model yet (gold/explanations).</p>';
+  const features = data.drivers.baseline.map((driver) => driver.feature);
+  const percent = (share: number | undefined) => (share === undefined ? '<td class="null">—</td>' : `<td class="num">${(share * 100).toFixed(1)}%</td>`);
+  const months = [...new Set(data.drivers.months.map((entry) => entry.month))];
+  const share = new Map(data.drivers.months.map((entry) => [`${entry.month}|${entry.feature}`, entry.share]));
+  const rows = [
+    `<tr class="stable"><td>training</td>${data.drivers.baseline.map((driver) => percent(driver.share)).join('')}</tr>`,
+    ...months.map((month) => `<tr><td>${escapeHtml(month)}</td>${features.map((feature) => percent(share.get(`${month}|${feature}`))).join('')}</tr>`),
+  ];
+  return `<table id="drivers">
+<thead><tr><th>month</th>${features.map((feature) => `<th>${escapeHtml(feature)}</th>`).join('')}</tr></thead>
+<tbody>
+${rows.join('\n')}
+</tbody>
+</table>`;
+}
 
 function onlineTable(data: DashboardData): string {
   if (data.online.length === 0) return '<p id="online">No online scores of this model.</p>';
@@ -660,7 +686,9 @@ ${named}<p>Decision threshold ${data.threshold.toFixed(4)}. PSI warning ≥ ${da
 AUC critical &lt; ${data.thresholds.aucCritical} on mature months. Months whose labels (application + 6 months) are after the as-of date are immature.
 <code>window</code> says where a month stands relative to the model's training: <code>train</code>, <code>test</code> and <code>oot</code> months are in-sample
 (their AUC is optimistic); governance judges <code>after</code> months only. <code>psi_covered</code> is the PSI on the loans every source still covers:
-a source that stops covering new applications (<code>coverage</code> against <code>coverage_baseline</code>) is a data finding, not drift.</p>
+a source that stops covering new applications (<code>coverage</code> against <code>coverage_baseline</code>) is a data finding, not drift.
+<code>attribution_shift</code> is attribution drift: how far the features' shares of the month's total |contribution| (its explanations) moved from
+their shares on the training set (½ Σ |Δ share|, 0 to 1), with the feature that moved most and its signed shift.</p>
 <p>Online vs batch: <code>online_psi</code> compares the scoring API's scores of a month (<code>gold/predictions_online</code>) with the batch
 scores of the same model and month on the baseline score deciles. The latest month with at least ${data.skew.onlineMinRows} online scores is judged:
 at or above ${data.skew.onlinePsiWarning} it is a skew warning, alerted and never a retrain (the serving path, not the model, is at fault).</p>
@@ -675,6 +703,10 @@ ${rows}
 </table>
 <h2>Champion vs challengers</h2>
 ${challengerTable(data)}
+<h2>Top drivers</h2>
+<p>The model's five largest drivers, each as a share of the total mean |contribution| (TreeSHAP, or w·x for a linear model) of the
+training set and of each month's explanations: how what drives the scores moves month by month.</p>
+${driversTable(data)}
 <h2>Online vs batch scores</h2>
 ${onlineTable(data)}
 </body></html>

@@ -20,6 +20,9 @@ import { backtestOf, estimationThresholdsFrom, type EstimationThresholds } from 
 import { readRegistry } from '../models/registry.js';
 import { challengersOf } from '../../lib/model-registry.js';
 import { describeModel } from '../../lib/model-id.js';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type { ModelMetadata, MonitoringRow } from '../../lib/contracts.js';
+import { attributionShares, monthMeanAbsoluteContributions } from '../explain/attribution.js';
 
 export interface ReportSettings {
   datamartDir: string;
@@ -102,6 +105,7 @@ export async function dashboardData(settings: ReportSettings, asOf: Month, model
       }
     }
     return {
+      drivers: await driverShares(db, settings.datamartDir, metadata, rows),
       modelId,
       modelLabel: describeModel(metadata),
       challengers,
@@ -117,6 +121,25 @@ export async function dashboardData(settings: ReportSettings, asOf: Month, model
       estimation,
     };
   });
+}
+
+/** Drivers shown: the features with the largest shares of the training set's mean |contribution|. */
+const TOP_DRIVERS = 5;
+
+async function driverShares(db: DuckDBConnection, datamartDir: string, metadata: ModelMetadata, rows: readonly MonitoringRow[]): Promise<DashboardData['drivers']> {
+  if (!metadata.attribution) return null;
+  const baseline = Object.entries(attributionShares(metadata.attribution.train))
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, TOP_DRIVERS)
+    .map(([feature, share]) => ({ feature, share }));
+  const months: NonNullable<DashboardData['drivers']>['months'] = [];
+  for (const row of rows) {
+    const means = await monthMeanAbsoluteContributions(db, datamartDir, metadata.model_id, monthOf(row.snapshot_date), metadata.features);
+    if (!means) continue;
+    const shares = attributionShares(means);
+    for (const { feature } of baseline) months.push({ month: row.snapshot_date, feature, share: shares[feature] ?? 0 });
+  }
+  return { baseline, months };
 }
 
 /** Renders the dashboard and writes the four files; returns their paths. */

@@ -21,6 +21,10 @@ import { startScoringServer, type ScoredApplication, type ScoringServer } from '
 import { encodedToRaw, REASON_COUNT } from '../../core/explain/contributions.js';
 import { EXPLANATION_COLUMNS } from '../../core/explain/gold.js';
 import { explainApplication } from '../../core/explain/application.js';
+import { attributionShift } from '../../core/explain/attribution.js';
+import { computeMonitoringTable, monitoringSettings } from '../../core/monitoring/table.js';
+import { dashboardData } from '../../core/monitoring/report.js';
+import { dashboardSpec, renderSvg } from '../../core/monitoring/dashboard.js';
 import { Booster } from '../../core/xgboost/index.js';
 import { datamart, partitionFile } from '../../lib/layout.js';
 import { reasonStatement } from '../../lib/reason-codes.js';
@@ -284,4 +288,45 @@ test('npm run explain on the real sample: a defaulted loan gets its score, band 
   } finally {
     await rename(`${partition}.aside`, partition);
   }
+});
+
+test('model level: metadata holds mean |contribution| per raw feature on train and OOT; monitoring gives each month its attribution drift', async () => {
+  const modelId = models.gbtree;
+  const { metadata } = await loadVerifiedModel(config.MODEL_BANK_DIR, modelId);
+  const attribution = metadata.attribution;
+  assert.ok(attribution, 'metadata.attribution');
+  for (const set of ['train', 'oot'] as const) {
+    assert.deepEqual(Object.keys(attribution[set]), metadata.features);
+    assert.ok(Object.values(attribution[set]).every((value) => value >= 0));
+    assert.ok(attribution.rows[set] > 100);
+  }
+  const settings = monitoringSettings(config);
+  const { rows } = await computeMonitoringTable(settings, '2024-12', modelId);
+  assert.ok(rows.length > 12);
+  const gold = await explainedRows(modelId);
+  for (const row of rows) {
+    const month = row.snapshot_date.slice(0, 7);
+    const monthRows = gold.filter((r) => r.snapshot_date.startsWith(month)).map((r) => JSON.parse(r.contributions) as Record<string, number>);
+    const means: Record<string, number> = Object.fromEntries(metadata.features.map((f) => [f, monthRows.reduce((sum, c) => sum + Math.abs(c[f]), 0) / monthRows.length]));
+    // Independently of attributionShift: total variation of the shares, by hand.
+    const total = (m: Record<string, number>) => Object.values(m).reduce((a, b) => a + b, 0);
+    const [baseTotal, monthTotal] = [total(attribution.train), total(means)];
+    const shifts: number[] = metadata.features.map((f) => means[f] / monthTotal - attribution.train[f] / baseTotal);
+    const expected = shifts.reduce((sum, shift) => sum + Math.abs(shift), 0) / 2;
+    assert.ok(row.attribution_shift !== null && Math.abs(row.attribution_shift - expected) < 1e-9, `${month}: ${row.attribution_shift} vs ${expected}`);
+    const largest: number = shifts.reduce((best, shift, index) => (Math.abs(shift) > Math.abs(shifts[best]) ? index : best), 0);
+    assert.equal(row.max_attribution_shift_feature, metadata.features[largest]);
+    assert.ok(Math.abs(row.max_attribution_shift! - shifts[largest]) < 1e-9);
+  }
+  // The dashboard's top drivers: the five largest training shares, and their share in every monitored month.
+  const drivers = (await dashboardData(settings, '2024-12', modelId)).drivers;
+  assert.ok(drivers);
+  const trainTotal = Object.values(attribution.train).reduce((a, b) => a + b, 0);
+  const topFive = Object.entries(attribution.train).sort((a, b) => b[1] - a[1]).slice(0, 5);
+  assert.deepEqual(drivers.baseline.map((d) => d.feature), topFive.map(([f]) => f));
+  drivers.baseline.forEach((d, i) => assert.ok(Math.abs(d.share - topFive[i][1] / trainTotal) < 1e-12));
+  assert.equal(drivers.months.length, 5 * rows.length);
+  const svg = await renderSvg(dashboardSpec((await dashboardData(settings, '2024-12', modelId))));
+  assert.ok(svg.includes('Top drivers: share of |contribution|'));
+  assert.deepEqual(attributionShift({ a: 1, b: 1 }, { a: 3, b: 1 }), { attribution_shift: 0.25, max_attribution_shift_feature: 'a', max_attribution_shift: 0.25 });
 });

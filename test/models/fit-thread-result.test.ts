@@ -34,7 +34,9 @@ function input(family: (typeof MODEL_FAMILIES)[number]): CandidateFitInput {
   const splits = { train: matrix(ROWS.train, 1), test: matrix(ROWS.test, 2), oot: matrix(ROWS.oot, 3) };
   const positives = splits.train.labels.reduce((sum, label) => sum + label, 0);
   // One parameter set on one thread: the fit is deterministic, so both fits must agree exactly.
-  return { family, plan: familyPlan(family, { nthread: 1 }), splits, scalePosWeight: (ROWS.train - positives) / positives, featureNames: FEATURES };
+  return { family, plan: familyPlan(family, { nthread: 1 }), splits, scalePosWeight: (ROWS.train - positives) / positives, featureNames: FEATURES,
+    preprocessor: { version: 1, missing: 'native', features: FEATURES.map((name) => ({ name, kind: 'numeric' as const, impute: 0 })), encoded: FEATURES },
+  };
 }
 
 for (const family of MODEL_FAMILIES) {
@@ -43,6 +45,7 @@ for (const family of MODEL_FAMILIES) {
     const here = fitCandidate(input(family), () => undefined, () => false);
 
     assert.equal(onThread.boosterJson, here.boosterJson);
+    assert.deepEqual(onThread.attribution, here.attribution, 'the attribution baseline crosses whole');
     assert.deepEqual(onThread.params, here.params);
     for (const split of ['train', 'test', 'oot'] as const) {
       assert.ok(onThread.scores[split] instanceof Float32Array, split);

@@ -22,7 +22,8 @@ function row(month: string, overrides: Partial<MonitoringRow> = {}): MonitoringR
     brier: 0.15, psi: 0.02, max_csi: 0.03, max_csi_feature: 'income', status: 'stable', window: 'after',
     coverage_source: null, coverage: null, coverage_baseline: null, psi_covered: 0.02, n_covered: 1000,
     max_null_jump: null, max_null_jump_feature: null, auc_estimated: 0.77, auc_estimated_low: 0.74, auc_estimated_high: 0.8,
-    expected_default_rate: 0.26, calibration_p_value: 0.4, ...overrides,
+    expected_default_rate: 0.26, calibration_p_value: 0.4, attribution_shift: null, max_attribution_shift: null,
+    max_attribution_shift_feature: null, ...overrides,
   };
 }
 
