@@ -35,6 +35,11 @@ export interface ScoreMonthOptions {
   /** What the model is when it scores: production, or a challenger scored in shadow beside it (SPEC §4b). */
   role?: ModelRole;
   onProgress?: (stage: string) => void;
+  /**
+   * Write gold/explanations beside the predictions (default). Off only to measure what explanations cost
+   * (tools/bench/explain-cost.ts): the pipeline always explains what it scores.
+   */
+  explain?: boolean;
 }
 
 export type ModelRole = 'production' | 'challenger';
@@ -137,7 +142,7 @@ async function appendProbabilities(db: DuckDBConnection, table: string, fileRowN
 
 export async function scoreMonth(options: ScoreMonthOptions): Promise<ScoreMonthResult> {
   const started = performance.now();
-  const { datamartDir, modelBankDir, month, modelId, onProgress, role = 'production' } = options;
+  const { datamartDir, modelBankDir, month, modelId, onProgress, role = 'production', explain = true } = options;
   const loaded = await loadScoringModel(modelBankDir, modelId);
   const { preprocessor, metadata } = loaded.model;
   const source = partitionFile(datamart.featureStore(datamartDir), month);
@@ -173,6 +178,7 @@ export async function scoreMonth(options: ScoreMonthOptions): Promise<ScoreMonth
     );
     if (written !== matrix.rows) throw new Error(`${destination}: wrote ${written} predictions for ${matrix.rows} feature rows`);
 
+    if (!explain) return written;
     // The reasons of every score, from the same model's booster on the same encoded rows (SPEC §4c).
     const explanations = await explainMatrix(loaded.booster(), preprocessor, matrix, missing);
     onProgress?.(`explained ${matrix.rows} rows`);
