@@ -71,7 +71,14 @@ export function foldContributions(
 }
 
 /** Contributions of every row of `matrix`, in batches of EXPLAIN_BATCH_ROWS with a turn of the event loop between. */
-export async function explainMatrix(booster: Booster, preprocessor: Preprocessor, matrix: DenseMatrix, missing?: Uint8Array): Promise<Explanations> {
+export async function explainMatrix(
+  booster: Booster,
+  preprocessor: Preprocessor,
+  matrix: DenseMatrix,
+  missing?: Uint8Array,
+  /** After each batch (an activity heartbeats: a forest's TreeSHAP takes milliseconds per row). */
+  onBatch?: (rowsDone: number) => void,
+): Promise<Explanations> {
   const width = preprocessor.features.length;
   const explanations: Explanations = {
     features: preprocessor.features.map((feature) => feature.name),
@@ -85,6 +92,7 @@ export async function explainMatrix(booster: Booster, preprocessor: Preprocessor
     const rows = Math.min(EXPLAIN_BATCH_ROWS, matrix.rows - start);
     const data = matrix.data.subarray(start * matrix.cols, (start + rows) * matrix.cols);
     foldContributions(preprocessor, booster.predictContributions({ data, rows, cols: matrix.cols }), { explanations, firstRow: start });
+    onBatch?.(start + rows);
   }
   return explanations;
 }

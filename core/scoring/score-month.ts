@@ -180,8 +180,7 @@ export async function scoreMonth(options: ScoreMonthOptions): Promise<ScoreMonth
 
     if (!explain) return written;
     // The reasons of every score, from the same model's booster on the same encoded rows (SPEC §4c).
-    const explanations = await explainMatrix(loaded.booster(), preprocessor, matrix, missing);
-    onProgress?.(`explained ${matrix.rows} rows`);
+    const explanations = await explainMatrix(loaded.booster(), preprocessor, matrix, missing, (done) => onProgress?.(`explained ${done} of ${matrix.rows} rows`));
     const explained = await writeExplanations({
       db,
       featureRelation: monthRelation(pin.path),
