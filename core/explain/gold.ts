@@ -41,6 +41,10 @@ async function appendExplanations(db: DuckDBConnection, table: string, fileRowNu
   await db.run(`CREATE TABLE ${table} (file_row_number BIGINT, bias DOUBLE, ${reasonColumns}, contributions VARCHAR, missing_features VARCHAR)`);
   const appender = await db.createAppender(table);
   const width = explanations.features.length;
+  // The JSON object is assembled from pre-quoted keys: an object of 60 keys per row, then JSON.stringify, was most of
+  // the explanations' cost at a month of thousands of rows. Contributions are finite numbers, which String() spells
+  // as JSON does.
+  const keys = explanations.features.map((feature, index) => `${index === 0 ? '{' : ','}${JSON.stringify(feature)}:`);
   for (let row = 0; row < explanations.rows; row++) {
     appender.appendBigInt(fileRowNumbers[row]);
     appender.appendDouble(explanations.bias[row]);
@@ -55,13 +59,15 @@ async function appendExplanations(db: DuckDBConnection, table: string, fileRowNu
         appender.appendNull();
       }
     }
-    const contributions: Record<string, number> = {};
+    let contributions = '';
     const missing: string[] = [];
     for (let feature = 0; feature < width; feature++) {
-      contributions[explanations.features[feature]] = explanations.contributions[row * width + feature];
+      const value = explanations.contributions[row * width + feature];
+      if (!Number.isFinite(value)) throw new Error(`a non-finite contribution of ${explanations.features[feature]} in row ${row}`);
+      contributions += keys[feature] + String(value);
       if (explanations.missing?.[row * width + feature] === 1) missing.push(explanations.features[feature]);
     }
-    appender.appendVarchar(JSON.stringify(contributions));
+    appender.appendVarchar(width === 0 ? '{}' : `${contributions}}`);
     appender.appendVarchar(JSON.stringify(missing));
     appender.endRow();
   }
