@@ -32,6 +32,7 @@ import { trainSampleModels, SAMPLE_MONTHS } from '../../tools/bench/sample-model
 import { rawApplications } from '../../tools/bench/sample-applications.js';
 import { FIXTURE_DIR } from '../helpers/fixture.js';
 import { scratchConfig } from '../helpers/temporal.js';
+import { waitUntil } from '../helpers/wait.js';
 
 const scratch = scratchConfig('explanations');
 const { config } = scratch;
@@ -210,8 +211,11 @@ test('batch reasons = API reasons for the same applications and model, to 1e-6 (
     for (const family of ['gbtree', 'rf'] as const) {
       const modelId = models[family];
       await promote(config.MODEL_BANK_DIR, modelId, 'explanations test');
-      await server.holder.check();
-      assert.equal(server.holder.current?.modelId, modelId);
+      // The holder polls registry.json (every 100 ms here); a check already under way may have read it before.
+      await waitUntil(`the server to serve ${modelId}`, async () => {
+        await server!.holder.check();
+        return server!.holder.current?.modelId === modelId;
+      }, { timeoutMs: 60_000, lastSeen: () => server?.holder.current?.modelId });
       const gold = (await explainedRows(modelId)).filter((row) => byLoan.has(row.loan_id));
       const sample = family === 'gbtree' ? gold : gold.filter((_, index) => index % 5 === 0);
       let worst = 0;
