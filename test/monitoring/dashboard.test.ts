@@ -28,8 +28,8 @@ function pngSize(png: Buffer): { width: number; height: number } {
 }
 
 /**
- * Share of coloured (saturated) pixels in each panel's cell of a 3 × 3 grid under the page title (eight panels: the
- * last row holds two; the eighth, top drivers, is empty here: the fixture's model has no explanations). Text, axes, grid and frames are grey, so only drawn data counts: every panel of a full
+ * Share of coloured (saturated) pixels in each panel's cell of a 3 × 3 grid under the page title (seven panels: the
+ * last row holds one). Text, axes, grid and frames are grey, so only drawn data counts: every panel of a full
  * dashboard must have some.
  */
 function inkPerPanel(svg: string): number[] {
