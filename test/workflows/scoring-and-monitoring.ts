@@ -79,7 +79,7 @@ test('historical inference scores the challengers in shadow on every month produ
     scoreMonth: adaptActivity(async (input: { month: string; modelId: string }) => {
       scored.push([input.modelId, input.month]);
       if (input.modelId === 'c-1' && input.month === '2024-02') throw new InvalidModelArtifact('c-1 cannot read 2024-02');
-      return { month: input.month, modelId: input.modelId, rows: 10, path: `/nowhere/${input.month}`, seconds: 0.1 };
+      return { month: input.month, modelId: input.modelId, rows: 10, path: `/nowhere/${input.month}`, explanationsPath: `/nowhere/explanations/${input.month}`, seconds: 0.1 };
     }),
     inventoryMonths: inventory(present, []),
   };
