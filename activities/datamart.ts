@@ -5,6 +5,8 @@ import type { Config } from '../lib/config.js';
 import { inventoryMonths, latestLabelledMonth, planMonths, referencedStagingVersions, type MonthPlan } from '../core/datamart/inventory.js';
 import { pruneStaging } from '../core/etl/staging.js';
 import { recordPartitionsReused } from './metrics.js';
+import { acceptGaps, incompleteGoldInputs } from '../core/datamart/completeness.js';
+import type { AcceptedGap, IncompleteSlice } from '../lib/completeness.js';
 import { adaptActivity } from './failures.js';
 import { heartbeating } from './heartbeat.js';
 
@@ -17,6 +19,8 @@ const inventoryInput = z.object({
 });
 const rangeInput = z.object({ from: month, to: month });
 const planInput = z.object({ sourceDir: z.string().min(1), months: z.array(month) });
+const upToInput = z.object({ upTo: month });
+const acceptInput = z.object({ months: z.array(month).min(1), reason: z.string().min(1), workflowId: z.string().min(1) });
 
 export function createDatamartActivities(config: Config) {
   return {
@@ -42,6 +46,16 @@ export function createDatamartActivities(config: Config) {
     recheckMonths: adaptActivity(async (input: z.input<typeof planInput>): Promise<MonthPlan[]> => {
       const { sourceDir, months } = planInput.parse(input);
       return planMonths(config.DATAMART_DIR, sourceDir, months);
+    }),
+    /** The incomplete source slices the gold partitions up to `upTo` were built from and no operator accepted. */
+    incompleteGoldInputs: adaptActivity(async (input: z.input<typeof upToInput>): Promise<IncompleteSlice[]> => {
+      const { upTo } = upToInput.parse(input);
+      return incompleteGoldInputs(config.DATAMART_DIR, upTo);
+    }),
+    /** An operator's acceptance of the known gaps of `months` (--accept-incomplete), recorded with its reason. */
+    acceptIncomplete: adaptActivity(async (input: z.input<typeof acceptInput>): Promise<{ accepted: AcceptedGap[]; nothingToAccept: string[] }> => {
+      const request = acceptInput.parse(input);
+      return acceptGaps(config.DATAMART_DIR, request);
     }),
     /** Drops staged versions of source files no bronze partition references any more. */
     pruneStaging: adaptActivity(async (): Promise<{ removed: number }> => {

@@ -17,6 +17,7 @@ const monthEtlInput = z.object({ sourceDir: z.string().min(1), month: monthSchem
 export function createEtlActivities(config: Config) {
   const datamartDir = config.DATAMART_DIR;
   const maxQuarantineShare = config.MAX_QUARANTINE_SHARE;
+  const minSourceVolumeShare = config.MIN_SOURCE_VOLUME_SHARE;
   return {
     runMonthEtl: adaptActivity(async (input: z.input<typeof monthEtlInput>): Promise<MonthEtlSummary> => {
       const { sourceDir, month, restage } = monthEtlInput.parse(input);
@@ -29,6 +30,7 @@ export function createEtlActivities(config: Config) {
           sourceDir,
           month,
           maxQuarantineShare,
+          minSourceVolumeShare,
           signal,
           restage,
           onStep: (step) => heartbeat(Object.assign(progress, step)),

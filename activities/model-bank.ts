@@ -11,6 +11,7 @@ import { lastEventOf, previousProduction, promote, readRegistry, recordCandidate
 import { appendPromotionDecision, readPromotionLog } from '../core/models/promotion-log.js';
 import { preloadScoringModel } from '../core/scoring/model-loader.js';
 import { recordModelChange } from './metrics.js';
+import { productionStaleness, type ProductionStaleness } from '../core/models/staleness.js';
 import { adaptActivity } from './failures.js';
 
 /** minAuc: an explicit override; by default the gate reads PROMOTION_MIN_AUC from the worker's configuration. */
@@ -165,6 +166,8 @@ export function createModelBankActivities(config: Config) {
       const registry = preloadProduction(await readRegistry(root));
       return { production: registry.production, challengers: challengersOf(registry, config.MAX_CHALLENGERS) };
     }),
+    /** Whether the production model's training data is still what the datamart holds (production_stale). */
+    productionStaleness: adaptActivity(async (): Promise<ProductionStaleness> => productionStaleness(config.DATAMART_DIR, root)),
     /** Registered models trained on exactly this training set (same training_data_sha256 in metadata.json). */
     findModelsByTrainingData: adaptActivity(async (input: { trainingDataSha256: string }): Promise<string[]> => {
       const { trainingDataSha256 } = z.object({ trainingDataSha256: z.string().length(64) }).parse(input);

@@ -3,6 +3,9 @@
 import { z } from 'zod';
 import { DEFAULT_TASK_QUEUE } from './temporal.js';
 
+/** MIN_SOURCE_VOLUME_SHARE's default, for the plain functions tests and scripts call without a configuration. */
+export const DEFAULT_MIN_SOURCE_VOLUME_SHARE = 0.5;
+
 const share = (fallback: number) => z.coerce.number().min(0).max(1).default(fallback);
 /** true/false (also 1/0, yes/no) — not z.coerce.boolean, which reads "false" as true. */
 const flag = (fallback: boolean) =>
@@ -25,6 +28,11 @@ export const configVariablesSchema = z.object({
   TEMPORAL_DB_FILE: z.string().min(1).default('.temporal/dev.db'),
   /** Share of a month's rows of one source that may be quarantined before the month fails (DataQualityError). */
   MAX_QUARANTINE_SHARE: share(0.2),
+  /**
+   * Completeness: a source month with fewer rows than this share of the median of its previous three months (or of
+   * the rows ingested for it before) is incomplete, and no model trains on it unless an operator accepts the gap.
+   */
+  MIN_SOURCE_VOLUME_SHARE: share(DEFAULT_MIN_SOURCE_VOLUME_SHARE),
   /** Score PSI of a month at or above this is a drift warning (must be below PSI_CRITICAL). */
   PSI_WARNING: z.coerce.number().finite().gt(0).default(0.1),
   /** Score PSI of a month at or above this is critical: a retrain is requested (within the cooldown rules). */

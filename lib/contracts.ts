@@ -72,6 +72,11 @@ export const modelMetadataSchema = z.object({
   /** Mean |contribution| per raw feature; absent in models registered before explanations existed. */
   attribution: attributionBaselineSchema.optional(),
   training_data_sha256: z.string().length(64),
+  /**
+   * Lineage fingerprint of every gold partition it was trained on, by name: once one changes, its training data is no
+   * longer current (production_stale). Absent in models registered before it was recorded.
+   */
+  training_lineage: z.record(z.string(), z.string()).optional(),
   feature_schema_sha256: z.string().length(64),
   /** sha256 of each other artifact of the model directory, by file name. */
   artifacts_sha256: z.record(z.string(), z.string().length(64)),

@@ -50,6 +50,14 @@ export class DataQualityError extends PipelineError {
   static override readonly type = 'DataQualityError';
 }
 
+/**
+ * A training asked to read source data that is incomplete (a source month emptied or cut, lib/completeness.ts) and that
+ * no operator accepted: no model is trained from it.
+ */
+export class IncompleteSourceData extends PipelineError {
+  static override readonly type = 'IncompleteSourceData';
+}
+
 /** A model artifact whose checksum or content does not match what was registered. */
 export class InvalidModelArtifact extends PipelineError {
   static override readonly type = 'InvalidModelArtifact';
@@ -131,6 +139,7 @@ function formatBytes(bytes: number): string {
 export const PIPELINE_ERRORS = [
   InvalidSourceData,
   DataQualityError,
+  IncompleteSourceData,
   InvalidModelArtifact,
   InvalidInput,
   NoPreviousModel,

@@ -23,6 +23,8 @@ export const trainingSetSummarySchema = z.object({
   defaultRate: z.number().min(0).max(1),
   /** NULL shares and source coverage of the train rows: what data-quality monitoring compares new months with. */
   dataBaseline: dataBaselineSchema.optional(),
+  /** Lineage fingerprint of every gold partition it reads, by name (core/models/staleness.ts). */
+  goldLineage: z.record(z.string(), z.string()).optional(),
 });
 export type TrainingSetSummary = z.infer<typeof trainingSetSummarySchema>;
 

@@ -5,6 +5,7 @@
 // holds the two paths to the same partitions and lineage.
 import { SOURCES, type Source } from './layout.js';
 import type { Month } from './months.js';
+import type { IncompleteSlice } from './completeness.js';
 
 /** The small summary of a month's ETL that goes through Temporal (no data, only counts). */
 export interface MonthEtlSummary {
@@ -23,6 +24,8 @@ export interface MonthEtlSummary {
   featureRows: number;
   labelRows: number;
   defaults: number;
+  /** The month's source slices judged incomplete (lib/completeness.ts): its gold is marked so, no training reads it. */
+  incomplete: IncompleteSlice[];
 }
 
 

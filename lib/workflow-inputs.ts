@@ -32,6 +32,11 @@ export const backfillInputSchema = z.lazy(() =>
     /** Recompute `months` (every month of the range when `months` is absent) whatever their lineage says. */
     force: z.boolean().default(false),
     trainAt: monthSchema.optional(),
+    /**
+     * An operator accepts the known gaps of these months (their incomplete source slices as they are now), with a
+     * reason that is recorded: a training then reads them (--accept-incomplete M --reason TEXT).
+     */
+    acceptIncomplete: z.object({ months: z.array(monthSchema).min(1), reason: z.string().min(1) }).optional(),
     parallelism: monthsInFlightSchema.default(DEFAULT_MONTHS_IN_FLIGHT),
     /** Continue-as-new once history passes this many events (tests lower it to prove the hand-over). */
     maxHistoryEvents: z.number().int().min(50).default(5000),

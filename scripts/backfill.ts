@@ -1,11 +1,12 @@
 // `npm run backfill -- --from YYYY-MM --to YYYY-MM [--train-at YYYY-MM] [--months M1,M2 [--force]] [--parallelism N]
-//   [--source DIR] [--no-wait]`
+//   [--source DIR] [--accept-incomplete M1,M2 --reason TEXT] [--no-wait]`
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { compareMonths, monthSchema } from '../lib/months.js';
 import { workflowIds } from '../lib/temporal.js';
 import { sourceFolderProblems } from '../core/etl/source-folder.js';
 import { backfillWorkflow } from '../workflows/index.js';
+import type { BackfillResult } from '../workflows/backfill.js';
 import { DEFAULT_MONTHS_IN_FLIGHT, monthsInFlightSchema } from '../lib/workflow-inputs.js';
 import { monthOption, NO_WAIT, parseCommandLine, UsageError } from './cli.js';
 import { ensureLifecycle, openClient, printJson, runCommand, waitWithProgress } from './client.js';
@@ -26,6 +27,12 @@ runCommand(async () => {
     force: { type: 'boolean', description: 'recompute the --months (or the whole range) whatever their lineage says' },
     parallelism: { type: 'string', description: `months in flight at once (default ${DEFAULT_MONTHS_IN_FLIGHT})`, schema: z.coerce.number().pipe(monthsInFlightSchema).default(DEFAULT_MONTHS_IN_FLIGHT) },
     source: { type: 'string', description: `folder of the four source CSVs (default ${DEFAULT_SOURCE})`, schema: z.string().default(DEFAULT_SOURCE) },
+    'accept-incomplete': {
+      type: 'string',
+      description: 'accept the known gaps of these months, YYYY-MM,YYYY-MM (their incomplete source data as it is now), so a training reads them; needs --reason',
+      schema: z.string().transform((text) => text.split(',').map((m) => m.trim())).pipe(z.array(monthSchema).min(1)).optional(),
+    },
+    reason: { type: 'string', description: 'why the gaps of --accept-incomplete are accepted (recorded with them)', schema: z.string().min(1).optional() },
     'no-wait': NO_WAIT,
   });
   const sorted = [...(options.months ?? [])].sort(compareMonths);
@@ -37,6 +44,8 @@ runCommand(async () => {
   for (const month of [...sorted, ...(options['train-at'] ? [options['train-at']] : [])]) {
     if (compareMonths(month, from) < 0 || compareMonths(month, to) > 0) throw new UsageError(`backfill: ${month} lies outside ${from}..${to}`);
   }
+  if (options['accept-incomplete'] && !options.reason) throw new UsageError('backfill: --accept-incomplete needs --reason TEXT (it is recorded with the accepted gap)');
+  const acceptIncomplete = options['accept-incomplete'] ? { months: options['accept-incomplete'], reason: options.reason! } : undefined;
   const sourceDir = resolve(options.source);
   const problems = await sourceFolderProblems(sourceDir);
   if (problems.length > 0) throw new UsageError(`backfill: the sources are not usable:\n  ${problems.join('\n  ')}\nput the four CSV files there or pass --source DIR`);
@@ -56,15 +65,25 @@ runCommand(async () => {
     const handle = await client.workflow.start(backfillWorkflow, {
       workflowId,
       taskQueue: config.TEMPORAL_TASK_QUEUE,
-      args: [{ from, to, trainAt: options['train-at'], months: options.months, force: options.force, parallelism: options.parallelism, sourceDir }],
+      args: [{ from, to, trainAt: options['train-at'], months: options.months, force: options.force, parallelism: options.parallelism, sourceDir, acceptIncomplete }],
       // A second caller with the same range and sources while it runs attaches to the same execution.
       workflowIdConflictPolicy: 'USE_EXISTING',
       staticSummary: `phase 1 backfill ${from}..${to}${options.months ? ` (months ${options.months.join(',')}${options.force ? ', forced' : ''})` : ''}`,
     });
     console.log(`backfill ${workflowId} (run ${handle.firstExecutionRunId})`);
     if (options['no-wait']) return;
-    printJson(await waitWithProgress(handle, true));
+    const result = await waitWithProgress<BackfillResult>(handle, true);
+    printJson(result);
+    console.log(productionLine(result));
   } finally {
     await close();
   }
 });
+
+/** The last line of the summary: the model in production after the run, never only the one trained or found. */
+function productionLine(result: BackfillResult): string {
+  if (result.production === undefined) return '';
+  if (result.production === null) return 'production model after this run: none';
+  const stale = result.productionStale ? ' (production_stale: trained on data no longer current)' : '';
+  return `production model after this run: ${result.production}${stale}`;
+}

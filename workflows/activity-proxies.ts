@@ -64,8 +64,8 @@ export const datamart = proxyActivities<ReturnType<typeof createDatamartActiviti
  */
 const quickReadOptions: LocalActivityOptions = { startToCloseTimeout: '2 minutes', retry: retryWithBackoff(5) };
 export const quickReads = {
-  ...pick(proxyLocalActivities<ReturnType<typeof createModelBankActivities>>(quickReadOptions), 'readRegistry', 'findModelsByTrainingData', 'readModelRoles'),
-  ...pick(proxyLocalActivities<ReturnType<typeof createDatamartActivities>>(quickReadOptions), 'inventoryMonths', 'latestLabelledMonth'),
+  ...pick(proxyLocalActivities<ReturnType<typeof createModelBankActivities>>(quickReadOptions), 'readRegistry', 'findModelsByTrainingData', 'readModelRoles', 'productionStaleness'),
+  ...pick(proxyLocalActivities<ReturnType<typeof createDatamartActivities>>(quickReadOptions), 'inventoryMonths', 'latestLabelledMonth', 'incompleteGoldInputs'),
 };
 /**
  * Planning a month stages the four source files first (hashing them when they changed): ETL-sized work over the files,

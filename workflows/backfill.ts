@@ -6,6 +6,7 @@ import {
   defineQuery,
   executeChild,
   isCancellation,
+  log,
   patched,
   setCurrentDetails,
   setHandler,
@@ -18,6 +19,7 @@ import { WorkflowFailure } from '../lib/errors.js';
 import { addMonths, compareMonths, monthRange, type Month } from '../lib/months.js';
 import { CLICKSTREAM_LOOKBACK, OWED_MONTHS_QUERY, SOURCE_FOLDER_QUERY, searchAttributes, workflowIds, type Progress, type SourceFolderAnswer } from '../lib/temporal.js';
 import { backfillInputSchema, parseInput, type BackfillInput } from '../lib/workflow-inputs.js';
+import { trainingBlockedByIncomplete } from '../lib/completeness.js';
 import { pollWorkflow, datamart, monthsOwedByOtherBackfills, backfillsOnOtherSources, planMonths, quickReads, recheckMonths, sendPipelineAlert } from './activity-proxies.js';
 import { forEachBounded } from './bounded.js';
 import { monthPipelineWorkflow } from './month-pipeline.js';
@@ -41,8 +43,14 @@ export interface BackfillResult {
   trainAt: Month | null;
   /** `reused`: a model trained on the same data already existed, so this run trained and promoted nothing. */
   training: { modelId: string; promoted: boolean; reused?: boolean; reason: string; workflowId: string } | null;
-  /** Why no training ran although a training month was set (months feeding it failed), or null. */
+  /** Why no training ran although a training month was set (months feeding it failed or are incomplete), or null. */
   trainingBlocked: string | null;
+  /** The model in production when the run ended (whatever it trained or found), or null. */
+  production?: string | null;
+  /** Whether that model's training data is no longer current (production_stale), null when unknown or none. */
+  productionStale?: boolean | null;
+  /** Known gaps an operator accepted in this run (--accept-incomplete). */
+  acceptedGaps?: Array<{ source: string; month: Month; rows: number }>;
 }
 
 /** Waits for a run another backfill started (polled with durable timers, holding no activity slot). */
@@ -80,6 +88,17 @@ export async function backfillWorkflow(rawInput: BackfillInput): Promise<Backfil
   const dependants = input.months ? await laterMonthsWithGold(input.months) : [];
   const months = [...new Set([...monthRange(from, to), ...dependants])].sort(compareMonths);
   const forced = new Set(input.force ? (input.months ?? months) : []);
+  let acceptedGaps: NonNullable<BackfillResult['acceptedGaps']> = [];
+  /** The incomplete slices a training as of `asOf` would read, after recording the operator's acceptances. */
+  const incompleteUpTo = async (asOf: Month) => {
+    if (input.acceptIncomplete) {
+      setStep(`accepting the known gaps of ${input.acceptIncomplete.months.join(', ')}: ${input.acceptIncomplete.reason}`);
+      const { accepted, nothingToAccept } = await datamart.acceptIncomplete({ ...input.acceptIncomplete, workflowId: workflowInfo().workflowId });
+      acceptedGaps = accepted.map(({ source, month, rows }) => ({ source, month, rows }));
+      log.info('incomplete source months accepted by the operator', { accepted, nothingToAccept, reason: input.acceptIncomplete.reason });
+    }
+    return quickReads.incompleteGoldInputs({ upTo: asOf });
+  };
   const state = input.carried ?? {
     done: [],
     failed: [],
@@ -182,7 +201,11 @@ export async function backfillWorkflow(rawInput: BackfillInput): Promise<Backfil
       // The training reads every month up to asOf in the datamart, this run's or not: while another backfill still
       // owes one of them (a wider range, perhaps still planning), training now would leave it out.
       if (patched('training-waits-for-months-owed-elsewhere')) await waitForMonthsOwedElsewhere(asOf, setStep);
-      state.training = await trainOnce(asOf, state.failed, setStep);
+      // No model from incomplete data: a source month emptied or cut (gold marked incomplete in its lineage) blocks
+      // the training unless the operator accepted that gap.
+      const incomplete = patched('training-blocked-by-incomplete-sources') ? await incompleteUpTo(asOf) : [];
+      if (incomplete.length > 0) state.trainingBlocked = trainingBlockedByIncomplete(asOf, incomplete);
+      else state.training = await trainOnce(asOf, state.failed, setStep);
     }
   }
 
@@ -205,6 +228,10 @@ export async function backfillWorkflow(rawInput: BackfillInput): Promise<Backfil
 
   setStep(state.failed.length > 0 ? `finished with ${state.failed.length} failed months` : 'finished');
   const result: BackfillResult = { from, to, total: months.length, ...state };
+  if (patched('backfill-reports-production')) {
+    const staleness = await quickReads.productionStaleness();
+    Object.assign(result, { production: staleness.production, productionStale: staleness.stale, acceptedGaps });
+  }
   if (state.failed.length > 0 || state.trainingBlocked) {
     // A failed training is reported as one, not as a failed month (its month's ETL succeeded).
     const isTraining = (f: { error: string }) => f.error.startsWith(TRAINING_FAILURE);

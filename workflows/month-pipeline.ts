@@ -1,4 +1,5 @@
 import { ApplicationFailure, isCancellation, patched, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { describeIncompleteSlice } from '../lib/completeness.js';
 import { addMonths, monthOf } from '../lib/months.js';
 import { searchAttributes } from '../lib/temporal.js';
 import { monthPipelineInputSchema, parseInput, type MonthPipelineInput } from '../lib/workflow-inputs.js';
@@ -45,6 +46,16 @@ async function runMonth(month: string, sourceDir: string, modelId: string | null
   if (Object.values(etlSummary.bronzeRows).every((rows) => rows === 0)) {
     // Not "completed with zero rows": a month without data is a failure someone should see.
     throw ApplicationFailure.nonRetryable(`no source rows for ${month} in ${sourceDir}: its data has not arrived`, 'NoSourceData');
+  }
+
+  if (etlSummary.incomplete?.length > 0 && patched('month-alerts-incomplete-sources')) {
+    // Not a failure (the month's gold is built and marked incomplete in its lineage), but no model trains on it.
+    await sendPipelineAlert({
+      kind: 'month',
+      workflowId: workflowInfo().workflowId,
+      summary: `month ${month}: incomplete source data: ${etlSummary.incomplete.map(describeIncompleteSlice).join('; ')}`,
+      action: 'no model trains on this month until the source file is fixed (rerun the backfill) or the gap accepted (--accept-incomplete)',
+    });
   }
 
   // Without a model named, production and its challengers (shadow scoring); runs begun before shadow scoring read the

@@ -1,4 +1,6 @@
-import { defineQuery, isCancellation, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, defineQuery, isCancellation, patched, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { trainingBlockedByIncomplete } from '../lib/completeness.js';
+import { IncompleteSourceData } from '../lib/errors.js';
 import { describeModel, MODEL_FAMILIES } from '../lib/model-id.js';
 import { searchAttributes, type Progress } from '../lib/temporal.js';
 import { parseInput, trainingInputSchema, type TrainingInput } from '../lib/workflow-inputs.js';
@@ -16,17 +18,22 @@ export interface TrainingResult {
   created: boolean;
   forced: boolean;
   promoted: boolean;
-  /** A model trained on the same data existed: this run trained and promoted nothing. */
+  /** A model trained on the same data existed: this run trained nothing (it may have promoted it through the gate). */
   reused?: boolean;
   reason: string;
+  /** The model in production after this run (absent in runs recorded before it was reported). */
+  production?: string | null;
   metrics: Record<string, number>;
   candidates: Array<{ family: string; testAuc: number; ootAuc: number }>;
 }
 
 /** Builds the training set as of a month, trains every family in parallel, registers the one best on the test months,
  * and promotes it only through the gate (OOT AUC ≥ PROMOTION_MIN_AUC, read by the gate activity unless the input
- * overrides it, and non-inferior and better than production on months out of sample for both, by DeLong's test). A model already trained on exactly this
- * training set (same training_data_sha256) is reused, not trained again; a failed training posts an alert. */
+ * overrides it, and non-inferior and better than production on months out of sample for both, by DeLong's test).
+ * Nothing is trained from gold built on incomplete source data no operator accepted (IncompleteSourceData). A model
+ * already trained on exactly this training set (same training_data_sha256) is not trained again; when production is
+ * stale (trained on data since changed) or there is none, that model goes through the gate like a new one. A failed
+ * training posts an alert. */
 export async function trainingWorkflow(input: TrainingInput): Promise<TrainingResult> {
   const parsed = parseInput(trainingInputSchema, input, 'trainingWorkflow');
   upsertSearchAttributes([
@@ -70,11 +77,40 @@ async function train(
     `training ${MODEL_FAMILIES.length} candidates as of ${asOf} (${MODEL_FAMILIES.map((f) => `${f} ${trained.includes(f) ? 'done' : 'running'}`).join(', ')})`;
 
   setStep(`building the training set as of ${asOf}`);
+  if (patched('training-refuses-incomplete-data')) {
+    const incomplete = await quickReads.incompleteGoldInputs({ upTo: asOf });
+    if (incomplete.length > 0) throw ApplicationFailure.nonRetryable(trainingBlockedByIncomplete(asOf, incomplete), IncompleteSourceData.type);
+  }
   const trainingSet = await training.buildTrainingSet({ asOf });
   const sameData = forced ? [] : await quickReads.findModelsByTrainingData({ trainingDataSha256: trainingSet.trainingDataSha256 });
   if (sameData.length > 0) {
     const registry = await quickReads.readRegistry();
     const modelId = sameData.find((id) => id === registry.production) ?? sameData[0];
+    const sameDataReason = `${modelId} was trained on the same data (training_data_sha256 ${trainingSet.trainingDataSha256.slice(0, 12)}…)`;
+    // Production follows the data: a model of the current data goes through the gate when production is stale or
+    // absent, even though it exists already (a model an operator rolled back is left to the operator).
+    if (registry.production !== modelId && patched('existing-model-goes-through-gate')) {
+      const staleness = await quickReads.productionStaleness();
+      const rolledBack = registry.history.some((event) => event.model_id === modelId && event.stage === 'rejected');
+      if ((registry.production === null || staleness.stale) && !rolledBack) {
+        const why = registry.production === null ? 'no production model' : staleness.reason;
+        const gated = await passGate(modelId, modelId, promotionMinAuc, `${reason}: not retrained, ${sameDataReason}; ${why}`, forced, setStep);
+        if (!gated.promoted) await alertProductionStays(asOf, modelId, why, gated.reason);
+        return {
+          asOf,
+          modelId,
+          family: modelId.split('-')[0],
+          created: false,
+          forced,
+          promoted: gated.promoted,
+          reused: true,
+          reason: `not retrained: ${sameDataReason}; ${why}; gate: ${gated.reason}`,
+          production: gated.production,
+          metrics: {},
+          candidates: [],
+        };
+      }
+    }
     const stage = registry.production === modelId ? 'the production model' : 'not in production';
     setStep(`reused ${modelId}: trained on the same data`);
     // Nothing was trained or promoted by this run: say so, and the existing model's stage.
@@ -86,7 +122,8 @@ async function train(
       forced,
       promoted: false,
       reused: true,
-      reason: `not retrained: ${modelId} was trained on the same data (training_data_sha256 ${trainingSet.trainingDataSha256.slice(0, 12)}…) and is ${stage}`,
+      reason: `not retrained: ${sameDataReason} and is ${stage}`,
+      production: registry.production,
       metrics: {},
       candidates: [],
     };
@@ -108,8 +145,37 @@ async function train(
 
   // The model named for a person (Web UI's current details): its id with its as-of and windows.
   const named = describeModel({ model_id: registered.modelId, as_of: asOf, windows: trainingSet.windows });
+  const gate = await passGate(registered.modelId, named, promotionMinAuc, reason, forced, setStep);
+  if (!gate.promoted && patched('alert-when-stale-production-stays')) {
+    const staleness = await quickReads.productionStaleness();
+    if (staleness.stale) await alertProductionStays(asOf, registered.modelId, staleness.reason, gate.reason);
+  }
+
+  return {
+    asOf,
+    modelId: registered.modelId,
+    family: best.family,
+    created: registered.created,
+    forced,
+    promoted: gate.promoted,
+    reason: gate.reason,
+    production: gate.production,
+    metrics: { ...best.metrics },
+    candidates: candidates.map((candidate) => ({ family: candidate.family, testAuc: candidate.metrics.test_auc, ootAuc: candidate.metrics.oot_auc })),
+  };
+}
+
+/** The promotion gate for a registered model, then the registry change it decides: promoted or kept as candidate. */
+async function passGate(
+  modelId: string,
+  named: string,
+  promotionMinAuc: number | undefined,
+  reason: string,
+  forced: boolean,
+  setStep: (text: string) => void,
+): Promise<{ promoted: boolean; reason: string; production: string | null }> {
   setStep(`promotion gate for ${named}`);
-  const gate = await modelBank.evaluatePromotionGate({ modelId: registered.modelId, minAuc: promotionMinAuc });
+  const gate = await modelBank.evaluatePromotionGate({ modelId, minAuc: promotionMinAuc });
   // A forced training still goes through the gate; the registry says it was forced (the cooldown did not apply).
   const why = forced ? `${reason} [forced: cooldown bypassed]` : reason;
   // The decision and its paired evidence go to promotions.parquet with the registry change (older gates gave none).
@@ -121,22 +187,21 @@ async function train(
     ...(gate.evidence ? { evidence: gate.evidence } : {}),
   } as const;
   if (gate.promote) {
-    await modelBank.promoteModel({ modelId: registered.modelId, reason: `${why}: ${gate.reason}`, decision });
+    await modelBank.promoteModel({ modelId, reason: `${why}: ${gate.reason}`, decision });
   } else {
-    await modelBank.recordCandidate({ modelId: registered.modelId, reason: forced ? `${why}: ${gate.reason}` : gate.reason, decision });
+    await modelBank.recordCandidate({ modelId, reason: forced ? `${why}: ${gate.reason}` : gate.reason, decision });
   }
   await lifecycle.notifyRegistryChanged();
   setStep(`${named} ${gate.promote ? 'promoted' : 'kept as candidate'}: ${gate.reason}`);
+  return { promoted: gate.promote, reason: gate.reason, production: gate.promote ? modelId : gate.productionModelId };
+}
 
-  return {
-    asOf,
-    modelId: registered.modelId,
-    family: best.family,
-    created: registered.created,
-    forced,
-    promoted: gate.promote,
-    reason: gate.reason,
-    metrics: { ...best.metrics },
-    candidates: candidates.map((candidate) => ({ family: candidate.family, testAuc: candidate.metrics.test_auc, ootAuc: candidate.metrics.oot_auc })),
-  };
+/** A model of the current data did not pass the gate while production is stale or absent: someone should look. */
+async function alertProductionStays(asOf: string, modelId: string, why: string, gateReason: string): Promise<void> {
+  await sendPipelineAlert({
+    kind: 'training',
+    workflowId: workflowInfo().workflowId,
+    summary: `training as of ${asOf}: ${modelId}, trained on the current data, did not pass the promotion gate (${gateReason}); ${why}`,
+    action: 'production stays on a model of data no longer current: look at the gate reason, then retrain or promote (npm run promote) by hand',
+  });
 }

@@ -13,6 +13,7 @@ import { prepareFileAtomic } from '../fs-atomic.js';
 import { temporaryPathFor } from '../temp-files.js';
 import { CLICKSTREAM_LOOKBACK } from '../../lib/temporal.js';
 import { canonicalJson, sha256Hex } from '../models/hashing.js';
+import { incompleteSliceSchema } from '../../lib/completeness.js';
 
 /**
  * Version of each transform: bump one when its SQL or output schema changes, and every partition built by the older
@@ -44,6 +45,15 @@ export const lineageSchema = z.object({
   fingerprint: sha256,
   /** Bronze only: the staging cache version it was read from; pruning keeps the versions still referenced. */
   stagedFrom: z.string().optional(),
+  /**
+   * Bronze only: the slice's row count, the rows of the last complete ingestion of the month (what the next one is
+   * judged against) and the completeness verdict (core/datamart/completeness.ts). Not part of the fingerprint.
+   */
+  volume: z
+    .object({ rows: z.number().int().min(0), knownRows: z.number().int().min(0).nullable(), incomplete: incompleteSliceSchema.nullable() })
+    .optional(),
+  /** Gold only: the incomplete source slices it was built from (none: complete). Not part of the fingerprint. */
+  incomplete: z.array(incompleteSliceSchema).optional(),
 });
 export type Lineage = z.infer<typeof lineageSchema>;
 

@@ -7,34 +7,48 @@ import { sqlIdent, withDuckDB, writeParquetAtomic } from '../duckdb.js';
 import { linkFileAtomic } from '../fs-atomic.js';
 import { sliceFingerprint, stagedMonthFile, stageSource } from './staging.js';
 import { bronzeLineage, writeWithLineage } from '../datamart/lineage.js';
+import { judgeSliceVolume, knownRowsOf, volumeAnnotation } from '../datamart/completeness.js';
+import { DEFAULT_MIN_SOURCE_VOLUME_SHARE } from '../../lib/config.js';
+import type { IncompleteSlice } from '../../lib/completeness.js';
 
 export interface BronzeResult {
   source: Source;
   month: Month;
   rows: number;
   path: string;
+  /** The slice is incomplete (core/datamart/completeness.ts): against what. */
+  incomplete: IncompleteSlice | null;
 }
 
 export function bronzeFile(datamartDir: string, source: Source, month: Month): string {
   return partitionFile(datamart.sourceTable(datamartDir, 'bronze', source), month);
 }
 
-/** Writes bronze/<source>/snapshot_date=<month>; a month without rows in the source gets an empty partition. */
+/**
+ * Writes bronze/<source>/snapshot_date=<month>; a month without rows in the source gets an empty partition. Its
+ * lineage carries the slice's completeness verdict, judged against the rows ingested for the month before and the
+ * source's previous months.
+ */
 export async function ingestBronze(options: {
   datamartDir: string;
   sourceDir: string;
   source: Source;
   month: Month;
+  /** MIN_SOURCE_VOLUME_SHARE. */
+  minSourceVolumeShare?: number;
   signal?: AbortSignal;
   /** A forced backfill's token: the source file is read and hashed again (stageSource). */
   restage?: string;
 }): Promise<BronzeResult> {
-  const { datamartDir, sourceDir, source, month, signal, restage } = options;
+  const { datamartDir, sourceDir, source, month, signal, restage, minSourceVolumeShare = DEFAULT_MIN_SOURCE_VOLUME_SHARE } = options;
   const staged = await stageSource(datamartDir, sourceDir, source, signal, undefined, restage);
   const path = bronzeFile(datamartDir, source, month);
   const monthFile = stagedMonthFile(staged, month);
+  const { previous, knownRows } = await knownRowsOf(path);
+  const incomplete = judgeSliceVolume({ source, month, monthly: staged.months, knownRows, minShare: minSourceVolumeShare });
+  const volume = volumeAnnotation(incomplete, staged.months[month] ?? 0, previous);
   const lineage = bronzeLineage(source, month, sliceFingerprint(staged, month));
-  const rows = await writeWithLineage(path, { ...lineage, stagedFrom: staged.dir }, async () => {
+  const rows = await writeWithLineage(path, { ...lineage, stagedFrom: staged.dir, volume }, async () => {
     if (monthFile) {
       await linkFileAtomic(monthFile, path);
       return staged.months[month];
@@ -44,5 +58,5 @@ export async function ingestBronze(options: {
       WHERE false`;
     return withDuckDB((db) => writeParquetAtomic(db, empty, path, signal));
   }, signal);
-  return { source, month, rows, path };
+  return { source, month, rows, path, incomplete };
 }

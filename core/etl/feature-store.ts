@@ -11,9 +11,11 @@ import { buildSilver, silverFile } from './silver.js';
 import { LOAN_TYPES } from './silver-sql.js';
 import { CLICKSTREAM_FEATURE_COLUMNS } from './source-columns.js';
 import { sliceFingerprint, stageSource } from './staging.js';
+import { incompleteInputs } from '../datamart/completeness.js';
 import {
   CLICKSTREAM_LOOKBACK_MONTHS,
   expectedSilverLineage,
+  featureStoreInputs,
   featureStoreLineage,
   lineageNames,
   readLineage,
@@ -92,10 +94,11 @@ async function ensureClickstreamLookback(options: {
   sourceDir: string;
   month: Month;
   maxQuarantineShare: number;
+  minSourceVolumeShare?: number;
   signal?: AbortSignal;
   restage?: string;
 }): Promise<{ files: string[]; lineages: Lineage[] }> {
-  const { datamartDir, sourceDir, month, maxQuarantineShare, signal, restage } = options;
+  const { datamartDir, sourceDir, month, maxQuarantineShare, minSourceVolumeShare, signal, restage } = options;
   const staged = await stageSource(datamartDir, sourceDir, 'clickstream', signal, undefined, restage);
   const files: string[] = [];
   // The lineage each lookback partition now has. Returned as computed, not read back: a neighbouring month may be
@@ -109,7 +112,7 @@ async function ensureClickstreamLookback(options: {
     if (!current) {
       const bronze = bronzeFile(datamartDir, 'clickstream', lookbackMonth);
       if ((await readLineage(bronze))?.fingerprint !== expected.inputs[lineageNames.bronze('clickstream', lookbackMonth)]) {
-        await ingestBronze({ datamartDir, sourceDir, source: 'clickstream', month: lookbackMonth, signal });
+        await ingestBronze({ datamartDir, sourceDir, source: 'clickstream', month: lookbackMonth, minSourceVolumeShare, signal });
       }
       await buildSilver({ datamartDir, source: 'clickstream', month: lookbackMonth, maxQuarantineShare, signal });
     }
@@ -177,6 +180,7 @@ export async function buildFeatureStore(options: {
   sourceDir: string;
   month: Month;
   maxQuarantineShare: number;
+  minSourceVolumeShare?: number;
   signal?: AbortSignal;
   /** A forced backfill's token (stageSource). */
   restage?: string;
@@ -191,7 +195,9 @@ export async function buildFeatureStore(options: {
   const path = featureStoreFile(datamartDir, month);
   // LZ4: every scoring of the month decodes all of it (so do monitoring and training), and LZ4 decodes a 5,000-row month
   // ~2 ms of CPU cheaper than zstd (of a scoreMonth's ~40) for ~15% more bytes; the content is the same.
-  const rows = await writeWithLineage(path, featureStoreLineage(month, upstream), () =>
+  // The incomplete source slices it reads are listed in its lineage: a training refuses them (completeness.ts).
+  const incomplete = await incompleteInputs(datamartDir, featureStoreInputs(month));
+  const rows = await writeWithLineage(path, { ...featureStoreLineage(month, upstream), incomplete }, () =>
     withDuckDB((db) => writeParquetAtomic(db, featureSelect({ loans, attributes, financials, clickstream }), path, signal, 'lz4_raw')),
   signal);
   return { month, rows, path };

@@ -7,6 +7,7 @@ import { isDeterministicSqlError, sourceDataError } from './source-errors.js';
 import { silverFile } from './silver.js';
 import { requirePartition } from './partitions.js';
 import { labelStoreLineage, requireLineage, writeWithLineage } from '../datamart/lineage.js';
+import { incompleteInputs } from '../datamart/completeness.js';
 
 export const LABEL_DEF = '30dpd_6mob';
 export const LABEL_MOB = 6;
@@ -50,8 +51,9 @@ export async function buildLabelStore(options: { datamartDir: string; month: Mon
   const ledger = await requirePartition(silverFile(datamartDir, 'loan_daily', month), 'silver loan_daily', month);
   const lineage = labelStoreLineage(month, await requireLineage(ledger, `silver loan_daily ${month}`));
   const path = labelStoreFile(datamartDir, month);
+  const incomplete = await incompleteInputs(datamartDir, [{ source: 'loan_daily', month }]);
   return withDuckDB(async (db) => {
-    const rows = await writeWithLineage(path, lineage, () => writeParquetAtomic(db, labelSelect(readParquet(ledger)), path, signal), signal).catch(
+    const rows = await writeWithLineage(path, { ...lineage, incomplete }, () => writeParquetAtomic(db, labelSelect(readParquet(ledger)), path, signal), signal).catch(
       async (error: unknown) => {
         if (!isDeterministicSqlError(error)) throw error;
         throw await sourceDataError({

@@ -27,6 +27,8 @@ export interface MonthEtlSessionOptions {
   sourceDir: string;
   month: Month;
   maxQuarantineShare: number;
+  /** MIN_SOURCE_VOLUME_SHARE (default DEFAULT_MIN_SOURCE_VOLUME_SHARE). */
+  minSourceVolumeShare?: number;
   onStep?: (progress: MonthEtlProgress) => void;
   signal?: AbortSignal;
   /** A forced backfill's token: the source files are read and hashed again (core/etl/staging.ts stageSource). */
@@ -46,7 +48,7 @@ export const MONTH_ETL_STEPS = SOURCES.length * 2 + 2;
 export type { MonthEtlSummary };
 
 export async function runMonthEtlSession(options: MonthEtlSessionOptions): Promise<MonthEtlSessionResult> {
-  const { datamartDir, sourceDir, month, maxQuarantineShare, onStep, signal, restage } = options;
+  const { datamartDir, sourceDir, month, maxQuarantineShare, minSourceVolumeShare, onStep, signal, restage } = options;
   let done = 0;
   const step = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
     signal?.throwIfAborted();
@@ -57,9 +59,9 @@ export async function runMonthEtlSession(options: MonthEtlSessionOptions): Promi
   return withDuckDBSession(async () => {
     const outcome = await runInMonthEtlOrder(
       {
-        ingestBronze: (source) => step(`bronze ${source}`, () => ingestBronze({ datamartDir, sourceDir, source, month, signal, restage })),
+        ingestBronze: (source) => step(`bronze ${source}`, () => ingestBronze({ datamartDir, sourceDir, source, month, minSourceVolumeShare, signal, restage })),
         buildSilver: (source) => step(`silver ${source}`, () => buildSilver({ datamartDir, source, month, maxQuarantineShare, signal })),
-        buildFeatureStore: () => step('feature store', () => buildFeatureStore({ datamartDir, sourceDir, month, maxQuarantineShare, signal, restage })),
+        buildFeatureStore: () => step('feature store', () => buildFeatureStore({ datamartDir, sourceDir, month, maxQuarantineShare, minSourceVolumeShare, signal, restage })),
         buildLabelStore: () => step('label store', () => buildLabelStore({ datamartDir, month, signal })),
       },
       { oneAtATime: true, continueAfterBronze: (bronze: BronzeResult[]) => bronze.some((b) => b.rows > 0) },
@@ -98,5 +100,6 @@ export function summarizeMonthEtl(month: Month, result: MonthEtlSessionResult): 
     featureRows: result.noSourceRows ? 0 : result.features.rows,
     labelRows: result.noSourceRows ? 0 : result.labels.rows,
     defaults: result.noSourceRows ? 0 : result.labels.defaults,
+    incomplete: result.bronze.flatMap((bronze) => (bronze.incomplete ? [bronze.incomplete] : [])),
   };
 }

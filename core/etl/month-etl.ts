@@ -19,12 +19,13 @@ export async function runMonthEtl(options: {
   sourceDir: string;
   month: Month;
   maxQuarantineShare: number;
+  minSourceVolumeShare?: number;
 }): Promise<MonthEtlResult> {
-  const { datamartDir, sourceDir, month, maxQuarantineShare } = options;
+  const { datamartDir, sourceDir, month, maxQuarantineShare, minSourceVolumeShare } = options;
   return runInMonthEtlOrder({
-    ingestBronze: (source) => ingestBronze({ datamartDir, sourceDir, source, month }),
+    ingestBronze: (source) => ingestBronze({ datamartDir, sourceDir, source, month, minSourceVolumeShare }),
     buildSilver: (source) => buildSilver({ datamartDir, source, month, maxQuarantineShare }),
-    buildFeatureStore: () => buildFeatureStore({ datamartDir, sourceDir, month, maxQuarantineShare }),
+    buildFeatureStore: () => buildFeatureStore({ datamartDir, sourceDir, month, maxQuarantineShare, minSourceVolumeShare }),
     buildLabelStore: () => buildLabelStore({ datamartDir, month }),
   });
 }

@@ -16,6 +16,7 @@ import { NUMERIC_COLUMNS } from '../../lib/column-ranges.js';
 import { addMonths } from '../../lib/months.js';
 import { exists } from './partitions.js';
 import { requireLineage, silverLineage, writeWithLineage } from '../datamart/lineage.js';
+import { stagedUndatedRows } from './staging.js';
 
 export interface SilverResult {
   source: Source;
@@ -59,7 +60,10 @@ export async function buildSilver(options: {
   await access(bronze).catch(() => {
     throw new Error(`bronze partition ${bronze} does not exist: ingest ${source} ${month} first`);
   });
-  const lineage = silverLineage(source, month, await requireLineage(bronze, `bronze ${source} ${month}`));
+  const bronzeLineage = await requireLineage(bronze, `bronze ${source} ${month}`);
+  const lineage = silverLineage(source, month, bronzeLineage);
+  // Rows of the file without a snapshot_date may belong to this month: quarantined with it and counted against it.
+  const undated = bronzeLineage.stagedFrom ? await stagedUndatedRows(bronzeLineage.stagedFrom) : null;
   const path = silverFile(datamartDir, source, month);
   const quarantinePath = quarantineFile(datamartDir, source, month);
 
@@ -76,15 +80,23 @@ export async function buildSilver(options: {
       .filter((name) => !(BRONZE_LINEAGE_COLUMNS as readonly string[]).includes(name));
     await db.run(`CREATE TABLE cleaned AS ${cleanedSelect(source, { snapshotDate: snapshotDate(month), dateSpelling: spelling }, rawColumns)}`);
 
-    const [{ total, quarantined }] = await queryRows<{ total: number; quarantined: number }>(
+    const [counts] = await queryRows<{ total: number; quarantined: number }>(
       db,
       'SELECT count(*) AS total, count(reason) AS quarantined FROM cleaned',
     );
+    // A month without rows of the source is the completeness check's matter (completeness.ts), not a quarantine share.
+    const undatedHere = counts.total > 0 && undated ? undated : null;
+    const total = counts.total + (undatedHere?.rows ?? 0);
+    const quarantined = counts.quarantined + (undatedHere?.rows ?? 0);
+
     if (total > 0 && quarantined / total > maxQuarantineShare) {
-      const reasons = await queryRows<{ reason: string; n: number }>(
-        db,
-        'SELECT reason, count(*) AS n FROM cleaned WHERE reason IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 3',
-      );
+      const reasons = [
+        ...(undatedHere ? [{ reason: `${UNDATED_REASON} (lines ${undatedHere.lines.join(', ')}${undatedHere.rows > undatedHere.lines.length ? ', …' : ''})`, n: undatedHere.rows }] : []),
+        ...(await queryRows<{ reason: string; n: number }>(
+          db,
+          'SELECT reason, count(*) AS n FROM cleaned WHERE reason IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 3',
+        )),
+      ].sort((a, b) => b.n - a.n).slice(0, 3);
       throw new DataQualityError(
         `${source} ${month}: ${quarantined} of ${total} rows quarantined (${((100 * quarantined) / total).toFixed(1)}% > ` +
           `${(100 * maxQuarantineShare).toFixed(1)}%); top reasons: ${reasons.map((r) => `${r.reason} (${r.n})`).join('; ')}`,
@@ -103,13 +115,12 @@ export async function buildSilver(options: {
       );
     }
     const findings = accepted > 0 ? await emptiedColumns(db, datamartDir, source, month, rawColumns) : [];
-    await writeParquetAtomic(
-      db,
-      `SELECT bronze.* EXCLUDE (ingested_at), cleaned.reason FROM bronze JOIN cleaned USING (source_line)
-       WHERE cleaned.reason IS NOT NULL ORDER BY source_line`,
-      quarantinePath,
-      signal,
-    );
+    const rejected = `SELECT bronze.* EXCLUDE (ingested_at), cleaned.reason FROM bronze JOIN cleaned USING (source_line) WHERE cleaned.reason IS NOT NULL`;
+    const withUndated = undatedHere
+      ? `SELECT * FROM (${rejected} UNION ALL BY NAME
+           SELECT * EXCLUDE (ingested_at), ${sqlString(UNDATED_REASON)} AS reason FROM ${readParquet(undatedHere.file)})`
+      : rejected;
+    await writeParquetAtomic(db, `${withUndated} ORDER BY source_line`, quarantinePath, signal);
     const rows = await writeWithLineage(path, lineage, () =>
       writeParquetAtomic(db, 'SELECT * EXCLUDE (reason) FROM cleaned WHERE reason IS NULL ORDER BY source_line', path, signal),
     signal);
@@ -160,6 +171,9 @@ async function emptiedColumns(db: DuckDBConnection, datamartDir: string, source:
       : [],
   );
 }
+
+/** The quarantine reason of the rows without a snapshot_date, counted against every month of their source. */
+export const UNDATED_REASON = 'snapshot_date missing: a row of no month, counted against every month of its source';
 
 /**
  * Every row of a relation `bronze` (one month of `source`, raw text columns `rawColumns` plus source_line), typed by

@@ -31,8 +31,13 @@ const manifestSchema = z.object({
   columns: z.array(z.string()).min(1),
   dateSpelling: z.enum(DATE_SPELLINGS),
   rows: z.number().int().min(1),
-  /** Rows whose snapshot_date is empty: they belong to no month, so no bronze partition holds them. */
+  /**
+   * Rows whose snapshot_date is empty: they belong to no month, so no bronze partition holds them. They are kept in
+   * UNDATED_FILE and quarantined with every month of the source (silver.ts), since any month may be missing them.
+   */
   undatedRows: z.number().int().min(0),
+  /** Content hash of the undated rows (part of every month's slice fingerprint) and the first of their lines. */
+  undated: z.object({ sha: z.string().regex(/^[0-9a-f]{64}$/), lines: z.array(z.number().int()) }).optional(),
   months: z.record(z.string().regex(/^\d{4}-\d{2}$/), z.number().int().min(1)),
   /** sha256 of each month's rows (every column's text, in file order, line numbers left out): the slice's content. */
   slices: z.record(z.string().regex(/^\d{4}-\d{2}$/), z.string().regex(/^[0-9a-f]{64}$/)),
@@ -41,15 +46,23 @@ export type StagedSource = z.infer<typeof manifestSchema> & { dir: string };
 
 const MANIFEST = 'manifest.json';
 /** Part of the cache key: a cache written by code with another layout is not read, a new one is staged. */
-const STAGING_FORMAT = 3;
+const STAGING_FORMAT = 4;
+/** The undated rows of a staged file, with bronze's columns. */
+export const UNDATED_FILE = 'undated.parquet';
+/** How many of the undated rows' line numbers the manifest keeps for messages. */
+const UNDATED_LINES_KEPT = 5;
 
 export function stagingRoot(datamartDir: string): string {
   return join(datamartDir, '_staging');
 }
 
-/** Content hash of a source's rows of one month; EMPTY_SLICE when it has none. */
+/**
+ * Content hash of a source's rows of one month; EMPTY_SLICE when it has none. Undated rows might belong to any month,
+ * so they are part of every month's slice: a change of them makes every month of the source stale.
+ */
 export function sliceFingerprint(staged: StagedSource, month: string): string {
-  return staged.slices[month] ?? EMPTY_SLICE;
+  const slice = staged.slices[month] ?? EMPTY_SLICE;
+  return staged.undated ? createHash('sha256').update(`${slice}|undated:${staged.undated.sha}`).digest('hex') : slice;
 }
 
 /**
@@ -107,6 +120,14 @@ export async function stageSource(
   const staged = await pending;
   signal?.throwIfAborted();
   return staged;
+}
+
+/** The undated rows of a staged version (its directory, as bronze lineage's `stagedFrom` names it), or null: none. */
+export async function stagedUndatedRows(stagedDir: string): Promise<{ rows: number; file: string; lines: number[] } | null> {
+  const staged = await readManifest(stagedDir);
+  if (!staged) throw new Error(`staging cache ${stagedDir} has no manifest: stage the source again (rerun the backfill)`);
+  if (staged.undatedRows === 0 || !staged.undated) return null;
+  return { rows: staged.undatedRows, file: join(stagedDir, UNDATED_FILE), lines: staged.undated.lines };
 }
 
 export async function readManifest(dir: string): Promise<StagedSource | null> {
@@ -171,6 +192,7 @@ async function buildStage(
         await gatherMonthFiles(db, temporary, months);
         const slices = inMemory ? await sliceHashesOfTable(db, raw, columns) : await sliceHashes(db, temporary, columns, months);
         const dated = slices.reduce((sum, entry) => sum + entry.rows, 0);
+        const undated = rows > dated ? await stageUndated(db, raw, columns, dateSpelling, ingestedAt, join(temporary, UNDATED_FILE)) : undefined;
         return manifestSchema.parse({
           source,
           file: path,
@@ -180,6 +202,7 @@ async function buildStage(
           dateSpelling,
           rows,
           undatedRows: rows - dated,
+          undated,
           months: Object.fromEntries(slices.map((entry) => [entry.month, entry.rows])),
           slices: Object.fromEntries(slices.map((entry) => [entry.month, entry.sha])),
         });
@@ -203,6 +226,29 @@ async function buildStage(
   } finally {
     await rm(temporary, { recursive: true, force: true });
   }
+}
+
+/**
+ * Writes the rows without a snapshot_date (bronze's columns) to `file`; returns their content hash (as a slice's) and
+ * their first line numbers.
+ */
+async function stageUndated(
+  db: DuckDBConnection,
+  raw: string,
+  columns: string[],
+  dateSpelling: string,
+  ingestedAt: Date,
+  file: string,
+): Promise<{ sha: string; lines: number[] }> {
+  const undated = `snapshot_date IS NULL OR snapshot_date = ''`;
+  await db.run(
+    `COPY (SELECT raw.*, raw.rowid + 2 AS source_line, ${sqlString(dateSpelling)} AS date_spelling, ${sqlTimestamp(ingestedAt)} AS ingested_at
+           FROM ${raw} AS raw WHERE ${undated} ORDER BY raw.rowid)
+     TO ${sqlString(file)} (FORMAT parquet, COMPRESSION ${STAGED_COMPRESSION})`,
+  );
+  const [{ sha }] = await queryRows<{ sha: string }>(db, `SELECT sha256(string_agg(${rowTextOf(columns)}, chr(10) ORDER BY rowid)) AS sha FROM ${raw} WHERE ${undated}`);
+  const lines = await queryRows<{ line: number }>(db, `SELECT rowid + 2 AS line FROM ${raw} WHERE ${undated} ORDER BY rowid LIMIT ${UNDATED_LINES_KEPT}`);
+  return { sha, lines: lines.map((row) => Number(row.line)) };
 }
 
 /**

@@ -101,6 +101,7 @@ export async function registerModel(
         calibration: judgedCalibration(candidate.calibration, options.calibrationAlpha ?? DEFAULT_CALIBRATION_ALPHA),
         attribution,
         training_data_sha256: trainingSet.trainingDataSha256,
+        training_lineage: trainingSet.goldLineage,
         feature_schema_sha256: trainingSet.featureSchemaSha256,
         artifacts_sha256: artifacts,
         xgboost_version: xgboostVersion(),

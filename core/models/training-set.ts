@@ -14,6 +14,7 @@ import { dataProfile } from '../monitoring/data-quality.js';
 import { encodeTable, fitPreprocessor, preprocessorSchema, rawFeatureNames, type FeatureTable, type Preprocessor } from './preprocessor.js';
 import { trainingSetSummarySchema, type TrainingSetSummary } from '../../lib/model-summaries.js';
 import { exists } from '../files.js';
+import { trainingGoldLineage } from './staleness.js';
 
 export const SPLITS = ['train', 'test', 'oot'] as const;
 export type Split = (typeof SPLITS)[number];
@@ -144,6 +145,7 @@ export async function buildTrainingSet(options: BuildTrainingSetOptions): Promis
   );
   const totalRows = SPLITS.reduce((sum, split) => sum + matrices[split].rows, 0);
   const totalPositives = SPLITS.reduce((sum, split) => sum + positives[split], 0);
+  const goldLineage = await trainingGoldLineage(datamartDir, asOf, months);
   const manifest: Manifest = {
     asOf,
     trainingDataSha256,
@@ -152,6 +154,7 @@ export async function buildTrainingSet(options: BuildTrainingSetOptions): Promis
     rows: { train: matrices.train.rows, test: matrices.test.rows, oot: matrices.oot.rows },
     defaultRate: totalPositives / totalRows,
     dataBaseline,
+    goldLineage,
     preprocessor,
     positives,
   };

@@ -13,6 +13,7 @@ import { listPartitionMonths, loadLabelledRows, matureApplicationMonths, require
 import { auc } from '../ranking-metrics.js';
 import { rawFeatureNames } from '../models/preprocessor.js';
 import { readRegistry } from '../models/registry.js';
+import { productionStaleness } from '../models/staleness.js';
 import { delongTest, type PairedAucTest } from '../statistics/delong.js';
 import { decidePromotion } from './promotion-rule.js';
 
@@ -146,7 +147,12 @@ export async function evaluatePromotionGate(options: GateOptions): Promise<GateD
   let noComparisonBecause: string | undefined;
   let productionUnscorable: string | undefined;
   let candidateIsNewer = false;
-  if (productionModelId && productionModelId !== modelId && candidateOotAuc !== null && candidateOotAuc >= minAuc) {
+  // Issue 27, production follows the data: a production model trained on data no longer current (production_stale,
+  // core/models/staleness.ts) is no bar; the candidate is judged on the minimum alone, and the reason says why.
+  const staleness = productionModelId && productionModelId !== modelId ? await productionStaleness(datamartDir, modelBankDir) : null;
+  if (staleness?.stale && staleness.production === productionModelId) {
+    productionUnscorable = `${staleness.reason.replace(/^production \S+ /, '')}: not compared with, the candidate is judged on the minimum alone`;
+  } else if (productionModelId && productionModelId !== modelId && candidateOotAuc !== null && candidateOotAuc >= minAuc) {
     const production = await loadScoringModel(modelBankDir, productionModelId);
     const productionWindows = production.model.metadata.windows;
     candidateIsNewer = compareMonths(windows.oot.to, productionWindows.oot.to) > 0;

@@ -25,6 +25,7 @@ test('every member of the family leaves as a non-retryable ApplicationFailure of
   assert.deepEqual(NON_RETRYABLE_TYPES, [
     'InvalidSourceData',
     'DataQualityError',
+    'IncompleteSourceData',
     'InvalidModelArtifact',
     'InvalidInput',
     'NoPreviousModel',
