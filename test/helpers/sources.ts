@@ -43,3 +43,21 @@ export function changeOneLedgerRow(sourceDir: string, month: string, installment
   });
   if (changed !== 1) throw new Error(`no ledger row of ${month} with installment_num ${installment} in ${sourceDir}`);
 }
+
+/**
+ * Rewrites the data lines of one source file: `edit` gets each line, its index among the data lines and their count,
+ * and returns the new line, or null to drop it. Returns how many lines it changed or dropped.
+ */
+export function editSourceLines(sourceDir: string, source: (typeof SOURCES)[number], edit: (line: string, index: number, count: number) => string | null): number {
+  const path = join(sourceDir, SOURCE_FILES[source]);
+  const [header, ...lines] = readFileSync(path, 'utf8').trimEnd().split('\n');
+  let changed = 0;
+  const out: string[] = [];
+  lines.forEach((line, index) => {
+    const edited = edit(line, index, lines.length);
+    if (edited !== line) changed++;
+    if (edited !== null) out.push(edited);
+  });
+  writeFileSync(path, [header, ...out].join('\n') + '\n');
+  return changed;
+}

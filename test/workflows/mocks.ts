@@ -9,6 +9,7 @@ import { Worker } from '@temporalio/worker';
 import type { Activities } from '../../activities/index.js';
 import type { Registry, RegistryEvent } from '../../lib/contracts.js';
 import type { CandidateSummary, TrainingSetSummary } from '../../lib/model-summaries.js';
+import type { IncompleteSlice } from '../../lib/completeness.js';
 import { previousProduction } from '../../core/models/registry.js';
 import { NO_EVIDENCE } from '../../core/scoring/promotion-gate.js';
 import { challengersOf } from '../../lib/model-registry.js';
@@ -156,7 +157,16 @@ type AucsByFamily = Partial<Record<CandidateSummary['family'], number>>;
  */
 export function trainingActivities(
   log: CallLog,
-  options: { promote: boolean; testAucs?: AucsByFamily; ootAucs?: AucsByFamily; sameData?: string[] },
+  options: {
+    promote: boolean;
+    testAucs?: AucsByFamily;
+    ootAucs?: AucsByFamily;
+    sameData?: string[];
+    /** The production model's training data is no longer current (production_stale). */
+    productionStale?: boolean;
+    /** Incomplete source slices the gold up to the training month was built from. */
+    incomplete?: IncompleteSlice[];
+  },
 ) {
   const testAucs = { gbtree: 0.8, gblinear: 0.75, rf: 0.78, ...options.testAucs };
   return {
@@ -167,6 +177,20 @@ export function trainingActivities(
     trainCandidate: async (input: { family: CandidateSummary['family'] }) => {
       log.record('trainCandidate', input.family);
       return candidateSummary(input.family, testAucs[input.family], options.ootAucs?.[input.family]);
+    },
+    incompleteGoldInputs: async (input: { upTo: string }) => {
+      log.record('incompleteGoldInputs', input);
+      return options.incomplete ?? [];
+    },
+    productionStaleness: async () => {
+      log.record('productionStaleness');
+      const stale = options.productionStale ?? false;
+      return {
+        production: null,
+        stale,
+        changed: stale ? ['gold/feature_store/2024-01'] : [],
+        reason: stale ? 'production was trained on data no longer current: gold/feature_store/2024-01 changed since' : 'trained on the current data',
+      };
     },
     findModelsByTrainingData: async (input: { trainingDataSha256: string }) => {
       log.record('findModelsByTrainingData', input);

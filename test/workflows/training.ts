@@ -104,17 +104,61 @@ test('a model trained on the same data is reused: nothing trained, registered or
   });
 });
 
-test('a model trained on the same data but not in production is reused and said to be so', async () => {
+test('a model trained on the same data but not in production, beside a current production model, is reused and said to be so', async () => {
   const log = new CallLog();
   const bank = inMemoryModelBank([], log);
+  await bank.activities.promoteModel({ modelId: 'rf-2024-01-prod', reason: 'setup' });
   const activities = { ...bank.activities, ...trainingActivities(log, { promote: true, sameData: ['gblinear-2024-03-old'] }) };
   const result = await withMockedActivities(env, activities, (taskQueue) =>
     env.client.workflow.execute(trainingWorkflow, { taskQueue, workflowId: 'training-reuse-candidate', args: [{ asOf: '2024-06' }] }),
   );
   assert.deepEqual([result.modelId, result.family, result.reused, result.promoted], ['gblinear-2024-03-old', 'gblinear', true, false]);
   assert.match(result.reason, /gblinear-2024-03-old was trained on the same data .* and is not in production$/);
-  assert.equal(log.count('trainCandidate') + log.count('promoteModel'), 0);
-  assert.equal(bank.registry().production, null);
+  assert.equal(result.production, 'rf-2024-01-prod', 'the result names the model in production');
+  assert.equal(log.count('trainCandidate') + log.count('evaluatePromotionGate'), 0);
+  assert.equal(log.count('promoteModel'), 1); // the setup's only
+});
+
+test('production follows the data: a model of the current data goes through the gate when production is stale or absent', async () => {
+  for (const [productionStale, promote] of [[true, true], [true, false], [false, true]] as const) {
+    const log = new CallLog();
+    const bank = inMemoryModelBank([], log);
+    if (productionStale) await bank.activities.promoteModel({ modelId: 'rf-2024-01-stale', reason: 'setup' });
+    const activities = { ...bank.activities, ...trainingActivities(log, { promote, productionStale, sameData: ['gblinear-2024-03-clean'] }) };
+    const result = await withMockedActivities(env, activities, (taskQueue) =>
+      env.client.workflow.execute(trainingWorkflow, { taskQueue, workflowId: `training-follows-${productionStale}-${promote}`, args: [{ asOf: '2024-06' }] }),
+    );
+    const label = `stale ${productionStale}, gate ${promote}`;
+    assert.deepEqual([result.modelId, result.reused, result.promoted], ['gblinear-2024-03-clean', true, promote], label);
+    assert.equal(log.count('trainCandidate'), 0, `${label}: not trained again`);
+    assert.deepEqual(log.inputs('evaluatePromotionGate'), [{ modelId: 'gblinear-2024-03-clean' }], label);
+    assert.match(result.reason, productionStale ? /production was trained on data no longer current/ : /no production model/, label);
+    const expected = promote ? 'gblinear-2024-03-clean' : productionStale ? 'rf-2024-01-stale' : null;
+    assert.equal(bank.registry().production, expected, label);
+    assert.equal(result.production, expected, label);
+    // Not promoted while production is stale: an alert says production stays on a model of data no longer current.
+    assert.equal(log.count('sendPipelineAlert'), promote ? 0 : 1, label);
+  }
+});
+
+test('no training from incomplete source data: the training fails naming source, month and counts, before building anything', async () => {
+  const log = new CallLog();
+  const bank = inMemoryModelBank([], log);
+  const incomplete = [{ source: 'clickstream' as const, month: '2024-03', rows: 0, expected: 1341, basis: 'the median of 2023-12..2024-02' }];
+  const activities = { ...bank.activities, ...trainingActivities(log, { promote: true, incomplete }) };
+  await assert.rejects(
+    withMockedActivities(env, activities, (taskQueue) =>
+      env.client.workflow.execute(trainingWorkflow, { taskQueue, workflowId: 'training-incomplete', args: [{ asOf: '2024-06' }] }),
+    ),
+    (error: unknown) => {
+      assert.ok(error instanceof WorkflowFailedError);
+      assert.ok(error.cause instanceof ApplicationFailure);
+      assert.equal(error.cause.type, 'IncompleteSourceData');
+      assert.match(error.cause.message, /^no training as of 2024-06: incomplete source data: clickstream 2024-03: 0 rows against 1341 \(the median of 2023-12\.\.2024-02\)/);
+      return true;
+    },
+  );
+  assert.equal(log.count('buildTrainingSet') + log.count('trainCandidate'), 0);
 });
 
 test('a libxgboost error fails training on the first attempt, not after three', async () => {
