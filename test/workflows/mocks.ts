@@ -166,6 +166,8 @@ export function trainingActivities(
     productionStale?: boolean;
     /** Incomplete source slices the gold up to the training month was built from. */
     incomplete?: IncompleteSlice[];
+    /** The production model the gate compares with (reports). */
+    productionModelId?: string;
   },
 ) {
   const testAucs = { gbtree: 0.8, gblinear: 0.75, rf: 0.78, ...options.testAucs };
@@ -209,7 +211,7 @@ export function trainingActivities(
         reason: options.promote ? 'better than production' : 'worse than production',
         candidateOotAuc: 0.8,
         productionOotAuc: 0.79,
-        productionModelId: null,
+        productionModelId: options.productionModelId ?? null,
         evidence: { ...NO_EVIDENCE, months_compared: '2024-05..2024-06', n_rows: 500, candidate_auc: 0.8, production_auc: 0.79, auc_diff: 0.01, auc_diff_low: -0.005, auc_diff_high: 0.025, p_value: 0.2 },
       };
     },

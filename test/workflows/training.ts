@@ -124,7 +124,7 @@ test('production follows the data: a model of the current data goes through the 
     const log = new CallLog();
     const bank = inMemoryModelBank([], log);
     if (productionStale) await bank.activities.promoteModel({ modelId: 'rf-2024-01-stale', reason: 'setup' });
-    const activities = { ...bank.activities, ...trainingActivities(log, { promote, productionStale, sameData: ['gblinear-2024-03-clean'] }) };
+    const activities = { ...bank.activities, ...trainingActivities(log, { promote, productionStale, sameData: ['gblinear-2024-03-clean'], productionModelId: productionStale ? 'rf-2024-01-stale' : undefined }) };
     const result = await withMockedActivities(env, activities, (taskQueue) =>
       env.client.workflow.execute(trainingWorkflow, { taskQueue, workflowId: `training-follows-${productionStale}-${promote}`, args: [{ asOf: '2024-06' }] }),
     );
