@@ -1,11 +1,13 @@
 // `npm run status`: the model-lifecycle state from its `status` query, told coherently: the production model, the one a
 // rollback would return to, the challengers scored in shadow, and the last five promotion decisions with who and why
-// (gold/governance/promotions.parquet); then the full state as JSON.
+// (gold/governance/promotions.parquet), and `production_stale`: whether production was trained on the data the datamart
+// holds now (core/models/staleness.ts, which the console can read the same way); then the full state as JSON.
 import { describeModel } from '../lib/model-id.js';
 import { challengersOf } from '../lib/model-registry.js';
 import { readMetadata } from '../core/models/metadata.js';
 import { readPromotionLog } from '../core/models/promotion-log.js';
 import { statusQuery } from '../workflows/index.js';
+import { productionStaleness } from '../core/models/staleness.js';
 import { parseCommandLine } from './cli.js';
 import { ensureLifecycle, openClient, printJson, runCommand } from './client.js';
 import { formatTable, truncate } from './format.js';
@@ -18,8 +20,10 @@ runCommand(async () => {
   try {
     const handle = await ensureLifecycle(client, config);
     const status = await handle.query(statusQuery);
+    const staleness = await productionStaleness(config.DATAMART_DIR, config.MODEL_BANK_DIR);
+    const productionStale = { stale: staleness.stale, reason: staleness.reason, changed: staleness.changed };
     if (options.json) {
-      printJson(status);
+      printJson({ ...status, production_stale: productionStale });
       return;
     }
     const named = async (modelId: string | null) => {
@@ -28,6 +32,7 @@ runCommand(async () => {
     };
     const challengers = challengersOf(status, config.MAX_CHALLENGERS);
     console.log(`production:           ${await named(status.production)}`);
+    if (staleness.stale) console.log(`production_stale:     ${staleness.reason}`);
     console.log(`rollback would go to: ${await named(status.previousProduction)}`);
     console.log(`challengers (shadow): ${challengers.length === 0 ? 'none' : ''}`);
     for (const challenger of challengers) console.log(`  ${await named(challenger)}`);

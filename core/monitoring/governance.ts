@@ -7,10 +7,12 @@ import {
   governanceDecisionSchema,
   type Finding,
   type GovernanceDecision,
+  type ModelMetadata,
   type MonitoringRow,
 } from '../../lib/contracts.js';
 import { datamart } from '../../lib/layout.js';
-import { compareMonths, type Month } from '../../lib/months.js';
+import { compareMonths, snapshotDate, type Month } from '../../lib/months.js';
+import { changedTrainingData } from '../models/staleness.js';
 import { matureApplicationMonths } from '../models/dataset.js';
 import { readMetadata } from '../models/metadata.js';
 import { readRegistry } from '../models/registry.js';
@@ -215,6 +217,7 @@ export async function decideGovernance(settings: GovernanceSettings, input: Gove
     windowEnd: metadata.windows.oot.to,
     newLabelledMonths: labelled.filter((month) => compareMonths(month, metadata.windows.oot.to) > 0),
   };
+  const stale = await staleTrainingDataFinding(settings.datamartDir, metadata, production, input.asOf);
   return withDuckDB((db) =>
     serialized(async () => {
       const rows = await readMonitoringTable(db, datamart.monitoring(settings.datamartDir, input.modelId));
@@ -227,6 +230,7 @@ export async function decideGovernance(settings: GovernanceSettings, input: Gove
         ...(await freshnessFinding(db, settings.datamartDir, input.asOf, settings.dataQuality)),
         ...estimatedPerformanceFindingsOf(rows, metadata, settings.estimation),
         ...calibrationFindingsOf(rows, settings.estimation),
+        ...stale,
       ];
       const log = await readDecisionLog(db, logPath);
       const decidedAt = now.toISOString();
@@ -257,4 +261,31 @@ export async function decideGovernance(settings: GovernanceSettings, input: Gove
       return { action, reason, findings };
     }),
   );
+}
+
+/**
+ * A `data` finding when the model's training data is no longer what the datamart holds (a gold partition it was trained
+ * on was rebuilt from other source data): `production_stale` for the production model. Alerted and logged like every
+ * data finding; what brings production back to the data is the next training on it (the backfill's), which goes
+ * through the gate even when its model exists already.
+ */
+async function staleTrainingDataFinding(datamartDir: string, metadata: ModelMetadata, production: string | null, asOf: Month): Promise<Finding[]> {
+  if (!metadata.training_lineage) return [];
+  const changed = await changedTrainingData(datamartDir, metadata.training_lineage);
+  if (changed.length === 0) return [];
+  const shown = changed.slice(0, 4).join(', ') + (changed.length > 4 ? ` and ${changed.length - 4} more` : '');
+  const isProduction = production === metadata.model_id;
+  return [
+    {
+      severity: 'warning',
+      kind: 'data',
+      metric: isProduction ? 'production_stale' : 'training_data_stale',
+      snapshot_date: snapshotDate(asOf),
+      value: changed.length,
+      threshold: 0,
+      message:
+        `${isProduction ? 'production model ' : ''}${metadata.model_id} was trained on data no longer current: ${shown} changed since; ` +
+        'the next training on the current data (npm run backfill) goes through the promotion gate',
+    },
+  ];
 }

@@ -20,6 +20,8 @@ import { incompleteGoldInputs, readAcceptedGaps } from '../../core/datamart/comp
 import { productionStaleness } from '../../core/models/staleness.js';
 import { evaluatePromotionGate } from '../../core/scoring/promotion-gate.js';
 import { releaseScoringSessions } from '../../core/scoring/model-loader.js';
+import { scoreMonth } from '../../core/scoring/score-month.js';
+import { createMonitoringActivities } from '../../activities/monitoring.js';
 import { backfillWorkflow, type BackfillResult } from '../../workflows/backfill.js';
 import type { BackfillInput } from '../../lib/workflow-inputs.js';
 import { copySources, editSourceLines } from '../helpers/sources.js';
@@ -173,6 +175,18 @@ test('a file cut at a line boundary: training blocked against the rows ingested 
     assert.equal(result.production, clean!.modelId, 'the summary names production');
     assert.equal(result.productionStale, true, 'its training data is not what the datamart holds now');
     assert.equal((await readRegistry(config.MODEL_BANK_DIR)).production, clean!.modelId);
+    // What `npm run status` and the console read, and monitoring's data finding.
+    const staleness = await productionStaleness(config.DATAMART_DIR, config.MODEL_BANK_DIR);
+    assert.equal(staleness.stale, true);
+    assert.match(staleness.reason, new RegExp(`^production ${clean!.modelId} was trained on data no longer current: gold/feature_store/2023-01, `));
+    await scoreMonth({ datamartDir: config.DATAMART_DIR, modelBankDir: config.MODEL_BANK_DIR, month: TO, modelId: clean!.modelId });
+    const monitoring = createMonitoringActivities(config);
+    await monitoring.computeMonitoring({ asOf: TO, modelId: clean!.modelId });
+    const decision = await monitoring.decideGovernance({ asOf: TO, modelId: clean!.modelId, workflowId: 'monitoring-stale', now: new Date().toISOString() });
+    const finding = decision.findings.find((f) => f.metric === 'production_stale');
+    assert.ok(finding, JSON.stringify(decision.findings));
+    assert.equal(finding.kind, 'data');
+    assert.match(finding.message, new RegExp(`^production model ${clean!.modelId} was trained on data no longer current: gold/feature_store/2023-01`));
 
     restore('clickstream');
     const fixed = await backfill(config, { sourceDir });
