@@ -7,6 +7,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { configSchema, type Config } from '../../lib/config.js';
 import { GOVERNANCE_ACTIONS } from '../../lib/contracts.js';
 import { scheduleIds } from '../../lib/temporal.js';
+import { VOLUME_REFERENCE_MONTHS } from '../../lib/completeness.js';
 
 export const GOVERNANCE_DOC = join(fileURLToPath(new URL('../..', import.meta.url)), 'docs', 'model-governance.md');
 
@@ -78,6 +79,8 @@ optimistic, so **governance judges \`after\` months only**; the dashboard shades
 | \`CALIBRATION_ALPHA\` | ${c.CALIBRATION_ALPHA} | Hosmer–Lemeshow p-value of the latest mature \`after\` month below it: calibration finding | a calibrated model is flagged by chance in ${pct(c.CALIBRATION_ALPHA)} of months; a real miscalibration gives p-values far below |
 | \`ESTIMATED_AUC_MARGIN\` | ${c.ESTIMATED_AUC_MARGIN} | the estimated AUC's whole 90% band below the OOT AUC minus this: performance_estimated finding | a drop smaller than the margin does not change a credit decision; requiring the whole band below keeps the month's luck out |
 | \`ESTIMATED_PERFORMANCE_ACTION\` | ${c.ESTIMATED_PERFORMANCE_ACTION} | what a performance_estimated finding does: \`alert\`, or \`retrain\` (then it is critical, like a realized AUC below ${c.AUC_CRITICAL}) | an estimate rests on the model's own probabilities: a person should look before the model is replaced on it |
+| \`MIN_SOURCE_VOLUME_SHARE\` | ${c.MIN_SOURCE_VOLUME_SHARE} | a source month with fewer rows than ${pct(c.MIN_SOURCE_VOLUME_SHARE)} of the rows ingested for it before, or of the median of its previous ${VOLUME_REFERENCE_MONTHS} months (or none where the month before had rows): **incomplete**, no model trains on it (§7) | a month emptied or a file cut since it was read is missing data, not a new population |
+| \`MAX_QUARANTINE_SHARE\` | ${c.MAX_QUARANTINE_SHARE} | a source month with more of its rows quarantined fails; rows without a \`snapshot_date\` count against every month of their source | a month that is mostly rejects is not that month's data |
 | \`TRAINING_WINDOW_MONTHS\` | ${c.TRAINING_WINDOW_MONTHS} | train on the most recent N labelled months (0: all) | after a concept drift old months drown the new pattern |
 
 ## 4. Findings and what each does
@@ -91,6 +94,7 @@ optimistic, so **governance judges \`after\` months only**; the dashboard shades
 | freshness: monitoring as of a month more than ${c.DATA_FRESHNESS_GRACE_MONTHS} month(s) after the newest month with source rows (e.g. \`stale data: monitoring as of 2026-12, but the newest month with source rows is 2024-12, 24 month(s) earlier\`) | data | warning / critical (3+ months) | alerted and logged on the first run, shown on the dashboard; never a retrain: load the missing months |
 | estimated AUC of the latest \`after\` month, its whole 90% band below the OOT AUC − ${c.ESTIMATED_AUC_MARGIN} (labels mature or not) | performance_estimated | warning (critical with \`ESTIMATED_PERFORMANCE_ACTION=retrain\`) | alerted; a retrain only when so configured (see §6) |
 | Hosmer–Lemeshow p-value of the latest mature \`after\` month below ${c.CALIBRATION_ALPHA} | calibration | warning | alerted, "recalibrate"; never a retrain by itself: the ranking may be fine while the probabilities are off |
+| \`production_stale\`: a gold partition the production model was trained on was rebuilt from other source data since | data | warning | alerted and logged; the next training on the current data (the backfill's) goes through the gate even when its model exists already (§7) |
 | score PSI of the latest \`after\` month, on the covered rows | drift | warning ≥ ${c.PSI_WARNING}, critical ≥ ${c.PSI_CRITICAL} | critical: retrain (see §6) |
 | feature CSI of the latest \`after\` month, on the covered rows | drift | warning ≥ ${c.PSI_CRITICAL} | alerted: one drifting feature alone does not mean the model is wrong |
 | AUC of the latest mature \`after\` month | performance | critical < ${c.AUC_CRITICAL} | retrain (see §6) |
@@ -165,7 +169,8 @@ The rule, in this order (the gate of every training — backfill, forced retrain
 challenger judgement apply it alike):
 
 1. the candidate's AUC on its own OOT months below \`PROMOTION_MIN_AUC\` = ${c.PROMOTION_MIN_AUC}: **reject**;
-2. no production model (or one that cannot read today's features): **promote** on the minimum alone;
+2. no production model, one that cannot read today's features, or one trained on data no longer current
+   (\`production_stale\`, below): **promote** on the minimum alone;
 3. a paired comparison exists:
    - non-inferior (interval low above −${c.PROMOTION_NON_INFERIORITY_MARGIN}) **and** better on the point estimate: **promote**;
    - non-inferior but not better (an exact tie, or noise around it): **keep** production — equal is not better, and a
@@ -177,6 +182,19 @@ challenger judgement apply it alike):
 4. no month is out of sample for both (\`no_fair_comparison\`): a candidate that learnt from newer months than production
    (its OOT window ends later) is promoted on the minimum alone; an older or same-window one keeps production, and
    stays a challenger.
+
+**No model from incomplete data.** A training reads no gold partition built from an incomplete source month (see
+\`MIN_SOURCE_VOLUME_SHARE\` in §3): the backfill reports \`trainingBlocked\` naming source, month and row counts and
+alerts, and a retrain fails with \`IncompleteSourceData\`. Fix the source file and rerun, or, for a gap known to be real,
+accept it: \`npm run backfill -- … --accept-incomplete YYYY-MM --reason "<why>"\` records the acceptance (source, month,
+row count, reason) in \`gold/governance/accepted_gaps.json\`; a later change of that month's data is judged again.
+
+**Production follows the data.** A model records the lineage of the gold partitions it was trained on. When one of
+them is rebuilt from other source data, the production model is \`production_stale\` (\`npm run status\`, monitoring's
+data finding, the backfill's summary). The next training on the current data then goes through the gate even when a
+model of that data exists already, and the stale production model is no bar: the candidate is judged on the minimum
+alone. If it does not pass, production stays where it is and an alert says so. The backfill's summary always names
+the model in production after the run.
 
 Every decision — the gate's, governance's, an operator's — is one row of \`gold/governance/promotions.parquet\`:
 \`decided_at\`, \`decided_by\` (\`gate\`, \`governance\` or the operator's name), \`action\` (\`promote\`, \`reject\`,
