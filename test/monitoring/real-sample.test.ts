@@ -21,6 +21,8 @@ import type { MonitoringRow } from '../../lib/contracts.js';
 import { datamart } from '../../lib/layout.js';
 import { monthRange } from '../../lib/months.js';
 import { FIXTURE_DIR, scratchConfig } from '../helpers/temporal.js';
+import { incompleteGoldInputs } from '../../core/datamart/completeness.js';
+import { productionStaleness } from '../../core/models/staleness.js';
 
 const scratch = scratchConfig('monitoring-real');
 const { config } = scratch;
@@ -122,4 +124,10 @@ test('issue 30 on the real sample: every month has an estimated AUC and a band, 
   t.diagnostic(`OOT calibration: ${describeCalibration(metadata.calibration)}`);
   const registered = (await readRegistry(config.MODEL_BANK_DIR)).history.find((event) => event.model_id === modelId && event.stage === 'candidate');
   assert.ok(registered?.reason.includes(describeCalibration(metadata.calibration)), 'training says whether the model is calibrated on OOT');
+});
+
+test('the coverage gap is not incomplete data (issue 27): no gold month up to 2024-12 lists an incomplete source, so the training read them all', async () => {
+  assert.deepEqual(await incompleteGoldInputs(config.DATAMART_DIR, AS_OF), [], 'nothing blocks a training as of 2024-12');
+  assert.ok(modelId, 'the model was trained on every month, the gap months included');
+  assert.equal((await productionStaleness(config.DATAMART_DIR, config.MODEL_BANK_DIR)).stale, false, 'and production is trained on the current data');
 });
