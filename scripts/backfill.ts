@@ -74,7 +74,8 @@ runCommand(async () => {
     if (options['no-wait']) return;
     const result = await waitWithProgress<BackfillResult>(handle, true);
     printJson(result);
-    console.log(productionLine(result));
+    const production = productionLine(result);
+    if (production) console.log(production);
   } finally {
     await close();
   }
