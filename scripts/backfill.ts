@@ -1,6 +1,8 @@
 // `npm run backfill -- --from YYYY-MM --to YYYY-MM [--train-at YYYY-MM] [--months M1,M2 [--force]] [--parallelism N]
 //   [--source DIR] [--accept-incomplete M1,M2 --reason TEXT] [--no-wait]`
 import { resolve } from 'node:path';
+import { ApplicationFailure } from '@temporalio/common';
+import { WorkflowFailedError } from '@temporalio/client';
 import { z } from 'zod';
 import { compareMonths, monthSchema } from '../lib/months.js';
 import { workflowIds } from '../lib/temporal.js';
@@ -72,7 +74,16 @@ runCommand(async () => {
     });
     console.log(`backfill ${workflowId} (run ${handle.firstExecutionRunId})`);
     if (options['no-wait']) return;
-    const result = await waitWithProgress<BackfillResult>(handle, true);
+    let result: BackfillResult;
+    try {
+      result = await waitWithProgress<BackfillResult>(handle, true);
+    } catch (error) {
+      // A failed backfill (months failed, training blocked) still says which model is in production after it.
+      const details = error instanceof WorkflowFailedError && error.cause instanceof ApplicationFailure ? error.cause.details?.[0] : undefined;
+      const production = details ? productionLine(details as BackfillResult) : '';
+      if (production) console.error(production);
+      throw error;
+    }
     printJson(result);
     const production = productionLine(result);
     if (production) console.log(production);
