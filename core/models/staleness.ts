@@ -9,8 +9,12 @@ import { listPartitionMonths } from './dataset.js';
 import { readMetadata } from './bank.js';
 import { readRegistry } from './registry.js';
 
-/** The fingerprints of the gold partitions a training set as of `asOf` reads: its application months' feature store and the label store up to `asOf`. */
-export async function trainingGoldLineage(datamartDir: string, asOf: Month, applicationMonths: readonly Month[]): Promise<Record<string, string>> {
+/**
+ * The fingerprints of the gold partitions a training set as of `asOf` reads: its application months' feature store and
+ * the label store up to `asOf`. Undefined when one has no lineage (a datamart not built by the ETL, as in unit tests):
+ * the model's staleness is then unknown.
+ */
+export async function trainingGoldLineage(datamartDir: string, asOf: Month, applicationMonths: readonly Month[]): Promise<Record<string, string> | undefined> {
   const labelMonths = (await listPartitionMonths(datamart.labelStore(datamartDir))).filter((month) => compareMonths(month, asOf) <= 0);
   const partitions = [
     ...applicationMonths.map((month) => [lineageNames.featureStore(month), partitionFile(datamart.featureStore(datamartDir), month)]),
@@ -19,7 +23,7 @@ export async function trainingGoldLineage(datamartDir: string, asOf: Month, appl
   const lineage: Record<string, string> = {};
   for (const [name, file] of partitions) {
     const recorded = await readLineage(file);
-    if (!recorded) throw new Error(`${file} has no readable lineage: rebuild it (rerun the backfill) before training`);
+    if (!recorded) return undefined;
     lineage[name] = recorded.fingerprint;
   }
   return lineage;
