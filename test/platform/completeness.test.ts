@@ -104,11 +104,19 @@ test('equal AUC keeps production: a twin of the production model does not pass t
   cpSync(join(config.MODEL_BANK_DIR, modelId), join(config.MODEL_BANK_DIR, twin), { recursive: true });
   const metadataFile = join(config.MODEL_BANK_DIR, twin, 'metadata.json');
   writeFileSync(metadataFile, JSON.stringify({ ...JSON.parse(readFileSync(metadataFile, 'utf8')), model_id: twin }, null, 2));
-  const gate = await evaluatePromotionGate({ datamartDir: config.DATAMART_DIR, modelBankDir: config.MODEL_BANK_DIR, modelId: twin, minAuc: config.PROMOTION_MIN_AUC });
-  assert.equal(gate.candidateOotAuc, gate.productionOotAuc);
+  const gate = await evaluatePromotionGate({
+    datamartDir: config.DATAMART_DIR,
+    modelBankDir: config.MODEL_BANK_DIR,
+    modelId: twin,
+    minAuc: config.PROMOTION_MIN_AUC,
+    margin: config.PROMOTION_NON_INFERIORITY_MARGIN,
+  });
   assert.ok(gate.candidateOotAuc! >= config.PROMOTION_MIN_AUC, 'it passes the minimum: only the tie keeps it out');
+  assert.equal(gate.evidence?.auc_diff, 0, 'the same scores on the same rows');
+  assert.equal(gate.candidateOotAuc, gate.productionOotAuc);
   assert.equal(gate.promote, false);
-  assert.match(gate.reason, new RegExp(`OOT AUC \\d\\.\\d{4} equals production ${modelId}'s \\d\\.\\d{4} .*: a candidate replaces production only when it is better`));
+  assert.equal(gate.action, 'keep');
+  assert.match(gate.reason, new RegExp(`non-inferior but not better against production ${modelId}: .*equal is not better, production kept`));
   assert.equal((await readRegistry(config.MODEL_BANK_DIR)).production, modelId);
 });
 
