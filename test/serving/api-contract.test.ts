@@ -127,8 +127,8 @@ test('/openapi.json is a valid OpenAPI 3.1 document describing every route, its 
   assert.match(await docsPage.text(), /swagger/i);
 });
 
-test('the curl example of docs/serving.md answers 200 with a score', async () => {
-  const example = exampleAfter(readFileSync(join(PROJECT_ROOT, 'docs', 'serving.md'), 'utf8'), '<!-- scoring-api-example -->');
+for (const page of ['docs/serving.md', 'README.md']) test(`the curl example of ${page} answers 200 with a score`, async () => {
+  const example = exampleAfter(readFileSync(join(PROJECT_ROOT, page), 'utf8'), '<!-- scoring-api-example -->');
   const { stdout } = await run('sh', ['-c', example], { env: { PATH: process.env.PATH, SCORING_API_URL: server.url, SCORING_API_KEY: key } });
   const answer = JSON.parse(stdout) as { model_id: string; default_probability: number; loan_id: string };
   assert.equal(answer.model_id, modelId);

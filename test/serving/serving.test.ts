@@ -308,7 +308,8 @@ test('hot swap under load, `npm run promote` / `npm run rollback` through model-
         return stdout;
       };
       await swapUnderLoad('model-lifecycle', {
-        promote: async () => assert.match(await command('promote', '--model', models.gblinear, '--reason', 'serving test'), new RegExp(`production model: ${models.gblinear}`)),
+        // --force: the test before rolled gblinear back, and a rolled-back model goes through the gate again unless forced.
+        promote: async () => assert.match(await command('promote', '--model', models.gblinear, '--reason', 'serving test', '--force'), new RegExp(`production model: ${models.gblinear}`)),
         rollback: async () => assert.match(await command('rollback', '--reason', 'serving test'), new RegExp(`production model: ${models.gbtree}`)),
       });
     });
