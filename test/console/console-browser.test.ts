@@ -13,6 +13,7 @@ import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { startConsole, type ConsoleServer } from '../../core/console/app.js';
 import { readMetadata } from '../../core/models/bank.js';
+import { queryRows, withDuckDB } from '../../core/duckdb.js';
 import { readRegistry } from '../../core/models/registry.js';
 import { releaseScoringSessions } from '../../core/scoring/model-loader.js';
 import { datamart, partitionFile, SOURCES } from '../../lib/layout.js';
@@ -182,7 +183,13 @@ test('the console in Chromium', { timeout: 600_000 }, async (t) => {
       const scores = await page.$$eval('#scores tbody tr', (rows) => rows.map((row) => [...row.querySelectorAll('td')].map((cell) => cell.textContent ?? '')));
       assert.deepEqual(scores.map((row) => row[0]).sort(), [bank.production, bank.challenger].sort(), `${loan}: scored by both models`);
       assert.equal(scores.find((row) => row[0] === bank.production)?.[3], probability, 'the same probability as the month’s rows');
-      assert.match(await page.evaluate(() => document.body.innerText), /Not available yet: reason codes|Reason codes of/);
+      // Reason codes: the explanations partition's own first reason of each model, read here with DuckDB.
+      const reasons = await page.$$eval('#reasons tbody tr', (rows) => rows.map((row) => [...row.querySelectorAll('td')].map((cell) => cell.textContent ?? '')));
+      for (const modelId of [bank.production, bank.challenger]) {
+        const file = join(config.DATAMART_DIR, 'gold', 'explanations', `model_id=${modelId}`, `snapshot_date=${month}-01`, 'data.parquet');
+        const [expected] = await withDuckDB((db) => queryRows(db, `SELECT reason_1, contribution_1 FROM read_parquet('${file}') WHERE loan_id = '${loan}'`));
+        assert.deepEqual(reasons.find((row) => row[0] === modelId)?.[1], `${String(expected.reason_1)} (+${Number(expected.contribution_1).toFixed(4)})`, `${modelId}: reason 1`);
+      }
       await page.close();
     });
 
