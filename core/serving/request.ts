@@ -16,27 +16,36 @@ export const MAX_CLICKSTREAM_ROWS = 64;
 export type RawRecord = Record<string, string | null>;
 
 /**
- * A raw field; for a numeric column of lib/column-ranges.ts (the batch cleaning's table), a number-shaped value must be
- * a finite number: a 400-digit field would be Infinity, which batch counts as out of range and no application can
- * mean. A finite value outside the column's range is treated as batch treats it (NULL for a `null` column, the
- * application rejected for a `quarantine` one), so the real data's dirt scores online as it does in batch.
+ * A raw record: exactly its source's columns, each a field of at most MAX_FIELD_CHARS characters or null. For a numeric
+ * column of lib/column-ranges.ts (the batch cleaning's table), a number-shaped value must be a finite number: a
+ * 400-digit field would be Infinity, which batch counts as out of range and no application can mean. A finite value
+ * outside the column's range is treated as batch treats it (NULL for a `null` column, the application rejected for a
+ * `quarantine` one), so the real data's dirt scores online as it does in batch.
+ *
+ * One check per record rather than a refinement per field: an application carries ~500 numeric fields (24 clickstream
+ * rows of 20), and zod's per-refinement overhead made the request check cost four times the old schema's.
  */
-function fieldSchema(source: Source, column: string) {
+function rawRecordSchema(source: Source) {
   const field = z.string().max(MAX_FIELD_CHARS).nullable();
-  const range = numericColumn(source, column);
-  if (!range) return field;
-  return field.refine(
-    (value) => {
-      const number = value === null ? null : numberShaped(value, range.kind);
-      return number === null || Number.isFinite(number);
-    },
-    { message: `not a finite number (the column's range is [${range.min}, ${range.max}])` },
-  );
+  const numeric = REQUIRED_COLUMNS[source].flatMap((column) => {
+    const range = numericColumn(source, column);
+    return range ? [{ column, range, message: `not a finite number (the column's range is [${range.min}, ${range.max}])` }] : [];
+  });
+  const record = z.strictObject(Object.fromEntries(REQUIRED_COLUMNS[source].map((column) => [column, field])));
+  if (numeric.length === 0) return record;
+  return record.superRefine((values, context) => {
+    for (const { column, range, message } of numeric) {
+      const value = values[column];
+      // Without an exponent, a number-shaped value needs over 308 digits before its point to overflow to Infinity.
+      if (value === null || value === undefined || value.length <= FINITE_NUMBER_CHARS) continue;
+      const number = numberShaped(value, range.kind);
+      if (number !== null && !Number.isFinite(number)) context.addIssue({ code: 'custom', path: [column], message });
+    }
+  });
 }
 
-function rawRecordSchema(source: Source) {
-  return z.strictObject(Object.fromEntries(REQUIRED_COLUMNS[source].map((column) => [column, fieldSchema(source, column)])));
-}
+/** Longest text that cannot hold an overflowing number: Infinity needs 309 digits (the largest double is ~1.8e308). */
+const FINITE_NUMBER_CHARS = 308;
 
 export const applicationSchema = z.strictObject({
   /** The loan's first ledger row (installment_num 0), in the month of the application. */
