@@ -1,4 +1,5 @@
-// The scoring API's responses as zod schemas: the same objects serialize the answers (fastify-type-provider-zod) and
+// The scoring API's responses as zod schemas: the same objects type the answers (fastify-type-provider-zod's
+// ZodTypeProvider checks each handler's answer against them at compile time; app.ts writes them with JSON.stringify) and
 // describe them in the OpenAPI document at /openapi.json (@fastify/swagger), beside the request schema of request.ts.
 // A field added to an answer must be added here: the answer types are derived from these schemas.
 import { z } from 'zod';
