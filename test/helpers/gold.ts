@@ -8,13 +8,18 @@ import { queryRows, queryValue, sqlIdent, sqlString, withDuckDB } from '../../co
 
 const VOLATILE_COLUMNS = ['scored_at', 'ingested_at'];
 
-export async function goldTableHash(tableDir: string): Promise<string> {
+/**
+ * The content hash of a gold table: every row, ordered, over its columns (or only `onlyColumns`, to compare the
+ * columns an earlier version wrote while later versions add others), volatile timestamps left out.
+ */
+export async function goldTableHash(tableDir: string, onlyColumns?: readonly string[]): Promise<string> {
   if (!existsSync(tableDir)) return 'absent';
   return withDuckDB(async (db) => {
     const source = `read_parquet(${sqlString(join(tableDir, '**', 'data.parquet'))}, hive_partitioning = false, union_by_name = true)`;
-    const columns = (await queryRows<{ column_name: string }>(db, `DESCRIBE SELECT * FROM ${source}`))
-      .map((row) => row.column_name)
-      .filter((name) => !VOLATILE_COLUMNS.includes(name));
+    const present = (await queryRows<{ column_name: string }>(db, `DESCRIBE SELECT * FROM ${source}`)).map((row) => row.column_name);
+    const missing = (onlyColumns ?? []).filter((name) => !present.includes(name));
+    if (missing.length > 0) throw new Error(`${tableDir} lacks the column(s) ${missing.join(', ')}`);
+    const columns = (onlyColumns ?? present).filter((name) => !VOLATILE_COLUMNS.includes(name));
     const rows = `SELECT ${columns.map(sqlIdent).join(', ')} FROM ${source}`;
     return String(await queryValue(db, `SELECT md5(coalesce(string_agg(t::VARCHAR, chr(10) ORDER BY t::VARCHAR), '')) || ':' || count(*) FROM (${rows}) t`));
   });
