@@ -58,6 +58,16 @@ export class IncompleteSourceData extends PipelineError {
   static override readonly type = 'IncompleteSourceData';
 }
 
+/**
+ * A partition read without its `_lineage.json`: the step before has not written it (yet). Retryable, since an
+ * overlapping run may be republishing that partition right now (its lineage goes first and comes back with the data);
+ * after the retries it fails the month naming the partition, and the next backfill rebuilds it as stale.
+ */
+export class MissingLineage extends PipelineError {
+  static override readonly type = 'MissingLineage';
+  static override readonly retryable = true;
+}
+
 /** A model artifact whose checksum or content does not match what was registered. */
 export class InvalidModelArtifact extends PipelineError {
   static override readonly type = 'InvalidModelArtifact';
@@ -147,6 +157,7 @@ export const PIPELINE_ERRORS = [
   MonitoringInputError,
   XGBoostError,
   DiskFull,
+  MissingLineage,
 ] as const;
 
 /** Failure types activity retry policies never retry: the permanent members of the family. */
@@ -167,5 +178,13 @@ export const WorkflowFailure = {
   SourceFolderBusy: 'SourceFolderBusy',
   /** Scoring was asked for without a production model or a model id. */
   NoProductionModel: 'NoProductionModel',
+  /** A month with no row in any source: its data has not arrived (the monthly schedule retries it next time). */
+  NoSourceData: 'NoSourceData',
+  /** The month's pipeline, run by an overlapping backfill, failed there; this backfill reports that failure. */
+  MonthFailedElsewhere: 'MonthFailedElsewhere',
+  /** The training as of the same month, started by an overlapping backfill, failed or vanished there. */
+  TrainingFailedElsewhere: 'TrainingFailedElsewhere',
+  /** An operator named a model the model bank does not hold. */
+  UnknownModel: 'UnknownModel',
 } as const;
 export type WorkflowFailureType = (typeof WorkflowFailure)[keyof typeof WorkflowFailure];

@@ -2,7 +2,7 @@
 // with the search attributes of SPEC §5. Leaves an already running server alone. Ctrl-C stops it.
 import { loadConfig } from '../lib/config.js';
 import { temporalConnectConfig } from '../workers/connection.js';
-import { ensureDevServer } from './lib/dev-server.js';
+import { ensureDevServer } from '../workers/dev-server.js';
 import { parseCommandLine } from './cli.js';
 
 async function main(): Promise<void> {

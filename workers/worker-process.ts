@@ -2,7 +2,7 @@
 // (VmHWM in /proc/<pid>/status, the high-water mark of resident memory) and a chaos test can SIGKILL it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { PROJECT_ROOT, stopProcess } from '../scripts/lib/dev-server.js';
+import { PROJECT_ROOT, stopProcess } from './dev-server.js';
 import type { Config } from '../lib/config.js';
 
 export interface WorkerChild {

@@ -299,7 +299,7 @@ async function ensureMonth(options: {
       if (!(error instanceof WorkflowExecutionAlreadyStartedError) || round >= MAX_MONTH_ROUNDS) throw error;
       setCurrentDetails(`month ${month} runs under another backfill: awaiting it`);
       const other = await awaitWorkflow({ workflowId: workflowIds.month(month) });
-      if (other.status === 'failed') throw ApplicationFailure.create({ type: 'MonthFailedElsewhere', message: other.error });
+      if (other.status === 'failed') throw ApplicationFailure.create({ type: WorkflowFailure.MonthFailedElsewhere, message: other.error });
     }
   }
 }
@@ -343,7 +343,9 @@ async function trainOnce(
       if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
       // An overlapping backfill trains as of the same month right now: its result is this run's too.
       const other = await awaitWorkflow({ workflowId });
-      if (other.status !== 'completed') throw ApplicationFailure.create({ message: other.status === 'failed' ? other.error : `${workflowId} vanished` });
+      if (other.status !== 'completed') {
+        throw ApplicationFailure.create({ type: WorkflowFailure.TrainingFailedElsewhere, message: other.status === 'failed' ? other.error : `${workflowId} vanished` });
+      }
       trained = other.result as TrainingResult;
     }
     return { modelId: trained.modelId, promoted: trained.promoted, reused: trained.reused, reason: trained.reason, workflowId };

@@ -30,6 +30,7 @@ import { datamart, modelBank, monitoring } from './activity-proxies.js';
 import { describeFailure } from './failure-text.js';
 import { historyIsLarge } from './history-size.js';
 import { trainingWorkflow } from './training.js';
+import { PromotionRefused, WorkflowFailure } from '../lib/errors.js';
 
 export interface TrainingRecord {
   workflowId: string;
@@ -99,7 +100,7 @@ export async function modelLifecycleWorkflow(
   const operatorDecision = (by: string | undefined) => ({ decidedAt: new Date().toISOString(), decidedBy: by ?? 'operator' });
   const requireReason = (reason: string | undefined, update: string) => {
     if (!reason?.trim()) {
-      throw ApplicationFailure.nonRetryable(`${update}: a reason is required (who reads the log later must know why)`, 'InvalidWorkflowInput');
+      throw ApplicationFailure.nonRetryable(`${update}: a reason is required (who reads the log later must know why)`, WorkflowFailure.InvalidWorkflowInput);
     }
   };
 
@@ -128,8 +129,8 @@ export async function modelLifecycleWorkflow(
         apply(await modelBank.promoteModel({ modelId, reason, decision: operatorDecision(by), operator: { by: by ?? 'operator', force: force ?? false } }));
       } catch (error) {
         // The gate refused a model once rolled back or rejected: the operator sees the gate's reason, not an activity failure.
-        if (error instanceof ActivityFailure && error.cause instanceof ApplicationFailure && error.cause.type === 'PromotionRefused') {
-          throw ApplicationFailure.nonRetryable(error.cause.message, 'PromotionRefused');
+        if (error instanceof ActivityFailure && error.cause instanceof ApplicationFailure && error.cause.type === PromotionRefused.type) {
+          throw ApplicationFailure.nonRetryable(error.cause.message, PromotionRefused.type);
         }
         throw error;
       }
@@ -142,7 +143,7 @@ export async function modelLifecycleWorkflow(
         if (!state.knownModels.includes(modelId)) {
           throw ApplicationFailure.nonRetryable(
             `unknown model id '${modelId}'; known models: ${state.knownModels.join(', ') || 'none'}`,
-            'UnknownModel',
+            WorkflowFailure.UnknownModel,
           );
         }
         requireReason(reason, 'promoteModel');

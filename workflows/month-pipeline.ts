@@ -7,6 +7,7 @@ import { etl, quickReads, sendPipelineAlert } from './activity-proxies.js';
 import { describeFailure } from './failure-text.js';
 import { scoreChallengers, scoreMonthChild } from './children.js';
 import type { MonthEtlSummary } from '../lib/month-etl.js';
+import { WorkflowFailure } from '../lib/errors.js';
 
 /** The month's ETL summary (counts per source and gold table) and the model it was scored with, if any. */
 export type MonthPipelineResult = Omit<MonthEtlSummary, 'rows'> & {
@@ -45,7 +46,7 @@ async function runMonth(month: string, sourceDir: string, modelId: string | null
   const etlSummary = await etl.runMonthEtl({ sourceDir, month, ...(restage ? { restage } : {}) });
   if (Object.values(etlSummary.bronzeRows).every((rows) => rows === 0)) {
     // Not "completed with zero rows": a month without data is a failure someone should see.
-    throw ApplicationFailure.nonRetryable(`no source rows for ${month} in ${sourceDir}: its data has not arrived`, 'NoSourceData');
+    throw ApplicationFailure.nonRetryable(`no source rows for ${month} in ${sourceDir}: its data has not arrived`, WorkflowFailure.NoSourceData);
   }
 
   if (etlSummary.incomplete?.length > 0 && patched('month-alerts-incomplete-sources')) {

@@ -14,6 +14,7 @@ import { temporaryPathFor } from '../temp-files.js';
 import { CLICKSTREAM_LOOKBACK } from '../../lib/temporal.js';
 import { canonicalJson, sha256Hex } from '../models/hashing.js';
 import { incompleteSliceSchema } from '../../lib/completeness.js';
+import { MissingLineage } from '../../lib/errors.js';
 
 /**
  * Version of each transform: bump one when its SQL or output schema changes, and every partition built by the older
@@ -92,7 +93,7 @@ export async function readLineage(partitionFile: string): Promise<Lineage | null
 /** The lineage of an input partition that the step before must have written; a clear error when it did not. */
 export async function requireLineage(partitionFile: string, what: string): Promise<Lineage> {
   const lineage = await readLineage(partitionFile);
-  if (!lineage) throw new Error(`${what} (${partitionFile}) has no readable ${LINEAGE_FILE}: rebuild it first`);
+  if (!lineage) throw new MissingLineage(`${what} (${partitionFile}) has no readable ${LINEAGE_FILE}: rebuild it first`);
   return lineage;
 }
 

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { DuckDBInstance, type DuckDBConnection, type DuckDBPreparedStatement } from '@duckdb/node-api';
 import { SOURCES, type Source } from '../../lib/layout.js';
 import { addMonths, compareMonths, snapshotDate, type Month } from '../../lib/months.js';
-import { DUCKDB_MEMORY_LIMIT, plainRows, sqlString } from '../duckdb.js';
+import { duckdbSettings, plainRows, sqlString } from '../duckdb.js';
 import { defineCleaningMacros } from '../etl/cleaning-sql.js';
 import type { DateSpelling } from '../etl/date-spelling.js';
 import { CLICKSTREAM_LOOKBACK_MONTHS, featureSelectFrom } from '../etl/feature-store.js';
@@ -307,7 +307,7 @@ export const DEFAULT_LONE_REQUEST_THREADS = 2;
 /** An in-memory DuckDB with the cleaning macros, spilling (if ever) under `spillDirectory`. */
 async function openFeatureDatabase(threads: number, spillDirectory: string): Promise<DuckDBInstance> {
   await mkdir(spillDirectory, { recursive: true });
-  const instance = await DuckDBInstance.create(':memory:', { threads: String(threads), memory_limit: DUCKDB_MEMORY_LIMIT, temp_directory: spillDirectory });
+  const instance = await DuckDBInstance.create(':memory:', { threads: String(threads), memory_limit: duckdbSettings().memoryLimit, temp_directory: spillDirectory });
   const setup = await instance.connect();
   await defineCleaningMacros(setup);
   setup.closeSync();

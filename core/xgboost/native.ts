@@ -3,6 +3,7 @@
 // with XGBGetLastError's message.
 import koffi, { type LibraryHandle } from 'koffi';
 import { XGBoostError } from '../../lib/errors.js';
+import { configVariablesSchema } from '../../lib/config.js';
 
 /** An opaque native handle (koffi 3 represents pointers as BigInt). */
 export type Handle = bigint;
@@ -54,11 +55,18 @@ export type XGBoostApi = ReturnType<typeof bind>;
 
 let loaded: { api: XGBoostApi; path: string } | undefined;
 
+/** XGBOOST_LIBRARY as lib/config.ts declares it (the one schema of every setting), or undefined when unset. */
+function xgboostLibraryFromEnvironment(): string | undefined {
+  const value = process.env.XGBOOST_LIBRARY;
+  return value ? configVariablesSchema.shape.XGBOOST_LIBRARY.parse(value) : undefined;
+}
+
 /**
- * Loads libxgboost once per process. `libraryPath` (or env XGBOOST_LIBRARY) wins over the default names; a
- * later call with a different explicit path than the loaded one is refused rather than silently ignored.
+ * Loads libxgboost once per process. `libraryPath` (or XGBOOST_LIBRARY, validated by the configuration's own schema)
+ * wins over the default names; a later call with a different explicit path than the loaded one is refused rather
+ * than silently ignored.
  */
-export function loadXGBoost(libraryPath: string | undefined = process.env.XGBOOST_LIBRARY || undefined): XGBoostApi {
+export function loadXGBoost(libraryPath: string | undefined = xgboostLibraryFromEnvironment()): XGBoostApi {
   if (loaded) {
     if (libraryPath && libraryPath !== loaded.path) {
       throw new XGBoostError(`libxgboost is already loaded from ${loaded.path}; cannot switch to ${libraryPath}`);

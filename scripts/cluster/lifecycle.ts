@@ -13,7 +13,7 @@ import {
   type ServiceContext,
 } from './services.js';
 import { account, assertReachable, runningAsRoot, runningPid, stateLayout, stopPid, tcpOpen, waitFor, type StateLayout } from './processes.js';
-import { TEMPORAL_BINARY } from '../lib/dev-server.js';
+import { TEMPORAL_BINARY } from '../../workers/dev-server.js';
 
 export interface UpOptions {
   /** Pipeline worker processes to start against the cluster (default none). */

@@ -5,7 +5,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
-export { tcpOpen } from '../lib/dev-server.js';
+export { tcpOpen } from '../../workers/dev-server.js';
 
 export const sleep = (ms: number) => new Promise((wait) => setTimeout(wait, ms));
 

@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { PROJECT_ROOT, TEMPORAL_BINARY } from '../lib/dev-server.js';
+import { PROJECT_ROOT, TEMPORAL_BINARY } from '../../workers/dev-server.js';
 import {
   DYNAMIC_CONFIG_FILE, POSTGRES_USER, SEARCH_ATTRIBUTE_NAMES, SERVER_SERVICES, servicePorts, temporalServerEnvironment,
   type ClusterSettings, type ServerService,

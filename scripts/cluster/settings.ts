@@ -4,7 +4,7 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { ALL_SEARCH_ATTRIBUTES } from '../../lib/temporal.js';
-import { PROJECT_ROOT } from '../lib/dev-server.js';
+import { PROJECT_ROOT } from '../../workers/dev-server.js';
 
 /** The server the Temporal CLI 1.9.1's dev server embeds, built from its Go module (scripts/cluster/binaries.ts). */
 export const TEMPORAL_SERVER_VERSION = '1.32.0';

@@ -18,7 +18,7 @@ import { datamart } from '../../lib/layout.js';
 import { temporalConnectConfig } from '../../workers/connection.js';
 import { createWorker } from '../../workers/worker.js';
 import { consoleTemporal } from '../lib/console-temporal.js';
-import { startDevServer, type DevServer } from '../lib/dev-server.js';
+import { startDevServer, type DevServer } from '../../workers/dev-server.js';
 import { ensureLifecycle } from '../client.js';
 
 const CHROMIUM = '/usr/bin/chromium';

@@ -1,7 +1,8 @@
 // The layer rule of ARCHITECTURE.md, checked on the import graph: what workflows import runs in Temporal's workflow
 // sandbox and on every replay, so workflows/ and lib/ import only lib/ (workflows also each other), the workflow
 // SDK, @temporalio/common and zod; workflows may import activity *types* (for proxyActivities). Below them,
-// activities/ and core/ never import a layer above (core/ is plain functions). Imports are read
+// activities/ and core/ never import a layer above (core/ is plain functions); above them, workers/, tools/ and
+// scripts/ import only what lies below them. Imports are read
 // with the TypeScript compiler's parser, so type-only imports, re-exports and dynamic import() are told apart.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -21,6 +22,11 @@ const RULES: Record<string, { layers: string[]; typesFrom: string[]; packages: S
   workflows: { layers: ['lib', 'workflows'], typesFrom: ['activities'], packages: PACKAGES },
   activities: { layers: ['lib', 'core', 'activities'], typesFrom: [], packages: 'any' },
   core: { layers: ['lib', 'core'], typesFrom: [], packages: 'any' },
+  // Process plumbing, the bench and the client commands sit above the pipeline, in that order: workers/ never reaches
+  // up into tools/ or scripts/ (the worker image ships workers/ without them), tools/ never into scripts/.
+  workers: { layers: ['lib', 'core', 'activities', 'workflows', 'workers'], typesFrom: [], packages: 'any' },
+  tools: { layers: ['lib', 'core', 'activities', 'workflows', 'workers', 'tools'], typesFrom: [], packages: 'any' },
+  scripts: { layers: ['lib', 'core', 'activities', 'workflows', 'workers', 'tools', 'scripts'], typesFrom: [], packages: 'any' },
 };
 
 /** Known violations being removed on another branch; an entry that no longer occurs fails, so it gets deleted. */

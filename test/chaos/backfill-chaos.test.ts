@@ -9,7 +9,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
-import { PROJECT_ROOT } from '../../scripts/lib/dev-server.js';
+import { PROJECT_ROOT } from '../../workers/dev-server.js';
 import { addHistory, emptyTiming } from '../../tools/bench/history-timing.js';
 import { monthRange } from '../../lib/months.js';
 import { workflowIds } from '../../lib/temporal.js';

@@ -11,7 +11,7 @@ import { acceptedGapsFile } from '../../core/datamart/completeness.js';
 import { registrySchema } from '../../lib/contracts.js';
 import { workflowIds } from '../../lib/temporal.js';
 import { generateSources } from '../../core/generator/index.js';
-import { PROJECT_ROOT, startDevServer, type DevServer } from '../../scripts/lib/dev-server.js';
+import { PROJECT_ROOT, startDevServer, type DevServer } from '../../workers/dev-server.js';
 import { causes } from '../../scripts/lib/causes.js';
 import { freePort } from '../../tools/bench/run.js';
 import { startWorkerChild, type WorkerChild } from '../../workers/worker-process.js';

@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import type { Client } from '@temporalio/client';
 import { monthRange } from '../../lib/months.js';
 import { workflowIds } from '../../lib/temporal.js';
-import { TEMPORAL_BINARY } from '../../scripts/lib/dev-server.js';
+import { TEMPORAL_BINARY } from '../../workers/dev-server.js';
 import { clusterDown, livePids } from '../../scripts/cluster/lifecycle.js';
 import { account, isAlive, runningAsRoot, runningPid, stateLayout } from '../../scripts/cluster/processes.js';
 import { postgresPid, preparePostgres } from '../../scripts/cluster/postgres.js';

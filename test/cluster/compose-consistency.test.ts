@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { PROJECT_ROOT } from '../../scripts/lib/dev-server.js';
+import { PROJECT_ROOT } from '../../workers/dev-server.js';
 import {
   DYNAMIC_CONFIG_FILE, SCHEMA_PATH, SEARCH_ATTRIBUTE_NAMES, SERVER_SERVICES, TEMPORAL_SERVER_VERSION, TEMPORAL_UI_VERSION, loadClusterSettings,
   schemaSteps, servicePorts, sqlToolEnvironment, temporalServerEnvironment,

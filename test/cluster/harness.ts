@@ -11,7 +11,7 @@ import type { Client } from '@temporalio/client';
 import type { Config } from '../../lib/config.js';
 import { LIFECYCLE_WORKFLOW_ID, workflowIds } from '../../lib/temporal.js';
 import { monthRange } from '../../lib/months.js';
-import { PROJECT_ROOT } from '../../scripts/lib/dev-server.js';
+import { PROJECT_ROOT } from '../../workers/dev-server.js';
 import { goAvailable, serverBuilt, uiBuilt } from '../../scripts/cluster/binaries.js';
 import { postgresObtainable } from '../../scripts/cluster/postgres.js';
 import { loadClusterSettings, servicePorts, type ClusterSettings } from '../../scripts/cluster/settings.js';

@@ -15,7 +15,7 @@ import { datamart, modelBank } from '../../lib/layout.js';
 import { LIFECYCLE_WORKFLOW_ID, workflowIds } from '../../lib/temporal.js';
 import { queryRows, sqlString, withDuckDB } from '../../core/duckdb.js';
 import { generateSources, type Scenario } from '../../core/generator/index.js';
-import { PROJECT_ROOT } from '../../scripts/lib/dev-server.js';
+import { PROJECT_ROOT } from '../../workers/dev-server.js';
 import {
   backfillWorkflow,
   forceRetrainSignal,

@@ -2,7 +2,7 @@
 // the npm process alone (as `kill -INT <pid>` would) and check that nothing of the tree outlives it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { PROJECT_ROOT } from '../../scripts/lib/dev-server.js';
+import { PROJECT_ROOT } from '../../workers/dev-server.js';
 import { waitUntil } from './wait.js';
 
 export interface NpmRun {

@@ -7,7 +7,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { loadConfig, type Config } from '../../lib/config.js';
 import { ALL_SEARCH_ATTRIBUTES } from '../../lib/temporal.js';
-import { PROJECT_ROOT, TEMPORAL_BINARY } from '../../scripts/lib/dev-server.js';
+import { PROJECT_ROOT, TEMPORAL_BINARY } from '../../workers/dev-server.js';
 import { createWorker, WORKFLOWS_PATH } from '../../workers/worker.js';
 import { workflowBundleOptions } from '../../workers/workflow-bundle.js';
 import type { Tracing } from '../../workers/telemetry.js';

@@ -14,7 +14,7 @@ import { loadConfig, type Config } from '../../lib/config.js';
 import { SOURCE_FILES } from '../../lib/layout.js';
 import { LIFECYCLE_WORKFLOW_ID, workflowIds } from '../../lib/temporal.js';
 import { stagingRoot } from '../../core/etl/staging.js';
-import { PROJECT_ROOT } from '../../scripts/lib/dev-server.js';
+import { PROJECT_ROOT } from '../../workers/dev-server.js';
 import { backfillWorkflow, type BackfillResult } from '../../workflows/backfill.js';
 import { trainingWorkflow } from '../../workflows/training.js';
 import { statusQuery } from '../../workflows/model-lifecycle.js';

@@ -19,7 +19,7 @@ import { SOURCES } from '../../lib/layout.js';
 import { monthRange } from '../../lib/months.js';
 import { workflowIds } from '../../lib/temporal.js';
 import { readLineage } from '../../core/datamart/lineage.js';
-import type { DevServer } from '../../scripts/lib/dev-server.js';
+import type { DevServer } from '../../workers/dev-server.js';
 import type { WorkerChild } from '../../workers/worker-process.js';
 import { eventMs } from '../../tools/bench/history-timing.js';
 import { backfillWorkflow, type BackfillResult } from '../../workflows/backfill.js';

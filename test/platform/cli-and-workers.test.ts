@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { TEMPORAL_BINARY } from '../../scripts/lib/dev-server.js';
+import { TEMPORAL_BINARY } from '../../workers/dev-server.js';
 import { datamart } from '../../lib/layout.js';
 import { LIFECYCLE_WORKFLOW_ID, workflowIds } from '../../lib/temporal.js';
 import { backfillWorkflow } from '../../workflows/index.js';

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from '../../tools/bench/run.js';
-import { PROJECT_ROOT, TEMPORAL_BINARY } from '../../scripts/lib/dev-server.js';
+import { PROJECT_ROOT, TEMPORAL_BINARY } from '../../workers/dev-server.js';
 import { registrySchema } from '../../lib/contracts.js';
 import { modelBank } from '../../lib/layout.js';
 import { scheduleIds } from '../../lib/temporal.js';

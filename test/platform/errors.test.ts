@@ -8,6 +8,7 @@ import { adaptActivity, toTemporalFailure } from '../../activities/failures.js';
 import {
   InvalidSourceData,
   DiskFull,
+  MissingLineage,
   MonitoringInputError,
   NoPreviousModel,
   NON_RETRYABLE_TYPES,
@@ -19,9 +20,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { rollback } from '../../core/models/registry.js';
+import { requireLineage } from '../../core/datamart/lineage.js';
 import { XGBoostError as BindingXGBoostError } from '../../core/xgboost/index.js';
 
-test('every member of the family leaves as a non-retryable ApplicationFailure of its own type', () => {
+test('every member of the family leaves as an ApplicationFailure of its own type, non-retryable unless its class says so', () => {
   assert.deepEqual(NON_RETRYABLE_TYPES, [
     'InvalidSourceData',
     'DataQualityError',
@@ -48,15 +50,34 @@ test('every member of the family leaves as a non-retryable ApplicationFailure of
     const failure = toTemporalFailure(error);
     assert.ok(failure instanceof ApplicationFailure, Kind.type);
     assert.equal(failure.type, Kind.type);
-    assert.equal(failure.nonRetryable, true);
+    assert.equal(failure.nonRetryable, !Kind.retryable, Kind.type);
     assert.equal(failure.message, error.message);
   }
+  assert.deepEqual(PIPELINE_ERRORS.filter((Kind) => Kind.retryable).map((Kind) => Kind.type), ['MissingLineage']);
   assert.equal(new InvalidSourceData({ file: 'a.csv', column: 'Age', line: 3 }, 'not a number').message, "a.csv, column 'Age', line 3: not a number");
   assert.equal(new XGBoostError('bad param', 'XGBoosterSetParam').message, 'XGBoosterSetParam: bad param');
   assert.equal(
     new DiskFull('/dm/silver/x/data.parquet', 2048, 100, 'at least').message,
     'disk full writing /dm/silver/x/data.parquet: it needs at least 2.0 KiB (2048 bytes), 100 bytes free on its file system; free space there, then run the same command again',
   );
+});
+
+test('an input partition without lineage is a typed, retryable MissingLineage naming the partition', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'lineage-'));
+  try {
+    const partition = join(dir, 'silver', 'attributes', 'snapshot_date=2024-01-01', 'data.parquet');
+    await assert.rejects(requireLineage(partition, 'silver attributes 2024-01'), (error: unknown) => {
+      assert.ok(error instanceof MissingLineage);
+      assert.match(error.message, /silver attributes 2024-01 \(.*snapshot_date=2024-01-01.*\) has no readable _lineage\.json/);
+      const failure = toTemporalFailure(error);
+      assert.ok(failure instanceof ApplicationFailure);
+      assert.equal(failure.type, 'MissingLineage');
+      assert.equal(failure.nonRetryable, false, 'an overlapping run may be republishing it: retried');
+      return true;
+    });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
 
 test('the classes are the same wherever they are imported from; a NoPreviousModel from the registry is permanent', async () => {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { PROJECT_ROOT } from '../../scripts/lib/dev-server.js';
+import { PROJECT_ROOT } from '../../workers/dev-server.js';
 import { workflowIds } from '../../lib/temporal.js';
 import { WorkflowFailure } from '../../lib/errors.js';
 import { backfillWorkflow } from '../../workflows/backfill.js';

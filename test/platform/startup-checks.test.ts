@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Socket } from 'node:net';
 import { loadConfig } from '../../lib/config.js';
-import { probeAddress, startDevServer } from '../../scripts/lib/dev-server.js';
+import { probeAddress, startDevServer } from '../../workers/dev-server.js';
 
 test('a bad configuration value names the variable', () => {
   assert.throws(() => loadConfig({ MAX_QUARANTINE_SHARE: '1.5' }), /MAX_QUARANTINE_SHARE="1.5"/);

@@ -18,7 +18,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { registrySchema } from '../../lib/contracts.js';
-import { PROJECT_ROOT } from '../../scripts/lib/dev-server.js';
+import { PROJECT_ROOT } from '../../workers/dev-server.js';
 import { descendants, isAlive } from '../helpers/npm-process.js';
 
 /** A demo from a fresh clone takes 20-40 s on an idle machine (data generation, 24 months, 3 trainings); under load, minutes. */
@@ -77,7 +77,7 @@ const listens = (port: number) =>
     server.listen(port, '127.0.0.1', () => server.close(() => done(true)));
   });
 
-/** A port for the dev server whose Web UI port (port + 1000, scripts/lib/dev-server.ts) is free too. */
+/** A port for the dev server whose Web UI port (port + 1000, workers/dev-server.ts) is free too. */
 async function privatePort(): Promise<number> {
   for (;;) {
     const port = 20_000 + Math.floor(Math.random() * 40_000);

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { PROJECT_ROOT, stopProcess } from '../../scripts/lib/dev-server.js';
+import { PROJECT_ROOT, stopProcess } from '../../workers/dev-server.js';
 import { execForm, lastInstruction, layOutImage, parseDockerfile, type LaidOutStage } from '../helpers/dockerfile.js';
 import { scratchConfig, startTemporal } from '../helpers/temporal.js';
 

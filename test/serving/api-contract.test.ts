@@ -23,7 +23,7 @@ import { newApiKey } from '../../core/serving/api-keys.js';
 import { startScoringServer, type ScoringServer, type ServeOptions } from '../../core/serving/app.js';
 import { scoreRequestSchema } from '../../core/serving/request.js';
 import { REQUIRED_COLUMNS } from '../../core/etl/source-columns.js';
-import { PROJECT_ROOT } from '../../scripts/lib/dev-server.js';
+import { PROJECT_ROOT } from '../../workers/dev-server.js';
 import { FIXTURE_DIR } from '../helpers/fixture.js';
 import { scratchConfig } from '../helpers/temporal.js';
 

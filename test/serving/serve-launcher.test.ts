@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { platform, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PROJECT_ROOT, stopProcess } from '../../scripts/lib/dev-server.js';
+import { PROJECT_ROOT, stopProcess } from '../../workers/dev-server.js';
 
 async function serverEnvironment(extra: Record<string, string>): Promise<Record<string, string>> {
   const work = mkdtempSync(join(tmpdir(), 'serve-launcher-'));

@@ -16,7 +16,7 @@ import { datamart, partitionDir } from '../../lib/layout.js';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { FIXTURE_DIR, scratchConfig, startTemporal, withWorker } from '../helpers/temporal.js';
-import { PROJECT_ROOT } from '../../scripts/lib/dev-server.js';
+import { PROJECT_ROOT } from '../../workers/dev-server.js';
 import { LIFECYCLE_WORKFLOW_ID } from '../../lib/temporal.js';
 import { modelLifecycleWorkflow } from '../../workflows/index.js';
 import { rawApplications, type FixtureApplication } from '../../tools/bench/sample-applications.js';

@@ -11,7 +11,7 @@ import { Client, Connection } from '@temporalio/client';
 import { loadConfig } from '../../lib/config.js';
 import { monthSchema } from '../../lib/months.js';
 import { workflowIds } from '../../lib/temporal.js';
-import { startDevServer } from '../../scripts/lib/dev-server.js';
+import { startDevServer } from '../../workers/dev-server.js';
 import { historicalInferenceWorkflow } from '../../workflows/index.js';
 import { startWorkerChild } from '../../workers/worker-process.js';
 import { processCpuSeconds } from './cpu-sampler.js';

@@ -9,7 +9,7 @@ import { Client, Connection } from '@temporalio/client';
 import { loadConfig } from '../../lib/config.js';
 import { LIFECYCLE_WORKFLOW_ID, workflowIds } from '../../lib/temporal.js';
 import { generateSources } from '../../core/generator/index.js';
-import { startDevServer, type DevServer } from '../../scripts/lib/dev-server.js';
+import { startDevServer, type DevServer } from '../../workers/dev-server.js';
 import { backfillWorkflow, historicalInferenceWorkflow, modelLifecycleWorkflow, monitoringWorkflow } from '../../workflows/index.js';
 import { addHistory, emptyActivityTiming, emptyTiming, idleMs, type HistoryTiming } from './history-timing.js';
 import { runFloor, type FloorResult } from './floor.js';

@@ -18,7 +18,7 @@ import autocannon from 'autocannon';
 import { z } from 'zod';
 import { loadConfig } from '../../lib/config.js';
 import { monthSchema } from '../../lib/months.js';
-import { PROJECT_ROOT, stopProcess } from '../../scripts/lib/dev-server.js';
+import { PROJECT_ROOT, stopProcess } from '../../workers/dev-server.js';
 import { processCpuSeconds } from './cpu-sampler.js';
 import { readRegistry } from '../../core/models/registry.js';
 import { rawApplications, SAMPLE_SOURCES_DIR } from './sample-applications.js';

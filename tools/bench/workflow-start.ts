@@ -9,7 +9,7 @@ import { workerTracingOptions } from '../../workers/telemetry.js';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { z } from 'zod';
-import { startDevServer } from '../../scripts/lib/dev-server.js';
+import { startDevServer } from '../../workers/dev-server.js';
 import { cachedWorkflowBundle } from '../../workers/workflow-bundle.js';
 import { WORKFLOWS_PATH } from '../../workers/worker.js';
 import { freePort } from './run.js';

@@ -7,9 +7,9 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Connection } from '@temporalio/client';
 import proto from '@temporalio/proto';
-import { ALL_SEARCH_ATTRIBUTES } from '../../lib/temporal.js';
+import { ALL_SEARCH_ATTRIBUTES } from '../lib/temporal.js';
 
-export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const TEMPORAL_BINARY = resolve(PROJECT_ROOT, '.tools/bin/temporal');
 
 export interface DevServerOptions {
