@@ -2,19 +2,12 @@
 // over DATAMART_DIR, MODEL_BANK_DIR and the Temporal server (TEMPORAL_ADDRESS), linking runs to TEMPORAL_UI_URL.
 // Pages render without Temporal (the actions and workflow links then say it is unreachable); SIGINT/SIGTERM stop it.
 import { Connection, Client } from '@temporalio/client';
-import { ConfigError, loadConfig, type Config } from '../lib/config.js';
 import { startConsole } from '../core/console/app.js';
 import { temporalConnectConfig } from '../workers/connection.js';
 import { consoleTemporal } from './lib/console-temporal.js';
+import { loadConfigOrExit } from '../workers/config.js';
 
-let config: Config;
-try {
-  config = loadConfig();
-} catch (error) {
-  if (!(error instanceof ConfigError)) throw error;
-  console.error(error.message);
-  process.exit(2);
-}
+const config = loadConfigOrExit();
 // A lazy connection: the console starts (and its pages render) while the Temporal server is still down.
 const { connectionOptions, namespace } = temporalConnectConfig();
 const connection = Connection.lazy(connectionOptions);

@@ -2,17 +2,11 @@
 // MODEL_BANK_DIR's production model and following its promotions and rollbacks. SIGINT/SIGTERM: in-flight requests
 // finish, buffered online scores are written, then the process exits.
 import '../core/serving/duckdb-allocator.js'; // first: configures DuckDB's allocator before the library loads
-import { ConfigError, loadConfig, type Config } from '../lib/config.js';
+import { ConfigError } from '../lib/config.js';
 import { serveOptionsFrom, startScoringServer } from '../core/serving/app.js';
+import { loadConfigOrExit } from '../workers/config.js';
 
-let config: Config;
-try {
-  config = loadConfig();
-} catch (error) {
-  if (!(error instanceof ConfigError)) throw error;
-  console.error(error.message);
-  process.exit(2);
-}
+const config = loadConfigOrExit();
 // Refused start (e.g. listening beyond loopback without SERVE_API_KEYS): the reason, no stack trace.
 const server = await startScoringServer(serveOptionsFrom(config)).catch((error: unknown) => {
   if (!(error instanceof ConfigError)) throw error;

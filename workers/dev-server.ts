@@ -1,7 +1,7 @@
 // The local Temporal dev server (the CLI built by scripts/setup into .tools/bin): probe, start, wait until healthy,
 // register the search attributes of SPEC §5, stop. Used by `npm run server`, the demo, the bench and the chaos tests.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createConnection } from 'node:net';
+import { createConnection, createServer } from 'node:net';
 import { existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -193,4 +193,17 @@ export async function ensureDevServer(
   }
   const [ip, port] = splitAddress(address);
   return { server: await startDevServer({ ...options, ip, port, namespace }), registered: [] };
+}
+
+/** A TCP port free on `host` right now (the OS picks it), for a private server of a test, the bench or a docs script. */
+export function freePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((done, fail) => {
+    const server = createServer();
+    server.once('error', fail);
+    server.listen(0, host, () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => (port ? done(port) : fail(new Error('the OS gave no port'))));
+    });
+  });
 }

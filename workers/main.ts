@@ -2,19 +2,12 @@
 // starting more (docker compose --scale worker=N does). Worker.run handles SIGINT/SIGTERM: it stops polling, lets
 // in-flight activities finish (shutdownGraceTime), exits. Logs, metrics and traces: workers/telemetry.ts.
 import { Client, Connection } from '@temporalio/client';
-import { ConfigError, loadConfig, type Config } from '../lib/config.js';
 import { temporalConnectConfig, connectWorkerConnection } from './connection.js';
 import { clientInterceptors, installWorkerRuntime, startTracing } from './telemetry.js';
 import { createWorker } from './worker.js';
+import { loadConfigOrExit } from './config.js';
 
-let config: Config;
-try {
-  config = loadConfig();
-} catch (error) {
-  if (!(error instanceof ConfigError)) throw error;
-  console.error(error.message);
-  process.exit(2);
-}
+const config = loadConfigOrExit();
 const runtime = installWorkerRuntime(config);
 const log = runtime.logger;
 

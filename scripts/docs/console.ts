@@ -5,7 +5,6 @@
 // The README's pictures come from the real sample: `npx tsx test/console/sample-bank.ts .console-sample`, then
 // `DATAMART_DIR=.console-sample/datamart MODEL_BANK_DIR=.console-sample/model_bank npm run docs:console -- --private-temporal`.
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -18,23 +17,12 @@ import { datamart } from '../../lib/layout.js';
 import { temporalConnectConfig } from '../../workers/connection.js';
 import { createWorker } from '../../workers/worker.js';
 import { consoleTemporal } from '../lib/console-temporal.js';
-import { startDevServer, type DevServer } from '../../workers/dev-server.js';
+import { freePort, startDevServer, type DevServer } from '../../workers/dev-server.js';
 import { ensureLifecycle } from '../client.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const WIDTH = 1400;
 const MAX_HEIGHT = 1500;
-
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => done(port));
-    });
-  });
-}
 
 // The worker's state changes are noise here; warnings and errors still show.
 Runtime.install({ logger: new DefaultLogger('WARN') });

@@ -4,28 +4,16 @@
 // The same check on a Dockerfile that leaves runtime files out must fail.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { PROJECT_ROOT, stopProcess } from '../../workers/dev-server.js';
+import { PROJECT_ROOT, freePort, stopProcess } from '../../workers/dev-server.js';
 import { execForm, lastInstruction, layOutImage, parseDockerfile, type LaidOutStage } from '../helpers/dockerfile.js';
 import { scratchConfig, startTemporal } from '../helpers/temporal.js';
 
 const DOCKERFILE = readFileSync(join(PROJECT_ROOT, 'Dockerfile'), 'utf8');
-
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => done(port));
-    });
-  });
-}
 
 /** The container's command with plain node (the image's `node`), its ENV, and the test's server and scratch folders. */
 function imageCommand(argv: string[]): [string, string[]] {

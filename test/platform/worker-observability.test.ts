@@ -6,7 +6,6 @@
 // backfill → month → activity, with the month on the activity's span.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Client } from '@temporalio/client';
 import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
@@ -19,21 +18,11 @@ import { startWorkerChild, type WorkerChild } from '../../workers/worker-process
 import { clientInterceptors, startTracing } from '../../workers/telemetry.js';
 import { SPAN_ATTRIBUTES } from '../../workers/span-attributes.js';
 import { FIXTURE_DIR, scratchConfig, startTemporal, withWorker } from '../helpers/temporal.js';
+import { freePort } from '../../workers/dev-server.js';
 
 const FROM = '2023-01';
 const TO = '2023-06';
 const MONTHS = monthRange(FROM, TO).length;
-
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => done(port));
-    });
-  });
-}
 
 /** Sum of a metric's samples whose labels include every one of `labels`. */
 function metricValue(text: string, name: string, labels: Record<string, string> = {}): number | null {

@@ -11,12 +11,11 @@ import { Client, Connection } from '@temporalio/client';
 import { loadConfig } from '../../lib/config.js';
 import { monthSchema } from '../../lib/months.js';
 import { workflowIds } from '../../lib/temporal.js';
-import { startDevServer } from '../../workers/dev-server.js';
+import { freePort, startDevServer } from '../../workers/dev-server.js';
 import { historicalInferenceWorkflow } from '../../workflows/index.js';
 import { startWorkerChild } from '../../workers/worker-process.js';
 import { processCpuSeconds } from './cpu-sampler.js';
 import { addHistory, emptyTiming } from './history-timing.js';
-import { freePort } from './run.js';
 
 const { values } = parseArgs({
   options: {

@@ -2,14 +2,13 @@
 // (so its peak resident memory can be read), then phase 1, phase 2 and monitoring as the demo runs them. Everything it
 // started is stopped at the end, also when a stage fails.
 import { mkdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig } from '../../lib/config.js';
 import { LIFECYCLE_WORKFLOW_ID, workflowIds } from '../../lib/temporal.js';
 import { generateSources } from '../../core/generator/index.js';
-import { startDevServer, type DevServer } from '../../workers/dev-server.js';
+import { freePort, startDevServer, type DevServer } from '../../workers/dev-server.js';
 import { backfillWorkflow, historicalInferenceWorkflow, modelLifecycleWorkflow, monitoringWorkflow } from '../../workflows/index.js';
 import { addHistory, emptyActivityTiming, emptyTiming, idleMs, type HistoryTiming } from './history-timing.js';
 import { runFloor, type FloorResult } from './floor.js';
@@ -75,18 +74,6 @@ export interface BenchResult {
 }
 
 const round = (value: number, digits = 2) => Number(value.toFixed(digits));
-
-export async function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => done(port));
-    });
-  });
-}
 
 export async function runBench(options: BenchOptions, log: (line: string) => void = console.log): Promise<BenchResult> {
   const t0 = Date.now();

@@ -9,7 +9,6 @@
 // make (tools/bench/serve-gc-watch.ts, preloaded into the server).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,7 +17,7 @@ import autocannon from 'autocannon';
 import { z } from 'zod';
 import { loadConfig } from '../../lib/config.js';
 import { monthSchema } from '../../lib/months.js';
-import { PROJECT_ROOT, stopProcess } from '../../workers/dev-server.js';
+import { PROJECT_ROOT, freePort, stopProcess } from '../../workers/dev-server.js';
 import { processCpuSeconds } from './cpu-sampler.js';
 import { readRegistry } from '../../core/models/registry.js';
 import { rawApplications, SAMPLE_SOURCES_DIR } from './sample-applications.js';
@@ -69,16 +68,6 @@ export interface ServeBenchResult {
   /** With --gc-report: what GC pauses did to this level's requests. */
   gc: GcImpact | null;
   machine: { cpus: number; loadAverage1m: number };
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 /** tools/bench/sample-models.ts's trainSampleModels in a child process: the client's heap stays the client's. */

@@ -9,10 +9,9 @@ import { workerTracingOptions } from '../../workers/telemetry.js';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { z } from 'zod';
-import { startDevServer } from '../../workers/dev-server.js';
+import { freePort, startDevServer } from '../../workers/dev-server.js';
 import { cachedWorkflowBundle } from '../../workers/workflow-bundle.js';
 import { WORKFLOWS_PATH } from '../../workers/worker.js';
-import { freePort } from './run.js';
 
 const options = z
   .object({ runs: z.coerce.number().int().min(1).max(1000).default(96), rounds: z.coerce.number().int().min(1).max(20).default(3) })
