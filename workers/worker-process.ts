@@ -51,6 +51,7 @@ export async function startWorkerChild(options: StartWorkerChildOptions): Promis
       DATAMART_DIR: config.DATAMART_DIR,
       MODEL_BANK_DIR: config.MODEL_BANK_DIR,
       REPORTS_DIR: config.REPORTS_DIR,
+      MAX_QUARANTINE_SHARE: String(config.MAX_QUARANTINE_SHARE),
       ...(config.WORKER_MAX_CONCURRENT_ACTIVITIES ? { WORKER_MAX_CONCURRENT_ACTIVITIES: String(config.WORKER_MAX_CONCURRENT_ACTIVITIES) } : {}),
       ...(options.extraEnv ?? {}),
     },
