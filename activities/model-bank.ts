@@ -2,7 +2,7 @@
 // decision also appended to gold/governance/promotions.parquet with its evidence when the caller names the decision.
 import { z } from 'zod';
 import type { Config } from '../lib/config.js';
-import { modelIdSchema, PROMOTION_ACTIONS, type PromotionDecision, type Registry } from '../lib/contracts.js';
+import { modelIdSchema, PROMOTION_ACTIONS, promotionEvidenceSchema, type PromotionDecision, type Registry } from '../lib/contracts.js';
 import { PromotionRefused } from '../lib/errors.js';
 import { challengersOf, wasRolledBack } from '../lib/model-registry.js';
 import { listRegisteredModels, readMetadata } from '../core/models/bank.js';
@@ -16,16 +16,6 @@ import { adaptActivity } from './failures.js';
 
 /** minAuc: an explicit override; by default the gate reads PROMOTION_MIN_AUC from the worker's configuration. */
 const gateInput = z.object({ modelId: modelIdSchema, minAuc: z.number().min(0).max(1).optional() });
-const evidenceSchema = z.object({
-  months_compared: z.string().nullable(),
-  n_rows: z.number().int().nonnegative().nullable(),
-  candidate_auc: z.number().nullable(),
-  production_auc: z.number().nullable(),
-  auc_diff: z.number().nullable(),
-  auc_diff_low: z.number().nullable(),
-  auc_diff_high: z.number().nullable(),
-  p_value: z.number().nullable(),
-});
 /**
  * The decision to log beside the registry change: when it was taken (the workflow's clock, so that a retried activity
  * logs it once), by whom, and the gate's evidence. Without it the registry changes and nothing is logged (test setups).
@@ -35,7 +25,7 @@ const decisionInput = z.object({
   decidedBy: z.string().min(1),
   action: z.enum(PROMOTION_ACTIONS).optional(),
   productionModelId: z.string().nullable().optional(),
-  evidence: evidenceSchema.optional(),
+  evidence: promotionEvidenceSchema.optional(),
 });
 /** An operator's promotion: the gate applies again to a model once rolled back or rejected, unless `force`. */
 const operatorInput = z.object({ by: z.string().min(1), force: z.boolean().default(false) });

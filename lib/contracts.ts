@@ -236,17 +236,8 @@ export type GovernanceDecision = z.infer<typeof governanceDecisionSchema>;
 export const PROMOTION_ACTIONS = ['promote', 'reject', 'rollback', 'keep'] as const;
 export type PromotionAction = (typeof PROMOTION_ACTIONS)[number];
 
-/**
- * One row of gold/governance/promotions.parquet (SPEC §4b): every gate, governance and operator decision about the
- * production model, with the paired evidence it rests on (NULL where no fair comparison existed).
- */
-export const promotionDecisionSchema = z.object({
-  decided_at: z.string(),
-  /** `gate`, `governance`, or the operator's name. */
-  decided_by: z.string().min(1),
-  action: z.enum(PROMOTION_ACTIONS),
-  candidate_model_id: z.string().nullable(),
-  production_model_id: z.string().nullable(),
+/** The paired evidence a promotion decision rests on (DeLong on the same rows; NULL where no fair comparison existed). */
+export const promotionEvidenceSchema = z.object({
   /** `2024-05..2024-06`; NULL when no month was out of sample for both models. */
   months_compared: z.string().nullable(),
   n_rows: z.number().int().nonnegative().nullable(),
@@ -256,6 +247,20 @@ export const promotionDecisionSchema = z.object({
   auc_diff_low: z.number().nullable(),
   auc_diff_high: z.number().nullable(),
   p_value: z.number().nullable(),
+});
+
+/**
+ * One row of gold/governance/promotions.parquet (SPEC §4b): every gate, governance and operator decision about the
+ * production model, with the paired evidence it rests on.
+ */
+export const promotionDecisionSchema = z.object({
+  decided_at: z.string(),
+  /** `gate`, `governance`, or the operator's name. */
+  decided_by: z.string().min(1),
+  action: z.enum(PROMOTION_ACTIONS),
+  candidate_model_id: z.string().nullable(),
+  production_model_id: z.string().nullable(),
+  ...promotionEvidenceSchema.shape,
   reason: z.string(),
 });
 export type PromotionDecision = z.infer<typeof promotionDecisionSchema>;
