@@ -293,6 +293,19 @@ export async function queryValue<T = unknown>(db: DuckDBConnection, sql: string)
 export type ParquetCompression = 'zstd' | 'lz4_raw';
 
 /**
+ * The SELECT of an append-only log rewritten whole: the rows of `existingFile` in their order, then `newRowSelect`'s,
+ * over `columns` (or `newRowSelect` alone when there is no file yet). Written with writeParquetAtomic, the log is
+ * never seen half-appended.
+ */
+export function appendedLogSelect(existingFile: string | null, columns: readonly string[], newRowSelect: string): string {
+  if (existingFile === null) return newRowSelect;
+  return `SELECT ${columns.join(', ')} FROM (
+       SELECT *, 0 AS part FROM read_parquet(${sqlString(existingFile)}, file_row_number = true)
+       UNION ALL BY NAME SELECT *, 1 AS part, 0::BIGINT AS file_row_number FROM (${newRowSelect})
+     ) ORDER BY part, file_row_number`;
+}
+
+/**
  * Writes the result of `selectSql` to `destination` as one Parquet file, atomically: DuckDB writes a temporary
  * file beside it, which is renamed over the destination only once complete. Returns the row count.
  */

@@ -6,7 +6,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { stat } from 'node:fs/promises';
 import { datamart } from '../../lib/layout.js';
 import { promotionDecisionSchema, type PromotionDecision } from '../../lib/contracts.js';
-import { queryRows, sqlString, withDuckDB, writeParquetAtomic } from '../duckdb.js';
+import { appendedLogSelect, queryRows, sqlString, withDuckDB, writeParquetAtomic } from '../duckdb.js';
 
 const COLUMN_TYPES: Record<keyof PromotionDecision, 'VARCHAR' | 'DOUBLE' | 'BIGINT'> = {
   decided_at: 'VARCHAR',
@@ -76,14 +76,7 @@ export function appendPromotionDecision(datamartDir: string, decision: Promotion
       const existing = await readRows(db, path);
       if (existing.some((row) => sameDecision(row, valid))) return existing.length;
       const newRow = `SELECT ${PROMOTION_COLUMNS.map((column) => `${literal(valid[column], COLUMN_TYPES[column])} AS ${column}`).join(', ')}`;
-      const select =
-        existing.length > 0
-          ? `SELECT ${PROMOTION_COLUMNS.join(', ')} FROM (
-               SELECT *, 0 AS part FROM read_parquet(${sqlString(path)}, file_row_number = true)
-               UNION ALL BY NAME SELECT *, 1 AS part, 0::BIGINT AS file_row_number FROM (${newRow})
-             ) ORDER BY part, file_row_number`
-          : newRow;
-      return writeParquetAtomic(db, select, path);
+      return writeParquetAtomic(db, appendedLogSelect(existing.length > 0 ? path : null, PROMOTION_COLUMNS, newRow), path);
     }),
   );
 }

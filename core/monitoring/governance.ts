@@ -18,7 +18,7 @@ import { readMetadata } from '../models/metadata.js';
 import { readRegistry } from '../models/registry.js';
 import { dataFindingsOf, freshnessFinding, sourceFindings, type DataQualityThresholds } from './data-quality.js';
 import { calibrationFindingsOf, estimatedPerformanceFindingsOf, type EstimationThresholds } from './estimated-findings.js';
-import { queryRows, sqlString, withDuckDB, writeParquetAtomic } from '../duckdb.js';
+import { appendedLogSelect, queryRows, sqlString, withDuckDB, writeParquetAtomic } from '../duckdb.js';
 import { findingsOf, type Thresholds } from './status.js';
 import { readMonitoringTable } from './table.js';
 import { readOnlineSkewTable, skewFindingsOf, type SkewThresholds } from './online-skew.js';
@@ -56,13 +56,7 @@ export async function readDecisionLog(db: DuckDBConnection, path: string): Promi
 export async function appendDecision(db: DuckDBConnection, path: string, decision: GovernanceDecision): Promise<number> {
   const valid = governanceDecisionSchema.parse(decision);
   const newRow = `SELECT ${DECISION_COLUMNS.map((column) => `${sqlString(valid[column])}::VARCHAR AS ${column}`).join(', ')}`;
-  const select = (await fileExists(path))
-    ? `SELECT ${DECISION_COLUMNS.join(', ')} FROM (
-         SELECT *, 0 AS part FROM read_parquet(${sqlString(path)}, file_row_number = true)
-         UNION ALL BY NAME SELECT *, 1 AS part, 0::BIGINT AS file_row_number FROM (${newRow})
-       ) ORDER BY part, file_row_number`
-    : newRow;
-  return writeParquetAtomic(db, select, path);
+  return writeParquetAtomic(db, appendedLogSelect((await fileExists(path)) ? path : null, DECISION_COLUMNS, newRow), path);
 }
 
 /** Decision-log writers in this process, one at a time: read-old-then-rename must not interleave. */
