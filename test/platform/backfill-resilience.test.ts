@@ -227,7 +227,11 @@ test('npm run backfill waits through a server restart and exits 0; a worker SIGK
   const { code } = await npm.exited;
   const output = npm.output();
   assert.equal(code, 0, output.slice(-3000));
-  const result = JSON.parse(output.slice(output.indexOf('\n{') + 1)) as BackfillResult;
+  // The result as JSON, then the summary's last line: the model in production after the run.
+  const start = output.indexOf('\n{') + 1;
+  const end = output.indexOf('\n}\n', start) + 2;
+  const result = JSON.parse(output.slice(start, end)) as BackfillResult;
+  assert.match(output.slice(end), new RegExp(`production model after this run: ${result.training?.modelId}`));
 
   await t.test('the command exits 0 with the result after the server restart', () => {
     assert.deepEqual(result.failed, []);
