@@ -19,6 +19,20 @@ function orderByScore(scores: ArrayLike<number>, descending: boolean): number[] 
   return order.sort((a, b) => (descending ? scores[b] - scores[a] : scores[a] - scores[b]));
 }
 
+/** Ranks 1..n of `scores` in ascending order, ties sharing their mean rank (Mann–Whitney's mid-ranks). */
+export function midRanks(scores: ArrayLike<number>): Float64Array {
+  const order = orderByScore(scores, false);
+  const ranks = new Float64Array(scores.length);
+  for (let start = 0; start < order.length; ) {
+    let end = start;
+    while (end + 1 < order.length && scores[order[end + 1]] === scores[order[start]]) end++;
+    const rank = (start + end) / 2 + 1;
+    for (let k = start; k <= end; k++) ranks[order[k]] = rank;
+    start = end + 1;
+  }
+  return ranks;
+}
+
 /** Mann–Whitney AUC: the probability that a random positive scores above a random negative; null with one class. */
 export function auc(scores: ArrayLike<number>, labels: ArrayLike<number>): number | null {
   checkLengths(scores, labels);

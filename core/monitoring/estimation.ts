@@ -6,6 +6,7 @@
 // What CBPE cannot see: a change of P(default | features) that leaves the probabilities as they were (pure concept
 // drift); it assumes calibration, which is why the calibration test (calibration.ts) runs beside it.
 import { Rng } from '../generator/random.js';
+import { midRanks } from '../ranking-metrics.js';
 
 export interface EstimatedPerformance {
   /** AUC of the expected ROC curve; NULL when the probabilities are all 0 or all 1 (one class expected). */
@@ -70,20 +71,6 @@ export function expectedAuc(probabilities: ArrayLike<number>): number | null {
     start = end;
   }
   return area;
-}
-
-/** Mid-ranks (1-based, ties share their mean rank) of the scores in ascending order: Mann–Whitney's ranks. */
-function midRanks(scores: ArrayLike<number>): Float64Array {
-  const order = descendingOrder(scores).reverse();
-  const ranks = new Float64Array(scores.length);
-  for (let start = 0; start < order.length; ) {
-    let end = start;
-    while (end + 1 < order.length && scores[order[end + 1]] === scores[order[start]]) end++;
-    const rank = (start + end) / 2 + 1;
-    for (let k = start; k <= end; k++) ranks[order[k]] = rank;
-    start = end + 1;
-  }
-  return ranks;
 }
 
 /** Linear-interpolated quantile of sorted values (numpy's default). */

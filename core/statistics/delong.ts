@@ -1,6 +1,7 @@
 // DeLong's test for two correlated AUCs measured on the same rows (DeLong, DeLong & Clarke-Pearson 1988), computed
 // with the midrank algorithm of Sun & Xu (2014): O(n log n) instead of comparing every positive with every negative.
 // The AUCs are Mann–Whitney's with ties counting one half, so they equal ranking-metrics' auc() on the same rows.
+import { midRanks } from '../ranking-metrics.js';
 
 export interface PairedAucTest {
   /** Rows compared, and how many of them are positives (label 1) and negatives. */
@@ -23,29 +24,15 @@ export interface PairedAucTest {
 /** The 97.5% quantile of the standard normal distribution. */
 export const Z_975 = 1.959963984540054;
 
-/** Ranks 1..n of `values`, ties sharing their mean rank. */
-function midranks(values: readonly number[]): Float64Array {
-  const order = Array.from({ length: values.length }, (_, i) => i).sort((a, b) => values[a] - values[b]);
-  const ranks = new Float64Array(values.length);
-  for (let start = 0; start < order.length; ) {
-    let end = start;
-    while (end + 1 < order.length && values[order[end + 1]] === values[order[start]]) end++;
-    const rank = (start + end) / 2 + 1;
-    for (let k = start; k <= end; k++) ranks[order[k]] = rank;
-    start = end + 1;
-  }
-  return ranks;
-}
-
 /** AUC of one score and its structural components: V10 per positive, V01 per negative. */
 function structuralComponents(scores: ArrayLike<number>, positiveRows: number[], negativeRows: number[]) {
   const m = positiveRows.length;
   const n = negativeRows.length;
   const positiveScores = positiveRows.map((row) => scores[row]);
   const negativeScores = negativeRows.map((row) => scores[row]);
-  const withinPositives = midranks(positiveScores);
-  const withinNegatives = midranks(negativeScores);
-  const overall = midranks([...positiveScores, ...negativeScores]);
+  const withinPositives = midRanks(positiveScores);
+  const withinNegatives = midRanks(negativeScores);
+  const overall = midRanks([...positiveScores, ...negativeScores]);
   // A positive's component: the share of negatives it outranks (ties ½); a negative's: the share of positives above it.
   const v10 = Array.from({ length: m }, (_, i) => (overall[i] - withinPositives[i]) / n);
   const v01 = Array.from({ length: n }, (_, j) => 1 - (overall[m + j] - withinNegatives[j]) / m);
