@@ -20,6 +20,7 @@ import type { BackfillInput } from '../../lib/workflow-inputs.js';
 import { goldTableHash } from '../helpers/gold.js';
 import { changeOneLedgerRow, copySources, editLedger } from '../helpers/sources.js';
 import { FIXTURE_DIR, scratchConfig, startTemporal, withWorker } from '../helpers/temporal.js';
+import { waitUntil } from '../helpers/wait.js';
 
 const FROM = '2023-01';
 const TO = '2023-12';
@@ -124,8 +125,13 @@ test("a running backfill names the months it still owes to another backfill's tr
       taskQueue: config.TEMPORAL_TASK_QUEUE,
       args: [{ from: FROM, to: TO, trainAt: TRAIN_AT, sourceDir }],
     });
-    // Right after the start the wide run is still planning (staging twelve months of sources): it owes its months.
-    const owed = (await asActivityOf('backfill-narrow').run(monthsOwedByOtherBackfills, { upTo: '2023-02' })) as string[];
+    // While the wide run plans and runs its months it owes them. Visibility lists a new run a moment after its start,
+    // so the narrow run's question is asked until the wide run is seen.
+    const askNarrow = async () => (await asActivityOf('backfill-narrow').run(monthsOwedByOtherBackfills, { upTo: '2023-02' })) as string[];
+    const owed = await waitUntil('the wide backfill to owe months up to 2023-02', async () => {
+      const months = await askNarrow();
+      return months.length > 0 && months;
+    }, { timeoutMs: 20_000 });
     assert.ok(owed.length > 0 && owed.every((month) => month === '2023-01' || month === '2023-02'), `owed: ${owed}`);
     assert.deepEqual(await asActivityOf(wide.workflowId).run(monthsOwedByOtherBackfills, { upTo: TO }), [], 'a run owes nothing to itself');
     const result = await wide.result();
