@@ -12,7 +12,7 @@ import { addMonths, monthSchema, type Month } from '../../lib/months.js';
 import { prepareFileAtomic } from '../fs-atomic.js';
 import { temporaryPathFor } from '../temp-files.js';
 import { CLICKSTREAM_LOOKBACK } from '../../lib/temporal.js';
-import { canonicalJson, sha256Hex } from '../models/hashing.js';
+import { canonicalJson, sha256Hex } from '../hashing.js';
 import { incompleteSliceSchema } from '../../lib/completeness.js';
 import { MissingLineage } from '../../lib/errors.js';
 

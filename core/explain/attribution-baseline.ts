@@ -4,7 +4,7 @@
 import type { AttributionBaseline } from '../../lib/contracts.js';
 import type { Booster } from '../xgboost/booster.js';
 import type { DenseMatrix } from '../xgboost/matrix.js';
-import type { Preprocessor } from '../models/preprocessor.js';
+import type { Preprocessor } from '../features/preprocessor.js';
 import { explainMatrixSync, type Explanations } from './contributions.js';
 
 /**

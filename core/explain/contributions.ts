@@ -5,7 +5,7 @@ import { setImmediate } from 'node:timers/promises';
 import { reasonStatement } from '../../lib/reason-codes.js';
 import type { Booster } from '../xgboost/booster.js';
 import type { DenseMatrix } from '../xgboost/matrix.js';
-import type { FeatureRow, Preprocessor } from '../models/preprocessor.js';
+import type { FeatureRow, Preprocessor } from '../features/preprocessor.js';
 
 /** Reasons an explanation names: the raw features pushing the risk up most. */
 export const REASON_COUNT = 4;

@@ -5,7 +5,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { lineageNames, lineageOf, readLineage, writeWithLineage, type Lineage } from '../datamart/lineage.js';
 import { sqlString, writeParquetAtomic } from '../duckdb.js';
-import { sha256File } from '../models/hashing.js';
+import { sha256File } from '../hashing.js';
 import type { ModelMetadata } from '../../lib/contracts.js';
 import { snapshotDate, type Month } from '../../lib/months.js';
 import { REASON_COUNT, topReasons, type Explanations } from './contributions.js';

@@ -7,7 +7,7 @@ import {
 import { ledgerRows } from './ledger.js';
 import type { Scenario } from './options.js';
 import { CLICKSTREAM_FEATURES, POPULATION_SHIFT, SIGNAL_CLICKS, drawProfile } from './profile.js';
-import { Rng } from './random.js';
+import { Rng } from '../random.js';
 import { defaultProbability, driftedRiskScore, stableRiskScore } from './risk.js';
 import { csvField, historyAgeText, isoDate, loanListText, nameText, shortUsDate, ssnText } from './text.js';
 

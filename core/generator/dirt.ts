@@ -1,6 +1,6 @@
 // The real data set's dirt, reproduced at the shares measured on shared/fixtures/cs611-sample: placeholders,
 // trailing underscores, absurd outliers and '_' for missing. Each helper takes the clean text and may spoil it.
-import type { Rng } from './random.js';
+import type { Rng } from '../random.js';
 
 export const SSN_PLACEHOLDER = '#F%$D@*&8';
 export const OCCUPATION_PLACEHOLDER = '_______';

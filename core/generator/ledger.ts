@@ -3,7 +3,7 @@
 // a defaulter stops paying at installment 1..5 (so at least two installments are overdue at 6, dpd >= 59);
 // a payer may miss an installment now and then but always catches up the next month, never missing the 6th.
 import { addMonths, monthsBetween } from '../../lib/months.js';
-import type { Rng } from './random.js';
+import type { Rng } from '../random.js';
 import { floatText, isoDate } from './text.js';
 
 export const LEDGER_HEADER =

@@ -1,6 +1,6 @@
 // One synthetic customer's clean facts. A latent credit quality `q` (higher = safer) ties the features together
 // the way the real data set's are tied: income, rates, delays, credit mix and debt all lean with it.
-import type { Rng } from './random.js';
+import type { Rng } from '../random.js';
 
 export const OCCUPATIONS = [
   'Scientist', 'Teacher', 'Engineer', 'Entrepreneur', 'Developer', 'Lawyer', 'Media_Manager', 'Doctor',

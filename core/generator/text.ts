@@ -1,5 +1,5 @@
 // Text spellings of the real files: Python-style float text ('1000.0'), loan-type lists, history ages, dates.
-import type { Rng } from './random.js';
+import type { Rng } from '../random.js';
 
 /** A float as Python prints it: integers keep a '.0'. */
 export function floatText(value: number): string {

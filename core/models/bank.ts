@@ -7,15 +7,15 @@ import { attributionBaselineSchema, modelMetadataSchema, type ModelCalibration, 
 import { configVariablesSchema } from '../../lib/config.js';
 import { InvalidModelArtifact } from '../../lib/errors.js';
 import { modelBank, type ModelArtifact } from '../../lib/layout.js';
-import { baselineSchema } from '../monitoring/drift.js';
+import { baselineSchema } from '../statistics/drift.js';
 import { xgboostVersion } from '../xgboost/index.js';
 import { CANDIDATE_FILES, readCandidate } from './candidate.js';
-import { canonicalJson, sha256File, sha256Hex } from './hashing.js';
+import { canonicalJson, sha256File, sha256Hex } from '../hashing.js';
 import { publishDirectory } from '../fs-atomic.js';
 import { readMetadata } from './metadata.js';
 
 export { readMetadata };
-import { preprocessorSchema, rawFeatureNames, type Preprocessor } from './preprocessor.js';
+import { preprocessorSchema, rawFeatureNames, type Preprocessor } from '../features/preprocessor.js';
 import { readRegistry, recordEvent } from './registry.js';
 import type { CandidateSummary, Params, TrainingSetSummary } from '../../lib/model-summaries.js';
 

@@ -14,7 +14,7 @@ import { auc, defined } from './metrics.js';
 import type { LabelledMatrix, Split } from './training-set.js';
 import type { Params } from '../../lib/model-summaries.js';
 import type { AttributionBaseline } from '../../lib/contracts.js';
-import type { Preprocessor } from './preprocessor.js';
+import type { Preprocessor } from '../features/preprocessor.js';
 import { attributionBaselineOf } from '../explain/attribution-baseline.js';
 
 export interface CandidateFitInput {

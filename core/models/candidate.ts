@@ -5,17 +5,17 @@
 import { access, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ModelFamily } from '../../lib/contracts.js';
-import { computeBaseline } from '../monitoring/drift.js';
-import { hosmerLemeshow, riskGroups } from '../monitoring/calibration.js';
+import { computeBaseline } from '../statistics/drift.js';
+import { hosmerLemeshow, riskGroups } from '../statistics/calibration.js';
 import type { OotCalibration } from '../../lib/contracts.js';
 import type { CandidateFitProgress } from './candidate-fit.js';
 import { fitCandidateOnThread } from './candidate-fit-thread.js';
 import { familyPlan, type FamilyPlan } from './families.js';
-import { canonicalJson, sha256Hex } from './hashing.js';
+import { canonicalJson, sha256Hex } from '../hashing.js';
 import { publishDirectory } from '../fs-atomic.js';
 import { ByteBudget } from '../byte-budget.js';
 import { auc, defined, gini, ks, maxF1Threshold, thresholdMetrics } from './metrics.js';
-import { imputeInPlace, withMissingPolicy, type Preprocessor } from './preprocessor.js';
+import { imputeInPlace, withMissingPolicy, type Preprocessor } from '../features/preprocessor.js';
 import { loadTrainingSet, SPLITS, trainingMatrixBytes, type LabelledMatrix, type Split } from './training-set.js';
 import { candidateSummarySchema, type CandidateSummary, type Params, type TrainingSetSummary } from '../../lib/model-summaries.js';
 

@@ -6,7 +6,7 @@ import { datamart, partitionFile, partitionMonthOf } from '../../lib/layout.js';
 import { compareMonths, type Month } from '../../lib/months.js';
 import { InvalidSourceData } from '../../lib/errors.js';
 import { doubleVectorView, queryRows, sqlIdent, sqlString, withDuckDB } from '../duckdb.js';
-import { KEY_COLUMNS, type FeatureColumn, type FeatureRow, type FeatureTable } from './preprocessor.js';
+import { KEY_COLUMNS, type FeatureColumn, type FeatureRow, type FeatureTable } from '../features/preprocessor.js';
 
 const NUMERIC_TYPE = /^(DOUBLE|FLOAT|REAL|DECIMAL.*|HUGEINT|U?BIGINT|U?INTEGER|U?SMALLINT|U?TINYINT|BOOLEAN)$/;
 

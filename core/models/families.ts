@@ -2,7 +2,7 @@
 // treats missing values. Class imbalance is handled by scale_pos_weight (negatives / positives), then undone on the
 // probability scale by calibration.ts so that scores stay default probabilities.
 import type { ModelFamily } from '../../lib/contracts.js';
-import type { Preprocessor } from './preprocessor.js';
+import type { Preprocessor } from '../features/preprocessor.js';
 import type { Params } from '../../lib/model-summaries.js';
 
 export interface FamilyPlan {

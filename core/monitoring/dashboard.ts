@@ -7,10 +7,10 @@ import { MONTH_WINDOWS, type MonitoringRow, type MonthWindow, type OnlineSkewRow
 import { addMonths, monthOf } from '../../lib/months.js';
 import type { Month } from '../../lib/months.js';
 import type { Confusion, CurvePoint } from './metrics.js';
-import type { NumericBins } from './drift.js';
+import type { NumericBins } from '../statistics/drift.js';
 import type { Thresholds } from './status.js';
 import { skewLevel, type SkewLevel, type SkewThresholds } from './online-skew.js';
-import type { CalibrationGroup } from './calibration.js';
+import type { CalibrationGroup } from '../statistics/calibration.js';
 import { describeBacktest, type EstimationBacktest } from './estimated-findings.js';
 
 export const FONT_DIR = '/usr/share/fonts/truetype/dejavu';

@@ -5,7 +5,7 @@
 // drawn from the probabilities (a seeded parametric bootstrap) and the AUC of each draw is taken.
 // What CBPE cannot see: a change of P(default | features) that leaves the probabilities as they were (pure concept
 // drift); it assumes calibration, which is why the calibration test (calibration.ts) runs beside it.
-import { Rng } from '../generator/random.js';
+import { Rng } from '../random.js';
 import { midRanks } from '../ranking-metrics.js';
 
 export interface EstimatedPerformance {

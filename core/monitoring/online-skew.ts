@@ -14,7 +14,7 @@ import { compareMonths, monthOf, snapshotDate, type Month } from '../../lib/mont
 import { queryRows, readParquet, sqlString, withDuckDB, writeParquetAtomic } from '../duckdb.js';
 import { exists } from '../files.js';
 import { readMetadata } from '../models/metadata.js';
-import { numericProportions, psi } from './drift.js';
+import { numericProportions, psi } from '../statistics/drift.js';
 import { toNumber } from './inputs.js';
 import { sqlDouble } from './sql-literals.js';
 

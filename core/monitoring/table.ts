@@ -5,7 +5,7 @@ import { monitoringRowSchema, type ModelMetadata, type MonitoringRow, type Onlin
 import { datamart } from '../../lib/layout.js';
 import { snapshotDate, type Month } from '../../lib/months.js';
 import { queryRows, readParquet, sqlString, withDuckDB, writeParquetAtomic } from '../duckdb.js';
-import { stabilityIndex, type Bins } from './drift.js';
+import { stabilityIndex, type Bins } from '../statistics/drift.js';
 import { loadModelMetadata, predictionMonths, readMonthFeatureRows, readMonthScores, toNumber } from './inputs.js';
 import { compareWithBaseline, dataQualityThresholdsFrom, type DataQualityThresholds } from './data-quality.js';
 import type { Config } from '../../lib/config.js';
@@ -16,7 +16,7 @@ import { computeOnlineSkewRows, skewThresholdsFrom, writeOnlineSkewTable, type S
 import { stat } from 'node:fs/promises';
 import { estimatePerformance, seedOf } from './estimation.js';
 import { estimationThresholdsFrom, type EstimationThresholds } from './estimated-findings.js';
-import { hosmerLemeshow } from './calibration.js';
+import { hosmerLemeshow } from '../statistics/calibration.js';
 import { monthAttributionShift } from '../explain/attribution.js';
 
 export interface MonitoringSettings {

@@ -11,7 +11,7 @@ import { loadScoringModel, type ScoringModel } from './model-loader.js';
 import { scoreRows } from './score-rows.js';
 import { listPartitionMonths, loadLabelledRows, matureApplicationMonths, requireColumns, type LabelledData } from '../models/dataset.js';
 import { auc } from '../ranking-metrics.js';
-import { rawFeatureNames } from '../models/preprocessor.js';
+import { rawFeatureNames } from '../features/preprocessor.js';
 import { readRegistry } from '../models/registry.js';
 import { productionStaleness } from '../models/staleness.js';
 import { delongTest, type PairedAucTest } from '../statistics/delong.js';

@@ -9,7 +9,7 @@ import { fillVector, readParquet, sqlIdent, sqlString, vectorView, withDuckDB, w
 import { linkOrCopy } from '../fs-atomic.js';
 import { removeOrphanedTemporaries, temporaryPathFor } from '../temp-files.js';
 import { describeColumns, requireColumns } from '../models/dataset.js';
-import { encodeColumns, featureReadList, KEY_COLUMNS, rawFeatureNames, type FeatureColumnValues, type Preprocessor } from '../models/preprocessor.js';
+import { encodeColumns, featureReadList, KEY_COLUMNS, rawFeatureNames, type FeatureColumnValues, type Preprocessor } from '../features/preprocessor.js';
 import type { DenseMatrix } from '../xgboost/matrix.js';
 import { explainMatrix } from '../explain/contributions.js';
 import { explanationsLineage, writeExplanations } from '../explain/gold.js';

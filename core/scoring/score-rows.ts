@@ -1,6 +1,6 @@
 // Scoring feature-store rows with a loaded model: the model's preprocessor encodes them, onnxruntime scores them in
 // batches (bounded memory whatever the month's size).
-import { encodeRows, type FeatureRow } from '../models/preprocessor.js';
+import { encodeRows, type FeatureRow } from '../features/preprocessor.js';
 import type { ScoringModel } from './model-loader.js';
 
 export const SCORING_BATCH_ROWS = 8192;

@@ -16,7 +16,7 @@ import { ConfigError, type Config } from '../../lib/config.js';
 import { isLoopbackHost, keyMatches, parseApiKeyHashes, presentedKey } from './api-keys.js';
 import { predictedDefault, riskBand } from '../scoring/risk-bands.js';
 import { scoreMatrix } from '../scoring/score-rows.js';
-import { encodeRows, KEY_COLUMNS } from '../models/preprocessor.js';
+import { encodeRows, KEY_COLUMNS } from '../features/preprocessor.js';
 import { explainMatrix, missingMaskOfRows, topReasons } from '../explain/contributions.js';
 import { servingMetrics, type ServingMetrics } from './metrics.js';
 import { microBatcher } from './micro-batcher.js';

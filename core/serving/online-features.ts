@@ -19,7 +19,7 @@ import type { DateSpelling } from '../etl/date-spelling.js';
 import { CLICKSTREAM_LOOKBACK_MONTHS, featureSelectFrom } from '../etl/feature-store.js';
 import { cleanedSelect } from '../etl/silver.js';
 import { REQUIRED_COLUMNS } from '../etl/source-columns.js';
-import type { FeatureRow } from '../models/preprocessor.js';
+import type { FeatureRow } from '../features/preprocessor.js';
 import { packQuery, unpackRows, type PackedQuery } from './packed-rows.js';
 import { loanDateSpelling, recordMonth, RequestProblem, type RawApplication, type RawRecord } from './request.js';
 import type { MonthBounds } from './month-bounds.js';

@@ -131,6 +131,58 @@ test('every known violation still occurs (delete the entry once it is fixed)', (
   assert.deepEqual(stale, []);
 });
 
+/**
+ * The rooms of core/, top to bottom: a file imports its own room and those below it, never one above. The apps
+ * (console, serving) and the data generator read everything; monitoring judges scoring's output; scoring applies
+ * models; models are fitted with their explanations' baseline; explanations fold contributions onto the features;
+ * features encode and profile feature-store rows; datamart and etl build those rows; onnx, xgboost and statistics
+ * are the numeric engines; core's own files (duckdb, files, hashing, random, …) are the floor everyone stands on.
+ */
+const CORE_ROOMS = ['console', 'serving', 'generator', 'monitoring', 'scoring', 'models', 'explain', 'features', 'datamart', 'etl', 'onnx', 'xgboost', 'statistics', 'types', ''];
+
+/** The room of a core/ file: its folder under core/, or '' for a file directly in core/. */
+const coreRoom = (file: string) => (file.split('/').length > 2 ? file.split('/')[1] : '');
+
+/** The imports of core files that point to a room above their own, as 'file -> target'. */
+function coreUpArrows(imports: Import[]): string[] {
+  const arrows: string[] = [];
+  for (const { file, specifier } of imports) {
+    if (!specifier.startsWith('.')) continue;
+    const target = resolveRelative(file, specifier);
+    if (!target.startsWith('core/')) continue;
+    const [from, to] = [CORE_ROOMS.indexOf(coreRoom(file)), CORE_ROOMS.indexOf(coreRoom(target))];
+    if (from < 0 || to < 0 || to < from) arrows.push(`${file} -> ${target}`);
+  }
+  return arrows;
+}
+
+/** Up-arrows inside core/ being removed on another branch; one that no longer occurs fails, so it gets deleted. */
+const KNOWN_CORE_UP_ARROWS = new Set<string>([
+  'core/etl/bronze.ts -> core/datamart/lineage.ts',
+  'core/etl/bronze.ts -> core/datamart/completeness.ts',
+  'core/etl/staging.ts -> core/datamart/lineage.ts',
+  'core/etl/source-errors.ts -> core/datamart/lineage.ts',
+  'core/etl/silver.ts -> core/datamart/lineage.ts',
+  'core/etl/label-store.ts -> core/datamart/lineage.ts',
+  'core/etl/label-store.ts -> core/datamart/completeness.ts',
+  'core/etl/feature-store.ts -> core/datamart/completeness.ts',
+  'core/etl/feature-store.ts -> core/datamart/lineage.ts',
+]);
+
+test(`inside core/, rooms import only downwards: ${CORE_ROOMS.map((room) => room || '(core/*.ts)').join(' → ')}`, () => {
+  const found = tsFiles('core').flatMap((file) => coreUpArrows(importsOf(file)));
+  const unexpected = found.filter((arrow) => !KNOWN_CORE_UP_ARROWS.has(arrow));
+  assert.deepEqual(unexpected, [], `up-arrows inside core/ (a new room belongs in CORE_ROOMS):\n${unexpected.join('\n')}`);
+  const stale = [...KNOWN_CORE_UP_ARROWS].filter((arrow) => !found.includes(arrow));
+  assert.deepEqual(stale, [], 'known up-arrows that no longer occur: delete them');
+});
+
+test('the core room check finds an arrow up and lets one down pass', () => {
+  const text = ["import { readRegistry } from '../models/registry.js';", "import { psi } from '../statistics/drift.js';", "import { withDuckDB } from '../duckdb.js';"].join('\n');
+  assert.deepEqual(coreUpArrows(importsOf('core/explain/made-up.ts', text)), ['core/explain/made-up.ts -> core/models/registry.ts']);
+  assert.deepEqual(coreUpArrows(importsOf('core/made-up.ts', "import { psi } from './statistics/drift.js';")), ['core/made-up.ts -> core/statistics/drift.ts']);
+});
+
 test('Node modules, core/, activity values and other packages are violations; types and lib/ are not', () => {
   // The checker on a made-up workflow file, so that a checker that finds nothing cannot pass silently.
   const text = [

@@ -20,7 +20,7 @@ import { readEncodedMonth, scoreMonth } from '../../core/scoring/score-month.js'
 import { startScoringServer, type ScoredApplication, type ScoringServer } from '../../core/serving/app.js';
 import { encodedToRaw, REASON_COUNT } from '../../core/explain/contributions.js';
 import { EXPLANATION_COLUMNS } from '../../core/explain/gold.js';
-import { explainApplication } from '../../core/explain/application.js';
+import { explainApplication } from '../../core/scoring/application-explanation.js';
 import { attributionShift } from '../../core/explain/attribution.js';
 import { computeMonitoringTable, monitoringSettings } from '../../core/monitoring/table.js';
 import { dashboardData } from '../../core/monitoring/report.js';

@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { numericBins, stabilityIndex } from '../../core/monitoring/drift.js';
+import { numericBins, stabilityIndex } from '../../core/statistics/drift.js';
 import { generateSources, type Scenario } from '../../core/generator/index.js';
 import { applications, auc, fitLogistic, labelsFromLedger, type Application } from './helpers.js';
 

@@ -2,7 +2,7 @@
 // for odd and even lengths, ties, negative values and signed zeros, small and large columns.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fitPreprocessor } from '../../core/models/preprocessor.js';
+import { fitPreprocessor } from '../../core/features/preprocessor.js';
 
 function sortedMedian(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);

@@ -2,7 +2,7 @@
 // Builds 25 months × 12,500 scored loans (with labels and 30 features) in a temporary datamart, then times
 // computeMonitoring and renderDashboard. Not a test (no assertions): prints the figures.
 import { rm } from 'node:fs/promises';
-import { computeBaseline } from '../../core/monitoring/drift.js';
+import { computeBaseline } from '../../core/statistics/drift.js';
 import { withDuckDB, writeParquetAtomic, sqlString } from '../../core/duckdb.js';
 import { computeMonitoringTable, monitoringSettings } from '../../core/monitoring/table.js';
 import { renderDashboardFiles } from '../../core/monitoring/report.js';

@@ -3,7 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { withDuckDB, writeParquetAtomic } from '../../core/duckdb.js';
-import { compareWithBaseline, dataFindingsOf, dataProfile, dataQualityThresholdsFrom, sourceFindings } from '../../core/monitoring/data-quality.js';
+import { compareWithBaseline, dataFindingsOf, dataQualityThresholdsFrom, sourceFindings } from '../../core/monitoring/data-quality.js';
+import { dataProfile } from '../../core/features/profile.js';
 import { loadConfig } from '../../lib/config.js';
 import type { MonitoringRow } from '../../lib/contracts.js';
 import { datamart, partitionFile } from '../../lib/layout.js';

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { estimatePerformance, expectedAuc, seedOf } from '../../core/monitoring/estimation.js';
-import { chiSquareSurvival, hosmerLemeshow, riskGroups } from '../../core/monitoring/calibration.js';
+import { chiSquareSurvival, hosmerLemeshow, riskGroups } from '../../core/statistics/calibration.js';
 import { auc } from '../../core/ranking-metrics.js';
 import { runOracle, seeded } from './fixtures.js';
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { withDuckDB, writeParquetAtomic, sqlString } from '../../core/duckdb.js';
-import { computeBaseline } from '../../core/monitoring/drift.js';
+import { computeBaseline } from '../../core/statistics/drift.js';
 import type { ModelMetadata } from '../../lib/contracts.js';
 import { datamart, modelBank, partitionFile } from '../../lib/layout.js';
 import { addMonths, snapshotDate, type Month } from '../../lib/months.js';

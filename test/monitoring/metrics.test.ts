@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { performanceMetrics, thresholdCurve } from '../../core/monitoring/metrics.js';
 import { auc as aucMannWhitney, ks } from '../../core/ranking-metrics.js';
-import { psi, stabilityIndex, numericBins } from '../../core/monitoring/drift.js';
+import { psi, stabilityIndex, numericBins } from '../../core/statistics/drift.js';
 import { computeMonitoringTable, monitoringSettings } from '../../core/monitoring/table.js';
 import { loadConfig } from '../../lib/config.js';
 import { FEATURES, makeLoans, makeTempDir, metadataFor, runOracle, seeded, writeMetadata, writeMonth } from './fixtures.js';

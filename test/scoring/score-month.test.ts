@@ -13,7 +13,7 @@ import { datamart, modelBank, partitionFile } from '../../lib/layout.js';
 import { queryRows, readParquet, withDuckDB, writeParquetAtomic } from '../../core/duckdb.js';
 import { loadVerifiedModel, registerModel } from '../../core/models/bank.js';
 import { trainCandidate } from '../../core/models/candidate.js';
-import { encodeRows } from '../../core/models/preprocessor.js';
+import { encodeRows } from '../../core/features/preprocessor.js';
 import { buildTrainingSet } from '../../core/models/training-set.js';
 import { cachedSessionCount, releaseScoringSessions } from '../../core/scoring/model-loader.js';
 import { readEncodedMonth, scoreMonth } from '../../core/scoring/score-month.js';

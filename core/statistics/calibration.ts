@@ -1,5 +1,5 @@
 // Calibration: does a 20% probability mean that 20% of those loans default? Pricing and provisioning rest on it, and so
-// does performance estimation (estimation.ts), which reads the probabilities as default rates. Hosmer–Lemeshow over
+// does performance estimation (monitoring/estimation.ts), which reads the probabilities as default rates. Hosmer–Lemeshow over
 // risk groups (the month's probability deciles) with its chi-square p-value, and the reliability curve (mean probability
 // against observed default rate per group) that the model's metadata keeps for its OOT months.
 import jstat from 'jstat';

@@ -6,12 +6,12 @@ import { datamart, partitionFile } from '../../lib/layout.js';
 import { reasonStatement } from '../../lib/reason-codes.js';
 import { queryRows, readParquet, sqlString, withDuckDB } from '../duckdb.js';
 import { exists } from '../files.js';
-import { encodeRows, type FeatureRow } from '../models/preprocessor.js';
+import { encodeRows, type FeatureRow } from '../features/preprocessor.js';
 import { readRegistry } from '../models/registry.js';
-import { loadScoringModel } from '../scoring/model-loader.js';
-import { predictedDefault, riskBand } from '../scoring/risk-bands.js';
-import { scoreMatrix } from '../scoring/score-rows.js';
-import { contributionsOf, explainMatrix, missingMaskOfRows, REASON_COUNT, topReasons, type Reason } from './contributions.js';
+import { loadScoringModel } from './model-loader.js';
+import { predictedDefault, riskBand } from './risk-bands.js';
+import { scoreMatrix } from './score-rows.js';
+import { contributionsOf, explainMatrix, missingMaskOfRows, REASON_COUNT, topReasons, type Reason } from '../explain/contributions.js';
 
 export interface ApplicationExplanation {
   loan_id: string;

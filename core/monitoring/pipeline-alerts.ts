@@ -1,7 +1,7 @@
 // Alerts for pipeline failures (a failed or incomplete backfill, month pipeline or training), posted to
 // ALERT_WEBHOOK_URL with the retries of the monitoring alerts. ALERT_FORMAT=slack posts Slack's incoming-webhook
 // shape ({text, blocks}); the default posts the JSON fields as they are.
-import { postWithRetry, type AlertLogger } from './monitoring/alerts.js';
+import { postWithRetry, type AlertLogger } from './alerts.js';
 
 export const ALERT_FORMATS = ['json', 'slack'] as const;
 export type AlertFormat = (typeof ALERT_FORMATS)[number];
