@@ -6,7 +6,7 @@ import { QueryNotRegisteredError, WorkflowFailedError, WorkflowNotFoundError, ty
 import { compareMonths, monthSchema, type Month } from '../lib/months.js';
 import { OWED_MONTHS_QUERY, SOURCE_FOLDER_QUERY, type SourceFolderAnswer } from '../lib/temporal.js';
 import type { Config } from '../lib/config.js';
-import { sendPipelineAlert } from '../core/pipeline-alerts.js';
+import { sendPipelineAlert } from '../core/monitoring/pipeline-alerts.js';
 import { adaptActivity } from './failures.js';
 import { activityLogger } from './heartbeat.js';
 

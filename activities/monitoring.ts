@@ -11,7 +11,7 @@ import { planScheduledRetrain, recordForcedRetrain, type RetrainPlan } from '../
 import { renderDashboardFiles, type DashboardFiles } from '../core/monitoring/report.js';
 import { computeMonitoringTable, monitoringSettings } from '../core/monitoring/table.js';
 import { decideModels, type ModelDecisionOutcome } from '../core/monitoring/model-decisions.js';
-import { sendPipelineAlert } from '../core/pipeline-alerts.js';
+import { sendPipelineAlert } from '../core/monitoring/pipeline-alerts.js';
 import { adaptActivity } from './failures.js';
 import { activityLogger as alertLogger, heartbeat } from './heartbeat.js';
 

@@ -3,7 +3,7 @@
 // datamart and the model bank of the configuration (DATAMART_DIR, MODEL_BANK_DIR); no Temporal server needed.
 import { z } from 'zod';
 import { loadConfig } from '../lib/config.js';
-import { explainApplication, type ApplicationExplanation } from '../core/explain/application.js';
+import { explainApplication, type ApplicationExplanation } from '../core/scoring/application-explanation.js';
 import { releaseScoringSessions } from '../core/scoring/model-loader.js';
 import { parseCommandLine } from './cli.js';
 import { printJson, runCommand } from './client.js';
