@@ -78,7 +78,29 @@ function report(result: BenchResult): string {
     ['total', String(s.total)],
     ['floor: same core functions, one process, no Temporal', `${result.floor.seconds.total.toFixed(2)} (etl ${result.floor.seconds.etl.toFixed(1)}, training ${result.floor.seconds.training.toFixed(1)}, scoring ${result.floor.seconds.scoring.toFixed(1)}, monitoring ${result.floor.seconds.monitoring.toFixed(1)}; ${result.floor.cpuSeconds.toFixed(1)} CPU s, etl ${result.floor.cpuSecondsByStage.etl.toFixed(1)})`],
     ['pipeline ÷ floor', String(result.floor.pipelineOverFloor)],
+    ['physical floor: the whole job set-based, one process', `${result.physicalFloor.seconds.total.toFixed(2)} (${result.physicalFloor.cpuSeconds.total.toFixed(1)} CPU s)`],
+    ['pipeline ÷ physical floor', `${result.physicalFloor.pipelineOverPhysicalFloor}${result.physicalFloor.check.ok ? '' : ' (NOT a floor: its outputs differ from the pipeline\'s)'}`],
   ]);
+  const check = result.physicalFloor.check;
+  const perStage = formatTable(['stage', 'pipeline s', 'own floor s', 'physical floor s', 'pipeline ÷ own floor', 'pipeline ÷ physical floor'],
+    Object.entries(result.stages).map(([stage, x]) => [stage, String(x.pipeline), String(x.ownFloor), String(x.physicalFloor), String(x.pipelineOverOwnFloor), String(x.pipelineOverPhysicalFloor)]));
+  const floorCheck = `physical floor check: labels ${check.labelsSame ? 'same' : 'DIFFER'}, features ${check.featuresSame ? 'same' : 'DIFFER'}, ` +
+    `family AUCs within ${check.maxFamilyAucDifference.toFixed(4)}, monthly AUCs within ${check.maxMonthAucDifference?.toFixed(4) ?? '- (other family chosen)'}` +
+    (check.ok ? '' : `\n  problems: ${check.problems.join('; ')}`);
+  const cost = result.costPerMillionBronzeRows;
+  const costStages = ['etl', 'training', 'scoring', 'monitoring', 'total'] as const;
+  const costs = formatTable(['per million bronze rows', ...costStages],
+    [
+      ['pipeline wall s', ...costStages.map((stage) => String(cost.pipeline.wall[stage]))],
+      ['pipeline worker CPU s', ...costStages.map((stage) => String(cost.pipeline.cpu[stage] ?? '-'))],
+      ['physical floor wall s', ...costStages.map((stage) => String(cost.physicalFloor.wall[stage]))],
+      ['physical floor CPU s', ...costStages.map((stage) => String(cost.physicalFloor.cpu[stage] ?? '-'))],
+    ]);
+  const fixed = result.fixedCosts;
+  const fixedLines = [
+    `fixed costs: orchestration (no activity running) ${fixed.orchestrationSeconds} s over ${fixed.workflows} workflows = ${fixed.orchestrationSecondsPerWorkflow} s each`,
+    ...Object.entries(fixed.perCall).map(([name, line]) => `  ${name}: ${line ? `${line.fixedSeconds} s per call + ${line.secondsPerMillionRows} s per million rows (line over ${line.calls} calls)` : 'no fit'}`),
+  ].join('\n');
   const figures = formatTable(['figure', 'value'], [
     ['customers', result.customers.toLocaleString('en')],
     ['bronze rows', result.rows.bronze.toLocaleString('en')],
@@ -111,7 +133,7 @@ function report(result: BenchResult): string {
       ])
     : 'no scoring profile (no model)';
   const targets = Object.entries(result.targets).map(([name, target]) => `  ${target.met ? 'MET   ' : 'MISSED'} ${name}: ${target.target}`).join('\n');
-  return [stages, figures, activities, cores, profile, `targets:\n${targets}`].join('\n\n');
+  return [stages, perStage, floorCheck, costs, fixedLines, figures, activities, cores, profile, `targets:\n${targets}`].join('\n\n');
 }
 
 async function main(): Promise<void> {

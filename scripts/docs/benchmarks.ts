@@ -21,6 +21,20 @@ const pipelineResultSchema = z.object({
   floor: z.object({ seconds: z.object({ total: z.number() }), pipelineOverFloor: z.number() }),
   overhead: z.object({ temporalShare: z.number() }),
   worker: z.object({ peakRssMiB: z.number() }),
+  // Results written before the physical floor (issue 35) have none of these: their cells stay empty.
+  physicalFloor: z.object({ seconds: z.object({ total: z.number() }), pipelineOverPhysicalFloor: z.number(), check: z.object({ ok: z.boolean() }) }).optional(),
+  stages: z
+    .record(z.string(), z.object({ pipeline: z.number(), ownFloor: z.number(), physicalFloor: z.number(), pipelineOverOwnFloor: z.number(), pipelineOverPhysicalFloor: z.number() }))
+    .optional(),
+  costPerMillionBronzeRows: z
+    .record(z.enum(['pipeline', 'physicalFloor']), z.object({ wall: z.record(z.string(), z.number()), cpu: z.record(z.string(), z.number().nullable()) }))
+    .optional(),
+  fixedCosts: z
+    .object({
+      orchestrationSecondsPerWorkflow: z.number(),
+      perCall: z.record(z.string(), z.object({ fixedSeconds: z.number(), secondsPerMillionRows: z.number(), calls: z.number() }).nullable()),
+    })
+    .optional(),
   targets: z.record(z.string(), z.object({ target: z.string(), met: z.boolean() })),
 });
 
@@ -56,6 +70,8 @@ export function currentResults(dir = RESULTS_DIR): CurrentResults {
 }
 
 const s = (seconds: number) => `${seconds.toFixed(1)} s`;
+const ratio = (value: number) => `${value.toFixed(2)}×`;
+const STAGES = ['etl', 'training', 'scoring', 'monitoring'] as const;
 const mark = (met: boolean | undefined) => (met === undefined ? '' : met ? ' (met)' : ' (missed)');
 
 export function renderBenchmarksDoc(results = currentResults()): string {
@@ -66,19 +82,60 @@ export function renderBenchmarksDoc(results = currentResults()): string {
 
 \`npm run bench -- --scale S\` generates S × 12,500 customers over 25 months (S = 1 is the real data set's size),
 starts its own Temporal dev server and a worker process, runs phase 1 (ETL and training), phase 2 (historical
-inference) and monitoring, and writes \`bench/results/<date>-<S>.json\`. The *floor* is the same core functions called
-in one process without Temporal; *Temporal's share* is the wall time during which no activity ran.
+inference) and monitoring, and writes \`bench/results/<date>-<S>.json\`. The *own floor* is the same core functions
+called in one process without Temporal; the *physical floor* is the whole job done set-based in one process (one DuckDB
+pass over the four CSVs for all months, libxgboost for the three families with the pipeline's parameters, one scoring
+pass, one monitoring query), checked in the same run to give the pipeline's label and feature rows and AUCs (a ratio
+marked *unchecked* is from a run whose check failed). *Temporal's share* is the wall time during which no activity ran.
 \`npm run bench -- --serve\` loads the scoring API at 1, 10 and 64 connections and writes \`bench/results/<date>-serve.json\`.
 Every earlier result stays in \`bench/results/\`; this page shows the newest of each kind.
 
 ## Pipeline
 
-| S | customers | bronze rows | phase 1 | phase 2 | monitoring | pipeline | floor | pipeline ÷ floor | Temporal's share | worker peak RSS | result |
-| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |`,
+| S | customers | bronze rows | phase 1 | phase 2 | monitoring | pipeline | own floor | pipeline ÷ own floor | physical floor | pipeline ÷ physical floor | Temporal's share | worker peak RSS | result |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |`,
   ];
+  const physicalRatio = (value: number, ok: boolean) => `${ratio(value)}${ok ? '' : ' (unchecked)'}`;
   for (const { file, result: r } of results.pipeline) {
+    const p = r.physicalFloor;
     lines.push(
-      `| ${r.scale} | ${r.customers.toLocaleString('en')} | ${r.rows.bronze.toLocaleString('en')} | ${s(r.seconds.phase1)} | ${s(r.seconds.phase2)} | ${s(r.seconds.monitoring)} | ${s(r.seconds.pipeline)} | ${s(r.floor.seconds.total)} | ${r.floor.pipelineOverFloor.toFixed(2)}× | ${(r.overhead.temporalShare * 100).toFixed(1)}% | ${Math.round(r.worker.peakRssMiB).toLocaleString('en')} MiB | \`${file}\` |`,
+      `| ${r.scale} | ${r.customers.toLocaleString('en')} | ${r.rows.bronze.toLocaleString('en')} | ${s(r.seconds.phase1)} | ${s(r.seconds.phase2)} | ${s(r.seconds.monitoring)} | ${s(r.seconds.pipeline)} | ${s(r.floor.seconds.total)} | ${ratio(r.floor.pipelineOverFloor)} | ${p ? s(p.seconds.total) : ''} | ${p ? physicalRatio(p.pipelineOverPhysicalFloor, p.check.ok) : ''} | ${(r.overhead.temporalShare * 100).toFixed(1)}% | ${Math.round(r.worker.peakRssMiB).toLocaleString('en')} MiB | \`${file}\` |`,
+    );
+  }
+  const withStages = results.pipeline.filter(({ result: r }) => r.stages);
+  if (withStages.length > 0) {
+    lines.push(
+      '',
+      '### Per stage: pipeline ÷ own floor, pipeline ÷ physical floor',
+      '',
+      'ETL is phase 1 up to the training set\'s build, training the rest of phase 1, scoring phase 2.',
+      '',
+      `| S | ${STAGES.join(' | ')} |`,
+      `| --- | ${STAGES.map(() => '---').join(' | ')} |`,
+      ...withStages.map(({ result: r }) => {
+        const ok = r.physicalFloor?.check.ok ?? false;
+        return `| ${r.scale} | ${STAGES.map((stage) => { const x = r.stages![stage]; return x ? `${ratio(x.pipelineOverOwnFloor)}, ${physicalRatio(x.pipelineOverPhysicalFloor, ok)}` : ''; }).join(' | ')} |`;
+      }),
+    );
+  }
+  const withCosts = results.pipeline.filter(({ result: r }) => r.costPerMillionBronzeRows);
+  if (withCosts.length > 0) {
+    const cell = (value: number | null | undefined) => (value === null || value === undefined ? '–' : `${value.toFixed(1)} s`);
+    const fixed = (line: { fixedSeconds: number; secondsPerMillionRows: number } | null | undefined) => (line ? `${line.fixedSeconds.toFixed(2)} s + ${line.secondsPerMillionRows.toFixed(1)} s/M rows` : '–');
+    lines.push(
+      '',
+      '### Cost per million bronze rows, and fixed costs',
+      '',
+      'Wall and CPU seconds per million bronze rows (pipeline CPU: the worker process). Fixed costs: the wall with no',
+      'activity running per workflow, and per month activity the intercept and slope of its run time against its rows.',
+      '',
+      '| S | pipeline wall | pipeline CPU | physical floor wall | physical floor CPU | orchestration per workflow | runMonthEtl per call | scoreMonth per call |',
+      '| --- | --- | --- | --- | --- | --- | --- | --- |',
+      ...withCosts.map(({ result: r }) => {
+        const c = r.costPerMillionBronzeRows!;
+        const f = r.fixedCosts;
+        return `| ${r.scale} | ${cell(c.pipeline.wall.total)} | ${cell(c.pipeline.cpu.total)} | ${cell(c.physicalFloor.wall.total)} | ${cell(c.physicalFloor.cpu.total)} | ${f ? `${f.orchestrationSecondsPerWorkflow.toFixed(3)} s` : '–'} | ${fixed(f?.perCall.runMonthEtl)} | ${fixed(f?.perCall.scoreMonth)} |`;
+      }),
     );
   }
   const machines = [...new Set(results.pipeline.map(({ result: r }) => `${r.machine.cpus} × ${r.machine.cpuModel}, Node ${r.machine.node}`))];

@@ -26,6 +26,8 @@ export interface FloorResult {
   bronzeRows: number;
   scoredRows: number;
   modelId: string | null;
+  /** The candidates trained (each family's test and OOT AUC), as the training workflow reports them. */
+  candidates: Array<{ family: string; testAuc: number; ootAuc: number }>;
 }
 
 export async function runFloor(options: { work: string; sourceDir: string; from: Month; to: Month }): Promise<FloorResult> {
@@ -58,9 +60,11 @@ export async function runFloor(options: { work: string; sourceDir: string; from:
 
   const asOf = await latestLabelledMonth(datamartDir, options.from, options.to);
   let modelId: string | null = null;
+  let trained: FloorResult['candidates'] = [];
   if (asOf) {
     const trainingSet = await buildTrainingSet({ datamartDir, modelBankDir, asOf, windowMonths: config.TRAINING_WINDOW_MONTHS });
     const candidates = await Promise.all(MODEL_FAMILIES.map((family) => trainCandidate({ trainingSet, family })));
+    trained = candidates.map((candidate) => ({ family: candidate.family, testAuc: candidate.metrics.test_auc, ootAuc: candidate.metrics.oot_auc }));
     const workflow = { workflowId: 'floor', runId: 'floor' };
     modelId = (await registerModel({ modelBankDir, trainingSet, candidate: selectBest(candidates), workflow })).modelId;
   }
@@ -83,5 +87,6 @@ export async function runFloor(options: { work: string; sourceDir: string; from:
     bronzeRows,
     scoredRows,
     modelId,
+    candidates: trained,
   };
 }

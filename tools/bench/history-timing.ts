@@ -32,11 +32,13 @@ export interface ActivityTiming {
   /** Epoch ms of the first attempt's start and of the last close: the span the activity covered in the run. */
   firstStartedAt: number;
   lastClosedAt: number;
+  /** Run time (ms) and `rows` of every closed attempt: what a fit of time against rows (fixedCostFit) reads. */
+  samples: Array<{ runMs: number; rows: number }>;
 }
 
 /** An activity type not seen yet: nothing counted, and a span that any start or close replaces. */
 export function emptyActivityTiming(): ActivityTiming {
-  return { count: 0, retries: 0, runMs: 0, waitMs: 0, maxRunMs: 0, rows: 0, totals: {}, firstStartedAt: Infinity, lastClosedAt: -Infinity };
+  return { count: 0, retries: 0, runMs: 0, waitMs: 0, maxRunMs: 0, rows: 0, totals: {}, firstStartedAt: Infinity, lastClosedAt: -Infinity, samples: [] };
 }
 
 export interface HistoryTiming {
@@ -96,6 +98,7 @@ export function addHistory(into: HistoryTiming, events: HistoryEvent[]): History
         entry.maxRunMs = Math.max(entry.maxRunMs, runMs);
         const numbers = resultNumbers(event.activityTaskCompletedEventAttributes?.result?.payloads?.[0]);
         entry.rows += numbers.rows ?? 0;
+        entry.samples.push({ runMs, rows: numbers.rows ?? 0 });
         for (const [field, value] of Object.entries(numbers)) entry.totals[field] = (entry.totals[field] ?? 0) + value;
         into.activityRunMs += runMs;
         if (start) into.activityIntervals.push([start.at, at]);
@@ -137,4 +140,25 @@ export function idleMs(intervals: ReadonlyArray<[number, number]>, from: number,
     cursor = Math.max(cursor, end);
   }
   return idle + Math.max(0, to - cursor);
+}
+
+/**
+ * Least-squares line of an activity's run time against its rows over the run's attempts: the intercept is what each
+ * call costs whatever its rows (its fixed cost), the slope what a million rows add. Null with fewer than 3 attempts or
+ * rows all alike (no line to fit).
+ */
+export function fixedCostFit(samples: ReadonlyArray<{ runMs: number; rows: number }>): { fixedSeconds: number; secondsPerMillionRows: number; calls: number } | null {
+  const n = samples.length;
+  if (n < 3) return null;
+  const meanRows = samples.reduce((sum, s) => sum + s.rows, 0) / n;
+  const meanMs = samples.reduce((sum, s) => sum + s.runMs, 0) / n;
+  let covariance = 0;
+  let variance = 0;
+  for (const s of samples) {
+    covariance += (s.rows - meanRows) * (s.runMs - meanMs);
+    variance += (s.rows - meanRows) ** 2;
+  }
+  if (variance === 0) return null;
+  const msPerRow = covariance / variance;
+  return { fixedSeconds: (meanMs - msPerRow * meanRows) / 1000, secondsPerMillionRows: msPerRow * 1000, calls: n };
 }

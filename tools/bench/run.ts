@@ -9,9 +9,11 @@ import { loadConfig } from '../../lib/config.js';
 import { LIFECYCLE_WORKFLOW_ID, workflowIds } from '../../lib/temporal.js';
 import { generateSources } from '../../core/generator/index.js';
 import { freePort, startDevServer, type DevServer } from '../../workers/dev-server.js';
-import { backfillWorkflow, historicalInferenceWorkflow, modelLifecycleWorkflow, monitoringWorkflow } from '../../workflows/index.js';
-import { addHistory, emptyActivityTiming, emptyTiming, idleMs, type HistoryTiming } from './history-timing.js';
+import { backfillWorkflow, historicalInferenceWorkflow, modelLifecycleWorkflow, monitoringWorkflow, trainingWorkflow } from '../../workflows/index.js';
+import { addHistory, emptyActivityTiming, emptyTiming, fixedCostFit, idleMs, type HistoryTiming } from './history-timing.js';
 import { runFloor, type FloorResult } from './floor.js';
+import { PHYSICAL_FLOOR_STAGES, runPhysicalFloor, type FloorStage, type PhysicalFloorResult } from './physical-floor.js';
+import { checkAgainstPipeline, type FloorCheck } from './physical-floor-check.js';
 import { countCustomers, resampleSources } from '../../core/generator/resample.js';
 import { describeMachine, type MachineDescription } from './machine.js';
 import { customersAt, type BenchOptions } from './options.js';
@@ -56,6 +58,31 @@ export interface BenchResult {
   worker: { peakRssBytes: number; peakRssMiB: number; peakSampleStage: string; peakSampleSecondsIntoStage: number };
   /** The same core functions in one process without Temporal (tools/bench/floor.ts), on the same data. */
   floor: FloorResult & { pipelineOverFloor: number };
+  /**
+   * The whole job done set-based in one process (tools/bench/physical-floor.ts) on the same data, and its check against
+   * this run's outputs (same label and feature rows, AUCs within 0.01): a floor only while `check.ok`.
+   */
+  physicalFloor: PhysicalFloorResult & { pipelineOverPhysicalFloor: number; check: Omit<FloorCheck, 'labels' | 'features'> & { labelsSame: boolean; featuresSame: boolean } };
+  /**
+   * Per stage: the pipeline's wall (ETL: phase 1 up to the training set's build; training: the rest of phase 1;
+   * scoring: phase 2; monitoring) beside the own floor's and the physical floor's, and the ratios.
+   */
+  stages: Record<FloorStage, { pipeline: number; ownFloor: number; physicalFloor: number; pipelineOverOwnFloor: number; pipelineOverPhysicalFloor: number }>;
+  /**
+   * Wall and CPU seconds per million bronze rows, per stage and in all: the pipeline's (CPU: the worker process's, the
+   * Temporal server's not counted) and the physical floor's (its process).
+   */
+  costPerMillionBronzeRows: Record<'pipeline' | 'physicalFloor', { wall: Record<FloorStage | 'total', number>; cpu: Record<FloorStage | 'total', number | null> }>;
+  /**
+   * Costs that do not grow with the data: the wall with no activity running (orchestration), per workflow; and per
+   * month activity the intercept of a line of its run time against its rows over this run's calls (null: no fit).
+   */
+  fixedCosts: {
+    orchestrationSeconds: number;
+    workflows: number;
+    orchestrationSecondsPerWorkflow: number;
+    perCall: Record<'runMonthEtl' | 'scoreMonth', { fixedSeconds: number; secondsPerMillionRows: number; calls: number } | null>;
+  };
   /**
    * Where the pipeline's wall beyond the floor went: `idleSeconds` = wall during which no activity ran (orchestration
    * alone: workflow tasks, child starts, scheduling); its share of the wall is Temporal's own share.
@@ -189,6 +216,17 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
     t = Date.now();
     const floor = await runFloor({ work: join(work, 'floor'), sourceDir, from: options.from, to: options.to });
     log(`floor (${lap(t).toFixed(1)} s): ${floor.seconds.total.toFixed(1)} s, ${floor.cpuSeconds.toFixed(1)} CPU s`);
+    // The candidates the pipeline trained: the training child's result (the backfill reports its model only).
+    const trainingResult = phase1.training ? await client.workflow.getHandle<typeof trainingWorkflow>(phase1.training.workflowId).result() : null;
+    t = Date.now();
+    const physical = await runPhysicalFloor({ sourceDir, from: options.from, to: options.to, trainingWindowMonths: config.TRAINING_WINDOW_MONTHS });
+    log(`physical floor (${lap(t).toFixed(1)} s): ${physical.seconds.total.toFixed(1)} s, ${physical.cpuSeconds.total.toFixed(1)} CPU s`);
+    const { labels: labelCheck, features: featureCheck, ...check } = await checkAgainstPipeline(physical, {
+      datamartDir: config.DATAMART_DIR,
+      candidates: trainingResult?.candidates ?? [],
+      modelId: phase1.training?.modelId ?? null,
+    });
+    log(`physical floor check: ${check.ok ? 'same labels, features and AUCs as the pipeline' : `DIFFERS: ${check.problems.join('; ')}`}`);
     const idle = idleMs(timing.activityIntervals, tPipeline, tPipeline + seconds.pipeline * 1000) / 1000;
     // The same wall per stage: which part of the run the orchestration's own time comes from.
     const idleSecondsByStage = Object.fromEntries(
@@ -210,6 +248,46 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
     const bronze = monthEtl.rows;
     const scored = activity('scoreMonth').rows;
     seconds.total = lap(t0);
+
+    // The pipeline's stages as the floors split theirs: phase 1 up to the training set's build is ETL, the rest training.
+    const phase1End = tPipeline + seconds.phase1 * 1000;
+    const trainingStart = Math.min(activity('buildTrainingSet').firstStartedAt, phase1End);
+    const stageWindows: Record<FloorStage, [number, number]> = {
+      etl: [tPipeline, trainingStart],
+      training: [trainingStart, phase1End],
+      scoring: [stageStarts[1][1], stageStarts[2][1]],
+      monitoring: [stageStarts[2][1], stageStarts[2][1] + seconds.monitoring * 1000],
+    };
+    const stages = Object.fromEntries(
+      PHYSICAL_FLOOR_STAGES.map((stage) => {
+        const pipeline = (stageWindows[stage][1] - stageWindows[stage][0]) / 1000;
+        return [stage, {
+          pipeline: round(pipeline),
+          ownFloor: round(floor.seconds[stage]),
+          physicalFloor: round(physical.seconds[stage], 3),
+          pipelineOverOwnFloor: round(pipeline / floor.seconds[stage]),
+          pipelineOverPhysicalFloor: round(pipeline / physical.seconds[stage]),
+        }];
+      }),
+    ) as BenchResult['stages'];
+    const millions = bronze / 1e6;
+    const perMillion = (value: number | null | undefined) => (value === null || value === undefined ? null : round(value / millions, 3));
+    const pipelineCpu = Object.fromEntries(PHYSICAL_FLOOR_STAGES.map((stage) => [stage, cpu!.span(...stageWindows[stage])?.workerCpu ?? null])) as Record<FloorStage, number | null>;
+    const pipelineCpuTotal = cpu.span(tPipeline, stageWindows.monitoring[1])?.workerCpu ?? null;
+    const costPerMillionBronzeRows: BenchResult['costPerMillionBronzeRows'] = {
+      pipeline: {
+        wall: { ...Object.fromEntries(PHYSICAL_FLOOR_STAGES.map((stage) => [stage, perMillion(stages[stage].pipeline)!])), total: perMillion(seconds.pipeline)! } as Record<FloorStage | 'total', number>,
+        cpu: { ...Object.fromEntries(PHYSICAL_FLOOR_STAGES.map((stage) => [stage, perMillion(pipelineCpu[stage])])), total: perMillion(pipelineCpuTotal) } as Record<FloorStage | 'total', number | null>,
+      },
+      physicalFloor: {
+        wall: Object.fromEntries(Object.entries(physical.seconds).map(([stage, value]) => [stage, perMillion(value)!])) as Record<FloorStage | 'total', number>,
+        cpu: Object.fromEntries(Object.entries(physical.cpuSeconds).map(([stage, value]) => [stage, perMillion(value)])) as Record<FloorStage | 'total', number | null>,
+      },
+    };
+    const fit = (name: string) => {
+      const line = fixedCostFit(activity(name).samples);
+      return line && { fixedSeconds: round(line.fixedSeconds, 3), secondsPerMillionRows: round(line.secondsPerMillionRows, 2), calls: line.calls };
+    };
 
     const result: BenchResult = {
       date: new Date().toISOString(),
@@ -251,6 +329,19 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
         peakSampleSecondsIntoStage: round((rssPeak.at - peakStage[1]) / 1000, 1),
       },
       floor: { ...floor, pipelineOverFloor: round(seconds.pipeline / floor.seconds.total) },
+      physicalFloor: {
+        ...physical,
+        pipelineOverPhysicalFloor: round(seconds.pipeline / physical.seconds.total),
+        check: { ...check, labelsSame: labelCheck.same, featuresSame: featureCheck.same },
+      },
+      stages,
+      costPerMillionBronzeRows,
+      fixedCosts: {
+        orchestrationSeconds: round(idle),
+        workflows: timing.workflows,
+        orchestrationSecondsPerWorkflow: round(idle / timing.workflows, 3),
+        perCall: { runMonthEtl: fit('runMonthEtl'), scoreMonth: fit('scoreMonth') },
+      },
       overhead: {
         idleSeconds: round(idle),
         idleSecondsByStage,
@@ -284,6 +375,16 @@ export function targetsFor(result: BenchResult): BenchResult['targets'] {
     pipelineOverFloor: { target: 'pipeline ≤ 2 × floor (same data, same run)', met: result.floor.pipelineOverFloor <= 2 },
     temporalShare: { target: "Temporal's own share (wall with no activity running) ≤ 15%", met: result.overhead.temporalShare <= 0.15 },
   };
+  // Issue 35: against the whole job done set-based in one process, measured in the same run (and checked to be the same job).
+  const physical = result.physicalFloor;
+  if (physical) {
+    const limit = result.scale <= 1 ? 3 : 2;
+    targets.pipelineOverPhysicalFloor = {
+      target: `pipeline ≤ ${limit} × the physical floor (same data, same run, outputs checked equal)`,
+      met: physical.check.ok && physical.pipelineOverPhysicalFloor <= limit,
+    };
+    if (result.scale <= 1) targets.phase2 = { target: 'S=1 phase 2 ≤ 0.5 s', met: result.seconds.phase2 <= 0.5 };
+  }
   if (result.scale <= 1) targets.pipeline = { target: 'S=1 pipeline ≤ 10 s', met: result.seconds.pipeline <= 10 };
   if (result.scale >= 10 && result.scale < 100) {
     targets.pipeline = { target: 'S=10 pipeline ≤ 30 s', met: result.seconds.pipeline <= 30 };
