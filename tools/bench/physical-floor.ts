@@ -27,10 +27,10 @@ import { SILVER_DEFINITIONS } from '../../core/etl/silver-sql.js';
 import { REQUIRED_COLUMNS } from '../../core/etl/source-columns.js';
 import { familyPlan } from '../../core/models/families.js';
 import { threadsForNextRound } from '../../core/models/candidate-fit.js';
-import { imputeInPlace, MAX_CATEGORIES, MIN_CATEGORY_COUNT, type Preprocessor, type PreprocessorFeature } from '../../core/models/preprocessor.js';
+import { imputeInPlace, MAX_CATEGORIES, MIN_CATEGORY_COUNT, type Preprocessor, type PreprocessorFeature } from '../../core/features/preprocessor.js';
 import { splitMonths, SPLITS, type LabelledMatrix, type Split } from '../../core/models/training-set.js';
 import { auc } from '../../core/ranking-metrics.js';
-import { numericBins, PROPORTION_FLOOR, DEFAULT_BIN_COUNT } from '../../core/monitoring/drift.js';
+import { numericBins, PROPORTION_FLOOR, DEFAULT_BIN_COUNT } from '../../core/statistics/drift.js';
 import { withSharedMatrices, type Booster } from '../../core/xgboost/index.js';
 
 export const PHYSICAL_FLOOR_STAGES = ['etl', 'training', 'scoring', 'monitoring'] as const;
