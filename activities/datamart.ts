@@ -2,7 +2,8 @@
 import { monthSchema } from '../lib/months.js';
 import { z } from 'zod';
 import type { Config } from '../lib/config.js';
-import { inventoryMonths, latestLabelledMonth, planMonths, referencedStagingVersions, type MonthPlan } from '../core/datamart/inventory.js';
+import { inventoryMonths, latestLabelledMonth, referencedStagingVersions } from '../core/datamart/inventory.js';
+import { planMonths, type MonthPlan } from '../core/datamart/plan.js';
 import { pruneStaging } from '../core/etl/staging.js';
 import { recordPartitionsReused } from './metrics.js';
 import { acceptGaps, incompleteGoldInputs } from '../core/datamart/completeness.js';
@@ -32,7 +33,7 @@ export function createDatamartActivities(config: Config) {
       const { from, to } = rangeInput.parse(input);
       return latestLabelledMonth(config.DATAMART_DIR, from, to);
     }),
-    /** Which months' gold partitions are current for the sources in `sourceDir` (stages the sources first). */
+    /** Which months' gold partitions are current for the sources in `sourceDir`, and why not (stages the sources first). */
     planMonths: adaptActivity(async (input: z.input<typeof planInput>): Promise<MonthPlan[]> => {
       const { sourceDir, months } = planInput.parse(input);
       const plans = await heartbeating({ stage: 'planning', months: months.length }, (signal) => planMonths(config.DATAMART_DIR, sourceDir, months, signal));

@@ -1,12 +1,13 @@
-// The month's ETL activity: a thin adapter over core/etl/month-etl-session.ts (bronze → silver → gold of one month on
-// one DuckDB connection). Input validated, domain errors leave as non-retryable failures (adaptActivity), a heartbeat
+// The month's ETL activity: a thin adapter over core/datamart/materialize.ts materializeMonth (every table of the
+// graph for one month, bronze → silver → gold, on one DuckDB connection). Input validated, domain errors leave as non-retryable failures (adaptActivity), a heartbeat
 // every second carrying the step that last finished, and the activity's cancellation handed to every step
 // (heartbeat.ts). Only a summary of counts goes back through Temporal.
 import { monthSchema } from '../lib/months.js';
 import { z } from 'zod';
 import { log } from '@temporalio/activity';
 import type { Config } from '../lib/config.js';
-import { MONTH_ETL_STEPS, runMonthEtlSession, summarizeMonthEtl, type MonthEtlProgress, type MonthEtlSummary } from '../core/etl/month-etl-session.js';
+import { materializeMonth, MONTH_ETL_STEPS, summarizeMonthEtl, type MonthEtlProgress } from '../core/datamart/materialize.js';
+import type { MonthEtlSummary } from '../lib/month-etl.js';
 import { SOURCES } from '../lib/layout.js';
 import { recordMonthBuilt, recordRows } from './metrics.js';
 import { adaptActivity } from './failures.js';
@@ -25,7 +26,7 @@ export function createEtlActivities(config: Config) {
       const started = performance.now();
       const progress: MonthEtlProgress = { month, step: 'starting', done: 0, total: MONTH_ETL_STEPS };
       const result = await heartbeating(progress, (signal) =>
-        runMonthEtlSession({
+        materializeMonth({
           datamartDir,
           sourceDir,
           month,

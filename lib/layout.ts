@@ -13,6 +13,13 @@ export const SOURCE_FILES: Record<Source, string> = {
 
 export type Layer = 'bronze' | 'silver' | 'quarantine';
 
+/**
+ * Months before M whose clickstream the feature store of M reads (its partition mapping M-3..M in
+ * core/datamart/graph.ts; online scoring takes the same window). Here, in lib/, because the backfill workflow asks
+ * which later months read a reprocessed month.
+ */
+export const CLICKSTREAM_LOOKBACK = 3;
+
 function join(...parts: string[]): string {
   return parts.map((part, i) => (i === 0 ? part.replace(/\/+$/, '') : part.replace(/^\/+|\/+$/g, ''))).join('/');
 }
@@ -33,6 +40,8 @@ export function partitionFile(tableDir: string, month: Month): string {
 }
 
 export const datamart = {
+  /** A table of the datamart's graph by its name, `bronze/clickstream` or `gold/feature_store` (core/datamart/graph.ts). */
+  table: (root: string, name: string) => join(root, name),
   sourceTable: (root: string, layer: Layer, source: Source) => join(root, layer, source),
   featureStore: (root: string) => join(root, 'gold', 'feature_store'),
   labelStore: (root: string) => join(root, 'gold', 'label_store'),

@@ -1,6 +1,7 @@
 // The Temporal surface of SPEC §5: workflow ids, search attributes, schedule ids. Pure: workflows import it.
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { Month } from './months.js';
+import type { StaleCause } from './stale-causes.js';
 
 export const DEFAULT_TASK_QUEUE = 'credit-pipeline';
 export const LIFECYCLE_WORKFLOW_ID = 'model-lifecycle';
@@ -42,9 +43,6 @@ export interface SourceFolderAnswer {
   continued: boolean;
 }
 
-/** Months before M whose clickstream the feature store of M reads (core/datamart/lineage.ts). */
-export const CLICKSTREAM_LOOKBACK = 3;
-
 export const scheduleIds = {
   monthlyPipeline: 'credit-monthly-pipeline',
   weeklyMonitoring: 'credit-weekly-monitoring',
@@ -73,4 +71,6 @@ export interface Progress {
   running: number;
   step?: string;
   child?: string;
+  /** Backfill: the months its plan found not current and that are not done yet, each with why (lib/stale-causes.ts). */
+  stale?: Array<{ month: Month; causes: StaleCause[] }>;
 }

@@ -1,10 +1,14 @@
 // `npm run backfill -- --from YYYY-MM --to YYYY-MM [--train-at YYYY-MM] [--months M1,M2 [--force]] [--parallelism N]
-//   [--source DIR] [--accept-incomplete M1,M2 --reason TEXT] [--no-wait]`
+//   [--source DIR] [--accept-incomplete M1,M2 --reason TEXT] [--no-wait] [--plan]`
 import { resolve } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { WorkflowFailedError } from '@temporalio/client';
 import { z } from 'zod';
-import { compareMonths, monthSchema } from '../lib/months.js';
+import { compareMonths, monthRange, monthSchema, type Month } from '../lib/months.js';
+import { loadConfig } from '../lib/config.js';
+import { describeStaleCause } from '../lib/stale-causes.js';
+import { planMonths, type MonthPlan } from '../core/datamart/plan.js';
+import { closeSharedDuckDB } from '../core/duckdb.js';
 import { workflowIds } from '../lib/temporal.js';
 import { sourceFolderProblems } from '../core/etl/source-folder.js';
 import { backfillWorkflow } from '../workflows/index.js';
@@ -36,6 +40,7 @@ runCommand(async () => {
     },
     reason: { type: 'string', description: 'why the gaps of --accept-incomplete are accepted (recorded with them)', schema: z.string().min(1).optional() },
     'no-wait': NO_WAIT,
+    plan: { type: 'boolean', description: 'print the months whose gold partitions are stale for the sources, with why, and start nothing' },
   });
   const sorted = [...(options.months ?? [])].sort(compareMonths);
   const from = options.from ?? sorted[0];
@@ -51,6 +56,17 @@ runCommand(async () => {
   const sourceDir = resolve(options.source);
   const problems = await sourceFolderProblems(sourceDir);
   if (problems.length > 0) throw new UsageError(`backfill: the sources are not usable:\n  ${problems.join('\n  ')}\nput the four CSV files there or pass --source DIR`);
+
+  if (options.plan) {
+    // Without a server: the planner reads the datamart and the sources (staging them, cached) and writes no partition.
+    const months = options.months && !options.from && !options.to ? sorted : monthRange(from, to);
+    try {
+      console.log(formatPlan(await planMonths(loadConfig().DATAMART_DIR, sourceDir, months), sourceDir));
+    } finally {
+      await closeSharedDuckDB();
+    }
+    return;
+  }
 
   const { client, config, close } = await openClient();
   try {
@@ -98,4 +114,17 @@ function productionLine(result: BackfillResult): string {
   if (result.production === null) return 'production model after this run: none';
   const stale = result.productionStale ? ' (production_stale: trained on data no longer current)' : '';
   return `production model after this run: ${result.production}${stale}`;
+}
+
+/**
+ * The plan for people: a first line with the count, then one line per cause of each stale month, oldest first
+ * (`2024-03  gold/feature_store/2024-03: source changed: clickstream 2024-01 (bronze/clickstream/2024-01)`); current
+ * months are only counted.
+ */
+function formatPlan(plans: MonthPlan[], sourceDir: string): string {
+  const stale = plans.filter((plan) => !plan.current);
+  const range = (months: Month[]) => (months.length === 0 ? 'no months' : `${months[0]}..${months[months.length - 1]}`);
+  const lines = [`plan for ${range(plans.map((plan) => plan.month))} from ${sourceDir}: ${stale.length} of ${plans.length} months stale`];
+  for (const plan of stale) for (const cause of plan.causes) lines.push(`${plan.month}  ${describeStaleCause(cause)}`);
+  return lines.join('\n');
 }

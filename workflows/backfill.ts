@@ -17,7 +17,9 @@ import {
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { WorkflowFailure } from '../lib/errors.js';
 import { addMonths, compareMonths, monthRange, type Month } from '../lib/months.js';
-import { CLICKSTREAM_LOOKBACK, OWED_MONTHS_QUERY, SOURCE_FOLDER_QUERY, searchAttributes, workflowIds, type Progress, type SourceFolderAnswer } from '../lib/temporal.js';
+import { OWED_MONTHS_QUERY, SOURCE_FOLDER_QUERY, searchAttributes, workflowIds, type Progress, type SourceFolderAnswer } from '../lib/temporal.js';
+import { CLICKSTREAM_LOOKBACK } from '../lib/layout.js';
+import type { StaleCause } from '../lib/stale-causes.js';
 import { backfillInputSchema, parseInput, type BackfillInput } from '../lib/workflow-inputs.js';
 import { trainingBlockedByIncomplete } from '../lib/completeness.js';
 import { pollWorkflow, datamart, monthsOwedByOtherBackfills, backfillsOnOtherSources, planMonths, quickReads, recheckMonths, sendPipelineAlert } from './activity-proxies.js';
@@ -116,14 +118,20 @@ export async function backfillWorkflow(rawInput: BackfillInput): Promise<Backfil
     child = childId;
     setCurrentDetails(text);
   };
-  setHandler(progressQuery, () => ({
-    total: months.length,
-    done: state.done.length + state.skipped.length,
-    failed: state.failed.length,
-    running,
-    step,
-    ...(child ? { child } : {}),
-  }));
+  // Why each month the plan found not current is stale (missing, source changed, …), until the month is done.
+  const staleCauses = new Map<Month, StaleCause[]>();
+  setHandler(progressQuery, () => {
+    const stale = [...staleCauses].filter(([month]) => !state.done.includes(month) && !state.skipped.includes(month)).map(([month, causes]) => ({ month, causes }));
+    return {
+      total: months.length,
+      done: state.done.length + state.skipped.length,
+      failed: state.failed.length,
+      running,
+      step,
+      ...(child ? { child } : {}),
+      ...(stale.length > 0 ? { stale } : {}),
+    };
+  });
 
   const settled = (month: Month) =>
     state.done.includes(month) || state.skipped.includes(month) || state.failed.some((f) => f.month === month);
@@ -167,6 +175,7 @@ export async function backfillWorkflow(rawInput: BackfillInput): Promise<Backfil
       pending.length > 0 ? quickReads.readRegistry() : Promise.resolve(null),
     ]);
     const currentAtStart = new Set(plans.filter((plan) => plan.current).map((plan) => plan.month));
+    for (const plan of plans) if (!plan.current) staleCauses.set(plan.month, plan.causes ?? []);
     const modelId = pending.some((month) => !currentAtStart.has(month)) ? (registry?.production ?? null) : null;
     // The first `parallelism` months to compute start right after the plan (the current ones are skipped without a
     // wait), so they need not be checked again; the later ones start when a slot frees, and another backfill may have

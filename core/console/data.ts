@@ -13,7 +13,8 @@ import { exists } from '../files.js';
 import { listRegisteredModels } from '../models/bank.js';
 import { readRegistry } from '../models/registry.js';
 import { readDecisionLog } from '../monitoring/governance.js';
-import { readLineage, TRANSFORM_VERSIONS, type Lineage, type LineageTable } from '../datamart/lineage.js';
+import { readLineage, type Lineage } from '../datamart/lineage.js';
+import { TABLES, type TableName } from '../datamart/graph.js';
 
 export type ModelRole = 'production' | 'challenger' | 'retired';
 
@@ -185,10 +186,11 @@ async function modifiedAt(path: string): Promise<string | null> {
  * current fingerprint is not the one recorded (it was rebuilt from other data since). A source file changed since the
  * last backfill shows at its next run (the backfill plans from the source files themselves).
  */
-function staleness(lineage: Lineage | null, kind: LineageTable, current: Map<string, string | null>): { stale: boolean; why: string } {
+function staleness(lineage: Lineage | null, table: TableName, current: Map<string, string | null>): { stale: boolean; why: string } {
   if (!lineage) return { stale: true, why: 'no readable _lineage.json: rebuilt by the next backfill' };
   const problems: string[] = [];
-  if (lineage.version < TRANSFORM_VERSIONS[kind]) problems.push(`built by transform version ${lineage.version}, current is ${TRANSFORM_VERSIONS[kind]}`);
+  const version = TABLES[table].version;
+  if (lineage.version !== version) problems.push(`built by transform version ${lineage.version}, current is ${version}`);
   for (const [input, fingerprint] of Object.entries(lineage.inputs)) {
     if (input === 'slice') continue;
     if (!current.has(input)) continue;
@@ -203,12 +205,12 @@ function staleness(lineage: Lineage | null, kind: LineageTable, current: Map<str
 export async function readMonthLineage(datamartDir: string, modelBankDir: string, month: Month): Promise<MonthLineage> {
   const nodes: LineageNode[] = [];
   const current = new Map<string, string | null>();
-  const add = async (layer: LineageLayer, kind: LineageTable | null, name: string, path: string) => {
+  const add = async (layer: LineageLayer, table: TableName, name: string, path: string) => {
     const present = await exists(path);
     const lineage = present ? await readLineage(path) : null;
     current.set(name, lineage?.fingerprint ?? null);
     if (!present) return null;
-    const judged = kind ? staleness(lineage, kind, current) : { stale: false, why: 'current' };
+    const judged = staleness(lineage, table, current);
     nodes.push({ name, layer, fingerprint: lineage?.fingerprint ?? null, inputs: lineage?.inputs ?? {}, ...judged, writtenAt: await modifiedAt(path), path });
     return lineage;
   };
@@ -237,11 +239,11 @@ export async function readMonthLineage(datamartDir: string, modelBankDir: string
         path: null,
       });
     }
-    await add('bronze', 'bronze', `bronze/${slice.source}/${slice.month}`, bronzeFile);
-    await add('silver', 'silver', `silver/${slice.source}/${slice.month}`, partitionFile(datamart.sourceTable(datamartDir, 'silver', slice.source), slice.month));
+    await add('bronze', `bronze/${slice.source}`, `bronze/${slice.source}/${slice.month}`, bronzeFile);
+    await add('silver', `silver/${slice.source}`, `silver/${slice.source}/${slice.month}`, partitionFile(datamart.sourceTable(datamartDir, 'silver', slice.source), slice.month));
   }
-  await add('gold', 'feature_store', `gold/feature_store/${month}`, featureStoreFile);
-  await add('gold', 'label_store', `gold/label_store/${month}`, partitionFile(datamart.labelStore(datamartDir), month));
+  await add('gold', 'gold/feature_store', `gold/feature_store/${month}`, featureStoreFile);
+  await add('gold', 'gold/label_store', `gold/label_store/${month}`, partitionFile(datamart.labelStore(datamartDir), month));
 
   const { models } = await readModels(modelBankDir);
   for (const model of models) {

@@ -1,13 +1,13 @@
 // What the datamart already holds: which month partitions exist, which label months have rows. Backfills and
-// monitoring plan from this, so idempotency rests on the data rather than on workflow ids.
+// monitoring plan from this, so idempotency rests on the data rather than on workflow ids (which months are current
+// for the sources is plan.ts's question).
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { datamart, partitionFile } from '../../lib/layout.js';
 import { compareMonths, monthRange, type Month } from '../../lib/months.js';
 import { queryValue, readParquet, withDuckDB } from '../duckdb.js';
-import { SOURCES, type Source } from '../../lib/layout.js';
-import { sliceFingerprint, stageSource, type StagedSource } from '../etl/staging.js';
-import { expectedGoldFingerprints, readLineage } from './lineage.js';
+import { SOURCES } from '../../lib/layout.js';
+import { readLineage } from './lineage.js';
 import { exists } from '../files.js';
 
 export type Requirement = 'gold' | 'features' | 'predictions';
@@ -55,48 +55,6 @@ export async function latestLabelledMonth(datamartDir: string, from: Month, to: 
     }
     return null;
   });
-}
-
-export interface MonthPlan {
-  month: Month;
-  /** True when both gold partitions exist and record the fingerprints the current sources give. */
-  current: boolean;
-  /** Why not, for people: "no feature store", "label store built from other inputs", … */
-  reason: string;
-}
-
-/** The current sources staged (cached), for their slice fingerprints. */
-export async function stageAllSources(datamartDir: string, sourceDir: string, signal?: AbortSignal): Promise<Record<Source, StagedSource>> {
-  const staged = await Promise.all(SOURCES.map((source) => stageSource(datamartDir, sourceDir, source, signal)));
-  return Object.fromEntries(SOURCES.map((source, i) => [source, staged[i]])) as Record<Source, StagedSource>;
-}
-
-/**
- * For each month, whether its gold partitions are current: "done" means done from the current inputs, so a
- * partition that is missing, has no lineage, or records other fingerprints than the current source slices give
- * (a changed slice of its month, of a clickstream lookback month, or a new transform version) is stale.
- */
-export async function planMonths(datamartDir: string, sourceDir: string, months: readonly Month[], signal?: AbortSignal): Promise<MonthPlan[]> {
-  const staged = await stageAllSources(datamartDir, sourceDir, signal);
-  const slice = (source: Source, month: Month) => sliceFingerprint(staged[source], month);
-  const plans: MonthPlan[] = [];
-  for (const month of months) {
-    const expected = expectedGoldFingerprints(month, slice);
-    const problems: string[] = [];
-    for (const [what, file, fingerprint] of [
-      ['feature store', partitionFile(datamart.featureStore(datamartDir), month), expected.featureStore],
-      ['label store', partitionFile(datamart.labelStore(datamartDir), month), expected.labelStore],
-    ] as const) {
-      if (!(await exists(file))) problems.push(`no ${what}`);
-      else {
-        const lineage = await readLineage(file);
-        if (!lineage) problems.push(`${what} has no lineage`);
-        else if (lineage.fingerprint !== fingerprint) problems.push(`${what} built from other inputs`);
-      }
-    }
-    plans.push({ month, current: problems.length === 0, reason: problems.join(', ') || 'current' });
-  }
-  return plans;
 }
 
 /** The staging versions the bronze partitions were read from (their lineage's `stagedFrom`). */

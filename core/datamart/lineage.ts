@@ -1,38 +1,18 @@
-// Lineage per partition: each bronze, silver and gold partition records, in `_lineage.json` beside its data.parquet,
-// the fingerprints of what it was built from and the version of its transform, and its own fingerprint (a hash of
-// those). The chain starts at the content hash of the month's slice of a source file (staging.ts computes it), so the
-// fingerprint a gold partition *should* have follows from the current sources alone (expectedGoldFingerprints), and
-// "done" means: the recorded fingerprint equals the expected one. Plain functions over files: the activity layer only
-// calls them, whatever shape the month's ETL activities take.
+// Lineage per partition, the record: each bronze, silver and gold partition keeps, in `_lineage.json` beside its
+// data.parquet, the fingerprints of what it was built from and the version of its transform, and its own fingerprint
+// (a hash of those). Which inputs a partition has is declared once, in the table graph (graph.ts); the chain starts at
+// the content hash of the month's slice of a source file (etl/staging.ts), so the fingerprint a partition *should*
+// have follows from the current sources alone, and "done" means: the recorded fingerprint equals the expected one.
+// This file only reads, writes and hashes the record.
 import { readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
-import type { Source } from '../../lib/layout.js';
-import { addMonths, monthSchema, type Month } from '../../lib/months.js';
+import { monthSchema, type Month } from '../../lib/months.js';
 import { prepareFileAtomic } from '../fs-atomic.js';
 import { temporaryPathFor } from '../temp-files.js';
-import { CLICKSTREAM_LOOKBACK } from '../../lib/temporal.js';
 import { canonicalJson, sha256Hex } from '../hashing.js';
 import { incompleteSliceSchema } from '../../lib/completeness.js';
 import { MissingLineage } from '../../lib/errors.js';
-
-/**
- * Version of each transform: bump one when its SQL or output schema changes, and every partition built by the older
- * code becomes stale and is rebuilt by the next backfill.
- */
-export const TRANSFORM_VERSIONS = {
-  bronze: 1,
-  silver: 2,
-  feature_store: 1,
-  label_store: 1,
-  explanations: 1,
-} as const;
-export type LineageTable = keyof typeof TRANSFORM_VERSIONS;
-
-/** Fingerprint of a month a source file has no row in. */
-export const EMPTY_SLICE = 'empty';
-/** The clickstream months a feature-store partition reads before its own (feature-store.ts). */
-export const CLICKSTREAM_LOOKBACK_MONTHS = CLICKSTREAM_LOOKBACK;
 
 export const LINEAGE_FILE = '_lineage.json';
 
@@ -62,9 +42,22 @@ export function lineageFile(partitionFile: string): string {
   return join(dirname(partitionFile), LINEAGE_FILE);
 }
 
-/** The lineage of a partition of `table` built from `inputs` by the current code (fingerprint included). */
-export function lineageOf(table: string, kind: LineageTable, month: Month, inputs: Record<string, string>): Lineage {
-  const version = TRANSFORM_VERSIONS[kind];
+/** The name a partition's lineage goes by, and its inputs' keys: `silver/clickstream/2024-01`. */
+export function partitionName(table: string, month: Month): string {
+  return `${table}/${month}`;
+}
+
+/** The table and month of a partition name (partitionName's inverse). */
+export function parsePartitionName(name: string): { table: string; month: Month } {
+  const cut = name.lastIndexOf('/');
+  return { table: name.slice(0, cut), month: name.slice(cut + 1) };
+}
+
+/**
+ * The lineage of the partition `table` (its partition name, `partitionName`) of `month`, built from `inputs` by
+ * transform `version` (fingerprint included).
+ */
+export function lineageOf(table: string, version: number, month: Month, inputs: Record<string, string>): Lineage {
   return {
     table,
     month,
@@ -130,55 +123,3 @@ export async function writeWithLineage<T>(partitionFile: string, lineage: Lineag
   await rm(aside, { force: true });
   return result;
 }
-
-// The chain of names and fingerprints, shared by the builders (which record it) and the planner (which predicts it).
-
-export const lineageNames = {
-  bronze: (source: Source, month: Month) => `bronze/${source}/${month}`,
-  silver: (source: Source, month: Month) => `silver/${source}/${month}`,
-  featureStore: (month: Month) => `gold/feature_store/${month}`,
-  labelStore: (month: Month) => `gold/label_store/${month}`,
-  explanations: (modelId: string, month: Month) => `gold/explanations/${modelId}/${month}`,
-};
-
-export const bronzeLineage = (source: Source, month: Month, sliceSha256: string) =>
-  lineageOf(lineageNames.bronze(source, month), 'bronze', month, { slice: sliceSha256 });
-
-export const silverLineage = (source: Source, month: Month, bronze: Lineage) =>
-  lineageOf(lineageNames.silver(source, month), 'silver', month, { [bronze.table]: bronze.fingerprint });
-
-/** The silver partitions a feature-store month reads: its own month's three sources and the clickstream lookback. */
-export function featureStoreInputs(month: Month): Array<{ source: Source; month: Month }> {
-  const lookback = Array.from({ length: CLICKSTREAM_LOOKBACK_MONTHS + 1 }, (_, i) => ({
-    source: 'clickstream' as const,
-    month: addMonths(month, i - CLICKSTREAM_LOOKBACK_MONTHS),
-  }));
-  return [
-    { source: 'loan_daily', month },
-    { source: 'attributes', month },
-    { source: 'financials', month },
-    ...lookback,
-  ];
-}
-
-export const featureStoreLineage = (month: Month, silver: Lineage[]) =>
-  lineageOf(lineageNames.featureStore(month), 'feature_store', month, Object.fromEntries(silver.map((l) => [l.table, l.fingerprint])));
-
-/** The label partition of month M reads the ledger of M (loans reaching MOB 6 then, applied for at M-6). */
-export const labelStoreLineage = (month: Month, ledger: Lineage) =>
-  lineageOf(lineageNames.labelStore(month), 'label_store', month, { [ledger.table]: ledger.fingerprint });
-
-/** What a silver partition's lineage must be, from the current slice fingerprints. */
-export function expectedSilverLineage(source: Source, month: Month, slice: (source: Source, month: Month) => string): Lineage {
-  return silverLineage(source, month, bronzeLineage(source, month, slice(source, month)));
-}
-
-/** The fingerprints the gold partitions of `month` must record to be current, from the current slice fingerprints. */
-export function expectedGoldFingerprints(month: Month, slice: (source: Source, month: Month) => string): { featureStore: string; labelStore: string } {
-  const silver = (source: Source, at: Month) => expectedSilverLineage(source, at, slice);
-  return {
-    featureStore: featureStoreLineage(month, featureStoreInputs(month).map((input) => silver(input.source, input.month))).fingerprint,
-    labelStore: labelStoreLineage(month, silver('loan_daily', month)).fingerprint,
-  };
-}
-

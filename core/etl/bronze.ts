@@ -5,10 +5,8 @@ import { datamart, partitionFile, type Source } from '../../lib/layout.js';
 import type { Month } from '../../lib/months.js';
 import { sqlIdent, withDuckDB, writeParquetAtomic } from '../duckdb.js';
 import { linkFileAtomic } from '../fs-atomic.js';
-import { sliceFingerprint, stagedMonthFile, stageSource } from './staging.js';
-import { bronzeLineage, writeWithLineage } from '../datamart/lineage.js';
-import { judgeSliceVolume, knownRowsOf, volumeAnnotation } from '../datamart/completeness.js';
-import { DEFAULT_MIN_SOURCE_VOLUME_SHARE } from '../../lib/config.js';
+import { stagedMonthFile, type StagedSource } from './staging.js';
+import type { Publish } from './partitions.js';
 import type { IncompleteSlice } from '../../lib/completeness.js';
 
 export interface BronzeResult {
@@ -25,30 +23,13 @@ export function bronzeFile(datamartDir: string, source: Source, month: Month): s
 }
 
 /**
- * Writes bronze/<source>/snapshot_date=<month>; a month without rows in the source gets an empty partition. Its
- * lineage carries the slice's completeness verdict, judged against the rows ingested for the month before and the
- * source's previous months.
+ * Writes one month of a staged source as its bronze partition `path`, through `publish`: a hard link to the staged
+ * month file, or an empty partition with bronze's columns when the source has no row in the month. Returns its rows.
  */
-export async function ingestBronze(options: {
-  datamartDir: string;
-  sourceDir: string;
-  source: Source;
-  month: Month;
-  /** MIN_SOURCE_VOLUME_SHARE. */
-  minSourceVolumeShare?: number;
-  signal?: AbortSignal;
-  /** A forced backfill's token: the source file is read and hashed again (stageSource). */
-  restage?: string;
-}): Promise<BronzeResult> {
-  const { datamartDir, sourceDir, source, month, signal, restage, minSourceVolumeShare = DEFAULT_MIN_SOURCE_VOLUME_SHARE } = options;
-  const staged = await stageSource(datamartDir, sourceDir, source, signal, undefined, restage);
-  const path = bronzeFile(datamartDir, source, month);
+export async function ingestBronze(options: { staged: StagedSource; month: Month; path: string; signal?: AbortSignal; publish: Publish }): Promise<number> {
+  const { staged, month, path, signal, publish } = options;
   const monthFile = stagedMonthFile(staged, month);
-  const { previous, knownRows } = await knownRowsOf(path);
-  const incomplete = judgeSliceVolume({ source, month, monthly: staged.months, knownRows, minShare: minSourceVolumeShare });
-  const volume = volumeAnnotation(incomplete, staged.months[month] ?? 0, previous);
-  const lineage = bronzeLineage(source, month, sliceFingerprint(staged, month));
-  const rows = await writeWithLineage(path, { ...lineage, stagedFrom: staged.dir, volume }, async () => {
+  return publish(async () => {
     if (monthFile) {
       await linkFileAtomic(monthFile, path);
       return staged.months[month];
@@ -57,6 +38,5 @@ export async function ingestBronze(options: {
         CAST(NULL AS BIGINT) AS source_line, CAST(NULL AS VARCHAR) AS date_spelling, CAST(NULL AS TIMESTAMP) AS ingested_at
       WHERE false`;
     return withDuckDB((db) => writeParquetAtomic(db, empty, path, signal));
-  }, signal);
-  return { source, month, rows, path, incomplete };
+  });
 }

@@ -3,29 +3,13 @@
 // tenure of the application row, and the customer's latest clickstream row at or before the month within a
 // 3-month lookback. Nothing from any later month is read, which is what keeps the label from leaking in.
 import { datamart, partitionFile, type Source } from '../../lib/layout.js';
-import { addMonths, type Month } from '../../lib/months.js';
+import type { Month } from '../../lib/months.js';
 import { readParquet, sqlIdent, withDuckDB, writeParquetAtomic } from '../duckdb.js';
-import { bronzeFile, ingestBronze } from './bronze.js';
-import { exists, requirePartition } from './partitions.js';
-import { buildSilver, silverFile } from './silver.js';
+import type { Publish } from './partitions.js';
 import { LOAN_TYPES } from './silver-sql.js';
 import { CLICKSTREAM_FEATURE_COLUMNS } from './source-columns.js';
-import { sliceFingerprint, stageSource } from './staging.js';
-import { incompleteInputs } from '../datamart/completeness.js';
-import {
-  CLICKSTREAM_LOOKBACK_MONTHS,
-  expectedSilverLineage,
-  featureStoreInputs,
-  featureStoreLineage,
-  lineageNames,
-  readLineage,
-  requireLineage,
-  writeWithLineage,
-  type Lineage,
-} from '../datamart/lineage.js';
 
 export const FEATURE_KEYS = ['loan_id', 'Customer_ID', 'snapshot_date'] as const;
-export { CLICKSTREAM_LOOKBACK_MONTHS };
 
 const ATTRIBUTE_NUMERIC = ['Age'];
 const FINANCIAL_NUMERIC = [
@@ -84,44 +68,6 @@ export function featureStoreFile(datamartDir: string, month: Month): string {
   return partitionFile(datamart.featureStore(datamartDir), month);
 }
 
-/**
- * Makes sure silver clickstream is current for every lookback month (present, with the lineage the current source
- * slice gives), building a missing or stale one through the same functions the month's own workflow uses: months run
- * in parallel, so month M cannot wait for M-1's workflow.
- */
-async function ensureClickstreamLookback(options: {
-  datamartDir: string;
-  sourceDir: string;
-  month: Month;
-  maxQuarantineShare: number;
-  minSourceVolumeShare?: number;
-  signal?: AbortSignal;
-  restage?: string;
-}): Promise<{ files: string[]; lineages: Lineage[] }> {
-  const { datamartDir, sourceDir, month, maxQuarantineShare, minSourceVolumeShare, signal, restage } = options;
-  const staged = await stageSource(datamartDir, sourceDir, 'clickstream', signal, undefined, restage);
-  const files: string[] = [];
-  // The lineage each lookback partition now has. Returned as computed, not read back: a neighbouring month may be
-  // rewriting the same partition (same content) right now, between its lineage's removal and its new lineage.
-  const lineages: Lineage[] = [];
-  for (let back = CLICKSTREAM_LOOKBACK_MONTHS; back >= 0; back--) {
-    const lookbackMonth = addMonths(month, -back);
-    const silver = silverFile(datamartDir, 'clickstream', lookbackMonth);
-    const expected = expectedSilverLineage('clickstream', lookbackMonth, (_, at) => sliceFingerprint(staged, at));
-    const current = (await exists(silver)) && (await readLineage(silver))?.fingerprint === expected.fingerprint;
-    if (!current) {
-      const bronze = bronzeFile(datamartDir, 'clickstream', lookbackMonth);
-      if ((await readLineage(bronze))?.fingerprint !== expected.inputs[lineageNames.bronze('clickstream', lookbackMonth)]) {
-        await ingestBronze({ datamartDir, sourceDir, source: 'clickstream', month: lookbackMonth, minSourceVolumeShare, signal });
-      }
-      await buildSilver({ datamartDir, source: 'clickstream', month: lookbackMonth, maxQuarantineShare, signal });
-    }
-    files.push(silver);
-    lineages.push(expected);
-  }
-  return { files, lineages };
-}
-
 export function featureSelect(inputs: { loans: string; attributes: string; financials: string; clickstream: string[] }): string {
   return featureSelectFrom({
     loans: readParquet(inputs.loans),
@@ -175,30 +121,23 @@ export function featureSelectFrom(
     ORDER BY app.loan_id` : ''}`;
 }
 
+/**
+ * Writes the feature-store partition `path` of `month` (through `publish`) from the silver partitions the table graph
+ * (core/datamart/graph.ts) hands it: the month's ledger, attributes and financials, the clickstream lookback months.
+ */
 export async function buildFeatureStore(options: {
-  datamartDir: string;
-  sourceDir: string;
   month: Month;
-  maxQuarantineShare: number;
-  minSourceVolumeShare?: number;
+  loans: string;
+  attributes: string;
+  financials: string;
+  clickstream: string[];
+  path: string;
   signal?: AbortSignal;
-  /** A forced backfill's token (stageSource). */
-  restage?: string;
+  publish: Publish;
 }): Promise<FeatureStoreResult> {
-  const { datamartDir, month, signal } = options;
-  const loans = await requirePartition(silverFile(datamartDir, 'loan_daily', month), 'silver loan_daily', month);
-  const attributes = await requirePartition(silverFile(datamartDir, 'attributes', month), 'silver attributes', month);
-  const financials = await requirePartition(silverFile(datamartDir, 'financials', month), 'silver financials', month);
-  const { files: clickstream, lineages: clickstreamLineages } = await ensureClickstreamLookback(options);
-  const own = await Promise.all([loans, attributes, financials].map((file) => requireLineage(file, 'silver partition')));
-  const upstream = [...own, ...clickstreamLineages];
-  const path = featureStoreFile(datamartDir, month);
+  const { month, loans, attributes, financials, clickstream, path, signal, publish } = options;
   // LZ4: every scoring of the month decodes all of it (so do monitoring and training), and LZ4 decodes a 5,000-row month
   // ~2 ms of CPU cheaper than zstd (of a scoreMonth's ~40) for ~15% more bytes; the content is the same.
-  // The incomplete source slices it reads are listed in its lineage: a training refuses them (completeness.ts).
-  const incomplete = await incompleteInputs(datamartDir, featureStoreInputs(month));
-  const rows = await writeWithLineage(path, { ...featureStoreLineage(month, upstream), incomplete }, () =>
-    withDuckDB((db) => writeParquetAtomic(db, featureSelect({ loans, attributes, financials, clickstream }), path, signal, 'lz4_raw')),
-  signal);
+  const rows = await publish(() => withDuckDB((db) => writeParquetAtomic(db, featureSelect({ loans, attributes, financials, clickstream }), path, signal, 'lz4_raw')));
   return { month, rows, path };
 }

@@ -4,10 +4,7 @@ import { type Month } from '../../lib/months.js';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { queryRows, queryValue, readParquet, withDuckDB, writeParquetAtomic } from '../duckdb.js';
 import { isDeterministicSqlError, sourceDataError } from './source-errors.js';
-import { silverFile } from './silver.js';
-import { requirePartition } from './partitions.js';
-import { labelStoreLineage, requireLineage, writeWithLineage } from '../datamart/lineage.js';
-import { incompleteInputs } from '../datamart/completeness.js';
+import type { Publish } from './partitions.js';
 
 export const LABEL_DEF = '30dpd_6mob';
 export const LABEL_MOB = 6;
@@ -46,26 +43,17 @@ export function labelSelect(ledger: string): string {
     ORDER BY loan_id`;
 }
 
-export async function buildLabelStore(options: { datamartDir: string; month: Month; signal?: AbortSignal }): Promise<LabelStoreResult> {
-  const { datamartDir, month, signal } = options;
-  const ledger = await requirePartition(silverFile(datamartDir, 'loan_daily', month), 'silver loan_daily', month);
-  const lineage = labelStoreLineage(month, await requireLineage(ledger, `silver loan_daily ${month}`));
-  const path = labelStoreFile(datamartDir, month);
-  const incomplete = await incompleteInputs(datamartDir, [{ source: 'loan_daily', month }]);
+/**
+ * Writes the label-store partition `path` of `month` (through `publish`) from the silver ledger of the same month: the
+ * loans reaching MOB 6 then. `sourceFile` is the ledger CSV, named when a value makes the label SQL fail.
+ */
+export async function buildLabelStore(options: { month: Month; ledger: string; sourceFile: string; path: string; signal?: AbortSignal; publish: Publish }): Promise<LabelStoreResult> {
+  const { month, ledger, sourceFile, path, signal, publish } = options;
   return withDuckDB(async (db) => {
-    const rows = await writeWithLineage(path, { ...lineage, incomplete }, () => writeParquetAtomic(db, labelSelect(readParquet(ledger)), path, signal), signal).catch(
-      async (error: unknown) => {
-        if (!isDeterministicSqlError(error)) throw error;
-        throw await sourceDataError({
-          error,
-          datamartDir,
-          source: 'loan_daily',
-          month,
-          column: 'overdue_amt / due_amt',
-          firstLine: () => firstFailingLine(db, readParquet(ledger)),
-        });
-      },
-    );
+    const rows = await publish(() => writeParquetAtomic(db, labelSelect(readParquet(ledger)), path, signal)).catch(async (error: unknown) => {
+      if (!isDeterministicSqlError(error)) throw error;
+      throw await sourceDataError({ error, file: sourceFile, month, column: 'overdue_amt / due_amt', firstLine: () => firstFailingLine(db, readParquet(ledger)) });
+    });
     const defaults = await queryValue<number>(db, `SELECT coalesce(sum(label), 0) FROM ${readParquet(path)}`);
     return { month, rows, defaults, path };
   });

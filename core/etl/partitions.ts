@@ -17,3 +17,10 @@ export async function exists(path: string): Promise<boolean> {
     () => false,
   );
 }
+
+/**
+ * How a transform publishes its partition's data: it calls `publish` with the atomic write of the data file, and the
+ * caller (core/datamart/materialize.ts) wraps it with the partition's lineage. The transforms here know their SQL and
+ * files, not lineage.
+ */
+export type Publish = <T>(writeData: () => Promise<T>) => Promise<T>;

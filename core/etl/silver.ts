@@ -14,8 +14,7 @@ import { SILVER_DEFINITIONS } from './silver-sql.js';
 import { BRONZE_LINEAGE_COLUMNS } from './source-columns.js';
 import { NUMERIC_COLUMNS } from '../../lib/column-ranges.js';
 import { addMonths } from '../../lib/months.js';
-import { exists } from './partitions.js';
-import { requireLineage, silverLineage, writeWithLineage } from '../datamart/lineage.js';
+import { exists, type Publish } from './partitions.js';
 import { stagedUndatedRows } from './staging.js';
 
 export interface SilverResult {
@@ -48,22 +47,26 @@ export function quarantineFile(datamartDir: string, source: Source, month: Month
   return partitionFile(datamart.sourceTable(datamartDir, 'quarantine', source), month);
 }
 
+/**
+ * Writes silver/<source> of `month` (through `publish`) and its quarantine from the bronze partition of the month.
+ * `stagedFrom` is the staging version the bronze was read from: its undated rows are quarantined with the month.
+ */
 export async function buildSilver(options: {
   datamartDir: string;
   source: Source;
   month: Month;
   maxQuarantineShare: number;
+  stagedFrom: string;
   signal?: AbortSignal;
+  publish: Publish;
 }): Promise<SilverResult> {
-  const { datamartDir, source, month, maxQuarantineShare, signal } = options;
+  const { datamartDir, source, month, maxQuarantineShare, stagedFrom, signal, publish } = options;
   const bronze = bronzeFile(datamartDir, source, month);
   await access(bronze).catch(() => {
     throw new Error(`bronze partition ${bronze} does not exist: ingest ${source} ${month} first`);
   });
-  const bronzeLineage = await requireLineage(bronze, `bronze ${source} ${month}`);
-  const lineage = silverLineage(source, month, bronzeLineage);
   // Rows of the file without a snapshot_date may belong to this month: quarantined with it and counted against it.
-  const undated = bronzeLineage.stagedFrom ? await stagedUndatedRows(bronzeLineage.stagedFrom) : null;
+  const undated = await stagedUndatedRows(stagedFrom);
   const path = silverFile(datamartDir, source, month);
   const quarantinePath = quarantineFile(datamartDir, source, month);
 
@@ -121,9 +124,7 @@ export async function buildSilver(options: {
            SELECT * EXCLUDE (ingested_at), ${sqlString(UNDATED_REASON)} AS reason FROM ${readParquet(undatedHere.file)})`
       : rejected;
     await writeParquetAtomic(db, `${withUndated} ORDER BY source_line`, quarantinePath, signal);
-    const rows = await writeWithLineage(path, lineage, () =>
-      writeParquetAtomic(db, 'SELECT * EXCLUDE (reason) FROM cleaned WHERE reason IS NULL ORDER BY source_line', path, signal),
-    signal);
+    const rows = await publish(() => writeParquetAtomic(db, 'SELECT * EXCLUDE (reason) FROM cleaned WHERE reason IS NULL ORDER BY source_line', path, signal));
     return { source, month, rows, quarantined, path, nulledValues, findings };
   });
 }

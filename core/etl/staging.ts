@@ -6,7 +6,7 @@
 // backfill asks for the file to be read and hashed again whatever the key says; it is built in a temporary directory and renamed into place
 // whole: concurrent workers may build the same cache, the first rename wins and the others use it. Its manifest
 // carries the detected date spelling and the content hash of each month's slice of rows (lineage.ts builds every
-// partition's fingerprint on it).
+// partition's fingerprint on it, core/datamart/graph.ts).
 import { createHash } from 'node:crypto';
 import { removeOrphanedTemporaries, temporaryPathFor } from '../temp-files.js';
 import { mkdir, readdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
@@ -19,7 +19,6 @@ import { SOURCE_FILES, type Source } from '../../lib/layout.js';
 import { inspectSourceFile } from './csv-header.js';
 import { DATE_SPELLINGS, detectDateSpelling, monthUnder } from './date-spelling.js';
 import { REQUIRED_COLUMNS } from './source-columns.js';
-import { EMPTY_SLICE } from '../datamart/lineage.js';
 import { ByteBudget } from '../byte-budget.js';
 import { diskFullOr } from '../disk-full.js';
 
@@ -51,6 +50,9 @@ const STAGING_FORMAT = 4;
 export const UNDATED_FILE = 'undated.parquet';
 /** How many of the undated rows' line numbers the manifest keeps for messages. */
 const UNDATED_LINES_KEPT = 5;
+
+/** Fingerprint of a month a source file has no row in. */
+export const EMPTY_SLICE = 'empty';
 
 export function stagingRoot(datamartDir: string): string {
   return join(datamartDir, '_staging');

@@ -3,7 +3,7 @@
 // features that had no usable value. Written atomically with its lineage (the feature-store partition it explains and
 // the model artifacts it was computed with), like every gold partition.
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { lineageNames, lineageOf, readLineage, writeWithLineage, type Lineage } from '../datamart/lineage.js';
+import { lineageOf, partitionName, readLineage, writeWithLineage, type Lineage } from '../datamart/lineage.js';
 import { sqlString, writeParquetAtomic } from '../duckdb.js';
 import { sha256File } from '../hashing.js';
 import type { ModelMetadata } from '../../lib/contracts.js';
@@ -22,14 +22,17 @@ export const EXPLANATION_COLUMNS = [
   'missing_features',
 ] as const;
 
+/** Version of the explanations transform: bump it when its output changes, and older partitions become stale. */
+export const EXPLANATIONS_VERSION = 1;
+
 /**
  * The lineage of a month's explanations: the feature-store partition's own fingerprint (its content hash when it has
  * none, as in hand-written test stores) and the artifacts the contributions come from.
  */
 export async function explanationsLineage(featureFile: string, pinnedFeatureFile: string, month: Month, metadata: ModelMetadata): Promise<Lineage> {
   const features = (await readLineage(featureFile))?.fingerprint ?? `sha256:${await sha256File(pinnedFeatureFile)}`;
-  return lineageOf(lineageNames.explanations(metadata.model_id, month), 'explanations', month, {
-    [lineageNames.featureStore(month)]: features,
+  return lineageOf(partitionName(`gold/explanations/${metadata.model_id}`, month), EXPLANATIONS_VERSION, month, {
+    [partitionName('gold/feature_store', month)]: features,
     'booster.json': metadata.artifacts_sha256['booster.json'],
     'preprocessor.json': metadata.artifacts_sha256['preprocessor.json'],
   });

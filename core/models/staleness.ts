@@ -4,7 +4,7 @@
 // `production_stale`: status and monitoring say so, and the next training on the current data goes through the gate.
 import { datamart, partitionFile } from '../../lib/layout.js';
 import { compareMonths, type Month } from '../../lib/months.js';
-import { lineageNames, readLineage } from '../datamart/lineage.js';
+import { partitionName, readLineage } from '../datamart/lineage.js';
 import { listPartitionMonths } from './dataset.js';
 import { readMetadata } from './bank.js';
 import { readRegistry } from './registry.js';
@@ -17,8 +17,8 @@ import { readRegistry } from './registry.js';
 export async function trainingGoldLineage(datamartDir: string, asOf: Month, applicationMonths: readonly Month[]): Promise<Record<string, string> | undefined> {
   const labelMonths = (await listPartitionMonths(datamart.labelStore(datamartDir))).filter((month) => compareMonths(month, asOf) <= 0);
   const partitions = [
-    ...applicationMonths.map((month) => [lineageNames.featureStore(month), partitionFile(datamart.featureStore(datamartDir), month)]),
-    ...labelMonths.map((month) => [lineageNames.labelStore(month), partitionFile(datamart.labelStore(datamartDir), month)]),
+    ...applicationMonths.map((month) => [partitionName('gold/feature_store', month), partitionFile(datamart.featureStore(datamartDir), month)]),
+    ...labelMonths.map((month) => [partitionName('gold/label_store', month), partitionFile(datamart.labelStore(datamartDir), month)]),
   ];
   const lineage: Record<string, string> = {};
   for (const [name, file] of partitions) {

@@ -11,12 +11,12 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { DuckDBInstance, type DuckDBConnection, type DuckDBPreparedStatement } from '@duckdb/node-api';
-import { SOURCES, type Source } from '../../lib/layout.js';
+import { CLICKSTREAM_LOOKBACK, SOURCES, type Source } from '../../lib/layout.js';
 import { addMonths, compareMonths, snapshotDate, type Month } from '../../lib/months.js';
 import { duckdbSettings, plainRows, sqlString } from '../duckdb.js';
 import { defineCleaningMacros } from '../etl/cleaning-sql.js';
 import type { DateSpelling } from '../etl/date-spelling.js';
-import { CLICKSTREAM_LOOKBACK_MONTHS, featureSelectFrom } from '../etl/feature-store.js';
+import { featureSelectFrom } from '../etl/feature-store.js';
 import { cleanedSelect } from '../etl/silver.js';
 import { REQUIRED_COLUMNS } from '../etl/source-columns.js';
 import type { FeatureRow } from '../features/preprocessor.js';
@@ -78,7 +78,7 @@ export function placeApplication(application: RawApplication, where: string, bou
   application.clickstream.forEach((record, index) => {
     sameCustomer(record, `${where}.clickstream.${index}`);
     const placed = recordMonth(record, `${where}.clickstream.${index}`);
-    const inWindow = compareMonths(placed.month, month) <= 0 && compareMonths(placed.month, addMonths(month, -CLICKSTREAM_LOOKBACK_MONTHS)) >= 0;
+    const inWindow = compareMonths(placed.month, month) <= 0 && compareMonths(placed.month, addMonths(month, -CLICKSTREAM_LOOKBACK)) >= 0;
     if (inWindow) clickstream.push({ record, month: placed.month });
     else ignoredClickstreamRows++;
   });

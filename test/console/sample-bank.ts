@@ -5,7 +5,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createMonitoringActivities } from '../../activities/monitoring.js';
-import { runMonthEtl } from '../../core/etl/month-etl.js';
+import { materializeMonth } from '../../core/datamart/materialize.js';
 import { registerModel } from '../../core/models/bank.js';
 import { trainCandidate } from '../../core/models/candidate.js';
 import { promote, recordCandidate } from '../../core/models/registry.js';
@@ -27,7 +27,7 @@ export interface SampleBank {
 export async function buildSampleBank(config: Config): Promise<SampleBank> {
   const months = monthRange(BANK_FROM, BANK_TO);
   for (const month of months) {
-    await runMonthEtl({ datamartDir: config.DATAMART_DIR, sourceDir: FIXTURE_DIR, month, maxQuarantineShare: config.MAX_QUARANTINE_SHARE });
+    await materializeMonth({ datamartDir: config.DATAMART_DIR, sourceDir: FIXTURE_DIR, month, maxQuarantineShare: config.MAX_QUARANTINE_SHARE });
   }
   const train = async (asOf: Month, family: ModelFamily, workflowId: string) => {
     const trainingSet = await buildTrainingSet({ datamartDir: config.DATAMART_DIR, modelBankDir: config.MODEL_BANK_DIR, asOf });

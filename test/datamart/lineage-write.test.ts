@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lineageOf, readLineage, writeWithLineage } from '../../core/datamart/lineage.js';
 
-const oldLineage = lineageOf('silver/clickstream/2023-01', 'silver', '2023-01', { 'bronze/clickstream/2023-01': 'a'.repeat(64) });
-const newLineage = lineageOf('silver/clickstream/2023-01', 'silver', '2023-01', { 'bronze/clickstream/2023-01': 'b'.repeat(64) });
+const oldLineage = lineageOf('silver/clickstream/2023-01', 2, '2023-01', { 'bronze/clickstream/2023-01': 'a'.repeat(64) });
+const newLineage = lineageOf('silver/clickstream/2023-01', 2, '2023-01', { 'bronze/clickstream/2023-01': 'b'.repeat(64) });
 
 /** Runs `body` on a partition file in a fresh folder, written once with `oldLineage`; the folder goes afterwards. */
 async function withPartition(body: (file: string, dir: string) => Promise<void>): Promise<void> {

@@ -14,8 +14,7 @@ import { queryRows, withDuckDB } from '../../core/duckdb.js';
 import { defineCleaningMacros } from '../../core/etl/cleaning-sql.js';
 import { rangedNumber } from '../../core/etl/silver-sql.js';
 import { stageSource } from '../../core/etl/staging.js';
-import { ingestBronze } from '../../core/etl/bronze.js';
-import { buildSilver } from '../../core/etl/silver.js';
+import { materialize } from '../../core/datamart/materialize.js';
 import { pruneTrainingWork, TRAINING_WORK_RETENTION_MS, workRoot } from '../../core/models/training-set.js';
 import { inRange, NUMERIC_COLUMNS, numberShaped } from '../../lib/column-ranges.js';
 import { DiskFull } from '../../lib/errors.js';
@@ -91,13 +90,13 @@ test('disk full (a real 24 MiB tmpfs): DiskFull names the path and the space, ev
   try {
     const dm = join(mount, 'datamart');
     const month = '2023-07';
-    for (const source of SOURCES) await ingestBronze({ datamartDir: dm, sourceDir: SAMPLE_DIR, source, month });
+    for (const source of SOURCES) await materialize(`bronze/${source}`, month, { datamartDir: dm, sourceDir: SAMPLE_DIR, maxQuarantineShare: 0.2 });
     // Fill what is left, then build silver: its first write finds the disk full.
     await writeFile(join(mount, 'filler'), Buffer.alloc(0));
     const { statfs } = await import('node:fs/promises');
     const free = async () => { const s = await statfs(mount); return Number(s.bavail) * Number(s.bsize); };
     await writeFile(join(mount, 'filler'), Buffer.alloc(Math.max(0, (await free()) - 4096)));
-    await assert.rejects(buildSilver({ datamartDir: dm, source: 'financials', month, maxQuarantineShare: 0.2 }), (error: unknown) => {
+    await assert.rejects(materialize('silver/financials', month, { datamartDir: dm, sourceDir: SAMPLE_DIR, maxQuarantineShare: 0.2 }), (error: unknown) => {
       assert.ok(error instanceof DiskFull, `expected DiskFull, got ${String(error)}`);
       assert.match(error.message, new RegExp(`disk full writing ${dm}/silver/financials/snapshot_date=2023-07-01/`));
       assert.match(error.message, /it needs .*bytes.*free on its file system; free space there, then run the same command again/);

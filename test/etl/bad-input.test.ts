@@ -5,11 +5,8 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { queryRows, readParquet, withDuckDB } from '../../core/duckdb.js';
-import { ingestBronze } from '../../core/etl/bronze.js';
-import { buildFeatureStore } from '../../core/etl/feature-store.js';
-import { buildLabelStore } from '../../core/etl/label-store.js';
-import { runMonthEtl } from '../../core/etl/month-etl.js';
-import { buildSilver, quarantineFile } from '../../core/etl/silver.js';
+import { materialize, materializeMonth } from '../../core/datamart/materialize.js';
+import { quarantineFile } from '../../core/etl/silver.js';
 import { DataQualityError, InvalidSourceData } from '../../lib/errors.js';
 import { SOURCE_FILES, type Source } from '../../lib/layout.js';
 import { copySample, hashTree, removeDir, SAMPLE_DIR, tempDir } from './helpers.js';
@@ -22,7 +19,7 @@ let good: Map<string, string>;
 before(async () => {
   root = await tempDir('bad-input');
   dm = join(root, 'datamart');
-  await runMonthEtl({ datamartDir: dm, sourceDir: SAMPLE_DIR, month: MONTH, maxQuarantineShare: 0.2 });
+  await materializeMonth({ datamartDir: dm, sourceDir: SAMPLE_DIR, month: MONTH, maxQuarantineShare: 0.2 });
   good = await hashTree(dm);
 });
 after(() => removeDir(root));
@@ -40,7 +37,7 @@ async function defective(source: Source, edit: (text: string) => string | null):
 async function assertRefused(source: Source, edit: (text: string) => string | null, message: RegExp): Promise<void> {
   const sourceDir = await defective(source, edit);
   try {
-    await assert.rejects(ingestBronze({ datamartDir: dm, sourceDir, source, month: MONTH }), (error: unknown) => {
+    await assert.rejects(materialize(`bronze/${source}`, MONTH, { datamartDir: dm, sourceDir, maxQuarantineShare: 0.2 }), (error: unknown) => {
       assert.ok(error instanceof InvalidSourceData, `expected InvalidSourceData, got ${String(error)}`);
       assert.ok(error.message.includes(join(sourceDir, SOURCE_FILES[source])), error.message);
       assert.match(error.message, message);
@@ -78,7 +75,7 @@ describe('defective sources are refused with file, column and line', () => {
       const broken = Buffer.concat([bytes.subarray(0, line100 + 12), Buffer.from([0xe9, 0xff]), bytes.subarray(line100 + 12)]);
       await writeFile(path, broken);
       await assert.rejects(
-        ingestBronze({ datamartDir: dm, sourceDir, source: 'attributes', month: MONTH }),
+        materialize('bronze/attributes', MONTH, { datamartDir: dm, sourceDir, maxQuarantineShare: 0.2 }),
         (error: unknown) => error instanceof InvalidSourceData && /line 100: unreadable CSV: .*utf-8/i.test(error.message),
       );
       assert.deepEqual(await hashTree(dm), good);
@@ -104,8 +101,8 @@ describe('defective sources are refused with file, column and line', () => {
 
 describe('row-level defects are quarantined with a reason', () => {
   async function silverOf(sourceDir: string, maxQuarantineShare = 0.2) {
-    await ingestBronze({ datamartDir: dm, sourceDir, source: 'loan_daily', month: MONTH });
-    return buildSilver({ datamartDir: dm, source: 'loan_daily', month: MONTH, maxQuarantineShare });
+    await materialize('bronze/loan_daily', MONTH, { datamartDir: dm, sourceDir, maxQuarantineShare });
+    return materialize('silver/loan_daily', MONTH, { datamartDir: dm, sourceDir, maxQuarantineShare });
   }
   const reasons = () =>
     withDuckDB((db) =>
@@ -170,15 +167,15 @@ describe('row-level defects are quarantined with a reason', () => {
       await removeDir(few);
     }
     // Re-establish the good month, then try a month where half the ledger is negative.
-    await runMonthEtl({ datamartDir: dm, sourceDir: SAMPLE_DIR, month: MONTH, maxQuarantineShare: 0.2 });
+    await materializeMonth({ datamartDir: dm, sourceDir: SAMPLE_DIR, month: MONTH, maxQuarantineShare: 0.2 });
     const goldBefore = await hashTree(join(dm, 'gold'));
     const silverBefore = await hashTree(join(dm, 'silver'));
     const quarantineBefore = await hashTree(join(dm, 'quarantine'));
     const many = await defective('loan_daily', negate(300));
     try {
-      await ingestBronze({ datamartDir: dm, sourceDir: many, source: 'loan_daily', month: MONTH });
+      await materialize('bronze/loan_daily', MONTH, { datamartDir: dm, sourceDir: many, maxQuarantineShare: 0.2 });
       await assert.rejects(
-        buildSilver({ datamartDir: dm, source: 'loan_daily', month: MONTH, maxQuarantineShare: 0.2 }),
+        materialize('silver/loan_daily', MONTH, { datamartDir: dm, sourceDir: many, maxQuarantineShare: 0.2 }),
         (error: unknown) =>
           error instanceof DataQualityError && /loan_daily 2023-07: 300 of 516 rows quarantined .*negative overdue_amt \(300\)/.test(error.message),
       );
@@ -192,14 +189,16 @@ describe('row-level defects are quarantined with a reason', () => {
 
   it('a month with no rows in a source is an empty partition, not an error', async () => {
     const month = '2025-01';
-    const result = await runMonthEtl({ datamartDir: dm, sourceDir: SAMPLE_DIR, month, maxQuarantineShare: 0.2 });
+    const result = await materializeMonth({ datamartDir: dm, sourceDir: SAMPLE_DIR, month, maxQuarantineShare: 0.2 });
+    assert.ok(!result.noSourceRows);
     const loans = result.bronze.find((b) => b.source === 'loan_daily');
     assert.equal(loans?.rows, 0);
     assert.equal(result.silver.find((s) => s.source === 'loan_daily')?.rows, 0);
     assert.ok((result.bronze.find((b) => b.source === 'attributes')?.rows ?? 0) > 0);
     assert.equal(result.features.rows, 0);
     assert.equal(result.labels.rows, 0);
-    assert.equal((await buildFeatureStore({ datamartDir: dm, sourceDir: SAMPLE_DIR, month, maxQuarantineShare: 0.2 })).rows, 0);
-    assert.equal((await buildLabelStore({ datamartDir: dm, month })).defaults, 0);
+    const options = { datamartDir: dm, sourceDir: SAMPLE_DIR, maxQuarantineShare: 0.2 };
+    assert.equal((await materialize('gold/feature_store', month, options)).rows, 0);
+    assert.equal((await materialize('gold/label_store', month, options)).defaults, 0);
   });
 });

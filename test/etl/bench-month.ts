@@ -3,9 +3,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runMonthEtl } from '../../core/etl/month-etl.js';
+import { materializeMonth } from '../../core/datamart/materialize.js';
 import { stageSource } from '../../core/etl/staging.js';
 import { SOURCES } from '../../lib/layout.js';
+import { withSourceRows } from './helpers.js';
 
 const sourceDir = process.argv[2] ?? new URL('../../../shared/fixtures/cs611-sample/', import.meta.url).pathname;
 const month = process.argv[3] ?? '2024-01';
@@ -16,7 +17,7 @@ try {
   const stagedRows = staged.reduce((sum, s) => sum + s.rows, 0);
   const stagingMs = performance.now() - started;
   started = performance.now();
-  const result = await runMonthEtl({ datamartDir, sourceDir, month, maxQuarantineShare: 0.2 });
+  const result = withSourceRows(await materializeMonth({ datamartDir, sourceDir, month, maxQuarantineShare: 0.2 }));
   const monthMs = performance.now() - started;
   const rows = result.bronze.reduce((sum, b) => sum + b.rows, 0);
   console.log(`staging: ${stagedRows} CSV rows in ${stagingMs.toFixed(0)} ms (${Math.round(stagedRows / (stagingMs / 1000))} rows/s, once per file)`);

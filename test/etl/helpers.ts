@@ -3,6 +3,7 @@ import { FIXTURE_DIR } from '../helpers/fixture.js';
 import { createHash } from 'node:crypto';
 import { cp, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { join, relative } from 'node:path';
+import type { MonthEtlResult, MonthEtlSessionResult } from '../../core/datamart/materialize.js';
 
 export const SAMPLE_DIR = FIXTURE_DIR;
 const TMP_ROOT = new URL('../../.test-tmp/etl/', import.meta.url).pathname;
@@ -42,4 +43,10 @@ export async function hashTree(root: string): Promise<Map<string, string>> {
 /** Files under `root` (relative paths), sorted. */
 export async function listFiles(root: string): Promise<string[]> {
   return [...(await hashTree(root)).keys()].sort();
+}
+
+/** A month's ETL result that must have had source rows (the sample's months do). */
+export function withSourceRows(result: MonthEtlSessionResult): MonthEtlResult {
+  if (result.noSourceRows) throw new Error(`no source rows in the month (${result.bronze.map((b) => b.path).join(', ')})`);
+  return result;
 }

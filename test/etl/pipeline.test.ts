@@ -7,7 +7,7 @@ import { queryRows, readParquet, withDuckDB, writeParquetAtomic } from '../../co
 import { featureStoreFile, FEATURE_COLUMNS, FEATURE_KEYS } from '../../core/etl/feature-store.js';
 import { labelStoreFile } from '../../core/etl/label-store.js';
 import { suspectedLeaks } from '../../core/etl/leakage.js';
-import { runMonthEtl } from '../../core/etl/month-etl.js';
+import { materializeMonth } from '../../core/datamart/materialize.js';
 import { quarantineFile, silverFile } from '../../core/etl/silver.js';
 import { datamart, SOURCE_FILES, SOURCES } from '../../lib/layout.js';
 import { addMonths, monthRange } from '../../lib/months.js';
@@ -37,7 +37,7 @@ before(async () => {
   root = await tempDir('pipeline');
   dm = join(root, 'datamart');
   for (const month of MONTHS) {
-    await runMonthEtl({ datamartDir: dm, sourceDir: SAMPLE_DIR, month, maxQuarantineShare: 0.2 });
+    await materializeMonth({ datamartDir: dm, sourceDir: SAMPLE_DIR, month, maxQuarantineShare: 0.2 });
   }
 });
 after(() => removeDir(root));
@@ -220,7 +220,7 @@ describe('ETL of the real sample, every month', () => {
         await writeFile(join(cut, name), kept.join('\n'));
       }
       const cutDm = join(cut, 'datamart');
-      await runMonthEtl({ datamartDir: cutDm, sourceDir: cut, month: cutoff, maxQuarantineShare: 0.2 });
+      await materializeMonth({ datamartDir: cutDm, sourceDir: cut, month: cutoff, maxQuarantineShare: 0.2 });
       const content = (path: string) =>
         withDuckDB((db) => queryRows(db, `SELECT * FROM ${readParquet(path)} ORDER BY loan_id`));
       const full = await content(featureStoreFile(dm, cutoff));
@@ -235,7 +235,7 @@ describe('ETL of the real sample, every month', () => {
     const month = '2024-01';
     const goldDirs = [datamart.featureStore(dm), datamart.labelStore(dm)];
     const before = await Promise.all(goldDirs.map(hashTree));
-    await runMonthEtl({ datamartDir: dm, sourceDir: SAMPLE_DIR, month, maxQuarantineShare: 0.2 });
+    await materializeMonth({ datamartDir: dm, sourceDir: SAMPLE_DIR, month, maxQuarantineShare: 0.2 });
     const afterRerun = await Promise.all(goldDirs.map(hashTree));
     assert.deepEqual(afterRerun, before);
     for (const layer of ['bronze', 'silver', 'quarantine'] as const) {

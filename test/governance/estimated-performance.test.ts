@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { rm } from 'node:fs/promises';
 import { createMonitoringActivities } from '../../activities/monitoring.js';
 import { readParquet, withDuckDB, writeParquetAtomic } from '../../core/duckdb.js';
-import { runMonthEtl } from '../../core/etl/month-etl.js';
+import { materializeMonth } from '../../core/datamart/materialize.js';
 import { generateSources } from '../../core/generator/index.js';
 import { registerModel } from '../../core/models/bank.js';
 import { trainCandidate } from '../../core/models/candidate.js';
@@ -48,7 +48,7 @@ before(async () => {
   // data to 2025-01 (ledger observed to 2024-12): the drifted months' labels exist, mature as of 2024-12
   await generateSources({ customers: 12_000, seed: 11, scenario: 'concept-drift', driftFrom: DRIFT_FROM, to: '2025-01', out: sourceDir });
   for (const month of monthRange('2023-01', '2024-12')) {
-    await runMonthEtl({ datamartDir: config.DATAMART_DIR, sourceDir, month, maxQuarantineShare: config.MAX_QUARANTINE_SHARE });
+    await materializeMonth({ datamartDir: config.DATAMART_DIR, sourceDir, month, maxQuarantineShare: config.MAX_QUARANTINE_SHARE });
   }
   const trainingSet = await buildTrainingSet({ datamartDir: config.DATAMART_DIR, modelBankDir: config.MODEL_BANK_DIR, asOf: TRAIN_AT });
   const candidate = await trainCandidate({ trainingSet, family: 'gblinear' });

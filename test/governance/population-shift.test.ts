@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { createMonitoringActivities } from '../../activities/monitoring.js';
-import { runMonthEtl } from '../../core/etl/month-etl.js';
+import { materializeMonth } from '../../core/datamart/materialize.js';
 import { generateSources } from '../../core/generator/index.js';
 import { registerModel } from '../../core/models/bank.js';
 import { trainCandidate } from '../../core/models/candidate.js';
@@ -31,7 +31,7 @@ before(async () => {
   const sourceDir = join(scratch.dir, 'raw');
   await generateSources({ customers: 6000, seed: 11, scenario: 'population-shift', driftFrom: '2024-01', to: '2024-07', out: sourceDir });
   for (const month of MONTHS) {
-    await runMonthEtl({ datamartDir: config.DATAMART_DIR, sourceDir, month, maxQuarantineShare: config.MAX_QUARANTINE_SHARE });
+    await materializeMonth({ datamartDir: config.DATAMART_DIR, sourceDir, month, maxQuarantineShare: config.MAX_QUARANTINE_SHARE });
   }
   const trainingSet = await buildTrainingSet({ datamartDir: config.DATAMART_DIR, modelBankDir: config.MODEL_BANK_DIR, asOf: TRAIN_AT });
   const candidate = await trainCandidate({ trainingSet, family: 'gblinear' });

@@ -1,5 +1,6 @@
 // Content fingerprints of gold tables: a hash over sorted rows (volatile timestamps left out), so two runs can be
 // compared however their partitions were written.
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
@@ -38,4 +39,14 @@ export async function lineageContents(datamartDir: string): Promise<Record<strin
     contents[file] = lineage;
   }
   return contents;
+}
+
+/**
+ * One hash over every `_lineage.json` of a datamart (lineageContents, in path order, each file's keys in their written
+ * order), bronze's `stagedFrom` left out: it names the staging cache version, a hash of this machine's file metadata.
+ */
+export async function lineageHash(datamartDir: string): Promise<string> {
+  const contents = (await lineageContents(datamartDir)) as Record<string, { stagedFrom?: string }>;
+  for (const lineage of Object.values(contents)) delete lineage.stagedFrom;
+  return `${createHash('sha256').update(JSON.stringify(contents)).digest('hex')}:${Object.keys(contents).length}`;
 }

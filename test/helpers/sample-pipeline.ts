@@ -1,7 +1,7 @@
-// The pipeline's core functions over the real sample in one process (ETL of every month, the three families trained,
-// every month scored, the monitoring table), returning the content hash of every gold table and the model id: what
-// the speed work must not change. `etl` picks the path: per step (as the ETL activities run) or one connection per
-// month (runMonthEtlSession). `npx tsx test/helpers/sample-pipeline.ts DIR` prints the hashes as JSON.
+// The pipeline's core functions over the real sample in one process (ETL of every month through the month activity's
+// path, materializeMonth; the three families trained, every month scored, the monitoring table), returning the content
+// hash of every gold table, of the ETL's lineage files and the model id: what refactoring and speed work must not
+// change. `npx tsx test/helpers/sample-pipeline.ts DIR` prints the hashes as JSON.
 import { loadConfig } from '../../lib/config.js';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -13,10 +13,10 @@ import { trainCandidate } from '../../core/models/candidate.js';
 import { selectBest } from '../../lib/model-selection.js';
 import { buildTrainingSet } from '../../core/models/training-set.js';
 import { computeMonitoringTable, monitoringSettings } from '../../core/monitoring/table.js';
-import { runMonthEtl } from '../../core/etl/month-etl.js';
+import { materializeMonth } from '../../core/datamart/materialize.js';
 import { scoreMonth } from '../../core/scoring/score-month.js';
 import { FIXTURE_DIR } from './fixture.js';
-import { goldTableHash } from './gold.js';
+import { goldTableHash, lineageHash } from './gold.js';
 
 /**
  * The columns the expected hashes were computed over, for the tables that later issues added columns to
@@ -36,17 +36,15 @@ export const SAMPLE_FROM = '2023-01';
 export const SAMPLE_TO = '2024-12';
 export const SAMPLE_TRAIN_AT = '2024-06';
 
-export async function samplePipelineHashes(work: string, etl: 'per-step' | 'one-connection' = 'per-step'): Promise<Record<string, string>> {
+export async function samplePipelineHashes(work: string): Promise<Record<string, string>> {
   await rm(work, { recursive: true, force: true });
   await mkdir(work, { recursive: true });
   const datamartDir = join(work, 'datamart');
   const modelBankDir = join(work, 'model_bank');
   const months = monthRange(SAMPLE_FROM, SAMPLE_TO);
-  for (const month of months) {
-    const options = { datamartDir, sourceDir: FIXTURE_DIR, month, maxQuarantineShare: 0.2 };
-    if (etl === 'per-step') await runMonthEtl(options);
-    else await (await import('../../core/etl/month-etl-session.js')).runMonthEtlSession(options);
-  }
+  for (const month of months) await materializeMonth({ datamartDir, sourceDir: FIXTURE_DIR, month, maxQuarantineShare: 0.2 });
+  // The lineage the ETL wrote, before scoring adds the explanations' (every bronze, silver and gold partition's).
+  const etlLineage = await lineageHash(datamartDir);
   const trainingSet = await buildTrainingSet({ datamartDir, modelBankDir, asOf: SAMPLE_TRAIN_AT });
   const candidates = [];
   for (const family of MODEL_FAMILIES) candidates.push(await trainCandidate({ trainingSet, family }));
@@ -60,12 +58,12 @@ export async function samplePipelineHashes(work: string, etl: 'per-step' | 'one-
     monitoring: join(datamartDir, 'gold', 'monitoring'),
     ...Object.fromEntries(['attributes', 'financials', 'clickstream', 'loan_daily'].map((source) => [`silver_${source}`, join(datamartDir, 'silver', source)])),
   };
-  const hashes: Record<string, string> = { model_id: modelId };
+  const hashes: Record<string, string> = { model_id: modelId, etl_lineage: etlLineage };
   for (const [name, dir] of Object.entries(tables)) hashes[name] = await goldTableHash(dir, EARLIER_COLUMNS[name]);
   return hashes;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const work = process.argv[2] ?? '/tmp/sample-pipeline';
-  console.log(JSON.stringify(await samplePipelineHashes(work, (process.argv[3] as 'per-step' | 'one-connection') ?? 'per-step'), null, 2));
+  console.log(JSON.stringify(await samplePipelineHashes(work), null, 2));
 }

@@ -6,7 +6,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runMonthEtl } from '../../core/etl/month-etl.js';
+import { materializeMonth } from '../../core/datamart/materialize.js';
 import { generateSources } from '../../core/generator/index.js';
 import { trainAndSelect } from '../../core/models/pipeline.js';
 import { loadTrainingSet } from '../../core/models/training-set.js';
@@ -22,7 +22,7 @@ async function trainOn(sourceDir: string, name: string) {
   const scratch = scratchConfig(name);
   scratches.push(scratch);
   for (const month of monthRange('2023-01', '2024-12')) {
-    await runMonthEtl({ datamartDir: scratch.config.DATAMART_DIR, sourceDir, month, maxQuarantineShare: scratch.config.MAX_QUARANTINE_SHARE });
+    await materializeMonth({ datamartDir: scratch.config.DATAMART_DIR, sourceDir, month, maxQuarantineShare: scratch.config.MAX_QUARANTINE_SHARE });
   }
   return trainAndSelect(scratch.config, '2024-12');
 }

@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { runMonthEtl } from '../../core/etl/month-etl.js';
+import { materializeMonth } from '../../core/datamart/materialize.js';
 import { registerModel } from '../../core/models/bank.js';
 import { trainCandidate } from '../../core/models/candidate.js';
 import { promote } from '../../core/models/registry.js';
@@ -26,7 +26,7 @@ let env: TestWorkflowEnvironment;
 before(async () => {
   env = await startTemporal();
   for (const month of MONTHS) {
-    await runMonthEtl({ datamartDir: config.DATAMART_DIR, sourceDir: FIXTURE_DIR, month, maxQuarantineShare: config.MAX_QUARANTINE_SHARE });
+    await materializeMonth({ datamartDir: config.DATAMART_DIR, sourceDir: FIXTURE_DIR, month, maxQuarantineShare: config.MAX_QUARANTINE_SHARE });
   }
   const trainingSet = await buildTrainingSet({ datamartDir: config.DATAMART_DIR, modelBankDir: config.MODEL_BANK_DIR, asOf: '2024-12' });
   const candidate = await trainCandidate({ trainingSet, family: 'gblinear' });

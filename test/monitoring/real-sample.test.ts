@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createMonitoringActivities } from '../../activities/monitoring.js';
 import { withDuckDB } from '../../core/duckdb.js';
-import { runMonthEtl } from '../../core/etl/month-etl.js';
+import { materializeMonth } from '../../core/datamart/materialize.js';
 import { registerModel } from '../../core/models/bank.js';
 import { trainCandidate } from '../../core/models/candidate.js';
 import { promote } from '../../core/models/registry.js';
@@ -33,7 +33,7 @@ let rows: MonitoringRow[] = [];
 
 before(async () => {
   for (const month of MONTHS) {
-    await runMonthEtl({ datamartDir: config.DATAMART_DIR, sourceDir: FIXTURE_DIR, month, maxQuarantineShare: config.MAX_QUARANTINE_SHARE });
+    await materializeMonth({ datamartDir: config.DATAMART_DIR, sourceDir: FIXTURE_DIR, month, maxQuarantineShare: config.MAX_QUARANTINE_SHARE });
   }
   const trainingSet = await buildTrainingSet({ datamartDir: config.DATAMART_DIR, modelBankDir: config.MODEL_BANK_DIR, asOf: AS_OF });
   const candidate = await trainCandidate({ trainingSet, family: 'gblinear' });

@@ -6,11 +6,11 @@ import assert from 'node:assert/strict';
 import { cp, rm, utimes, stat, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { runMonthEtl, type MonthEtlResult } from '../../core/etl/month-etl.js';
+import { materializeMonth, type MonthEtlResult } from '../../core/datamart/materialize.js';
 import { DataQualityError, InvalidSourceData } from '../../lib/errors.js';
 import { SOURCE_FILES } from '../../lib/layout.js';
 import { addMonths } from '../../lib/months.js';
-import { copySample, hashTree, removeDir, SAMPLE_DIR, tempDir } from '../etl/helpers.js';
+import { copySample, hashTree, removeDir, SAMPLE_DIR, tempDir, withSourceRows } from '../etl/helpers.js';
 import { MUTATION_CLASSES, type Outcome } from '../helpers/mutations.js';
 import { API_MUTATION_CLASSES } from '../helpers/api-mutations.js';
 import { startScoringServer, type ScoringServer } from '../../core/serving/app.js';
@@ -29,8 +29,8 @@ const rows: MutationRow[] = [];
 before(async () => {
   root = await tempDir('mutations');
   baseline = join(root, 'baseline');
-  await runMonthEtl({ datamartDir: baseline, sourceDir: SAMPLE_DIR, month: addMonths(MONTH, -1), maxQuarantineShare: 0.2 });
-  baselineResult = await runMonthEtl({ datamartDir: baseline, sourceDir: SAMPLE_DIR, month: MONTH, maxQuarantineShare: 0.2 });
+  await materializeMonth({ datamartDir: baseline, sourceDir: SAMPLE_DIR, month: addMonths(MONTH, -1), maxQuarantineShare: 0.2 });
+  baselineResult = withSourceRows(await materializeMonth({ datamartDir: baseline, sourceDir: SAMPLE_DIR, month: MONTH, maxQuarantineShare: 0.2 }));
   baselineGold = await hashTree(join(baseline, 'gold'));
 });
 after(async () => {
@@ -44,7 +44,7 @@ const quarantined = (result: MonthEtlResult) => result.silver.reduce((sum, s) =>
 async function outcomeOf(datamartDir: string, sourceDir: string, month: string): Promise<{ outcome: Outcome | 'SILENT'; detail: string }> {
   let result: MonthEtlResult;
   try {
-    result = await runMonthEtl({ datamartDir, sourceDir, month, maxQuarantineShare: 0.2 });
+    result = withSourceRows(await materializeMonth({ datamartDir, sourceDir, month, maxQuarantineShare: 0.2 }));
   } catch (error) {
     if (error instanceof InvalidSourceData) return { outcome: 'refused (InvalidSourceData)', detail: error.message.replace(sourceDir + '/', '') };
     if (error instanceof DataQualityError) return { outcome: 'month failed (DataQualityError)', detail: error.message };
@@ -92,7 +92,7 @@ test('mutation: a same-size edit with the old mtime restored (touch -d) is seen 
   const datamartDir = join(root, 'dm-restamped');
   const name = 'same-size edit of the ledger with its old mtime restored';
   try {
-    await runMonthEtl({ datamartDir, sourceDir, month: MONTH, maxQuarantineShare: 0.2 });
+    await materializeMonth({ datamartDir, sourceDir, month: MONTH, maxQuarantineShare: 0.2 });
     const labelsBefore = await hashTree(join(datamartDir, 'gold', 'label_store'));
     const path = join(sourceDir, SOURCE_FILES.loan_daily);
     const { size, mtime, atime } = await stat(path);

@@ -12,7 +12,7 @@ import { PROJECT_ROOT } from '../../workers/dev-server.js';
 import { workflowIds } from '../../lib/temporal.js';
 import { WorkflowFailure } from '../../lib/errors.js';
 import { backfillWorkflow } from '../../workflows/backfill.js';
-import { planMonths } from '../../core/datamart/inventory.js';
+import { planMonths } from '../../core/datamart/plan.js';
 import { causes } from '../../scripts/lib/causes.js';
 import { changeOneLedgerRow, copySources } from '../helpers/sources.js';
 import { scratchConfig, startTemporal, withWorker } from '../helpers/temporal.js';

@@ -13,7 +13,7 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import { z } from 'zod';
 import { ConfigError } from '../../lib/config.js';
 import { SAMPLE_MONTHS } from '../../tools/bench/sample-models.js';
-import { runMonthEtl } from '../../core/etl/month-etl.js';
+import { materializeMonth } from '../../core/datamart/materialize.js';
 import { registerModel } from '../../core/models/bank.js';
 import { trainCandidate } from '../../core/models/candidate.js';
 import { promote } from '../../core/models/registry.js';
@@ -72,7 +72,7 @@ export function exampleAfter(markdown: string, marker: string): string {
 before(async () => {
   // A production model on the real sample (one gblinear: the contract needs a model, not the best one).
   for (const month of SAMPLE_MONTHS) {
-    await runMonthEtl({ datamartDir: config.DATAMART_DIR, sourceDir: FIXTURE_DIR, month, maxQuarantineShare: config.MAX_QUARANTINE_SHARE });
+    await materializeMonth({ datamartDir: config.DATAMART_DIR, sourceDir: FIXTURE_DIR, month, maxQuarantineShare: config.MAX_QUARANTINE_SHARE });
   }
   const trainingSet = await buildTrainingSet({ datamartDir: config.DATAMART_DIR, modelBankDir: config.MODEL_BANK_DIR, asOf: '2024-12' });
   const candidate = await trainCandidate({ trainingSet, family: 'gblinear' });

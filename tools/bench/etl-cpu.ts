@@ -1,12 +1,12 @@
 // Wall and CPU of the floor's ETL (tools/bench/floor.ts) by step: the four sources staged one after another, then the
-// 24 months through runMonthEtlSession, CPU summed per kind of step. Generates the data first unless given a folder.
+// 24 months through materializeMonth, CPU summed per kind of step. Generates the data first unless given a folder.
 //   npx tsx tools/bench/etl-cpu.ts --scale 10 [--source DIR] [--from 2023-01] [--to 2024-12]
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { closeSharedDuckDB } from '../../core/duckdb.js';
-import { runMonthEtlSession } from '../../core/etl/month-etl-session.js';
+import { materializeMonth } from '../../core/datamart/materialize.js';
 import { stageSource } from '../../core/etl/staging.js';
 import { generateSources } from '../../core/generator/index.js';
 import { SOURCES } from '../../lib/layout.js';
@@ -36,7 +36,7 @@ try {
   const monthsCpu = process.cpuUsage();
   for (const month of monthRange(values.from, values.to)) {
     let since = process.cpuUsage();
-    await runMonthEtlSession({
+    await materializeMonth({
       datamartDir,
       sourceDir,
       month,

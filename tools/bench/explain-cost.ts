@@ -12,7 +12,7 @@ import { MODEL_FAMILIES } from '../../lib/contracts.js';
 import { monthRange } from '../../lib/months.js';
 import { generateSources } from '../../core/generator/index.js';
 import { latestLabelledMonth } from '../../core/datamart/inventory.js';
-import { runMonthEtlSession } from '../../core/etl/month-etl-session.js';
+import { materializeMonth } from '../../core/datamart/materialize.js';
 import { registerModel } from '../../core/models/bank.js';
 import { trainCandidate } from '../../core/models/candidate.js';
 import { buildTrainingSet } from '../../core/models/training-set.js';
@@ -36,7 +36,7 @@ try {
   let t = performance.now();
   await generateSources({ customers: Math.round(scale * 12_500), out: sourceDir, seed: 42 });
   for (const month of months) {
-    await runMonthEtlSession({ datamartDir: config.DATAMART_DIR, sourceDir, month, maxQuarantineShare: config.MAX_QUARANTINE_SHARE });
+    await materializeMonth({ datamartDir: config.DATAMART_DIR, sourceDir, month, maxQuarantineShare: config.MAX_QUARANTINE_SHARE });
   }
   const asOf = await latestLabelledMonth(config.DATAMART_DIR, months[0], months.at(-1)!);
   if (!asOf) throw new Error('no labelled month to train on');

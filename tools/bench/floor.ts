@@ -8,7 +8,7 @@ import { loadConfig } from '../../lib/config.js';
 import { MODEL_FAMILIES } from '../../lib/contracts.js';
 import { monthRange, type Month } from '../../lib/months.js';
 import { latestLabelledMonth } from '../../core/datamart/inventory.js';
-import { runMonthEtlSession } from '../../core/etl/month-etl-session.js';
+import { materializeMonth } from '../../core/datamart/materialize.js';
 import { registerModel } from '../../core/models/bank.js';
 import { trainCandidate } from '../../core/models/candidate.js';
 import { selectBest } from '../../lib/model-selection.js';
@@ -53,7 +53,7 @@ export async function runFloor(options: { work: string; sourceDir: string; from:
 
   let bronzeRows = 0;
   for (const month of months) {
-    const result = await runMonthEtlSession({ datamartDir, sourceDir: options.sourceDir, month, maxQuarantineShare: config.MAX_QUARANTINE_SHARE });
+    const result = await materializeMonth({ datamartDir, sourceDir: options.sourceDir, month, maxQuarantineShare: config.MAX_QUARANTINE_SHARE });
     bronzeRows += result.bronze.reduce((sum, bronze) => sum + bronze.rows, 0);
   }
   const etl = lap();

@@ -4,17 +4,14 @@
 //   instance-per-step     every step opens and closes its own DuckDB instance (what each of the ~10 ETL activities
 //                         of a month paid before the process-wide instance)
 //   connection-per-step   the process-wide instance, a connection per step (the activities as they are now)
-//   one-connection-month  runMonthEtlSession: one connection per month, the steps in a row (one activity per month)
+//   one-connection-month  materializeMonth: one connection per month, the steps in a row (one activity per month)
 // `npx tsx tools/bench/month-etl-modes.ts SOURCE_DIR [from] [to] [rounds]`; prints wall and CPU seconds per mode.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { closeSharedDuckDB } from '../../core/duckdb.js';
-import { ingestBronze } from '../../core/etl/bronze.js';
-import { buildFeatureStore } from '../../core/etl/feature-store.js';
-import { buildLabelStore } from '../../core/etl/label-store.js';
-import { runMonthEtlSession } from '../../core/etl/month-etl-session.js';
-import { buildSilver } from '../../core/etl/silver.js';
+import { materialize, materializeMonth } from '../../core/datamart/materialize.js';
+import { TABLE_ORDER } from '../../core/datamart/graph.js';
 import { stageSource } from '../../core/etl/staging.js';
 import { SOURCES } from '../../lib/layout.js';
 import { monthRange, type Month } from '../../lib/months.js';
@@ -33,12 +30,8 @@ export interface ModeTiming {
 const maxQuarantineShare = 0.2;
 
 async function monthBySteps(datamartDir: string, sourceDir: string, month: Month, afterStep: () => Promise<void>): Promise<number> {
-  const steps: Array<() => Promise<unknown>> = [
-    ...SOURCES.map((source) => () => ingestBronze({ datamartDir, sourceDir, source, month })),
-    ...SOURCES.map((source) => () => buildSilver({ datamartDir, source, month, maxQuarantineShare })),
-    () => buildFeatureStore({ datamartDir, sourceDir, month, maxQuarantineShare }),
-    () => buildLabelStore({ datamartDir, month }),
-  ];
+  // Each table's partition on its own (a run per step, as a separate activity per step would), in graph order.
+  const steps = TABLE_ORDER.map((table) => () => materialize(table, month, { datamartDir, sourceDir, maxQuarantineShare }));
   for (const step of steps) {
     await step();
     await afterStep();
@@ -56,7 +49,7 @@ export async function timeMonthEtlMode(mode: MonthEtlMode, sourceDir: string, mo
     let steps = 0;
     for (const month of months) {
       if (mode === 'one-connection-month') {
-        await runMonthEtlSession({ datamartDir, sourceDir, month, maxQuarantineShare, onStep: () => steps++ });
+        await materializeMonth({ datamartDir, sourceDir, month, maxQuarantineShare, onStep: () => steps++ });
       } else {
         steps += await monthBySteps(datamartDir, sourceDir, month, mode === 'instance-per-step' ? closeSharedDuckDB : async () => {});
       }

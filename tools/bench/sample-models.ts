@@ -2,7 +2,7 @@
 // 2024-12, a gbtree and a gblinear model registered (gbtree in production), and batch predictions of every month by
 // the production model. What the serving tests compare online answers with, and the model the serving bench serves.
 import { join } from 'node:path';
-import { runMonthEtl } from '../../core/etl/month-etl.js';
+import { materializeMonth } from '../../core/datamart/materialize.js';
 import { registerModel } from '../../core/models/bank.js';
 import { trainCandidate } from '../../core/models/candidate.js';
 import { promote } from '../../core/models/registry.js';
@@ -22,7 +22,7 @@ export interface SampleModels {
 
 export async function trainSampleModels(config: Config, sourceDir: string): Promise<SampleModels> {
   for (const month of SAMPLE_MONTHS) {
-    await runMonthEtl({ datamartDir: config.DATAMART_DIR, sourceDir, month, maxQuarantineShare: config.MAX_QUARANTINE_SHARE });
+    await materializeMonth({ datamartDir: config.DATAMART_DIR, sourceDir, month, maxQuarantineShare: config.MAX_QUARANTINE_SHARE });
   }
   const trainingSet = await buildTrainingSet({ datamartDir: config.DATAMART_DIR, modelBankDir: config.MODEL_BANK_DIR, asOf: '2024-12' });
   const models = { gbtree: '', gblinear: '' };

@@ -13,7 +13,7 @@ import { loadConfig } from '../../lib/config.js';
 import { MODEL_FAMILIES, type ModelFamily } from '../../lib/contracts.js';
 import { monthRange } from '../../lib/months.js';
 import { latestLabelledMonth } from '../../core/datamart/inventory.js';
-import { runMonthEtlSession } from '../../core/etl/month-etl-session.js';
+import { materializeMonth } from '../../core/datamart/materialize.js';
 import { generateSources } from '../../core/generator/index.js';
 import { trainCandidate } from '../../core/models/candidate.js';
 import { buildTrainingSet } from '../../core/models/training-set.js';
@@ -74,7 +74,7 @@ async function main(): Promise<void> {
   const datamartDir = config.DATAMART_DIR;
   await mkdir(datamartDir, { recursive: true });
   for (const month of monthRange(FROM, TO)) {
-    await runMonthEtlSession({ datamartDir, sourceDir, month, maxQuarantineShare: config.MAX_QUARANTINE_SHARE });
+    await materializeMonth({ datamartDir, sourceDir, month, maxQuarantineShare: config.MAX_QUARANTINE_SHARE });
   }
   const asOf = await latestLabelledMonth(datamartDir, FROM, TO);
   if (!asOf) throw new Error('no labelled month to train on');
