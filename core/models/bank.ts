@@ -3,13 +3,15 @@
 import { access, copyFile, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { attributionBaselineSchema, modelMetadataSchema, type ModelCalibration, type ModelMetadata, type OotCalibration } from '../../lib/contracts.js';
+import { attributionBaselineSchema, modelMetadataSchema, type AttributionBaseline, type ModelCalibration, type ModelMetadata, type OotCalibration } from '../../lib/contracts.js';
 import { configVariablesSchema } from '../../lib/config.js';
 import { InvalidModelArtifact } from '../../lib/errors.js';
 import { modelBank, type ModelArtifact } from '../../lib/layout.js';
 import { baselineSchema } from '../statistics/drift.js';
 import { xgboostVersion } from '../xgboost/index.js';
-import { CANDIDATE_FILES, readCandidate } from './candidate.js';
+import { CANDIDATE_FILES, prepared, readCandidate } from './candidate.js';
+import { attributeOnThread } from './candidate-fit-thread.js';
+import { loadTrainingSet } from './training-set.js';
 import { canonicalJson, sha256File, sha256Hex } from '../hashing.js';
 import { publishDirectory } from '../fs-atomic.js';
 import { readMetadata } from './metadata.js';
@@ -61,6 +63,20 @@ async function exists(path: string): Promise<boolean> {
   return access(path).then(() => true, () => false);
 }
 
+/**
+ * The attribution baseline of the candidate being registered: computed here, for the one candidate registered, on a
+ * fit thread from its booster and the training set's train and OOT splits as its fit saw them (its preprocessor's
+ * missing-value policy); a candidate directory from before this (which has attribution.json) gives its own.
+ */
+async function candidateAttribution(candidateDir: string, trainingSet: TrainingSetSummary): Promise<AttributionBaseline> {
+  const stored = await readFile(join(candidateDir, CANDIDATE_FILES.attribution), 'utf8').catch(() => null);
+  if (stored !== null) return attributionBaselineSchema.parse(JSON.parse(stored));
+  const preprocessor = preprocessorSchema.parse(JSON.parse(await readFile(join(candidateDir, CANDIDATE_FILES.preprocessor), 'utf8')));
+  const boosterJson = await readFile(join(candidateDir, CANDIDATE_FILES.booster), 'utf8');
+  const { splits } = await loadTrainingSet(trainingSet.path);
+  return attributeOnThread({ boosterJson, preprocessor, train: prepared(splits.train, preprocessor), oot: prepared(splits.oot, preprocessor) });
+}
+
 export async function registerModel(
   options: RegisterOptions,
 ): Promise<{ modelId: string; created: boolean; metrics: ModelMetadata['metrics']; family: ModelMetadata['family']; calibration?: string }> {
@@ -84,9 +100,7 @@ export async function registerModel(
       }
       const preprocessor = preprocessorSchema.parse(JSON.parse(await readFile(join(staging, 'preprocessor.json'), 'utf8')));
       const baseline = baselineSchema.parse(JSON.parse(await readFile(join(candidate.candidateDir, CANDIDATE_FILES.baseline), 'utf8')));
-      // A candidate directory written before explanations existed has none: the model then has no attribution baseline.
-      const attributionText = await readFile(join(candidate.candidateDir, CANDIDATE_FILES.attribution), 'utf8').catch(() => null);
-      const attribution = attributionText === null ? undefined : attributionBaselineSchema.parse(JSON.parse(attributionText));
+      const attribution = await candidateAttribution(candidate.candidateDir, trainingSet);
       const metadata: ModelMetadata = modelMetadataSchema.parse({
         model_id: modelId,
         family: candidate.family,

@@ -11,20 +11,22 @@ import { InvalidModelArtifact } from '../../lib/errors.js';
 import { XGBoostError } from '../../lib/errors.js';
 import { transferList } from '../transferable.js';
 import { preferPassiveOpenMpWait } from '../xgboost/native.js';
-import type { CandidateFit, CandidateFitInput, CandidateFitProgress } from './candidate-fit.js';
+import type { AttributionInput, CandidateFit, CandidateFitInput, CandidateFitProgress } from './candidate-fit.js';
+import type { AttributionBaseline } from '../../lib/contracts.js';
 
-export interface FitJob {
+/** A fit, or the attribution baseline of a fitted candidate (TreeSHAP: as long as a fit, so on a fit thread too). */
+export type FitJob = {
   id: number;
-  input: CandidateFitInput;
   /** Set to 1 by the parent to stop the fit between two boosting rounds. */
   stop: Int32Array;
   /** Fits of this process running now (shared by all its fit threads): each uses its share of the cores. */
   fitsRunning: Int32Array;
-}
+} & ({ kind: 'fit'; input: CandidateFitInput } | { kind: 'attribute'; input: AttributionInput });
 
 export type FitMessage = { id: number } & (
   | { kind: 'progress'; progress: CandidateFitProgress }
   | { kind: 'done'; fit: CandidateFit }
+  | { kind: 'attributed'; attribution: AttributionBaseline }
   | { kind: 'failed'; error: { name: string; message: string; stack?: string } }
 );
 
@@ -79,13 +81,40 @@ function rebuildError(error: { name: string; message: string; stack?: string }):
 
 /** Fits on a thread; the splits' `data` is handed over (transferred): the caller must not read it afterwards. */
 export function fitCandidateOnThread(input: CandidateFitInput, onProgress?: (progress: CandidateFitProgress) => void): Promise<CandidateFit> {
+  return runOnThread<CandidateFit>(
+    { kind: 'fit', input },
+    Object.values(input.splits).map((matrix) => matrix.data),
+    (message) => (message.kind === 'done' ? message.fit : undefined),
+    onProgress,
+  );
+}
+
+/**
+ * A fitted candidate's attribution baseline, computed on a fit thread (TreeSHAP of a forest takes seconds: never on
+ * the worker's event loop); the matrices' `data` is handed over (transferred).
+ */
+export function attributeOnThread(input: AttributionInput): Promise<AttributionBaseline> {
+  return runOnThread<AttributionBaseline>(
+    { kind: 'attribute', input },
+    [input.train.data, input.oot.data],
+    (message) => (message.kind === 'attributed' ? message.attribution : undefined),
+  );
+}
+
+/** Runs a job on an idle (or new) fit thread: its result is what `resultOf` finds in the thread's final message. */
+function runOnThread<T>(
+  work: { kind: 'fit'; input: CandidateFitInput } | { kind: 'attribute'; input: AttributionInput },
+  buffers: ArrayBufferView[],
+  resultOf: (message: FitMessage) => T | undefined,
+  onProgress?: (progress: CandidateFitProgress) => void,
+): Promise<T> {
   const worker = idle.pop() ?? startFitThread();
   worker.ref();
   // The thread's messages arrive outside the caller's async context: the callback is bound to it (an activity's
   // heartbeat finds its activity through that context).
   const report = onProgress && AsyncResource.bind(onProgress);
-  const job: FitJob = { id: ++nextJobId, input, stop: new Int32Array(new SharedArrayBuffer(4)), fitsRunning };
-  return new Promise<CandidateFit>((resolve, reject) => {
+  const job: FitJob = { id: ++nextJobId, ...work, stop: new Int32Array(new SharedArrayBuffer(4)), fitsRunning };
+  return new Promise<T>((resolve, reject) => {
     let settled = false;
     const settle = (outcome: () => void) => {
       if (settled) return;
@@ -113,8 +142,8 @@ export function fitCandidateOnThread(input: CandidateFitInput, onProgress?: (pro
       }
       finish();
       release(worker);
-      if (message.kind === 'done') settle(() => resolve(message.fit));
-      else settle(() => reject(rebuildError(message.error)));
+      if (message.kind === 'failed') settle(() => reject(rebuildError(message.error)));
+      else settle(() => resolve(resultOf(message) as T));
     };
     const onError = (error: Error) => {
       finish();
@@ -131,7 +160,7 @@ export function fitCandidateOnThread(input: CandidateFitInput, onProgress?: (pro
     // The matrices move to the thread rather than being copied (a copy per fit was gigabytes at 100 × the data).
     // A matrix whose buffer Node will not move (transferable.ts) is copied instead.
     try {
-      worker.postMessage(job, transferList(Object.values(input.splits).map((matrix) => matrix.data)));
+      worker.postMessage(job, transferList(buffers));
     } catch (error) {
       // Never reached the thread (e.g. a buffer that cannot move): the fit is not running, the thread is free.
       finish();

@@ -4,16 +4,21 @@
 import { availableParallelism } from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import { transferList } from '../transferable.js';
-import { fitCandidate } from './candidate-fit.js';
+import { attributeCandidate, fitCandidate } from './candidate-fit.js';
 import type { FitJob, FitMessage } from './candidate-fit-thread.js';
 
 const port = parentPort!;
 const cores = availableParallelism();
-port.on('message', ({ id, input, stop, fitsRunning }: FitJob) => {
+port.on('message', (job: FitJob) => {
+  const { id, stop, fitsRunning } = job;
   const post = (message: FitMessage, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
   try {
+    if (job.kind === 'attribute') {
+      post({ id, kind: 'attributed', attribution: attributeCandidate(job.input) });
+      return;
+    }
     const fit = fitCandidate(
-      input,
+      job.input,
       (progress) => post({ id, kind: 'progress', progress }),
       () => Atomics.load(stop, 0) !== 0,
       () => Math.max(1, Math.floor(cores / Math.max(1, Atomics.load(fitsRunning, 0)))),

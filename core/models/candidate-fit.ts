@@ -1,6 +1,9 @@
 // The native part of training one candidate, run on a worker thread (candidate-fit-thread.ts): the parameter search
 // (each set trained on the train months, early-stopped and judged on the test months), the class weighting undone
-// on the best booster, its scores on every split, its feature importance and its ONNX export. Every libxgboost call
+// on the best booster, its scores on every split, its feature importance and its ONNX export. The attribution
+// baseline (TreeSHAP on up to 5,000 rows of train and OOT) is not part of a fit: it is computed for the one candidate
+// registered (attributeCandidate, at registration), not for the two the selection drops (a 100-tree forest's cost
+// ~20× its fit at the real data's size, and was done for every family of every training). Every libxgboost call
 // of a booster happens here, on one thread (libxgboost 1.7 keeps per-thread prediction caches). Synchronous on
 // purpose: it blocks its own thread, never the worker's event loop. Its imports stay light (no DuckDB, no
 // onnxruntime): the thread loads them for every fit.
@@ -15,6 +18,7 @@ import type { LabelledMatrix, Split } from './training-set.js';
 import type { Params } from '../../lib/model-summaries.js';
 import type { AttributionBaseline } from '../../lib/contracts.js';
 import type { Preprocessor } from '../features/preprocessor.js';
+import type { DenseMatrix } from '../xgboost/matrix.js';
 import { attributionBaselineOf } from '../explain/attribution-baseline.js';
 
 export interface CandidateFitInput {
@@ -26,8 +30,6 @@ export interface CandidateFitInput {
   scalePosWeight: number;
   /** Encoded feature names, in column order (importance and ONNX inputs). */
   featureNames: string[];
-  /** The preprocessor the splits were encoded with: contributions fold back to its raw features. */
-  preprocessor: Preprocessor;
 }
 
 export interface CandidateFitProgress {
@@ -49,8 +51,26 @@ export interface CandidateFit {
   scores: Record<Split, Float32Array>;
   importanceCsv: string;
   onnx: Uint8Array;
-  /** Mean |contribution| per raw feature on the train and OOT splits (metadata.json's attribution). */
-  attribution: AttributionBaseline;
+}
+
+/** What the attribution baseline of a fitted candidate is computed from (attributeCandidate). */
+export interface AttributionInput {
+  /** The candidate's booster JSON (booster.json: the class weighting undone). */
+  boosterJson: string;
+  /** The preprocessor with the family's missing-value policy (what the splits were prepared with). */
+  preprocessor: Preprocessor;
+  train: DenseMatrix;
+  oot: DenseMatrix;
+}
+
+/** Mean |contribution| per raw feature on the train and OOT splits (metadata.json's attribution). */
+export function attributeCandidate(input: AttributionInput): AttributionBaseline {
+  const booster = Booster.fromJson(input.boosterJson);
+  try {
+    return attributionBaselineOf(booster, input.preprocessor, { train: input.train, oot: input.oot });
+  } finally {
+    booster.dispose();
+  }
 }
 
 /** Thrown by `fitCandidate` when `stopRequested` answered true between two boosting rounds. */
@@ -134,7 +154,6 @@ export function fitCandidate(
       scores,
       importanceCsv: importanceCsv(booster, family, featureNames),
       onnx: exportToOnnx(boosterJson, featureNames),
-      attribution: attributionBaselineOf(booster, input.preprocessor, { train: splits.train, oot: splits.oot }),
     };
   } finally {
     booster.dispose();

@@ -25,6 +25,7 @@ export const CANDIDATE_FILES = {
   importance: 'feature_importance.csv',
   preprocessor: 'preprocessor.json',
   baseline: 'baseline.json',
+  /** Written by fits before the baseline moved to registration (bank.ts reads it when present). */
   attribution: 'attribution.json',
   summary: 'candidate.json',
 } as const;
@@ -41,7 +42,8 @@ function positivesOf(matrix: LabelledMatrix): number {
   return matrix.labels.reduce((sum, label) => sum + label, 0);
 }
 
-function prepared(matrix: LabelledMatrix, preprocessor: Preprocessor): LabelledMatrix {
+/** The matrix with the preprocessor's missing-value policy applied (a copy imputed for 'impute', else itself). */
+export function prepared(matrix: LabelledMatrix, preprocessor: Preprocessor): LabelledMatrix {
   if (preprocessor.missing !== 'impute') return matrix;
   const data = Float32Array.from(matrix.data);
   imputeInPlace(preprocessor, data);
@@ -75,7 +77,7 @@ async function fitAndPublish(options: TrainCandidateOptions, plan: FamilyPlan): 
 
   // The search and everything else libxgboost does, on a thread of its own (candidate-fit-thread.ts).
   const fit = await fitCandidateOnThread(
-    { family, plan, splits, scalePosWeight, featureNames: preprocessor.encoded, preprocessor },
+    { family, plan, splits, scalePosWeight, featureNames: preprocessor.encoded },
     onProgress,
   );
   const { boosterJson, scores } = fit;
@@ -120,7 +122,6 @@ async function fitAndPublish(options: TrainCandidateOptions, plan: FamilyPlan): 
       await writeFile(join(dir, CANDIDATE_FILES.importance), fit.importanceCsv);
       await writeFile(join(dir, CANDIDATE_FILES.preprocessor), JSON.stringify(preprocessor, null, 2));
       await writeFile(join(dir, CANDIDATE_FILES.baseline), JSON.stringify(baseline));
-      await writeFile(join(dir, CANDIDATE_FILES.attribution), JSON.stringify(fit.attribution));
       await writeFile(join(dir, CANDIDATE_FILES.summary), JSON.stringify(summary, null, 2)); // last: marks completeness
     });
   }

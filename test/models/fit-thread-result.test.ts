@@ -6,8 +6,9 @@
 // runs the suite (`npm test`: the newest LTS pinned in scripts/requirements/node.lock).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fitCandidate, type CandidateFitInput } from '../../core/models/candidate-fit.js';
-import { fitCandidateOnThread } from '../../core/models/candidate-fit-thread.js';
+import { attributeCandidate, fitCandidate, type CandidateFitInput } from '../../core/models/candidate-fit.js';
+import { attributeOnThread, fitCandidateOnThread } from '../../core/models/candidate-fit-thread.js';
+import type { Preprocessor } from '../../core/features/preprocessor.js';
 import { familyPlan } from '../../core/models/families.js';
 import type { LabelledMatrix, Split } from '../../core/models/training-set.js';
 import { MODEL_FAMILIES } from '../../lib/contracts.js';
@@ -34,10 +35,10 @@ function input(family: (typeof MODEL_FAMILIES)[number]): CandidateFitInput {
   const splits = { train: matrix(ROWS.train, 1), test: matrix(ROWS.test, 2), oot: matrix(ROWS.oot, 3) };
   const positives = splits.train.labels.reduce((sum, label) => sum + label, 0);
   // One parameter set on one thread: the fit is deterministic, so both fits must agree exactly.
-  return { family, plan: familyPlan(family, { nthread: 1 }), splits, scalePosWeight: (ROWS.train - positives) / positives, featureNames: FEATURES,
-    preprocessor: { version: 1, missing: 'native', features: FEATURES.map((name) => ({ name, kind: 'numeric' as const, impute: 0 })), encoded: FEATURES },
-  };
+  return { family, plan: familyPlan(family, { nthread: 1 }), splits, scalePosWeight: (ROWS.train - positives) / positives, featureNames: FEATURES };
 }
+
+const PREPROCESSOR: Preprocessor = { version: 1, missing: 'native', features: FEATURES.map((name) => ({ name, kind: 'numeric' as const, impute: 0 })), encoded: FEATURES };
 
 for (const family of MODEL_FAMILIES) {
   test(`${family}: the fit thread's result crosses to the caller whole (scores, ONNX bytes) on ${process.version}`, async () => {
@@ -45,7 +46,13 @@ for (const family of MODEL_FAMILIES) {
     const here = fitCandidate(input(family), () => undefined, () => false);
 
     assert.equal(onThread.boosterJson, here.boosterJson);
-    assert.deepEqual(onThread.attribution, here.attribution, 'the attribution baseline crosses whole');
+    // The attribution baseline, computed at registration on a fit thread too, crosses whole.
+    const sets = () => ({ train: matrix(ROWS.train, 1), oot: matrix(ROWS.oot, 3) });
+    const attributedOnThread = await attributeOnThread({ boosterJson: here.boosterJson, preprocessor: PREPROCESSOR, ...sets() });
+    const attributedHere = attributeCandidate({ boosterJson: here.boosterJson, preprocessor: PREPROCESSOR, ...sets() });
+    assert.deepEqual(attributedOnThread, attributedHere, 'the attribution baseline crosses whole');
+    assert.deepEqual(attributedHere.rows, { train: ROWS.train, oot: ROWS.oot });
+    assert.ok(attributedHere.train.debt_ratio > attributedHere.train.noise, 'a feature the labels depend on attributes more than noise');
     assert.deepEqual(onThread.params, here.params);
     for (const split of ['train', 'test', 'oot'] as const) {
       assert.ok(onThread.scores[split] instanceof Float32Array, split);
