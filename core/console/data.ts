@@ -6,15 +6,15 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { GovernanceDecision, ModelMetadata, Registry, RegistryEvent } from '../../lib/contracts.js';
-import { datamart, partitionFile, partitionMonthOf, SOURCES, type Source } from '../../lib/layout.js';
+import { datamart, partitionFile, partitionMonthOf } from '../../lib/layout.js';
 import { compareMonths, type Month } from '../../lib/months.js';
 import { queryRows, readParquet, sqlString, withDuckDB, type Row } from '../duckdb.js';
 import { exists } from '../files.js';
 import { listRegisteredModels } from '../models/bank.js';
 import { readRegistry } from '../models/registry.js';
 import { readDecisionLog } from '../monitoring/governance.js';
-import { readLineage, type Lineage } from '../datamart/lineage.js';
-import { TABLES, type TableName } from '../datamart/graph.js';
+import { partitionName, readLineage, type Lineage } from '../datamart/lineage.js';
+import { inputPartitions, partitionPath, TABLES, TARGET_TABLES, type PartitionRef, type TableName } from '../datamart/graph.js';
 
 export type ModelRole = 'production' | 'challenger' | 'retired';
 
@@ -201,6 +201,9 @@ function staleness(lineage: Lineage | null, table: TableName, current: Map<strin
   return problems.length ? { stale: true, why: problems.join('; ') } : { stale: false, why: 'current' };
 }
 
+/** The layer a table of the graph is drawn in: its name's first part (`bronze/…`, `silver/…`, `gold/…`). */
+const layerOf = (table: TableName) => table.slice(0, table.indexOf('/')) as 'bronze' | 'silver' | 'gold';
+
 /** The lineage graph of one application month, from the source slices to the predictions of every model. */
 export async function readMonthLineage(datamartDir: string, modelBankDir: string, month: Month): Promise<MonthLineage> {
   const nodes: LineageNode[] = [];
@@ -214,22 +217,22 @@ export async function readMonthLineage(datamartDir: string, modelBankDir: string
     nodes.push({ name, layer, fingerprint: lineage?.fingerprint ?? null, inputs: lineage?.inputs ?? {}, ...judged, writtenAt: await modifiedAt(path), path });
     return lineage;
   };
-  const silverNeeded = new Set<string>();
-  const featureStoreFile = partitionFile(datamart.featureStore(datamartDir), month);
-  const featureLineage = await readLineage(featureStoreFile);
-  for (const input of Object.keys(featureLineage?.inputs ?? {})) silverNeeded.add(input);
-  // Every source of the month, and the earlier clickstream months the feature store reads.
-  const slices: Array<{ source: Source; month: Month }> = SOURCES.map((source) => ({ source, month }));
-  for (const input of silverNeeded) {
-    const [, source, at] = input.split('/');
-    if (at !== month && SOURCES.includes(source as Source)) slices.push({ source: source as Source, month: at });
-  }
-  for (const slice of slices) {
-    const bronzeFile = partitionFile(datamart.sourceTable(datamartDir, 'bronze', slice.source), slice.month);
-    const bronze = await readLineage(bronzeFile);
-    if (bronze?.inputs.slice) {
+  // Every partition the month's gold partitions read, down the table graph (the clickstream lookback months included),
+  // each after its inputs, so that its staleness is judged against theirs.
+  const partitions: PartitionRef[] = [];
+  const visit = (ref: PartitionRef) => {
+    if (partitions.some((seen) => seen.table === ref.table && seen.month === ref.month)) return;
+    for (const input of inputPartitions(ref.table, ref.month)) visit(input);
+    partitions.push(ref);
+  };
+  for (const table of TARGET_TABLES) visit({ table, month });
+  for (const { table, month: at } of partitions) {
+    const path = partitionPath(datamartDir, table, at);
+    const source = TABLES[table].source;
+    const bronze = source ? await readLineage(path) : null;
+    if (source && bronze?.inputs.slice) {
       nodes.push({
-        name: `source/${slice.source}/${slice.month}`,
+        name: `source/${source}/${at}`,
         layer: 'source',
         fingerprint: bronze.inputs.slice,
         inputs: {},
@@ -239,11 +242,9 @@ export async function readMonthLineage(datamartDir: string, modelBankDir: string
         path: null,
       });
     }
-    await add('bronze', `bronze/${slice.source}`, `bronze/${slice.source}/${slice.month}`, bronzeFile);
-    await add('silver', `silver/${slice.source}`, `silver/${slice.source}/${slice.month}`, partitionFile(datamart.sourceTable(datamartDir, 'silver', slice.source), slice.month));
+    await add(layerOf(table), table, partitionName(table, at), path);
   }
-  await add('gold', 'gold/feature_store', `gold/feature_store/${month}`, featureStoreFile);
-  await add('gold', 'gold/label_store', `gold/label_store/${month}`, partitionFile(datamart.labelStore(datamartDir), month));
+  const featureStoreFile = partitionPath(datamartDir, 'gold/feature_store', month);
 
   const { models } = await readModels(modelBankDir);
   for (const model of models) {

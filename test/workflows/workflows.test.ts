@@ -3,3 +3,4 @@
 import './training.js';
 import './model-lifecycle.js';
 import './scoring-and-monitoring.js';
+import './backfill-progress.js';
