@@ -1,6 +1,7 @@
-// Workflow task durations read from histories: WorkflowTaskCompleted − WorkflowTaskStarted of every task of every
-// workflow on a task queue. A workflow task should take milliseconds; a long one means the worker's event loop was
-// blocked or the workflow code itself is heavy.
+// Workflow tasks read from histories: the duration (WorkflowTaskCompleted − WorkflowTaskStarted) of every task of every
+// workflow on a task queue, and the tasks that timed out or failed. A workflow task should take milliseconds; a long
+// one means the worker's event loop was blocked or the workflow code itself is heavy; one over the workflow task
+// timeout (10 s) times out and is retried, which histories record.
 import type { Client } from '@temporalio/client';
 import { eventMs } from '../../tools/bench/history-timing.js';
 
@@ -11,14 +12,24 @@ export interface SlowTask {
   ms: number;
 }
 
-/** Every workflow task of the workflows on `taskQueue`, longest first. */
-export async function workflowTaskDurations(client: Client, taskQueue: string): Promise<SlowTask[]> {
+export interface WorkflowTasks {
+  /** Every completed task, longest first. */
+  durations: SlowTask[];
+  /** 'workflowId #eventId timed out|failed' for every task that did not complete. */
+  incomplete: string[];
+}
+
+/** The workflow tasks of the workflows on `taskQueue`. */
+export async function workflowTasks(client: Client, taskQueue: string): Promise<WorkflowTasks> {
   const tasks: SlowTask[] = [];
+  const incomplete: string[] = [];
   for await (const execution of client.workflow.list({ query: `TaskQueue = '${taskQueue}'` })) {
     const history = await client.workflow.getHandle(execution.workflowId, execution.runId).fetchHistory();
     const startedAt = new Map<number, number>();
     for (const event of history.events ?? []) {
       const id = Number(event.eventId);
+      if (event.workflowTaskTimedOutEventAttributes) incomplete.push(`${execution.workflowId} #${id} timed out`);
+      if (event.workflowTaskFailedEventAttributes) incomplete.push(`${execution.workflowId} #${id} failed`);
       if (event.workflowTaskStartedEventAttributes) startedAt.set(id, eventMs(event.eventTime as Parameters<typeof eventMs>[0]));
       const completed = event.workflowTaskCompletedEventAttributes;
       if (completed) {
@@ -35,5 +46,5 @@ export async function workflowTaskDurations(client: Client, taskQueue: string): 
       }
     }
   }
-  return tasks.sort((a, b) => b.ms - a.ms);
+  return { durations: tasks.sort((a, b) => b.ms - a.ms), incomplete };
 }

@@ -11,7 +11,7 @@ import { monthRange } from '../../lib/months.js';
 import { workflowIds, type Progress } from '../../lib/temporal.js';
 import { backfillWorkflow, historicalInferenceWorkflow } from '../../workflows/index.js';
 import { FIXTURE_DIR, scratchConfig, startTemporal, withWorker } from '../helpers/temporal.js';
-import { workflowTaskDurations } from '../helpers/workflow-tasks.js';
+import { workflowTasks } from '../helpers/workflow-tasks.js';
 
 let env: TestWorkflowEnvironment;
 const scratch = scratchConfig('e2e');
@@ -82,11 +82,11 @@ test('phase 1 and phase 2 over the real sample', async () => {
     assert.ok(existsSync(partitionFile(datamart.featureStore(config.DATAMART_DIR), '2023-07')));
   });
 
-  // A workflow task is orchestration only: milliseconds. One over a second means the worker's event loop was blocked
-  // (synchronous native work in an activity) or the workflow code is heavy (TMPRL1104 warns at 5 s).
-  const tasks = await workflowTaskDurations(env.client, config.TEMPORAL_TASK_QUEUE);
-  assert.ok(tasks.length > 100, `${tasks.length} workflow tasks read`);
-  console.log(`longest workflow tasks: ${tasks.slice(0, 5).map((t) => `${t.workflowId} #${t.startedEventId} ${t.ms.toFixed(0)} ms`).join(', ')}`);
-  const slow = tasks.filter((task) => task.ms > 1000);
-  assert.deepEqual(slow, [], 'no workflow task over 1 s');
+  // A workflow task is orchestration only: milliseconds. One over the workflow task timeout (10 s) times out: the
+  // worker's event loop was blocked (synchronous native work in an activity) or the workflow code is heavy. How long
+  // they take is a speed figure (npm run bench), so the test holds the behaviour: every task completed, none timed out.
+  const { durations, incomplete } = await workflowTasks(env.client, config.TEMPORAL_TASK_QUEUE);
+  assert.ok(durations.length > 100, `${durations.length} workflow tasks read`);
+  console.log(`longest workflow tasks: ${durations.slice(0, 5).map((t) => `${t.workflowId} #${t.startedEventId} ${t.ms.toFixed(0)} ms`).join(', ')}`);
+  assert.deepEqual(incomplete, [], 'every workflow task completed the first time');
 });
