@@ -99,7 +99,7 @@ function report(result: BenchResult): string {
   const fixed = result.fixedCosts;
   const fixedLines = [
     `fixed costs: orchestration (no activity running) ${fixed.orchestrationSeconds} s over ${fixed.workflows} workflows = ${fixed.orchestrationSecondsPerWorkflow} s each`,
-    ...Object.entries(fixed.perCall).map(([name, line]) => `  ${name}: ${line ? `${line.fixedSeconds} s per call + ${line.secondsPerMillionRows} s per million rows (line over ${line.calls} calls)` : 'no fit'}`),
+    ...Object.entries(fixed.perCall).map(([name, line]) => `  ${name}: ${line ? `${line.fixedSeconds} s per call + ${line.secondsPerMillionRows} s per million rows (line over ${line.calls} calls)` : 'no split: its run time did not grow with its rows beyond this run\'s noise'}`),
   ].join('\n');
   const figures = formatTable(['figure', 'value'], [
     ['customers', result.customers.toLocaleString('en')],

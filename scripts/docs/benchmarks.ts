@@ -106,22 +106,26 @@ Every earlier result stays in \`bench/results/\`; this page shows the newest of 
   if (withStages.length > 0) {
     lines.push(
       '',
-      '### Per stage: pipeline ÷ own floor, pipeline ÷ physical floor',
+      '### Per stage',
       '',
       'ETL is phase 1 up to the training set\'s build, training the rest of phase 1, scoring phase 2.',
       '',
-      `| S | ${STAGES.join(' | ')} |`,
-      `| --- | ${STAGES.map(() => '---').join(' | ')} |`,
-      ...withStages.map(({ result: r }) => {
-        const ok = r.physicalFloor?.check.ok ?? false;
-        return `| ${r.scale} | ${STAGES.map((stage) => { const x = r.stages![stage]; return x ? `${ratio(x.pipelineOverOwnFloor)}, ${physicalRatio(x.pipelineOverPhysicalFloor, ok)}` : ''; }).join(' | ')} |`;
-      }),
+      '| S | stage | pipeline ÷ own floor | pipeline ÷ physical floor |',
+      '| --- | --- | --- | --- |',
+      ...withStages.flatMap(({ result: r }) =>
+        STAGES.flatMap((stage) => {
+          const x = r.stages![stage];
+          return x ? [`| ${r.scale} | ${stage} | ${ratio(x.pipelineOverOwnFloor)} | ${physicalRatio(x.pipelineOverPhysicalFloor, r.physicalFloor?.check.ok ?? false)} |`] : [];
+        }),
+      ),
     );
   }
   const withCosts = results.pipeline.filter(({ result: r }) => r.costPerMillionBronzeRows);
   if (withCosts.length > 0) {
     const cell = (value: number | null | undefined) => (value === null || value === undefined ? '–' : `${value.toFixed(1)} s`);
-    const fixed = (line: { fixedSeconds: number; secondsPerMillionRows: number } | null | undefined) => (line ? `${line.fixedSeconds.toFixed(2)} s + ${line.secondsPerMillionRows.toFixed(1)} s/M rows` : '–');
+    // A line with a negative part (results written before the bench refused those fits) splits nothing: shown as none.
+    const fixed = (line: { fixedSeconds: number; secondsPerMillionRows: number } | null | undefined) =>
+      line && line.fixedSeconds >= 0 && line.secondsPerMillionRows >= 0 ? `${line.fixedSeconds.toFixed(2)} s + ${line.secondsPerMillionRows.toFixed(1)} s/M rows` : '–';
     lines.push(
       '',
       '### Cost per million bronze rows, and fixed costs',

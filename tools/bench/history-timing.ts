@@ -144,8 +144,9 @@ export function idleMs(intervals: ReadonlyArray<[number, number]>, from: number,
 
 /**
  * Least-squares line of an activity's run time against its rows over the run's attempts: the intercept is what each
- * call costs whatever its rows (its fixed cost), the slope what a million rows add. Null with fewer than 3 attempts or
- * rows all alike (no line to fit).
+ * call costs whatever its rows (its fixed cost), the slope what a million rows add. Null with fewer than 3 attempts,
+ * rows all alike (no line to fit), or a negative intercept or slope: months of nearly the same size on a busy machine,
+ * where the run's noise is larger than what the rows add, and no split into fixed and per-row cost is in the data.
  */
 export function fixedCostFit(samples: ReadonlyArray<{ runMs: number; rows: number }>): { fixedSeconds: number; secondsPerMillionRows: number; calls: number } | null {
   const n = samples.length;
@@ -160,5 +161,7 @@ export function fixedCostFit(samples: ReadonlyArray<{ runMs: number; rows: numbe
   }
   if (variance === 0) return null;
   const msPerRow = covariance / variance;
-  return { fixedSeconds: (meanMs - msPerRow * meanRows) / 1000, secondsPerMillionRows: msPerRow * 1000, calls: n };
+  const fixedMs = meanMs - msPerRow * meanRows;
+  if (msPerRow < 0 || fixedMs < 0) return null;
+  return { fixedSeconds: fixedMs / 1000, secondsPerMillionRows: msPerRow * 1000, calls: n };
 }
