@@ -2,9 +2,10 @@
 // trained on (metadata `training_lineage`); once one of them is rebuilt from other inputs (a source slice it read has
 // changed) or is gone, the model's training data is no longer current. For the production model that is
 // `production_stale`: status and monitoring say so, and the next training on the current data goes through the gate.
-import { datamart, partitionFile } from '../../lib/layout.js';
+import { datamart } from '../../lib/layout.js';
 import { compareMonths, type Month } from '../../lib/months.js';
-import { partitionName, readLineage } from '../datamart/lineage.js';
+import { partitionPath, TARGET_TABLES, type TableName } from '../datamart/graph.js';
+import { parsePartitionName, partitionName, readLineage } from '../datamart/lineage.js';
 import { listPartitionMonths } from './dataset.js';
 import { readMetadata } from './bank.js';
 import { readRegistry } from './registry.js';
@@ -17,28 +18,25 @@ import { readRegistry } from './registry.js';
 export async function trainingGoldLineage(datamartDir: string, asOf: Month, applicationMonths: readonly Month[]): Promise<Record<string, string> | undefined> {
   const labelMonths = (await listPartitionMonths(datamart.labelStore(datamartDir))).filter((month) => compareMonths(month, asOf) <= 0);
   const partitions = [
-    ...applicationMonths.map((month) => [partitionName('gold/feature_store', month), partitionFile(datamart.featureStore(datamartDir), month)]),
-    ...labelMonths.map((month) => [partitionName('gold/label_store', month), partitionFile(datamart.labelStore(datamartDir), month)]),
+    ...applicationMonths.map((month) => ({ table: 'gold/feature_store' as const, month })),
+    ...labelMonths.map((month) => ({ table: 'gold/label_store' as const, month })),
   ];
   const lineage: Record<string, string> = {};
-  for (const [name, file] of partitions) {
-    const recorded = await readLineage(file);
+  for (const { table, month } of partitions) {
+    const recorded = await readLineage(partitionPath(datamartDir, table, month));
     if (!recorded) return undefined;
-    lineage[name] = recorded.fingerprint;
+    lineage[partitionName(table, month)] = recorded.fingerprint;
   }
   return lineage;
 }
-
-const GOLD_NAME = /^gold\/(feature_store|label_store)\/(\d{4}-\d{2})$/;
 
 /** The recorded gold partitions whose current lineage differs (rebuilt from other inputs) or that are gone. */
 export async function changedTrainingData(datamartDir: string, recorded: Readonly<Record<string, string>>): Promise<string[]> {
   const changed: string[] = [];
   for (const [name, fingerprint] of Object.entries(recorded).sort(([a], [b]) => a.localeCompare(b))) {
-    const match = GOLD_NAME.exec(name);
-    if (!match) continue;
-    const table = match[1] === 'feature_store' ? datamart.featureStore(datamartDir) : datamart.labelStore(datamartDir);
-    const current = await readLineage(partitionFile(table, match[2]));
+    const { table, month } = parsePartitionName(name);
+    if (!TARGET_TABLES.includes(table as TableName)) continue;
+    const current = await readLineage(partitionPath(datamartDir, table as TableName, month));
     if (current?.fingerprint !== fingerprint) changed.push(name);
   }
   return changed;
