@@ -16,12 +16,12 @@ import { changedTrainingData } from '../models/staleness.js';
 import { matureApplicationMonths } from '../models/dataset.js';
 import { readMetadata } from '../models/metadata.js';
 import { readRegistry } from '../models/registry.js';
-import { dataFindingsOf, freshnessFinding, sourceFindings, type DataQualityThresholds } from './data-quality.js';
-import { calibrationFindingsOf, estimatedPerformanceFindingsOf, type EstimationThresholds } from './estimated-findings.js';
+import { dataFindingsOf, freshnessFinding, sourceFindings } from './data-quality.js';
+import { calibrationFindingsOf, estimatedPerformanceFindingsOf } from './estimated-findings.js';
 import { appendedLogSelect, queryRows, sqlString, withDuckDB, writeParquetAtomic } from '../duckdb.js';
-import { findingsOf, type Thresholds } from './status.js';
-import { readMonitoringTable } from './table.js';
-import { readOnlineSkewTable, skewFindingsOf, type SkewThresholds } from './online-skew.js';
+import { findingsOf } from './status.js';
+import { readMonitoringTable, type MonitoringSettings } from './table.js';
+import { readOnlineSkewTable, skewFindingsOf } from './online-skew.js';
 
 export type GovernanceAction = GovernanceDecision['action'];
 
@@ -165,13 +165,8 @@ export function chooseAction(
   return { action: 'no_action', reason: `no finding: ${context}` };
 }
 
-export interface GovernanceSettings {
-  datamartDir: string;
-  modelBankDir: string;
-  thresholds: Thresholds;
-  dataQuality: DataQualityThresholds;
-  skew: SkewThresholds;
-  estimation: EstimationThresholds;
+/** Monitoring's settings, and how long after a retrain governance waits before it retrains again. */
+export interface GovernanceSettings extends MonitoringSettings {
   cooldownDays: number;
 }
 
