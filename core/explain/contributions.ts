@@ -134,15 +134,36 @@ export interface Reason {
   value_missing: boolean;
 }
 
+/**
+ * The features (indices into explanations.features) pushing the row's risk up most, largest first, into `out`; returns
+ * how many (fewer than out.length when fewer push it up). Ties (equal contributions) keep the preprocessor's order, so
+ * batch and API name the same features. An insertion into `out`, no allocation: the batch runs it on every row.
+ */
+export function topReasonIndices(explanations: Explanations, row: number, out: Int32Array): number {
+  const width = explanations.features.length;
+  const offset = row * width;
+  const values = explanations.contributions;
+  let count = 0;
+  for (let feature = 0; feature < width; feature++) {
+    const value = values[offset + feature];
+    if (!(value > 0)) continue;
+    // Strictly larger moves ahead: an equal contribution stays behind the earlier feature.
+    let at = count < out.length ? count : out.length;
+    while (at > 0 && value > values[offset + out[at - 1]]) at--;
+    if (at >= out.length) continue;
+    for (let move = Math.min(count, out.length - 1); move > at; move--) out[move] = out[move - 1];
+    out[at] = feature;
+    if (count < out.length) count++;
+  }
+  return count;
+}
+
 /** The features pushing the row's risk up most, largest first; fewer than `count` when fewer push it up. */
 export function topReasons(explanations: Explanations, row: number, count = REASON_COUNT): Reason[] {
   const width = explanations.features.length;
   const offset = row * width;
-  const up: number[] = [];
-  for (let feature = 0; feature < width; feature++) if (explanations.contributions[offset + feature] > 0) up.push(feature);
-  // Ties (equal contributions) keep the preprocessor's order, so batch and API name the same features.
-  up.sort((a, b) => explanations.contributions[offset + b] - explanations.contributions[offset + a] || a - b);
-  return up.slice(0, count).map((feature) => {
+  const top = new Int32Array(count);
+  return Array.from(top.subarray(0, topReasonIndices(explanations, row, top)), (feature) => {
     const valueMissing = explanations.missing?.[offset + feature] === 1;
     return {
       feature: explanations.features[feature],
