@@ -3,6 +3,7 @@
 // `npm run bench -- --serve`: the online scoring API under load instead (bench/results/<date>-serve.json).
 import { mkdirSync, writeFileSync, renameSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { z } from 'zod';
 import { benchOptionsSchema } from '../tools/bench/options.js';
 import { runBench, type BenchResult } from '../tools/bench/run.js';
 import { DEFAULT_MONTHS_IN_FLIGHT } from '../lib/workflow-inputs.js';
@@ -22,6 +23,7 @@ const raw = parseCommandLine('bench', 'Benchmark the whole pipeline on generated
   out: { type: 'string', description: 'folder of the result JSON (default bench/results)' },
   work: { type: 'string', description: 'scratch folder for data, datamart and server db (default bench/tmp)' },
   keep: { type: 'boolean', description: 'keep the scratch folder afterwards' },
+  'explain-cost': { type: 'boolean', schema: z.boolean().optional(), description: 'also measure what explanations add to phase 2 per model family (default: on up to scale 1)' },
   serve: { type: 'boolean', description: 'instead: the online scoring API (npm run serve) under autocannon, single applications on loopback' },
   duration: { type: 'string', description: 'with --serve: seconds per connection level (default 10)' },
   connections: { type: 'string', description: 'with --serve: concurrent connections, a comma list for several levels (default 1,10,64: the levels the targets are judged at, and one between)' },
@@ -57,7 +59,9 @@ if (raw.scale === undefined) {
   console.error('bench: --scale is required, e.g. --scale 1 (see --help)');
   process.exit(2);
 }
-const parsed = benchOptionsSchema.safeParse(Object.fromEntries(Object.entries(raw).filter(([, value]) => value !== undefined)));
+const parsed = benchOptionsSchema.safeParse(
+  Object.fromEntries(Object.entries({ ...raw, explainCost: raw['explain-cost'] }).filter(([, value]) => value !== undefined)),
+);
 if (!parsed.success) {
   console.error(`bench: ${parsed.error.issues.map((issue) => `--${issue.path.join('.') || 'options'}: ${issue.message}`).join('; ')} (see --help)`);
   process.exit(2);
@@ -132,8 +136,19 @@ function report(result: BenchResult): string {
         ['onnxruntime, all months in one call', `${p.kernelRows.toLocaleString('en')} rows in ${p.kernelSeconds.toFixed(3)} s → ${p.kernelRowsPerSecond.toLocaleString('en')} rows/s`],
       ])
     : 'no scoring profile (no model)';
+  const explained = result.explanationCost;
+  const explanationCost = explained
+    ? formatTable(['explanations in phase 2 (scoreMonth summed, best of rounds)', 'without s', 'with s', 'added', 'added CPU'],
+        explained.families.map((cost) => [
+          `${cost.family}${cost.family === explained.productionFamily ? ' (production)' : ''}, ${cost.rows.toLocaleString('en')} rows`,
+          Math.min(...cost.secondsWithout).toFixed(2),
+          Math.min(...cost.secondsWith).toFixed(2),
+          `+${cost.extraSeconds.toFixed(2)} s (+${(cost.extraShare * 100).toFixed(0)}%)`,
+          `+${(cost.extraCpuShare * 100).toFixed(0)}%`,
+        ]))
+    : 'explanation cost not measured (--explain-cost)';
   const targets = Object.entries(result.targets).map(([name, target]) => `  ${target.met ? 'MET   ' : 'MISSED'} ${name}: ${target.target}`).join('\n');
-  return [stages, perStage, floorCheck, costs, fixedLines, figures, activities, cores, profile, `targets:\n${targets}`].join('\n\n');
+  return [stages, perStage, floorCheck, costs, fixedLines, figures, activities, cores, profile, explanationCost, `targets:\n${targets}`].join('\n\n');
 }
 
 async function main(): Promise<void> {

@@ -20,6 +20,11 @@ export const benchOptionsSchema = z
     /** A folder of the four CSVs to run on (resampled to the scale) instead of generated data. */
     source: z.string().min(1).optional(),
     keep: z.boolean().default(false),
+    /**
+     * Also measure what explanations add to phase 2 per model family (the families phase 1 did not register are trained
+     * for it). Default: on up to scale 1; a forest's TreeSHAP makes it minutes at scale 10.
+     */
+    explainCost: z.boolean().optional(),
     out: z.string().min(1).default('bench/results'),
     work: z.string().min(1).default('bench/tmp'),
   })

@@ -20,6 +20,7 @@ import { customersAt, type BenchOptions } from './options.js';
 import { startWorkerChild, type WorkerChild } from '../../workers/worker-process.js';
 import { profileScoring, type ScoringProfile } from './scoring-profile.js';
 import { sampleCpu, type CpuSampler, type SpanCpu } from './cpu-sampler.js';
+import { EXPLANATION_COST_TARGET, measureExplanationCost, modelOfEveryFamily, type ExplanationCost } from './explanation-cost.js';
 
 export interface BenchResult {
   date: string;
@@ -96,6 +97,11 @@ export interface BenchResult {
   cores: Record<string, SpanCpu | null>;
   /** scoreMonth's stages and the scoring kernel measured outside Temporal on this run's datamart (null: no model). */
   scoringProfile: ScoringProfile | null;
+  /**
+   * What gold/explanations add to phase 2's scoring per model family, measured outside Temporal on this run's datamart
+   * (tools/bench/explanation-cost.ts); null when not measured (--explain-cost, on by default up to scale 1).
+   */
+  explanationCost: { productionFamily: string; families: ExplanationCost[] } | null;
   outcome: { trainedModel: string | null; promoted: boolean; monitoringAction: string; failedMonths: number };
   targets: Record<string, { target: string; met: boolean }>;
 }
@@ -213,6 +219,22 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
       ? await profileScoring(config.DATAMART_DIR, config.MODEL_BANK_DIR, phase2.modelId, phase2.scored.map((month) => month.month))
       : null;
     log(`scoring profile (${lap(t).toFixed(1)} s): kernel ${scoringProfile?.kernelRowsPerSecond ?? '-'} rows/s`);
+    let explanationCost: BenchResult['explanationCost'] = null;
+    if (phase2.modelId && (options.explainCost ?? options.scale <= 1)) {
+      t = Date.now();
+      const models = await modelOfEveryFamily({ datamartDir: config.DATAMART_DIR, modelBankDir: config.MODEL_BANK_DIR, modelId: phase2.modelId, windowMonths: config.TRAINING_WINDOW_MONTHS });
+      const families = await measureExplanationCost({
+        datamartDir: config.DATAMART_DIR,
+        modelBankDir: config.MODEL_BANK_DIR,
+        months: phase2.scored.map((month) => month.month),
+        models,
+        rounds: 2,
+        log,
+      });
+      const productionFamily = families.find((cost) => cost.modelId === phase2.modelId)?.family ?? 'unknown';
+      explanationCost = { productionFamily, families };
+      log(`explanation cost (${lap(t).toFixed(1)} s)`);
+    }
     t = Date.now();
     const floor = await runFloor({ work: join(work, 'floor'), sourceDir, from: options.from, to: options.to });
     log(`floor (${lap(t).toFixed(1)} s): ${floor.seconds.total.toFixed(1)} s, ${floor.cpuSeconds.toFixed(1)} CPU s`);
@@ -350,6 +372,7 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
       },
       cores,
       scoringProfile,
+      explanationCost,
       outcome: {
         trainedModel: phase1.training?.modelId ?? null,
         promoted: phase1.training?.promoted ?? false,
@@ -389,6 +412,12 @@ export function targetsFor(result: BenchResult): BenchResult['targets'] {
   if (result.scale >= 10 && result.scale < 100) {
     targets.pipeline = { target: 'S=10 pipeline ≤ 30 s', met: result.seconds.pipeline <= 30 };
     targets.scoringRowsPerSecond = { target: '≥ 200,000 rows per scoreMonth activity second', met: result.throughput.scoringRowsPerSecond >= 200_000 };
+  }
+  for (const cost of result.explanationCost?.families ?? []) {
+    targets[`explanationCost.${cost.family}`] = {
+      target: `explanations add ≤ ${EXPLANATION_COST_TARGET * 100}% to phase 2's scoring (${cost.family}: scoreMonth seconds with ÷ without − 1)`,
+      met: cost.extraShare <= EXPLANATION_COST_TARGET,
+    };
   }
   if (result.scale >= 100) targets.workerMemory = { target: 'worker peak RSS ≤ 4 GiB', met: result.worker.peakRssBytes <= 4 * 2 ** 30 };
   return targets;
