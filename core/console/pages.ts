@@ -135,6 +135,33 @@ function topLevel(panel: Record<string, unknown>): Record<string, unknown> {
   };
 }
 
+/** A line per series over application months, with a point per month: the console's monthly charts. */
+function monthlyLines(chart: {
+  id: string;
+  title: string;
+  subtitle: string;
+  width: number;
+  points: Array<Record<string, unknown>>;
+  y: Record<string, unknown>;
+  color: Record<string, unknown>;
+}): ChartSpec {
+  return {
+    id: chart.id,
+    spec: topLevel({
+      title: { text: chart.title, subtitle: chart.subtitle },
+      width: chart.width,
+      height: 250,
+      data: { values: chart.points },
+      mark: { type: 'line', point: true },
+      encoding: {
+        x: { field: 'month', type: 'temporal', timeUnit: 'yearmonth', title: 'Application month', axis: { format: '%Y-%m' } },
+        y: { type: 'quantitative', ...chart.y },
+        color: { type: 'nominal', ...chart.color },
+      },
+    }),
+  };
+}
+
 export function workflowUrl(context: PageContext, workflowId: string, runId?: string | null): string {
   const base = `${context.uiUrl.replace(/\/+$/, '')}/namespaces/${encodeURIComponent(context.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
   return runId ? `${base}/${encodeURIComponent(runId)}/history` : base;
@@ -291,21 +318,15 @@ export function comparePage(context: PageContext, a: ModelView, b: ModelView, ro
   const points = months.flatMap((m) =>
     (['a', 'b'] as const).flatMap((key, i) => (m[key] && m[key]!.auc !== null && m[key]!.auc !== undefined ? [{ month: `${m.month}-01`, model: ids[i], auc: m[key]!.auc }] : [])),
   );
-  const chart: ChartSpec = {
+  const chart = monthlyLines({
     id: 'compare-auc',
-    spec: topLevel({
-      title: { text: 'Monthly AUC of both models (mature months)', subtitle: 'in-sample months of either model are optimistic: see the window columns' },
-      width: 640,
-      height: 260,
-      data: { values: points },
-      mark: { type: 'line', point: true },
-      encoding: {
-        x: { field: 'month', type: 'temporal', timeUnit: 'yearmonth', title: 'Application month', axis: { format: '%Y-%m' } },
-        y: { field: 'auc', type: 'quantitative', title: 'AUC', scale: { zero: false } },
-        color: { field: 'model', type: 'nominal', title: 'Model', legend: { orient: 'top', labelLimit: 400 } },
-      },
-    }),
-  };
+    title: 'Monthly AUC of both models (mature months)',
+    subtitle: 'in-sample months of either model are optimistic: see the window columns',
+    width: 640,
+    points,
+    y: { field: 'auc', title: 'AUC', scale: { zero: false } },
+    color: { field: 'model', title: 'Model', legend: { orient: 'top', labelLimit: 400 } },
+  });
   const paired = promotions?.filter((row) => ids.includes(String(row.candidate_model_id)) && ids.includes(String(row.production_model_id)) && row.candidate_model_id !== row.production_model_id) ?? [];
   const body = html`
 <p>${ids.map((id, i) => html`${i ? ' against ' : ''}${modelLink(id)} ${roleBadge(i ? b.role : a.role)}`)}</p>
@@ -414,21 +435,17 @@ export function monitoringPage(context: PageContext, data: MonitoringPageData): 
       { month: row.snapshot_date, series: 'expected (mean probability)', rate: row.expected_default_rate },
       ...(row.observed_default_rate === null || row.observed_default_rate === undefined ? [] : [{ month: row.snapshot_date, series: 'observed (mature labels)', rate: row.observed_default_rate }]),
     ]);
-    charts.push({
-      id: 'calibration',
-      spec: topLevel({
-        title: { text: 'Calibration: expected and observed default rate', subtitle: 'per application month; the p-value is in the table' },
+    charts.push(
+      monthlyLines({
+        id: 'calibration',
+        title: 'Calibration: expected and observed default rate',
+        subtitle: 'per application month; the p-value is in the table',
         width: 380,
-        height: 250,
-        data: { values: points },
-        mark: { type: 'line', point: true },
-        encoding: {
-          x: { field: 'month', type: 'temporal', timeUnit: 'yearmonth', title: 'Application month', axis: { format: '%Y-%m' } },
-          y: { field: 'rate', type: 'quantitative', title: 'Default rate', axis: { format: '%' } },
-          color: { field: 'series', type: 'nominal', title: null, legend: { orient: 'top' } },
-        },
+        points,
+        y: { field: 'rate', title: 'Default rate', axis: { format: '%' } },
+        color: { field: 'series', title: null, legend: { orient: 'top' } },
       }),
-    });
+    );
   }
   const decisions = data.decisions.filter((decision) => decision.model_id === modelId).reverse();
   const findings = decisions.flatMap((decision) => findingsOf(decision).map((finding) => ({ decision, finding })));
