@@ -87,6 +87,20 @@ async function train(
     const registry = await quickReads.readRegistry();
     const modelId = sameData.find((id) => id === registry.production) ?? sameData[0];
     const sameDataReason = `${modelId} was trained on the same data (training_data_sha256 ${trainingSet.trainingDataSha256.slice(0, 12)}…)`;
+    // Nothing was trained by this run: the existing model, whether the gate promoted it, and why.
+    const reused = (promoted: boolean, why: string, production: string | null): TrainingResult => ({
+      asOf,
+      modelId,
+      family: modelId.split('-')[0],
+      created: false,
+      forced,
+      promoted,
+      reused: true,
+      reason: `not retrained: ${sameDataReason}${why}`,
+      production,
+      metrics: {},
+      candidates: [],
+    });
     // Production follows the data: a model of the current data goes through the gate when production is stale or
     // absent, even though it exists already (a model an operator rolled back is left to the operator).
     if (registry.production !== modelId && patched('existing-model-goes-through-gate')) {
@@ -96,37 +110,12 @@ async function train(
         const why = registry.production === null ? 'no production model' : staleness.reason;
         const gated = await passGate(modelId, modelId, promotionMinAuc, `${reason}: not retrained, ${sameDataReason}; ${why}`, forced, setStep);
         if (!gated.promoted) await alertProductionStays(asOf, modelId, why, gated.reason);
-        return {
-          asOf,
-          modelId,
-          family: modelId.split('-')[0],
-          created: false,
-          forced,
-          promoted: gated.promoted,
-          reused: true,
-          reason: `not retrained: ${sameDataReason}; ${why}; gate: ${gated.reason}`,
-          production: gated.production,
-          metrics: {},
-          candidates: [],
-        };
+        return reused(gated.promoted, `; ${why}; gate: ${gated.reason}`, gated.production);
       }
     }
     const stage = registry.production === modelId ? 'the production model' : 'not in production';
     setStep(`reused ${modelId}: trained on the same data`);
-    // Nothing was trained or promoted by this run: say so, and the existing model's stage.
-    return {
-      asOf,
-      modelId,
-      family: modelId.split('-')[0],
-      created: false,
-      forced,
-      promoted: false,
-      reused: true,
-      reason: `not retrained: ${sameDataReason} and is ${stage}`,
-      production: registry.production,
-      metrics: {},
-      candidates: [],
-    };
+    return reused(false, ` and is ${stage}`, registry.production);
   }
   setStep(candidatesStep());
   const candidates = await settleAll(
