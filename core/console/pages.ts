@@ -4,8 +4,7 @@
 import { monitoringRowSchema, type GovernanceDecision, type ModelMetadata, type MonitoringRow } from '../../lib/contracts.js';
 import type { Month } from '../../lib/months.js';
 import type { Row } from '../duckdb.js';
-import { aucPanel, estimatedAucPanel, psiPanel, FONT, WINDOW_COLORS, type DashboardData, type EstimationView } from '../monitoring/dashboard.js';
-import { backtestOf } from '../monitoring/estimated-findings.js';
+import { aucPanel, estimatedAucPanel, estimationViewOf, psiPanel, FONT, WINDOW_COLORS, type DashboardData } from '../monitoring/dashboard.js';
 import type { Thresholds } from '../monitoring/status.js';
 import type { ApplicationView, LineageLayer, MonthLineage, MonthPredictions, ModelView } from './data.js';
 import { formatNumber, html, notAvailable, raw, scriptJson, table, type Column, type Html } from './html.js';
@@ -410,16 +409,7 @@ export function monitoringPage(context: PageContext, data: MonitoringPageData): 
     const parsed = monitoringRowSchema.safeParse(row);
     return parsed.success ? parsed.data : (row as unknown as MonitoringRow);
   });
-  const metadata = data.model.metadata;
-  const estimation: EstimationView = {
-    backtest: backtestOf(validated),
-    ootAuc: metadata.metrics.oot_auc,
-    estimatedFloor: metadata.metrics.oot_auc - data.estimatedAucMargin,
-    ootReliability: metadata.calibration?.reliability ?? null,
-    ootCalibrationP: metadata.calibration?.hl_p_value ?? null,
-    latestReliability: null,
-    stale: [],
-  };
+  const estimation = estimationViewOf(validated, data.model.metadata, data.estimatedAucMargin, { latestReliability: null, stale: [] });
   const dashboard = { rows: validated, thresholds: data.thresholds, estimation } as unknown as DashboardData;
   const charts: ChartSpec[] = [
     { id: 'auc', spec: topLevel(aucPanel(dashboard)) },

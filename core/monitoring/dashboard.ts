@@ -3,7 +3,7 @@
 import { compile, type TopLevelSpec } from 'vega-lite';
 import * as vega from 'vega';
 import { Resvg } from '@resvg/resvg-js';
-import { MONTH_WINDOWS, type MonitoringRow, type MonthWindow, type OnlineSkewRow } from '../../lib/contracts.js';
+import { MONTH_WINDOWS, type ModelMetadata, type MonitoringRow, type MonthWindow, type OnlineSkewRow } from '../../lib/contracts.js';
 import { addMonths, monthOf } from '../../lib/months.js';
 import type { Month } from '../../lib/months.js';
 import type { Confusion, CurvePoint } from './metrics.js';
@@ -11,7 +11,7 @@ import type { NumericBins } from '../statistics/drift.js';
 import type { Thresholds } from './status.js';
 import { skewLevel, type SkewLevel, type SkewThresholds } from './online-skew.js';
 import type { CalibrationGroup } from '../statistics/calibration.js';
-import { describeBacktest, type EstimationBacktest } from './estimated-findings.js';
+import { backtestOf, describeBacktest, type EstimationBacktest } from './estimated-findings.js';
 
 export const FONT_DIR = '/usr/share/fonts/truetype/dejavu';
 export const FONT = 'DejaVu Sans';
@@ -81,6 +81,23 @@ export interface EstimationView {
   latestReliability: { month: string; groups: CalibrationGroup[]; pValue: number | null } | null;
   /** Freshness findings' messages: monitoring as of a month later than the newest data. */
   stale: string[];
+}
+
+/** The estimation panels' view of a model's monitoring rows: the backtest, its OOT AUC and the floor below it. */
+export function estimationViewOf(
+  rows: readonly MonitoringRow[],
+  metadata: ModelMetadata,
+  estimatedAucMargin: number,
+  latest: Pick<EstimationView, 'latestReliability' | 'stale'>,
+): EstimationView {
+  return {
+    backtest: backtestOf(rows),
+    ootAuc: metadata.metrics.oot_auc,
+    estimatedFloor: metadata.metrics.oot_auc - estimatedAucMargin,
+    ootReliability: metadata.calibration?.reliability ?? null,
+    ootCalibrationP: metadata.calibration?.hl_p_value ?? null,
+    ...latest,
+  };
 }
 
 /** Labels of right-closed bins on inner edges: "≤ a", "a–b", …, "> z". */

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { datamart } from '../../lib/layout.js';
 import { monthOf, type Month } from '../../lib/months.js';
 import { withDuckDB } from '../duckdb.js';
-import { binLabels, dashboardHtml, dashboardSpec, renderSvg, svgToPng, type DashboardData, type EstimationView } from './dashboard.js';
+import { binLabels, dashboardHtml, dashboardSpec, estimationViewOf, renderSvg, svgToPng, type DashboardData, type EstimationView } from './dashboard.js';
 import { numericProportions } from '../statistics/drift.js';
 import { loadModelMetadata, readMonthScores } from './inputs.js';
 import { confusion, thinCurve, thresholdCurve } from './metrics.js';
@@ -16,7 +16,7 @@ import { readOnlineSkewTable, type SkewThresholds } from './online-skew.js';
 import { loadConfig } from '../../lib/config.js';
 import { riskGroups } from '../statistics/calibration.js';
 import { dataQualityThresholdsFrom, freshnessFinding, type DataQualityThresholds } from './data-quality.js';
-import { backtestOf, estimationThresholdsFrom, type EstimationThresholds } from './estimated-findings.js';
+import { estimationThresholdsFrom, type EstimationThresholds } from './estimated-findings.js';
 import { readRegistry } from '../models/registry.js';
 import { challengersOf } from '../../lib/model-registry.js';
 import { describeModel } from '../../lib/model-id.js';
@@ -76,15 +76,10 @@ export async function dashboardData(settings: ReportSettings, asOf: Month, model
     const defaults = loadConfig({});
     const estimationThresholds = settings.estimation ?? estimationThresholdsFrom(defaults);
     const stale = await freshnessFinding(db, settings.datamartDir, asOf, settings.dataQuality ?? dataQualityThresholdsFrom(defaults));
-    const estimation: EstimationView = {
-      backtest: backtestOf(rows),
-      ootAuc: metadata.metrics.oot_auc,
-      estimatedFloor: metadata.metrics.oot_auc - estimationThresholds.estimatedAucMargin,
-      ootReliability: metadata.calibration?.reliability ?? null,
-      ootCalibrationP: metadata.calibration?.hl_p_value ?? null,
+    const estimation = estimationViewOf(rows, metadata, estimationThresholds.estimatedAucMargin, {
       latestReliability,
       stale: stale.map((finding) => finding.message),
-    };
+    });
     const latestRow = rows.at(-1);
     let scoreBins: DashboardData['scoreBins'] = [];
     if (latestRow) {
