@@ -7,7 +7,6 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { promisify } from 'node:util';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { z } from 'zod';
@@ -21,6 +20,7 @@ import { buildTrainingSet } from '../../core/models/training-set.js';
 import { releaseScoringSessions } from '../../core/scoring/model-loader.js';
 import { newApiKey } from '../../core/serving/api-keys.js';
 import { startScoringServer, type ScoringServer, type ServeOptions } from '../../core/serving/app.js';
+import { testServeOptions } from '../helpers/serve-options.js';
 import { scoreRequestSchema } from '../../core/serving/request.js';
 import { REQUIRED_COLUMNS } from '../../core/etl/source-columns.js';
 import { PROJECT_ROOT } from '../../workers/dev-server.js';
@@ -35,30 +35,7 @@ const logs: string[] = [];
 let server: ScoringServer;
 let modelId: string;
 
-function options(overrides: Partial<ServeOptions> = {}): ServeOptions {
-  const logStream = new PassThrough();
-  logStream.on('data', (chunk: Buffer) => logs.push(chunk.toString('utf8')));
-  return {
-    datamartDir: config.DATAMART_DIR,
-    modelBankDir: config.MODEL_BANK_DIR,
-    host: '127.0.0.1',
-    port: 0,
-    bodyLimitBytes: 256 * 1024,
-    maxBatch: 8,
-    maxQueue: 1000,
-    featureConnections: 1,
-    featureThreads: 1,
-    loneRequestThreads: 1,
-    registryPollMs: 200,
-    flushRows: 100_000,
-    flushSeconds: 3600,
-    maxEventLoopDelayMs: 5000,
-    logLevel: 'info',
-    apiKeys: hash,
-    logStream,
-    ...overrides,
-  };
-}
+const options = (overrides: Partial<ServeOptions> = {}): ServeOptions => testServeOptions(config, logs, { apiKeys: hash, ...overrides });
 
 /** The fenced shell block after `marker` in a Markdown file (the README's copy is checked the same way). */
 export function exampleAfter(markdown: string, marker: string): string {

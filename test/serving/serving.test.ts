@@ -4,9 +4,9 @@
 // online scores, whose PSI against the batch scores of the same month is then 0.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PassThrough } from 'node:stream';
 import { readdirSync } from 'node:fs';
 import { startScoringServer, type ScoredApplication, type ScoringServer, type ServeOptions } from '../../core/serving/app.js';
+import { testServeOptions } from '../helpers/serve-options.js';
 import { onlineBatchPsi } from '../../core/monitoring/online-skew.js';
 import { onlinePredictionsGlob, writeOnlinePredictions } from '../../core/serving/online-predictions.js';
 import { queryRows, readParquet, sqlString, withDuckDB } from '../../core/duckdb.js';
@@ -34,29 +34,8 @@ let server: ScoringServer;
 const logs: string[] = [];
 const run = promisify(execFile);
 
-function serveOptions(): ServeOptions {
-  const logStream = new PassThrough();
-  logStream.on('data', (chunk: Buffer) => logs.push(chunk.toString('utf8')));
-  return {
-    datamartDir: config.DATAMART_DIR,
-    modelBankDir: config.MODEL_BANK_DIR,
-    host: '127.0.0.1',
-    port: 0,
-    bodyLimitBytes: 256 * 1024,
-    maxBatch: 64,
-    maxQueue: 10_000,
-    featureConnections: 2,
-    featureThreads: 2,
-    // A lone request's features on a DuckDB of their own: the parity test's answers come from both.
-    loneRequestThreads: 1,
-    registryPollMs: 200,
-    flushRows: 100_000,
-    flushSeconds: 3600,
-    maxEventLoopDelayMs: 5000,
-    logLevel: 'info',
-    logStream,
-  };
-}
+// A lone request's features on a DuckDB of their own: the parity test's answers come from both.
+const serveOptions = (): ServeOptions => testServeOptions(config, logs, { maxBatch: 64, maxQueue: 10_000, featureConnections: 2, featureThreads: 2 });
 
 before(async () => {
   models = await trainSampleModels(config, FIXTURE_DIR);
