@@ -1,17 +1,26 @@
-// Activities that reach other workflows and the outside world for a workflow: awaiting a run the workflow did not
-// start (a workflow can only await its own children), and failure alerts.
+// Activities that reach other workflows and the outside world for a workflow: joining the backfill coordinator (a
+// workflow cannot start or update a workflow that is not its child), asking the server which backfills still run, and
+// failure alerts.
 import { z } from 'zod';
 import { Context } from '@temporalio/activity';
-import { QueryNotRegisteredError, WorkflowFailedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { compareMonths, monthSchema, type Month } from '../lib/months.js';
-import { OWED_MONTHS_QUERY, SOURCE_FOLDER_QUERY, type SourceFolderAnswer } from '../lib/temporal.js';
+import { WithStartWorkflowOperation, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { monthSchema } from '../lib/months.js';
+import {
+  BACKFILL_COORDINATOR_TYPE,
+  JOIN_BACKFILLS_UPDATE,
+  JOINED_BACKFILLS_QUERY,
+  workflowIds,
+  type JoinAnswer,
+  type JoinedBackfill,
+  type JoinRequest,
+} from '../lib/temporal.js';
 import type { Config } from '../lib/config.js';
 import { sendPipelineAlert } from '../core/monitoring/pipeline-alerts.js';
 import { adaptActivity } from './failures.js';
 import { activityLogger } from './heartbeat.js';
 
-const awaitInput = z.object({ workflowId: z.string().min(1) });
-const owedInput = z.object({ upTo: monthSchema });
+const joinInput = z.object({ sourceDir: z.string().min(1), months: monthSchema.array() });
+const stillRunningInput = z.object({ backfillIds: z.string().min(1).array() });
 const alertInput = z.object({
   kind: z.enum(['backfill', 'month', 'training', 'model']),
   workflowId: z.string().min(1),
@@ -19,109 +28,61 @@ const alertInput = z.object({
   action: z.string().min(1),
 });
 
-const sourcesInput = z.object({ sourceDir: z.string().min(1) });
-
-const SOURCE_QUERY_DEADLINE_MS = 10_000;
-
-/** A running backfill that reads another source folder and came first. */
-export interface OtherSourceBackfill {
-  workflowId: string;
-  sourceDir: string;
-}
+const COORDINATOR_QUERY_DEADLINE_MS = 10_000;
 
 /**
- * The running backfills on `taskQueue` (so on this datamart: its workers share DATAMART_DIR) whose source folder is
- * not `sourceDir` and that came before `self` (a continued run always did; otherwise the earlier start, ties by id):
- * of two started together each sees the other and exactly one of them gives way. Without `self` (the client, before
- * it starts one), every such backfill. A backfill of an older worker without the query is not seen.
+ * The backfills joined to the coordinator of `taskQueue` now (none when it is not running). Bounded: a coordinator
+ * whose workers are all down cannot answer, and must not hang the caller (null: unknown).
  */
-export async function backfillsOnOtherSources(
-  client: Client,
-  taskQueue: string,
-  sourceDir: string,
-  self?: { workflowId: string; startTime: Date },
-): Promise<OtherSourceBackfill[]> {
-  const others: OtherSourceBackfill[] = [];
-  const running = client.workflow.list({ query: `WorkflowType = 'backfillWorkflow' AND ExecutionStatus = 'Running' AND TaskQueue = '${taskQueue}'` });
-  for await (const execution of running) {
-    if (execution.workflowId === self?.workflowId) continue;
-    let answer: SourceFolderAnswer;
-    try {
-      // Bounded: a backfill whose workers are all down cannot answer, and must not hang the caller.
-      answer = await client.connection.withDeadline(Date.now() + SOURCE_QUERY_DEADLINE_MS, () =>
-        client.workflow.getHandle(execution.workflowId).query<SourceFolderAnswer>(SOURCE_FOLDER_QUERY),
-      );
-    } catch {
-      // Closed meanwhile, an older worker without the query, or no worker answering: its folder is unknown here
-      // (the workflow's own check at start, run by a worker, sees it once workers are up).
-      continue;
-    }
-    if (answer.sourceDir === sourceDir) continue;
-    const first =
-      !self ||
-      answer.continued ||
-      execution.startTime.getTime() < self.startTime.getTime() ||
-      (execution.startTime.getTime() === self.startTime.getTime() && execution.workflowId < self.workflowId);
-    if (first) others.push({ workflowId: execution.workflowId, sourceDir: answer.sourceDir });
+export async function joinedBackfills(client: Client, taskQueue: string): Promise<JoinedBackfill[] | null> {
+  const handle = client.workflow.getHandle(workflowIds.backfillCoordinator(taskQueue));
+  try {
+    const { status } = await handle.describe();
+    if (status.name !== 'RUNNING') return [];
+    return await client.connection.withDeadline(Date.now() + COORDINATOR_QUERY_DEADLINE_MS, () => handle.query<JoinedBackfill[]>(JOINED_BACKFILLS_QUERY));
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) return [];
+    return null;
   }
-  return others;
 }
-
-export type AwaitedOutcome = { status: 'running' } | { status: 'completed'; result: unknown } | { status: 'failed'; error: string } | { status: 'gone' };
 
 export function createCoordinationActivities(config: Config, client: Client) {
   return {
     /**
-     * Where the current run of `workflowId` (started by another backfill) stands, with its result once closed. Short:
-     * the caller polls with workflow timers, so no activity slot is held while it waits (a waiting activity per month
-     * could take every slot and starve the very runs it waits for).
+     * Joins the calling backfill to its task queue's coordinator, starting the coordinator if none runs
+     * (update-with-start, USE_EXISTING: of two backfills starting it at once, both reach the same one). Idempotent: a
+     * retry, or the continued run of the same backfill, joins again and gets the claims it holds.
      */
-    pollWorkflow: adaptActivity(async (input: z.input<typeof awaitInput>): Promise<AwaitedOutcome> => {
-      const { workflowId } = awaitInput.parse(input);
-      const handle = client.workflow.getHandle(workflowId);
-      try {
-        const { status } = await handle.describe();
-        if (status.name === 'RUNNING') return { status: 'running' };
-        return { status: 'completed', result: await handle.result() };
-      } catch (error) {
-        if (error instanceof WorkflowNotFoundError) return { status: 'gone' };
-        if (error instanceof WorkflowFailedError) {
-          const messages: string[] = [];
-          for (let cause: unknown = error.cause; cause instanceof Error; cause = cause.cause) messages.push(cause.message);
-          return { status: 'failed', error: messages[messages.length - 1] ?? error.message };
-        }
-        throw error;
-      }
-    }),
-    /**
-     * The months up to `upTo` that other backfills running on this task queue have not settled yet (their
-     * OWED_MONTHS_QUERY), oldest first. A run that has closed meanwhile, or one started by a worker without that query,
-     * owes nothing here.
-     */
-    monthsOwedByOtherBackfills: adaptActivity(async (input: z.input<typeof owedInput>): Promise<Month[]> => {
-      const { upTo } = owedInput.parse(input);
+    joinBackfills: adaptActivity(async (input: z.input<typeof joinInput>): Promise<JoinAnswer> => {
+      const { sourceDir, months } = joinInput.parse(input);
       const { workflowExecution, taskQueue } = Context.current().info;
-      const owed = new Set<Month>();
-      const running = client.workflow.list({ query: `WorkflowType = 'backfillWorkflow' AND ExecutionStatus = 'Running' AND TaskQueue = '${taskQueue}'` });
-      for await (const execution of running) {
-        if (execution.workflowId === workflowExecution?.workflowId) continue;
+      if (!workflowExecution) throw new Error('joinBackfills runs inside a workflow only');
+      const workflowId = workflowIds.backfillCoordinator(taskQueue);
+      const request: JoinRequest = { backfillId: workflowExecution.workflowId, sourceDir, months };
+      return client.workflow.executeUpdateWithStart<() => Promise<void>, JoinAnswer, [JoinRequest]>(JOIN_BACKFILLS_UPDATE, {
+        args: [request],
+        startWorkflowOperation: new WithStartWorkflowOperation(BACKFILL_COORDINATOR_TYPE, {
+          workflowId,
+          taskQueue,
+          args: [{}],
+          workflowIdConflictPolicy: 'USE_EXISTING',
+          staticSummary: `coordinator of the backfills on task queue ${taskQueue}`,
+        }),
+      });
+    }),
+    /** Which of `backfillIds` still run (their latest run, described by id: strongly consistent, unlike listing). */
+    backfillsStillRunning: adaptActivity(async (input: z.input<typeof stillRunningInput>): Promise<string[]> => {
+      const { backfillIds } = stillRunningInput.parse(input);
+      const running: string[] = [];
+      for (const backfillId of backfillIds) {
         try {
-          const months = monthSchema.array().parse(await client.workflow.getHandle(execution.workflowId).query<unknown>(OWED_MONTHS_QUERY));
-          for (const month of months) if (compareMonths(month, upTo) <= 0) owed.add(month);
+          const { status } = await client.workflow.getHandle(backfillId).describe();
+          if (status.name === 'RUNNING') running.push(backfillId);
         } catch (error) {
-          if (error instanceof WorkflowNotFoundError || error instanceof QueryNotRegisteredError) continue;
-          throw error;
+          if (!(error instanceof WorkflowNotFoundError)) throw error;
         }
       }
-      return [...owed].sort(compareMonths);
-    }),
-    /** backfillsOnOtherSources for the calling backfill (its own start time read from the server). */
-    backfillsOnOtherSources: adaptActivity(async (input: z.input<typeof sourcesInput>): Promise<OtherSourceBackfill[]> => {
-      const { sourceDir } = sourcesInput.parse(input);
-      const { workflowExecution, taskQueue } = Context.current().info;
-      if (!workflowExecution) throw new Error('backfillsOnOtherSources runs inside a workflow only');
-      const { startTime } = await client.workflow.getHandle(workflowExecution.workflowId, workflowExecution.runId).describe();
-      return backfillsOnOtherSources(client, taskQueue, sourceDir, { workflowId: workflowExecution.workflowId, startTime });
+      return running;
     }),
     sendPipelineAlert: adaptActivity(async (input: z.input<typeof alertInput>): Promise<{ posted: boolean }> => {
       const alert = alertInput.parse(input);

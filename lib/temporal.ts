@@ -23,6 +23,11 @@ export const workflowIds = {
    */
   backfill: (from: Month, to: Month, sourceDir?: string) => `backfill-${from}-${to}${sourceDir ? `-src${shortHash(sourceDir)}` : ''}`,
   month: (month: Month) => `month-${month}`,
+  /**
+   * The backfill coordinator of a task queue (so of one datamart: its workers share DATAMART_DIR). Backfills join it
+   * (update-with-start) and hold their months and trainings as claims it hands out (workflows/backfill-coordinator.ts).
+   */
+  backfillCoordinator: (taskQueue: string) => `backfill-coordinator-${taskQueue}`,
   training: (asOf: Month, sequence: number) => `training-${asOf}-${sequence}`,
   history: (from: Month, to: Month) => `history-${from}-${to}`,
   scoreMonth: (month: Month, modelId: string) => `score-${month}-${modelId}`,
@@ -30,17 +35,48 @@ export const workflowIds = {
   retrainPolicy: (asOf: Month) => `retrain-policy-${asOf}`,
 };
 
-/**
- * The backfill query naming the months of its range it has not settled yet (neither done, skipped nor failed): a
- * training as of M reads every month up to M, so it waits while another running backfill still owes one of them.
- */
-export const OWED_MONTHS_QUERY = 'owedMonths';
+/** The workflow type behind workflowIds.backfillCoordinator (started by an activity, which cannot import workflows). */
+export const BACKFILL_COORDINATOR_TYPE = 'backfillCoordinatorWorkflow';
 
-/** The backfill query naming its source folder, and whether it is a continued run (so older than any first run). */
-export const SOURCE_FOLDER_QUERY = 'sourceFolder';
-export interface SourceFolderAnswer {
+/** What a backfill claims from the coordinator: the run of one month's pipeline, or the training as of a month. */
+export const claimOf = {
+  month: (month: Month) => `month:${month}`,
+  training: (asOf: Month) => `training:${asOf}`,
+};
+
+/** A backfill asks to join: admitted (with the claims handed to it at once) or refused for another source folder. */
+export const JOIN_BACKFILLS_UPDATE = 'joinBackfills';
+export interface JoinRequest {
+  backfillId: string;
   sourceDir: string;
-  continued: boolean;
+  /** The months it still has to settle; each becomes a claim. */
+  months: Month[];
+}
+export type JoinAnswer = { admitted: true; handed: HandedClaim[] } | { admitted: false; holder: { backfillId: string; sourceDir: string } };
+
+/** The training a backfill ran or was handed, passed on with its claim so that a backfill waiting for it reports it too. */
+export interface TrainingOutcome {
+  modelId: string;
+  promoted: boolean;
+  reused?: boolean;
+  reason: string;
+  workflowId: string;
+}
+
+/**
+ * A claim handed to a backfill (JoinAnswer, or the `claimHanded` signal). `previous`: another backfill held it before
+ * and settled it (with its failure or training, if any) or left without settling it (cancelled, or gone).
+ */
+export interface HandedClaim {
+  claim: string;
+  previous?: { backfillId: string; failed?: string; training?: TrainingOutcome };
+}
+
+/** The coordinator's answer to the `backfills` query: the backfills joined now, with their source folders. */
+export const JOINED_BACKFILLS_QUERY = 'backfills';
+export interface JoinedBackfill {
+  backfillId: string;
+  sourceDir: string;
 }
 
 export const scheduleIds = {

@@ -16,7 +16,7 @@ import type { BackfillResult } from '../workflows/backfill.js';
 import { DEFAULT_MONTHS_IN_FLIGHT, monthsInFlightSchema } from '../lib/workflow-inputs.js';
 import { monthOption, NO_WAIT, parseCommandLine, UsageError } from './cli.js';
 import { ensureLifecycle, openClient, printJson, runCommand, waitWithProgress } from './client.js';
-import { backfillsOnOtherSources } from '../activities/coordination.js';
+import { joinedBackfills } from '../activities/coordination.js';
 
 const DEFAULT_SOURCE = 'data/raw';
 
@@ -71,11 +71,12 @@ runCommand(async () => {
   const { client, config, close } = await openClient();
   try {
     await ensureLifecycle(client, config);
-    // One source folder per datamart at a time (the workflow checks again, for backfills started at the same moment).
-    const others = await backfillsOnOtherSources(client, config.TEMPORAL_TASK_QUEUE, sourceDir);
+    // One source folder per datamart at a time, asked of the datamart's backfill coordinator before starting anything
+    // (the coordinator admits the workflow itself, so of two started at the same moment one gives way).
+    const others = ((await joinedBackfills(client, config.TEMPORAL_TASK_QUEUE)) ?? []).filter((other) => other.sourceDir !== sourceDir);
     if (others.length > 0) {
       throw new UsageError(
-        `backfill: refused: ${others.map((o) => `${o.workflowId} is running on this datamart with source folder ${o.sourceDir}`).join('; ')}. ` +
+        `backfill: refused: ${others.map((o) => `${o.backfillId} is running on this datamart with source folder ${o.sourceDir}`).join('; ')}. ` +
           `One source folder at a time: wait for it to finish (npm run status), then run this backfill of ${sourceDir} again.`,
       );
     }

@@ -82,8 +82,8 @@ export const { recheckMonths } = proxyLocalActivities<ReturnType<typeof createDa
 export const lifecycle = proxyActivities<ReturnType<typeof createLifecycleActivities>>(bookkeepingOptions);
 export const monitoring = proxyActivities<ReturnType<typeof createMonitoringActivities>>(monitoringOptions);
 
-/** Asking where another backfill's month or training run stands: quick reads through the client. */
-export const { pollWorkflow, monthsOwedByOtherBackfills, backfillsOnOtherSources } = proxyActivities<ReturnType<typeof createCoordinationActivities>>(bookkeepingOptions);
+/** Joining the backfill coordinator, and asking the server which joined backfills still run: quick calls through the client. */
+export const { joinBackfills, backfillsStillRunning } = proxyActivities<ReturnType<typeof createCoordinationActivities>>(bookkeepingOptions);
 /** Failure alerts: a few quick attempts (the activity itself retries the webhook and never fails on it). */
 export const { sendPipelineAlert } = proxyActivities<ReturnType<typeof createCoordinationActivities>>(bookkeepingOptions);
 

@@ -14,3 +14,4 @@ export {
   promoteModelUpdate,
   rollbackModelUpdate,
 } from './model-lifecycle.js';
+export { backfillCoordinatorWorkflow, joinedBackfillsQuery } from './backfill-coordinator.js';

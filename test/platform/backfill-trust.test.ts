@@ -1,6 +1,6 @@
 // Backfills a data team can trust (issue 12), on the real dev server over 2023-01..2023-12 of the real sample with
-// training as of 2023-12: two overlapping backfills at once run each month once and train once (a training waits for
-// the months another running backfill still owes, which it reads too); a changed source
+// training as of 2023-12: two overlapping backfills at once run each month once and train once (through the
+// datamart's backfill coordinator: test/workflows/backfill.ts has each of its branches); a changed source
 // slice recomputes only its month; --months … --force recomputes exactly those; a broken month blocks training until
 // it is fixed, after which the same backfill trains the clean run's model.
 import { after, before, test } from 'node:test';
@@ -8,19 +8,17 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
-import { MockActivityEnvironment, type TestWorkflowEnvironment } from '@temporalio/testing';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Config } from '../../lib/config.js';
 import { datamart, SOURCE_FILES } from '../../lib/layout.js';
 import { monthRange } from '../../lib/months.js';
 import { workflowIds } from '../../lib/temporal.js';
 import { readRegistry } from '../../core/models/registry.js';
-import { createCoordinationActivities } from '../../activities/coordination.js';
 import { backfillWorkflow, type BackfillResult } from '../../workflows/backfill.js';
 import type { BackfillInput } from '../../lib/workflow-inputs.js';
 import { goldTableHash } from '../helpers/gold.js';
 import { changeOneLedgerRow, copySources, editLedger } from '../helpers/sources.js';
 import { FIXTURE_DIR, scratchConfig, startTemporal, withWorker } from '../helpers/temporal.js';
-import { waitUntil } from '../helpers/wait.js';
 
 const FROM = '2023-01';
 const TO = '2023-12';
@@ -110,33 +108,6 @@ test('two overlapping backfills at once both succeed; every month pipeline runs 
     assert.deepEqual([...forced.skipped].sort(), ['2023-07', '2023-08', '2023-09'], 'the months reading their clickstream are checked and current');
     assert.equal(forced.training, null);
     for (const month of MONTHS) assert.equal(await monthRuns(config, month), ['2023-05', '2023-06', '2023-10'].includes(month) ? 2 : 1, month);
-  });
-});
-
-test("a running backfill names the months it still owes to another backfill's training; itself and closed runs owe nothing", async () => {
-  const { config, dir } = scratch('trust-owed');
-  const sourceDir = copySources(dir);
-  const { monthsOwedByOtherBackfills } = createCoordinationActivities(config, env.client);
-  const asActivityOf = (workflowId: string) =>
-    new MockActivityEnvironment({ taskQueue: config.TEMPORAL_TASK_QUEUE, workflowExecution: { workflowId, runId: 'test' } });
-  await withWorker(env, config, async () => {
-    const wide = await env.client.workflow.start(backfillWorkflow, {
-      workflowId: workflowIds.backfill(FROM, TO, sourceDir),
-      taskQueue: config.TEMPORAL_TASK_QUEUE,
-      args: [{ from: FROM, to: TO, trainAt: TRAIN_AT, sourceDir }],
-    });
-    // While the wide run plans and runs its months it owes them. Visibility lists a new run a moment after its start,
-    // so the narrow run's question is asked until the wide run is seen.
-    const askNarrow = async () => (await asActivityOf('backfill-narrow').run(monthsOwedByOtherBackfills, { upTo: '2023-02' })) as string[];
-    const owed = await waitUntil('the wide backfill to owe months up to 2023-02', async () => {
-      const months = await askNarrow();
-      return months.length > 0 && months;
-    }, { timeoutMs: 20_000 });
-    assert.ok(owed.length > 0 && owed.every((month) => month === '2023-01' || month === '2023-02'), `owed: ${owed}`);
-    assert.deepEqual(await asActivityOf(wide.workflowId).run(monthsOwedByOtherBackfills, { upTo: TO }), [], 'a run owes nothing to itself');
-    const result = await wide.result();
-    assert.deepEqual(result.failed, []);
-    assert.deepEqual(await asActivityOf('backfill-narrow').run(monthsOwedByOtherBackfills, { upTo: TO }), [], 'a closed run owes nothing');
   });
 });
 
