@@ -68,7 +68,7 @@ export interface CoordinatorInput {
  * describe of the backfills that others wait for (strongly consistent, unlike the visibility list).
  */
 export async function backfillCoordinatorWorkflow(input: CoordinatorInput = {}): Promise<void> {
-  const { livenessCheck = '1 minute', idleFor = '1 minute' } = input;
+  const { livenessCheck = '1 minute', idleFor = '5 seconds' } = input;
   const backfills = new Map<string, string>(input.carried?.backfills.map((b) => [b.backfillId, b.sourceDir]));
   const claims = new Map<string, Claim>(input.carried?.claims.map(({ claim, holder, waiting }) => [claim, { holder, waiting }]));
 
@@ -158,7 +158,8 @@ export async function backfillCoordinatorWorkflow(input: CoordinatorInput = {}):
   const someoneWaits = () => [...claims.values()].some((entry) => entry.waiting.length > 0);
   for (;;) {
     if (backfills.size === 0) {
-      // Stay a while for the next backfill (a join arriving as it completes retries, and starts a new coordinator).
+      // Stay a moment for the next backfill, then complete: nothing is left running once the backfills are done (a
+      // join arriving as it completes fails, and its retry starts a new coordinator).
       if (!(await condition(() => backfills.size > 0, idleFor))) break;
     }
     if (workflowInfo().continueAsNewSuggested) {

@@ -43,6 +43,7 @@ async function main(): Promise<void> {
       await lifecycle.terminate('recorded');
       return {
         backfillWorkflow: workflowIds.backfill('2023-01', '2024-12'),
+        backfillCoordinatorWorkflow: workflowIds.backfillCoordinator(config.TEMPORAL_TASK_QUEUE),
         monthPipelineWorkflow: workflowIds.month('2024-12'),
         trainingWorkflow: phase1.training!.workflowId,
         historicalInferenceWorkflow: workflowIds.history('2023-01', '2024-12'),

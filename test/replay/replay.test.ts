@@ -11,6 +11,7 @@ import { workflowBundle } from '../helpers/temporal.js';
 const HISTORIES_DIR = join(import.meta.dirname, 'histories');
 const EXPECTED_TYPES = [
   'backfillWorkflow',
+  'backfillCoordinatorWorkflow',
   'monthPipelineWorkflow',
   'trainingWorkflow',
   'historicalInferenceWorkflow',

@@ -265,7 +265,7 @@ test('a backfill terminated (it cannot leave) is found by the liveness check; th
     await env.client.workflow.start(backfillCoordinatorWorkflow, {
       taskQueue,
       workflowId: workflowIds.backfillCoordinator(taskQueue),
-      args: [{ livenessCheck: '1 second' }],
+      args: [{ livenessCheck: '1 second', idleFor: '1 minute' }],
     });
     const wide = await startBackfill(taskQueue, 'backfill-terminated', { from: '2024-01', to: '2024-02', trainAt: '2024-02' });
     await waitUntil("the wide backfill's 2024-02 to run", () => log.inputs('runMonthEtl').includes('2024-02'), WAIT);
