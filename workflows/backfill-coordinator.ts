@@ -60,7 +60,7 @@ export interface CoordinatorInput {
  * is stale; the next backfill waiting for M gets it once the first settles it (and checks M again, so each month's
  * pipeline runs once however many backfills want it). A claim on the training as of M is handed only when no other
  * joined backfill still owes a month up to M: the training reads every month up to M in the datamart, whoever computes
- * it. This cannot deadlock: a backfill settles all its months up to its own training month before asking for the
+ * it; and while it trains, no other backfill gets a month up to M. This cannot deadlock: a backfill settles all its months up to its own training month before asking for the
  * training, so of two backfills waiting for each other's months each would owe a month after the other's training
  * month and before its own.
  *
@@ -68,7 +68,7 @@ export interface CoordinatorInput {
  * describe of the backfills that others wait for (strongly consistent, unlike the visibility list).
  */
 export async function backfillCoordinatorWorkflow(input: CoordinatorInput = {}): Promise<void> {
-  const { livenessCheck = '1 minute', idleFor = '5 seconds' } = input;
+  const { livenessCheck = '1 minute', idleFor = '2 seconds' } = input;
   const backfills = new Map<string, string>(input.carried?.backfills.map((b) => [b.backfillId, b.sourceDir]));
   const claims = new Map<string, Claim>(input.carried?.claims.map(({ claim, holder, waiting }) => [claim, { holder, waiting }]));
 
@@ -78,7 +78,13 @@ export async function backfillCoordinatorWorkflow(input: CoordinatorInput = {}):
         claim.startsWith('month:') && compareMonths(claim.slice('month:'.length), asOf) <= 0 && (holder === backfillId || waiting.includes(backfillId)),
     );
   const mayTake = (claim: string, backfillId: string) => {
-    if (!claim.startsWith('training:')) return true;
+    if (claim.startsWith('month:')) {
+      // No month changes under a training that reads it (the training of another backfill, running now).
+      const month = claim.slice('month:'.length);
+      return [...claims].every(
+        ([other, { holder }]) => !other.startsWith('training:') || holder === null || holder === backfillId || compareMonths(month, other.slice('training:'.length)) > 0,
+      );
+    }
     const asOf = claim.slice('training:'.length);
     return [...backfills.keys()].every((other) => other === backfillId || !owesMonthUpTo(other, asOf));
   };
@@ -126,7 +132,15 @@ export async function backfillCoordinatorWorkflow(input: CoordinatorInput = {}):
     handOutAndSignal(previous);
   };
 
-  setHandler(joinBackfillsUpdate, (join) => {
+  /** The joined backfills of another source folder than `sourceDir`. */
+  const otherFolders = (sourceDir: string) => [...backfills].filter(([, joined]) => joined !== sourceDir).map(([backfillId]) => backfillId);
+  setHandler(joinBackfillsUpdate, async (join): Promise<JoinAnswer> => {
+    if (!backfills.has(join.backfillId) && otherFolders(join.sourceDir).length > 0) {
+      // Refusing for a backfill that ended without leaving (terminated) would refuse forever: asked of the server first.
+      const others = otherFolders(join.sourceDir);
+      const running = new Set(await backfillsStillRunning({ backfillIds: others }));
+      for (const backfillId of others) if (!running.has(backfillId)) remove(backfillId);
+    }
     if (!backfills.has(join.backfillId)) {
       const other = [...backfills].find(([, sourceDir]) => sourceDir !== join.sourceDir);
       if (other) return { admitted: false, holder: { backfillId: other[0], sourceDir: other[1] } };

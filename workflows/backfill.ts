@@ -148,8 +148,10 @@ export async function backfillWorkflow(rawInput: BackfillInput): Promise<Backfil
   };
   // One source folder per datamart at a time: two backfills of different folders would overwrite each other's months
   // and each report a model trained on a mix. The coordinator admits one folder at a time; the later backfill gives
-  // way before it writes anything. A continued run joins again and gets the claims its earlier run held.
-  const joined = await joinBackfills({ sourceDir, months: months.filter((month) => !settled(month)) });
+  // way before it writes anything. A continued run joins again and gets the claims its earlier run held. Not
+  // cancellable: a join cancelled mid-way could still land after this run's leave; once joined, a cancellation waiting
+  // meanwhile ends the run at its next step, and the run leaves.
+  const joined = await CancellationScope.nonCancellable(() => joinBackfills({ sourceDir, months: months.filter((month) => !settled(month)) }));
   if (!joined.admitted) {
     const { holder } = joined;
     throw ApplicationFailure.nonRetryable(
@@ -307,7 +309,12 @@ export async function backfillWorkflow(rawInput: BackfillInput): Promise<Backfil
   } finally {
     // A continued run stays joined (its next run joins again); any other end leaves, cancelled or not, and what it
     // still held passes to the backfills waiting for it.
-    if (!continued) await CancellationScope.nonCancellable(() => coordinator.signal(leaveSignal, { backfillId }));
+    if (!continued) {
+      await CancellationScope.nonCancellable(() =>
+        // A coordinator terminated by hand has nobody left to tell; this run's own outcome stands.
+        coordinator.signal(leaveSignal, { backfillId }).catch((error: unknown) => log.warn('could not leave the backfill coordinator', { error: describeFailure(error) })),
+      );
+    }
   }
 }
 

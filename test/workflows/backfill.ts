@@ -64,6 +64,11 @@ function inMemoryDatamart(log: CallLog, options: { current?: Month[]; fail?: Mon
       const rows = { ...ZERO, loan_daily: 40 };
       return { month, rows: 40, bronzeRows: rows, silverRows: rows, quarantinedRows: ZERO, featureRows: 40, labelRows: 40, defaults: 8, incomplete: [] };
     },
+    inventoryMonths: async (input: { from: Month; to: Month; requirement: string }) => {
+      log.record('inventoryMonths', input);
+      const months = monthRange(input.from, input.to);
+      return { present: months.filter((month) => current.has(month)), missing: months.filter((month) => !current.has(month)) };
+    },
     latestLabelledMonth: async (input: { from: Month; to: Month }) => {
       log.record('latestLabelledMonth', input);
       return input.to;
@@ -200,6 +205,35 @@ test('a training waits until no other backfill owes a month it reads, then runs 
   assert.deepEqual(wide.training, narrow.training);
 });
 
+test('while a backfill trains as of M, another gets no month up to M: nothing changes under the training', async () => {
+  const log = new CallLog();
+  const datamart = inMemoryDatamart(log);
+  let openTraining!: () => void;
+  const trainingGate = new Promise<void>((resolve) => (openTraining = resolve));
+  const activities = backfillActivities(log, datamart);
+  const buildTrainingSet = activities.buildTrainingSet!;
+  activities.buildTrainingSet = async (input) => {
+    await trainingGate;
+    const built = await buildTrainingSet(input);
+    log.record('trainingSetBuilt');
+    return built;
+  };
+  const forced = await withMockedActivities(env, activities, async (taskQueue) => {
+    const training = await startBackfill(taskQueue, 'backfill-training', { from: '2024-01', to: '2024-02', trainAt: '2024-02' });
+    await waitUntil('the training to read the months', () => log.count('buildTrainingSet') === 1, WAIT);
+    // Reprocessing 2024-02 (forced) while the training reads it: it waits for the claim.
+    const reprocess = await startBackfill(taskQueue, 'backfill-reprocess', { from: '2024-02', to: '2024-02', months: ['2024-02'], force: true });
+    await waitUntil('the reprocessing backfill to join', async () => (await joined(taskQueue)).length === 2, WAIT);
+    assert.deepEqual(log.inputs('runMonthEtl').filter((month) => month === '2024-02'), ['2024-02'], 'not run again during the training');
+    openTraining();
+    await training.result();
+    return reprocess.result();
+  });
+  assert.deepEqual(forced.done, ['2024-02']);
+  const names = log.calls.map((call) => `${call.name}${call.name === 'runMonthEtl' ? ` ${call.input}` : ''}`);
+  assert.ok(names.lastIndexOf('runMonthEtl 2024-02') > names.indexOf('trainingSetBuilt'), names.join(', '));
+});
+
 test('a training blocked by a failed month: no training, the backfill fails naming the month, an alert is posted', async () => {
   const log = new CallLog();
   const datamart = inMemoryDatamart(log, { fail: ['2024-02'] });
@@ -278,4 +312,25 @@ test('a backfill terminated (it cannot leave) is found by the liveness check; th
   });
   assert.deepEqual(narrow.failed, []);
   assert.deepEqual(narrow.done, ['2024-02']);
+});
+
+test('a backfill of another source folder is refused while one runs; not once that one was terminated without leaving', async () => {
+  const log = new CallLog();
+  const datamart = inMemoryDatamart(log);
+  datamart.hold('2024-01');
+  const [refused, admitted] = await withMockedActivities(env, backfillActivities(log, datamart), async (taskQueue) => {
+    const first = await startBackfill(taskQueue, 'backfill-first-folder', { from: '2024-01', to: '2024-01', trainAt: '2024-01' });
+    await waitUntil("the first backfill's 2024-01 to run", () => log.inputs('runMonthEtl').includes('2024-01'), WAIT);
+    const other = { from: '2024-02', to: '2024-02', trainAt: '2024-02', sourceDir: '/nowhere/other-sources' } as const;
+    const refused = await (await startBackfill(taskQueue, 'backfill-other-folder', other)).result().catch((error: unknown) => error);
+    await first.terminate('test: a backfill that cannot leave');
+    const admitted = await (await startBackfill(taskQueue, 'backfill-other-folder-again', other)).result();
+    datamart.release('2024-01');
+    return [refused, admitted];
+  });
+  assert.ok(refused instanceof WorkflowFailedError);
+  assert.ok(failureTypes(refused).includes('SourceFolderBusy'));
+  assert.match(causes(refused).at(-1)!.message, /^another backfill, backfill-first-folder \(source \/nowhere\/sources\), is running on this datamart/);
+  assert.deepEqual(admitted.failed, []);
+  assert.deepEqual(admitted.done, ['2024-02']);
 });
