@@ -36,7 +36,8 @@ function inMemoryDatamart(log: CallLog, options: { current?: Month[]; fail?: Mon
   const current = new Set(options.current ?? []);
   const held = new Map<Month, () => void>();
   const gates = new Map<Month, Promise<void>>();
-  const plan = (months: Month[]) => months.map((month) => ({ month, current: current.has(month), reason: current.has(month) ? 'current' : 'no feature store' }));
+  const plan = (months: Month[]) =>
+    months.map((month) => ({ month, current: current.has(month), reason: current.has(month) ? 'current' : 'missing', causes: current.has(month) ? [] : [{ kind: 'missing' as const, target: 'feature_store', partition: `gold/feature_store/${month}` }] }));
   const activities = {
     planMonths: async (input: { sourceDir: string; months: Month[] }) => {
       log.record('planMonths', input.months);
