@@ -157,7 +157,10 @@ function silverOfAllMonths(source: Source, context: { snapshotDate: string; date
     return `SELECT * EXCLUDE (reason) FROM (${cleanedSelect(source, context, rawColumns, { monthColumn: 'row_month' })}) WHERE reason IS NULL`;
   }
   const definition = SILVER_DEFINITIONS.loan_daily;
-  const select = definition.select(context).replaceAll(`DATE ${sqlString(ROW_MONTH_SENTINEL)}`, 'row_month');
+  const literal = `DATE ${sqlString(ROW_MONTH_SENTINEL)}`;
+  const monthly = definition.select(context);
+  if (!monthly.includes(literal)) throw new Error(`loan_daily's silver SELECT no longer spells its month as ${literal}: the floor cannot run it per row`);
+  const select = monthly.replaceAll(literal, 'row_month');
   const keys = [...definition.keys, 'snapshot_date'].map(sqlIdent).join(', ');
   return `SELECT * EXCLUDE (row_problem) FROM (${select})
     WHERE row_problem IS NULL AND ${definition.keys.map((key) => `${sqlIdent(key)} IS NOT NULL`).join(' AND ')}
@@ -166,7 +169,7 @@ function silverOfAllMonths(source: Source, context: { snapshotDate: string; date
 
 /**
  * The feature store of every application month: the application rows (installment 0), that month's attributes and
- * financials, and the customer's latest clickstream row at or before the month (an ASOF join) if within the lookback.
+ * financials, and the customer's latest clickstream row within the lookback months.
  */
 function featuresOfAllMonths(from: Month, to: Month): string {
   const alias: Record<Source, string> = { loan_daily: 'app', attributes: 'attr', financials: 'fin', clickstream: 'click' };
@@ -180,16 +183,18 @@ function featuresOfAllMonths(from: Month, to: Month): string {
       SELECT loan_id, Customer_ID, snapshot_date, loan_amt, tenure FROM silver_loan_daily
       WHERE installment_num = 0 AND snapshot_date BETWEEN DATE ${sqlString(snapshotDate(from))} AND DATE ${sqlString(snapshotDate(to))}
     ), latest_click AS (
+      -- Each application's latest clickstream row of the lookback months (ties: the first line), by a hash join on the
+      -- customer: an ASOF join of every application against every clickstream row took 93 s at 10 × the real data.
       SELECT app.loan_id, click.*
-      FROM app ASOF JOIN silver_clickstream AS click
-        ON click.Customer_ID = app.Customer_ID AND app.snapshot_date >= click.snapshot_date
+      FROM app JOIN silver_clickstream AS click ON click.Customer_ID = app.Customer_ID
+        AND click.snapshot_date BETWEEN app.snapshot_date - INTERVAL ${CLICKSTREAM_LOOKBACK} MONTH AND app.snapshot_date
+      QUALIFY row_number() OVER (PARTITION BY app.loan_id ORDER BY click.snapshot_date DESC, click.source_line) = 1
     )
     SELECT app.loan_id, app.Customer_ID, app.snapshot_date, ${columns.join(', ')}
     FROM app
     LEFT JOIN silver_attributes AS attr ON attr.Customer_ID = app.Customer_ID AND attr.snapshot_date = app.snapshot_date
     LEFT JOIN silver_financials AS fin ON fin.Customer_ID = app.Customer_ID AND fin.snapshot_date = app.snapshot_date
-    LEFT JOIN latest_click AS click ON click.loan_id = app.loan_id
-      AND date_diff('month', click.snapshot_date, app.snapshot_date) <= ${CLICKSTREAM_LOOKBACK}`;
+    LEFT JOIN latest_click AS click ON click.loan_id = app.loan_id`;
 }
 
 interface EncodedRows extends LabelledMatrix {
