@@ -9,7 +9,7 @@ import type { MonthEtlSummary } from '../../lib/month-etl.js';
 import type { StaleCause } from '../../lib/stale-causes.js';
 import type { Progress } from '../../lib/temporal.js';
 import { backfillWorkflow, progressQuery } from '../../workflows/index.js';
-import { CallLog, sharedTemporal, withMockedActivities, type MockActivities } from './mocks.js';
+import { CallLog, coordinationActivities, sharedTemporal, withMockedActivities, type MockActivities } from './mocks.js';
 
 const temporal = sharedTemporal();
 let env: TestWorkflowEnvironment;
@@ -33,7 +33,7 @@ test('the progress query names each month still to rebuild with its typed causes
   const etlRunning = new Promise<void>((resolve) => (etlStarted = resolve));
   const counts = { attributes: 1, financials: 1, clickstream: 1, loan_daily: 1 };
   const activities = {
-    backfillsOnOtherSources: async () => [],
+    ...coordinationActivities(env),
     inventoryMonths: async () => ({ present: [], missing: [] }),
     planMonths: async ({ months }: { months: string[] }): Promise<MonthPlan[]> => {
       log.record('planMonths', months);

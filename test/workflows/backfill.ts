@@ -9,15 +9,13 @@ import { Context } from '@temporalio/activity';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { createCoordinationActivities } from '../../activities/coordination.js';
-import { loadConfig } from '../../lib/config.js';
 import { monthRange, type Month } from '../../lib/months.js';
 import { workflowIds } from '../../lib/temporal.js';
 import type { BackfillInput } from '../../lib/workflow-inputs.js';
 import { causes } from '../../scripts/lib/causes.js';
 import { backfillCoordinatorWorkflow, backfillWorkflow, joinedBackfillsQuery, progressQuery } from '../../workflows/index.js';
 import { waitUntil } from '../helpers/wait.js';
-import { CallLog, inMemoryModelBank, sharedTemporal, trainingActivities, withMockedActivities, type MockActivities } from './mocks.js';
+import { CallLog, coordinationActivities, inMemoryModelBank, sharedTemporal, trainingActivities, withMockedActivities, type MockActivities } from './mocks.js';
 
 const temporal = sharedTemporal();
 let env: TestWorkflowEnvironment;
@@ -93,9 +91,8 @@ function inMemoryDatamart(log: CallLog, options: { current?: Month[]; fail?: Mon
 
 /** The mocked activities of a backfill, with the real join and liveness activities of the coordinator. */
 function backfillActivities(log: CallLog, datamart: ReturnType<typeof inMemoryDatamart>): MockActivities {
-  const { joinBackfills, backfillsStillRunning } = createCoordinationActivities(loadConfig({}), env.client);
   const bank = inMemoryModelBank([], log);
-  return { ...bank.activities, ...trainingActivities(log, { promote: true }), ...datamart.activities, joinBackfills, backfillsStillRunning };
+  return { ...bank.activities, ...trainingActivities(log, { promote: true }), ...datamart.activities, ...coordinationActivities(env) };
 }
 
 function startBackfill(taskQueue: string, workflowId: string, input: Partial<BackfillInput> & Pick<BackfillInput, 'from' | 'to'>) {

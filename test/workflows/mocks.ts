@@ -14,6 +14,8 @@ import { previousProduction } from '../../core/models/registry.js';
 import { NO_EVIDENCE } from '../../core/scoring/promotion-gate.js';
 import { challengersOf } from '../../lib/model-registry.js';
 import { startTemporal, workflowBundle } from '../helpers/temporal.js';
+import { createCoordinationActivities } from '../../activities/coordination.js';
+import { loadConfig } from '../../lib/config.js';
 
 export type MockActivities = Partial<Activities>;
 
@@ -47,6 +49,15 @@ export async function withMockedActivities<T>(
     ...workerTracingOptions(null),
   });
   return worker.runUntil(body(taskQueue));
+}
+
+/**
+ * The real activities a backfill joins its coordinator with (update-with-start through `env`'s client) and the
+ * coordinator checks the backfills with: a mocked backfill still coordinates through the real coordinator workflow.
+ */
+export function coordinationActivities(env: TestWorkflowEnvironment) {
+  const { joinBackfills, backfillsStillRunning } = createCoordinationActivities(loadConfig({}), env.client);
+  return { joinBackfills, backfillsStillRunning } satisfies MockActivities;
 }
 
 /** Every activity call with its input, in order. */
