@@ -2,7 +2,7 @@
 // in the state folder, its own port on 127.0.0.1 only, no Unix socket, password (SCRAM) authentication for the
 // `temporal` role. initdb refuses root: as root, every PostgreSQL command runs as the `postgres` account.
 import { execFile } from 'node:child_process';
-import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -136,10 +136,65 @@ export function postgresPid(cluster: Pick<PostgresCluster, 'dataDir'>): number |
   return Number.isInteger(pid) && pid > 0 && isAlive(pid) ? pid : null;
 }
 
+/**
+ * The processes still running in the data directory (every PostgreSQL process works there) while no postmaster is
+ * alive: the backends of a postmaster that was killed. Until they are gone the shared memory block they hold is "still
+ * in use" and a new postmaster refuses to start.
+ */
+function orphanedBackends(cluster: Pick<PostgresCluster, 'dataDir'>): number[] {
+  const dataDir = realpathSync(cluster.dataDir);
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .map(Number)
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres' && readlinkSync(`/proc/${pid}/cwd`) === dataDir;
+      } catch {
+        return false; // gone, or not ours to read
+      }
+    });
+}
+
+/** Backends notice their postmaster's death and exit on their own within moments; ones that do not are killed. */
+const ORPHAN_GRACE_MS = 15_000;
+
+/** The pid a postmaster.pid names, alive or not; null without the file. */
+function lockFilePid(cluster: Pick<PostgresCluster, 'dataDir'>): number | null {
+  const file = join(cluster.dataDir, 'postmaster.pid');
+  if (!existsSync(file)) return null;
+  const pid = Number(readFileSync(file, 'utf8').split('\n')[0]);
+  return Number.isInteger(pid) && pid > 0 ? pid : null;
+}
+
+/**
+ * After a postmaster was killed: waits until its backends have exited (killing those that outlive the grace) and the
+ * dead postmaster itself is reaped. A dead process not yet reaped still answers kill(pid, 0), so a new postmaster
+ * would read the lock file's pid as a running server and refuse to start; once the grace is over, the lock file of a
+ * postmaster that is dead (a zombie) is removed, as PostgreSQL's documentation allows when no server runs.
+ */
+async function clearAfterCrash(cluster: PostgresCluster): Promise<void> {
+  const deadline = Date.now() + ORPHAN_GRACE_MS;
+  const deadPostmaster = () => {
+    const pid = lockFilePid(cluster);
+    return pid !== null && existsSync(`/proc/${pid}`) ? pid : null;
+  };
+  while ((orphanedBackends(cluster).length > 0 || deadPostmaster() !== null) && Date.now() < deadline) await sleep(100);
+  for (const pid of orphanedBackends(cluster)) process.kill(pid, 'SIGKILL');
+  while (orphanedBackends(cluster).length > 0) await sleep(50);
+  if (deadPostmaster() !== null) rmSync(join(cluster.dataDir, 'postmaster.pid'), { force: true });
+}
+
 export async function startPostgres(cluster: PostgresCluster): Promise<void> {
   if (postgresPid(cluster)) return;
+  await clearAfterCrash(cluster);
   const options = `-p ${cluster.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''`;
-  await asOwner(cluster, join(cluster.bin, 'pg_ctl'), ['-D', cluster.dataDir, '-o', options, '-l', cluster.logFile, '-w', '-t', '60', 'start']);
+  try {
+    await asOwner(cluster, join(cluster.bin, 'pg_ctl'), ['-D', cluster.dataDir, '-o', options, '-l', cluster.logFile, '-w', '-t', '60', 'start']);
+  } catch (error) {
+    // pg_ctl says only "examine the log output": the reason is in the log's last lines.
+    const log = existsSync(cluster.logFile) ? readFileSync(cluster.logFile, 'utf8').trimEnd().split('\n').slice(-5).join('\n') : '(no log)';
+    throw new Error(`PostgreSQL did not start (${cluster.logFile}):\n${log}`, { cause: error });
+  }
 }
 
 export async function stopPostgres(cluster: Pick<PostgresCluster, 'owner' | 'dataDir' | 'bin'>): Promise<void> {
