@@ -77,9 +77,28 @@ export function volumeAnnotation(judged: IncompleteSlice | null, rows: number, p
   return { rows, knownRows: judged ? knownBefore : rows, incomplete: judged };
 }
 
-/** The rows of the last complete ingestion recorded in a bronze partition's lineage (null: none). */
+/**
+ * A partition's lineage once no one is rewriting it. A month and its neighbours' clickstream lookback may rebuild the
+ * same bronze partition at once, and a rewrite moves the old lineage aside until its data is in place: read in that
+ * moment, a partition that exists would seem to have no lineage (no verdict, no rows ingested before). So it is read
+ * again shortly; a partition that does not exist has none.
+ */
+async function settledLineage(partition: string): Promise<Lineage | null> {
+  let lineage = await readLineage(partition);
+  for (let attempt = 0; !lineage && attempt < 50 && (await exists(partition)); attempt++) {
+    await sleep(100);
+    lineage = await readLineage(partition);
+  }
+  return lineage;
+}
+
+/**
+ * The rows of the last complete ingestion recorded in a bronze partition's lineage (null: none). Read settled: seen
+ * without its lineage mid-rewrite, a month cut since would be judged with no reference at all, found complete, and
+ * its cut row count would become the reference for every later ingestion.
+ */
 export async function knownRowsOf(bronzePartition: string): Promise<{ previous: Lineage | null; knownRows: number | null }> {
-  const previous = await readLineage(bronzePartition);
+  const previous = await settledLineage(bronzePartition);
   return { previous, knownRows: previous?.volume?.knownRows ?? null };
 }
 
@@ -87,14 +106,7 @@ export async function knownRowsOf(bronzePartition: string): Promise<{ previous: 
 export async function incompleteInputs(datamartDir: string, inputs: ReadonlyArray<{ source: Source; month: Month }>): Promise<IncompleteSlice[]> {
   const found: IncompleteSlice[] = [];
   for (const { source, month } of inputs) {
-    const file = partitionFile(datamart.sourceTable(datamartDir, 'bronze', source), month);
-    let lineage = await readLineage(file);
-    // A neighbouring month may be rewriting a clickstream lookback partition right now (its lineage removed until the
-    // data is in place): read it again shortly rather than miss a verdict. A partition that does not exist has none.
-    for (let attempt = 0; !lineage && attempt < 50 && (await exists(file)); attempt++) {
-      await sleep(100);
-      lineage = await readLineage(file);
-    }
+    const lineage = await settledLineage(partitionFile(datamart.sourceTable(datamartDir, 'bronze', source), month));
     const verdict = lineage?.volume?.incomplete;
     if (verdict) found.push(verdict);
   }
