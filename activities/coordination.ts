@@ -59,7 +59,10 @@ export function createCoordinationActivities(config: Config, client: Client) {
       if (!workflowExecution) throw new Error('joinBackfills runs inside a workflow only');
       const workflowId = workflowIds.backfillCoordinator(taskQueue);
       const request: JoinRequest = { backfillId: workflowExecution.workflowId, sourceDir, months };
-      return client.workflow.executeUpdateWithStart<() => Promise<void>, JoinAnswer, [JoinRequest]>(JOIN_BACKFILLS_UPDATE, {
+      // The coordinator may run on this very worker: when the worker shuts down it cannot answer, and the update's
+      // long poll would keep the activity (and the worker's shutdown) waiting for ever. The activity's cancellation
+      // (a worker shutdown's, after its grace time) ends the wait; a retried join is answered from the same claims.
+      return client.withAbortSignal(Context.current().cancellationSignal, () => client.workflow.executeUpdateWithStart<() => Promise<void>, JoinAnswer, [JoinRequest]>(JOIN_BACKFILLS_UPDATE, {
         args: [request],
         startWorkflowOperation: new WithStartWorkflowOperation(BACKFILL_COORDINATOR_TYPE, {
           workflowId,
@@ -68,7 +71,7 @@ export function createCoordinationActivities(config: Config, client: Client) {
           workflowIdConflictPolicy: 'USE_EXISTING',
           staticSummary: `coordinator of the backfills on task queue ${taskQueue}`,
         }),
-      });
+      }));
     }),
     /** Which of `backfillIds` still run (their latest run, described by id: strongly consistent, unlike listing). */
     backfillsStillRunning: adaptActivity(async (input: z.input<typeof stillRunningInput>): Promise<string[]> => {
