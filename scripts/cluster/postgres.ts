@@ -128,12 +128,18 @@ export async function preparePostgres(settings: ClusterSettings, layout: StateLa
   return cluster;
 }
 
-/** The postmaster's pid from its pid file, if that process is alive. */
-export function postgresPid(cluster: Pick<PostgresCluster, 'dataDir'>): number | null {
+/** The pid a postmaster.pid names, alive or not; null without the file. */
+function lockFilePid(cluster: Pick<PostgresCluster, 'dataDir'>): number | null {
   const file = join(cluster.dataDir, 'postmaster.pid');
   if (!existsSync(file)) return null;
   const pid = Number(readFileSync(file, 'utf8').split('\n')[0]);
-  return Number.isInteger(pid) && pid > 0 && isAlive(pid) ? pid : null;
+  return Number.isInteger(pid) && pid > 0 ? pid : null;
+}
+
+/** The postmaster's pid from its pid file, if that process is alive. */
+export function postgresPid(cluster: Pick<PostgresCluster, 'dataDir'>): number | null {
+  const pid = lockFilePid(cluster);
+  return pid !== null && isAlive(pid) ? pid : null;
 }
 
 /**
@@ -157,14 +163,6 @@ function orphanedBackends(cluster: Pick<PostgresCluster, 'dataDir'>): number[] {
 
 /** Backends notice their postmaster's death and exit on their own within moments; ones that do not are killed. */
 const ORPHAN_GRACE_MS = 15_000;
-
-/** The pid a postmaster.pid names, alive or not; null without the file. */
-function lockFilePid(cluster: Pick<PostgresCluster, 'dataDir'>): number | null {
-  const file = join(cluster.dataDir, 'postmaster.pid');
-  if (!existsSync(file)) return null;
-  const pid = Number(readFileSync(file, 'utf8').split('\n')[0]);
-  return Number.isInteger(pid) && pid > 0 ? pid : null;
-}
 
 /**
  * After a postmaster was killed: waits until its backends have exited (killing those that outlive the grace) and the
