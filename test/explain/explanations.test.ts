@@ -28,7 +28,8 @@ import { dashboardHtml } from '../../core/monitoring/dashboard.js';
 import { Booster } from '../../core/xgboost/index.js';
 import { datamart, partitionFile } from '../../lib/layout.js';
 import { reasonStatement } from '../../lib/reason-codes.js';
-import { trainSampleModels, SAMPLE_MONTHS } from '../../tools/bench/sample-models.js';
+import { SAMPLE_MONTHS } from '../../tools/bench/sample-models.js';
+import { sampleModels } from '../helpers/sample-models-cache.js';
 import { rawApplications } from '../../tools/bench/sample-applications.js';
 import { FIXTURE_DIR } from '../helpers/fixture.js';
 import { scratchConfig } from '../helpers/temporal.js';
@@ -52,7 +53,7 @@ interface ExplainedRow {
 }
 
 before(async () => {
-  const sample = await trainSampleModels(config, FIXTURE_DIR); // gbtree (production, scored) and gblinear
+  const sample = await sampleModels(config); // gbtree (production, scored) and gblinear
   const trainingSet = await buildTrainingSet({ datamartDir: config.DATAMART_DIR, modelBankDir: config.MODEL_BANK_DIR, asOf: '2024-12' });
   const rf = await trainCandidate({ trainingSet, family: 'rf' });
   models.gbtree = sample.gbtree;

@@ -22,7 +22,8 @@ import { monitoringWorkflow } from '../../workflows/index.js';
 import type { MonitoringResult } from '../../workflows/monitoring.js';
 import { FIXTURE_DIR, scratchConfig, startTemporal, withWorker } from '../helpers/temporal.js';
 import { rawApplications } from '../../tools/bench/sample-applications.js';
-import { batchPredictions, trainSampleModels, type BatchPrediction } from '../../tools/bench/sample-models.js';
+import { batchPredictions, type BatchPrediction } from '../../tools/bench/sample-models.js';
+import { sampleModels } from '../helpers/sample-models-cache.js';
 
 const MONTH = '2024-12';
 const AS_OF = '2024-12';
@@ -35,7 +36,7 @@ let monthBatch: BatchPrediction[] = [];
 
 before(async () => {
   env = await startTemporal();
-  modelId = (await trainSampleModels(config, FIXTURE_DIR)).gbtree; // ETL of every month, gbtree in production, batch scores
+  modelId = (await sampleModels(config)).gbtree; // ETL of every month, gbtree in production, batch scores
   monthBatch = (await batchPredictions(config, modelId)).filter((prediction) => prediction.snapshot_date === `${MONTH}-01`);
 });
 after(async () => {

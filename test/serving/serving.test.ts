@@ -22,7 +22,8 @@ import { modelLifecycleWorkflow } from '../../workflows/index.js';
 import { rawApplications, type FixtureApplication } from '../../tools/bench/sample-applications.js';
 import { placeApplication } from '../../core/serving/online-features.js';
 import { addMonths } from '../../lib/months.js';
-import { batchPredictions, trainSampleModels, type BatchPrediction, type SampleModels } from '../../tools/bench/sample-models.js';
+import { batchPredictions, type BatchPrediction, type SampleModels } from '../../tools/bench/sample-models.js';
+import { sampleModels } from '../helpers/sample-models-cache.js';
 import { waitUntil } from '../helpers/wait.js';
 
 const scratch = scratchConfig('serving');
@@ -38,7 +39,7 @@ const run = promisify(execFile);
 const serveOptions = (): ServeOptions => testServeOptions(config, logs, { maxBatch: 64, maxQueue: 10_000, featureConnections: 2, featureThreads: 2 });
 
 before(async () => {
-  models = await trainSampleModels(config, FIXTURE_DIR);
+  models = await sampleModels(config);
   batch = await batchPredictions(config, models.gbtree);
   applications = rawApplications(FIXTURE_DIR);
   server = await startScoringServer(serveOptions());
