@@ -130,6 +130,17 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
   let worker: WorkerChild | undefined;
   let connection: Connection | undefined;
   let cpu: CpuSampler | undefined;
+  // Ctrl-C or SIGTERM mid-run: the finally below never runs when the process is killed by the signal, and the worker
+  // child and the dev server would outlive the bench. Stop them first, then exit as the signal would have.
+  const stopOnSignal = (signal: NodeJS.Signals) => {
+    log(`\n${signal}: stopping the bench's worker and dev server …`);
+    void Promise.allSettled([worker?.kill(), server?.stop()]).finally(() => {
+      if (!options.keep) rmSync(work, { recursive: true, force: true });
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    });
+  };
+  process.once('SIGINT', stopOnSignal);
+  process.once('SIGTERM', stopOnSignal);
   try {
     let t = Date.now();
     let data: BenchResult['data'] = { kind: 'generated' };
@@ -384,6 +395,8 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
     result.targets = targetsFor(result);
     return result;
   } finally {
+    process.off('SIGINT', stopOnSignal);
+    process.off('SIGTERM', stopOnSignal);
     cpu?.stop();
     await worker?.kill().catch(() => undefined);
     await connection?.close().catch(() => undefined);
