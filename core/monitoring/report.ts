@@ -22,7 +22,7 @@ import { challengersOf } from '../../lib/model-registry.js';
 import { describeModel } from '../../lib/model-id.js';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { ModelMetadata, MonitoringRow } from '../../lib/contracts.js';
-import { attributionShares, monthMeanAbsoluteContributions } from '../explain/attribution.js';
+import { attributionShares, monthsMeanAbsoluteContributions } from '../explain/attribution.js';
 
 export interface ReportSettings {
   datamartDir: string;
@@ -128,8 +128,10 @@ async function driverShares(db: DuckDBConnection, datamartDir: string, metadata:
     .slice(0, TOP_DRIVERS)
     .map(([feature, share]) => ({ feature, share }));
   const months: NonNullable<DashboardData['drivers']>['months'] = [];
+  // the means computeMonitoring has just computed, when it ran in this process (otherwise read here, in one query)
+  const monthMeans = await monthsMeanAbsoluteContributions(db, datamartDir, metadata.model_id, rows.map((row) => monthOf(row.snapshot_date)), metadata.features);
   for (const row of rows) {
-    const means = await monthMeanAbsoluteContributions(db, datamartDir, metadata.model_id, monthOf(row.snapshot_date), metadata.features);
+    const means = monthMeans.get(monthOf(row.snapshot_date));
     if (!means) continue;
     const shares = attributionShares(means);
     for (const { feature } of baseline) months.push({ month: row.snapshot_date, feature, share: shares[feature] ?? 0 });

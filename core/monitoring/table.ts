@@ -17,7 +17,7 @@ import { stat } from 'node:fs/promises';
 import { estimatePerformance, seedOf } from './estimation.js';
 import { estimationThresholdsFrom, type EstimationThresholds } from './estimated-findings.js';
 import { hosmerLemeshow } from '../statistics/calibration.js';
-import { monthAttributionShift } from '../explain/attribution.js';
+import { attributionShiftOf, monthsMeanAbsoluteContributions } from '../explain/attribution.js';
 
 export interface MonitoringSettings {
   datamartDir: string;
@@ -86,6 +86,8 @@ export async function monitorMonth(
   metadata: ModelMetadata,
   month: Month,
   asOf: Month,
+  /** The month's mean |contribution| per feature (monthsMeanAbsoluteContributions); absent without explanations. */
+  meanContributions: Readonly<Record<string, number>> | undefined,
 ): Promise<MonitoringRow | null> {
   const scores = await readMonthScores(db, settings.datamartDir, metadata.model_id, month, asOf);
   if (scores.probabilities.length === 0) return null;
@@ -106,7 +108,7 @@ export async function monitorMonth(
   const calibration = scores.mature
     ? hosmerLemeshow(scores.outcomes.map((outcome) => outcome.probability), scores.outcomes.map((outcome) => outcome.label))
     : null;
-  const attribution = await monthAttributionShift(db, settings.datamartDir, metadata, month);
+  const attribution = attributionShiftOf(metadata, meanContributions);
   return monitoringRowSchema.parse({
     model_id: metadata.model_id,
     snapshot_date: snapshotDate(month),
@@ -223,6 +225,11 @@ async function monitorMonths(
   asOf: Month,
   onMonth: MonthDone,
 ): Promise<MonitoringRow[]> {
+  // Every month's explanations in one query before the lanes (each row's JSON parsed once per process: the dashboard's
+  // drivers read the same means); a model without an attribution baseline has no drift to compute.
+  const meanContributions = metadata.attribution
+    ? await withDuckDB((db) => monthsMeanAbsoluteContributions(db, settings.datamartDir, metadata.model_id, months, metadata.features))
+    : new Map<Month, Readonly<Record<string, number>>>();
   const rows = new Array<MonitoringRow | null>(months.length).fill(null);
   let next = 0;
   let monthsDone = 0;
@@ -230,7 +237,7 @@ async function monitorMonths(
     withDuckDB(async (db) => {
       for (let index = next++; index < months.length; index = next++) {
         try {
-          rows[index] = await monitorMonth(db, settings, metadata, months[index], asOf);
+          rows[index] = await monitorMonth(db, settings, metadata, months[index], asOf, meanContributions.get(months[index]));
         } catch (error) {
           next = months.length; // the other lanes stop after their current month: the table is not written
           throw error;
