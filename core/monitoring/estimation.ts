@@ -96,12 +96,17 @@ export function simulatedAucs(probabilities: ArrayLike<number>, draws: number, s
   const ranks = midRanks(probabilities);
   const rng = new Rng(seed);
   const n = probabilities.length;
+  // rng.next() < p is u / 2^32 < p, that is u < p · 2^32 exactly (scaling by a power of two is exact): the draws compare
+  // the stream's integers, taken a draw at a time, with the scaled probabilities: the same labels as one next() per loan.
+  const scaled = Float64Array.from({ length: n }, (_, i) => probabilities[i] * 0x100000000);
+  const uniforms = new Uint32Array(n);
   const aucs: number[] = [];
   for (let draw = 0; draw < draws; draw++) {
+    rng.fillUint32(uniforms);
     let positives = 0;
     let rankSum = 0;
     for (let i = 0; i < n; i++) {
-      if (rng.next() < probabilities[i]) {
+      if (uniforms[i] < scaled[i]) {
         positives++;
         rankSum += ranks[i];
       }
