@@ -77,11 +77,19 @@ const listens = (port: number) =>
     server.listen(port, '127.0.0.1', () => server.close(() => done(true)));
   });
 
-/** A port for the dev server whose Web UI port (port + 1000, workers/dev-server.ts) is free too. */
+const portsGiven = new Set<number>();
+/**
+ * A port for the dev server whose Web UI port (port + 1000, workers/dev-server.ts) is free too, and neither of them
+ * one that an earlier call gave to a demo running at the same time (whose server may not listen yet).
+ */
 async function privatePort(): Promise<number> {
   for (;;) {
     const port = 20_000 + Math.floor(Math.random() * 40_000);
-    if ((await listens(port)) && (await listens(port + 1000))) return port;
+    if ([port - 1000, port, port + 1000].some((taken) => portsGiven.has(taken))) continue;
+    if ((await listens(port)) && (await listens(port + 1000))) {
+      portsGiven.add(port);
+      return port;
+    }
   }
 }
 
@@ -150,10 +158,31 @@ const pinnedMajors = new Set(pinnedRuntimes().map((runtime) => major(runtime.ver
 const skipUnlessLong = (runtime: Runtime) =>
   pinnedMajors.has(major(runtime.version)) || process.env.TEST_LONG === '1' ? false : `Node ${runtime.version} is not a pinned LTS line: npm run test:long runs its demo`;
 
+/**
+ * The demos run at once, one per runtime, each from its own clone with its own dev server port, datamart and model
+ * bank (the clone's defaults): nothing is shared but the read-only node_modules and .tools, and a demo spends much of
+ * its time waiting on its dev server and worker, so the two LTS demos take little more than the longer one. The first
+ * test to run starts them all; each test awaits its own.
+ */
+const demosToRun = runtimesToTry().filter((runtime) => skipUnlessLong(runtime) === false);
+let demosStarted: Map<string, Promise<{ dir: string } & Awaited<ReturnType<typeof demo>>>> | undefined;
+function demoOn(runtime: Runtime) {
+  demosStarted ??= new Map(
+    demosToRun.map((each) => {
+      const outcome = (async () => {
+        const dir = freshClone();
+        return { dir, ...(await demo(dir, each, await privatePort())) };
+      })();
+      outcome.catch(() => {}); // its own test reports a failure; the others must not see it as unhandled
+      return [each.version, outcome];
+    }),
+  );
+  return demosStarted.get(runtime.version)!;
+}
+
 for (const runtime of runtimesToTry()) {
   test(`npm run demo -- --exit exits 0 on Node ${runtime.version} from a fresh clone`, { skip: skipUnlessLong(runtime), timeout: DEMO_TIMEOUT_MS + 120_000 }, async () => {
-    const dir = freshClone();
-    const { code, output, nodesUsed, pids } = await demo(dir, runtime, await privatePort());
+    const { dir, code, output, nodesUsed, pids } = await demoOn(runtime);
     assert.equal(code, 0, output.slice(-4000));
     assert.deepEqual([...nodesUsed], [realpathSync(runtime.node)], `the demo's node processes ran ${[...nodesUsed].join(', ')}`);
     assert.match(output, /the demo stopped its worker and the dev server/);
