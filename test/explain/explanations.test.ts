@@ -29,7 +29,7 @@ import { Booster } from '../../core/xgboost/index.js';
 import { datamart, partitionFile } from '../../lib/layout.js';
 import { reasonStatement } from '../../lib/reason-codes.js';
 import { SAMPLE_MONTHS } from '../../tools/bench/sample-models.js';
-import { sampleModels } from '../helpers/sample-models-cache.js';
+import { sampleModels } from '../helpers/sample-cache.js';
 import { rawApplications } from '../../tools/bench/sample-applications.js';
 import { FIXTURE_DIR } from '../helpers/fixture.js';
 import { scratchConfig } from '../helpers/temporal.js';

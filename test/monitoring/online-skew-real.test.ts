@@ -23,7 +23,7 @@ import type { MonitoringResult } from '../../workflows/monitoring.js';
 import { FIXTURE_DIR, scratchConfig, startTemporal, withWorker } from '../helpers/temporal.js';
 import { rawApplications } from '../../tools/bench/sample-applications.js';
 import { batchPredictions, type BatchPrediction } from '../../tools/bench/sample-models.js';
-import { sampleModels } from '../helpers/sample-models-cache.js';
+import { sampleModels } from '../helpers/sample-cache.js';
 
 const MONTH = '2024-12';
 const AS_OF = '2024-12';

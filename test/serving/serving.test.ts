@@ -23,7 +23,7 @@ import { rawApplications, type FixtureApplication } from '../../tools/bench/samp
 import { placeApplication } from '../../core/serving/online-features.js';
 import { addMonths } from '../../lib/months.js';
 import { batchPredictions, type BatchPrediction, type SampleModels } from '../../tools/bench/sample-models.js';
-import { sampleModels } from '../helpers/sample-models-cache.js';
+import { sampleModels } from '../helpers/sample-cache.js';
 import { waitUntil } from '../helpers/wait.js';
 
 const scratch = scratchConfig('serving');
