@@ -3,7 +3,7 @@
 // of its own, SQL literals, and atomic Parquet writes (temp file + rename) so a retried activity replaces a
 // partition, never half-writes it.
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { DuckDBConnection, DuckDBDataChunk, DuckDBInstance, DuckDBResultReader } from '@duckdb/node-api';
+import { DuckDBConnection, DuckDBDataChunk, DuckDBInstance, DuckDBResultReader, type DuckDBType } from '@duckdb/node-api';
 import duckdbBindings from '@duckdb/node-bindings';
 import { mkdirSync, rmSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
@@ -255,6 +255,86 @@ export function fillVector(chunk: DuckDBDataChunk, column: number, values: BigIn
   if (values.length !== chunk.rowCount) throw new Error(`column ${column}: ${values.length} values for a chunk of ${chunk.rowCount} rows`);
   const vector = duckdbBindings.data_chunk_get_vector(chunk.chunk, column);
   duckdbBindings.copy_data_to_vector(vector, 0, values.buffer as ArrayBuffer, values.byteOffset, values.byteLength);
+}
+
+/** Marks the rows of a chunk's column for which `isNull(row)` holds as NULL (a chunk made for appending). */
+export function setNullRows(chunk: DuckDBDataChunk, column: number, isNull: (row: number) => boolean): void {
+  const vector = duckdbBindings.data_chunk_get_vector(chunk.chunk, column);
+  const rows = chunk.rowCount;
+  const words = new BigUint64Array(Math.ceil(rows / 64)).fill(~0n);
+  let any = false;
+  for (let row = 0; row < rows; row++) {
+    if (!isNull(row)) continue;
+    words[row >> 6] &= ~(1n << BigInt(row & 63));
+    any = true;
+  }
+  if (!any) return;
+  duckdbBindings.vector_ensure_validity_writable(vector);
+  duckdbBindings.copy_data_to_vector_validity(vector, 0, words.buffer, 0, words.byteLength);
+}
+
+/** Writes strings into a VARCHAR (or JSON) column of a chunk made for appending, row `row` ← `valueOf(row)` (null: NULL). */
+export function fillVarcharVector(chunk: DuckDBDataChunk, column: number, valueOf: (row: number) => string | null): void {
+  const vector = duckdbBindings.data_chunk_get_vector(chunk.chunk, column);
+  const rows = chunk.rowCount;
+  let nulls = false;
+  for (let row = 0; row < rows; row++) {
+    const value = valueOf(row);
+    if (value === null) nulls = true;
+    else duckdbBindings.vector_assign_string_element(vector, row, value);
+  }
+  if (nulls) setNullRows(chunk, column, (row) => valueOf(row) === null);
+}
+
+/**
+ * Writes lists of strings into a VARCHAR[] column of a chunk made for appending, row `row` ← `listOf(row)`: the list
+ * offsets in one copy, then each string (an empty list costs nothing but its offset).
+ */
+export function fillVarcharListVector(chunk: DuckDBDataChunk, column: number, listOf: (row: number) => readonly string[]): void {
+  const vector = duckdbBindings.data_chunk_get_vector(chunk.chunk, column);
+  const rows = chunk.rowCount;
+  const lists = Array.from({ length: rows }, (_, row) => listOf(row));
+  // duckdb_list_entry: {offset, length} as two uint64 per row.
+  const entries = new BigUint64Array(2 * rows);
+  let total = 0;
+  lists.forEach((list, row) => {
+    entries[2 * row] = BigInt(total);
+    entries[2 * row + 1] = BigInt(list.length);
+    total += list.length;
+  });
+  duckdbBindings.list_vector_reserve(vector, total);
+  duckdbBindings.list_vector_set_size(vector, total);
+  duckdbBindings.copy_data_to_vector(vector, 0, entries.buffer, 0, entries.byteLength);
+  const child = duckdbBindings.list_vector_get_child(vector);
+  let at = 0;
+  for (const list of lists) for (const value of list) duckdbBindings.vector_assign_string_element(child, at++, value);
+}
+
+/**
+ * Appends `rows` rows to `table` a chunk (of at most DuckDB's vector size) at a time: `fill` fills the chunk's columns
+ * (of `types`, the table's) with rows `start` to `end` (exclusive). Columnar: one call per column and chunk where the
+ * appender's per-value calls were one each.
+ */
+export async function appendInChunks(
+  db: DuckDBConnection,
+  table: string,
+  types: readonly DuckDBType[],
+  rows: number,
+  fill: (chunk: DuckDBDataChunk, start: number, end: number) => void,
+): Promise<void> {
+  const appender = await db.createAppender(table);
+  try {
+    const chunkRows = duckdbBindings.vector_size();
+    for (let start = 0; start < rows; start += chunkRows) {
+      const end = Math.min(start + chunkRows, rows);
+      const chunk = DuckDBDataChunk.create([...types], end - start);
+      fill(chunk, start, end);
+      appender.appendDataChunk(chunk);
+    }
+    appender.flushSync();
+  } finally {
+    appender.closeSync();
+  }
 }
 
 /** A DOUBLE column of a chunk without NULL as a Float64Array over DuckDB's memory (see vectorView). */
