@@ -2,7 +2,7 @@
 // resvg (DejaVu fonts), and an HTML page with the picture and the monthly metrics as a table.
 import { compile, type TopLevelSpec } from 'vega-lite';
 import * as vega from 'vega';
-import { Resvg } from '@resvg/resvg-js';
+import { renderAsync } from '@resvg/resvg-js';
 import { MONTH_WINDOWS, type ModelMetadata, type MonitoringRow, type MonthWindow, type OnlineSkewRow } from '../../lib/contracts.js';
 import { addMonths, monthOf } from '../../lib/months.js';
 import type { Month } from '../../lib/months.js';
@@ -575,13 +575,18 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
   }
 }
 
-export function svgToPng(svg: string): Buffer {
-  const resvg = new Resvg(svg, {
+/**
+ * PNG of an SVG. resvg parses it, lays out the text and rasterises on libuv's pool (renderAsync), off the event loop:
+ * heartbeats and the governance decision taken beside the dashboard go on meanwhile (about half of the dashboard's
+ * CPU ran there, blocking both).
+ */
+export async function svgToPng(svg: string): Promise<Buffer> {
+  const image = await renderAsync(svg, {
     background: 'white',
     font: { loadSystemFonts: false, fontDirs: [FONT_DIR], defaultFontFamily: FONT, sansSerifFamily: FONT },
     fitTo: { mode: 'zoom', value: 1.5 },
   });
-  return resvg.render().asPng();
+  return image.asPng();
 }
 
 function escapeHtml(text: string): string {

@@ -143,7 +143,7 @@ async function driverShares(db: DuckDBConnection, datamartDir: string, metadata:
 export async function renderDashboardFiles(settings: ReportSettings, asOf: Month, modelId: string): Promise<DashboardFiles> {
   const data = await dashboardData(settings, asOf, modelId);
   const svg = await renderSvg(dashboardSpec(data));
-  const png = svgToPng(svg);
+  const png = await svgToPng(svg);
   const html = dashboardHtml(data, png);
   await mkdir(settings.reportsDir, { recursive: true });
   const files: DashboardFiles = {

@@ -3,7 +3,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { monitoringRowSchema, type ModelMetadata, type MonitoringRow, type OnlineSkewRow } from '../../lib/contracts.js';
 import { datamart } from '../../lib/layout.js';
-import { snapshotDate, type Month } from '../../lib/months.js';
+import { monthOf, snapshotDate, type Month } from '../../lib/months.js';
 import { queryRows, readParquet, sqlString, withDuckDB, writeParquetAtomic } from '../duckdb.js';
 import { stabilityIndex, type Bins } from '../statistics/drift.js';
 import { loadModelMetadata, predictionMonths, readMonthFeatureRows, readMonthScores, toNumber } from './inputs.js';
@@ -78,7 +78,8 @@ function pick<T extends FeatureValues>(values: T, keep: readonly boolean[], ever
 /**
  * One month's row of the monitoring table. PSI is the contract's (every scored row); `psi_covered` and the CSI are
  * computed on the rows every source still covers, so that a source that stopped covering new applications shows up
- * as a data finding (coverage beside its baseline) and not as a population shift.
+ * as a data finding (coverage beside its baseline) and not as a population shift. Its attribution drift columns are
+ * NULL: monitorMonths fills them from every month's explanations, read at once.
  */
 export async function monitorMonth(
   db: DuckDBConnection,
@@ -86,8 +87,6 @@ export async function monitorMonth(
   metadata: ModelMetadata,
   month: Month,
   asOf: Month,
-  /** The month's mean |contribution| per feature (monthsMeanAbsoluteContributions); absent without explanations. */
-  meanContributions: Readonly<Record<string, number>> | undefined,
 ): Promise<MonitoringRow | null> {
   const scores = await readMonthScores(db, settings.datamartDir, metadata.model_id, month, asOf);
   if (scores.probabilities.length === 0) return null;
@@ -108,7 +107,6 @@ export async function monitorMonth(
   const calibration = scores.mature
     ? hosmerLemeshow(scores.outcomes.map((outcome) => outcome.probability), scores.outcomes.map((outcome) => outcome.label))
     : null;
-  const attribution = attributionShiftOf(metadata, meanContributions);
   return monitoringRowSchema.parse({
     model_id: metadata.model_id,
     snapshot_date: snapshotDate(month),
@@ -128,7 +126,9 @@ export async function monitorMonth(
     max_null_jump_feature: quality.max_null_jump_feature,
     ...estimated,
     calibration_p_value: calibration?.p_value ?? null,
-    ...attribution,
+    attribution_shift: null,
+    max_attribution_shift: null,
+    max_attribution_shift_feature: null,
   });
 }
 
@@ -225,19 +225,23 @@ async function monitorMonths(
   asOf: Month,
   onMonth: MonthDone,
 ): Promise<MonitoringRow[]> {
-  // Every month's explanations in one query before the lanes (each row's JSON parsed once per process: the dashboard's
-  // drivers read the same means); a model without an attribution baseline has no drift to compute.
-  const meanContributions = metadata.attribution
-    ? await withDuckDB((db) => monthsMeanAbsoluteContributions(db, settings.datamartDir, metadata.model_id, months, metadata.features))
-    : new Map<Month, Readonly<Record<string, number>>>();
   const rows = new Array<MonitoringRow | null>(months.length).fill(null);
   let next = 0;
   let monthsDone = 0;
+  // Every month's explanations in one query (each row's JSON parsed once per process: the dashboard's drivers read the
+  // same means), on a connection of its own beside the lanes: DuckDB's threads parse the JSON while the lanes' reads and
+  // statistics go on. A model without an attribution baseline has no attribution drift.
+  const attribution = metadata.attribution
+    ? withDuckDB((db) => monthsMeanAbsoluteContributions(db, settings.datamartDir, metadata.model_id, months, metadata.features)).catch((error: unknown) => {
+        next = months.length; // the lanes stop after their current month: the table is not written
+        throw error;
+      })
+    : Promise.resolve(new Map<Month, Readonly<Record<string, number>>>());
   const lane = () =>
     withDuckDB(async (db) => {
       for (let index = next++; index < months.length; index = next++) {
         try {
-          rows[index] = await monitorMonth(db, settings, metadata, months[index], asOf, meanContributions.get(months[index]));
+          rows[index] = await monitorMonth(db, settings, metadata, months[index], asOf);
         } catch (error) {
           next = months.length; // the other lanes stop after their current month: the table is not written
           throw error;
@@ -245,11 +249,16 @@ async function monitorMonths(
         onMonth({ month: months[index], monthsDone: ++monthsDone, months: months.length });
       }
     });
-  // Every lane settles before this returns or throws: a failed table leaves no lane reading (or heartbeating) behind it.
-  const lanes = await Promise.allSettled(Array.from({ length: Math.min(MONITORING_LANES, months.length) }, lane));
-  const failed = lanes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+  // Every lane and the explanations' query settle before this returns or throws: a failed table leaves nothing reading
+  // (or heartbeating) behind it.
+  const lanes = Array.from({ length: Math.min(MONITORING_LANES, months.length) }, lane);
+  const [means, ...settled] = await Promise.allSettled([attribution, ...lanes]);
+  const failed = [...settled, means].find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
   if (failed) throw failed.reason;
-  return rows.filter((row): row is MonitoringRow => row !== null);
+  const meanContributions = (means as PromiseFulfilledResult<Map<Month, Readonly<Record<string, number>>>>).value;
+  return rows
+    .filter((row): row is MonitoringRow => row !== null)
+    .map((row) => ({ ...row, ...attributionShiftOf(metadata, meanContributions.get(monthOf(row.snapshot_date))) }));
 }
 
 /**
