@@ -5,7 +5,6 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createMonitoringActivities } from '../../activities/monitoring.js';
-import { materializeMonth } from '../../core/datamart/materialize.js';
 import { registerModel } from '../../core/models/bank.js';
 import { trainCandidate } from '../../core/models/candidate.js';
 import { promote, recordCandidate } from '../../core/models/registry.js';
@@ -14,7 +13,7 @@ import { scoreMonth } from '../../core/scoring/score-month.js';
 import { loadConfig, type Config } from '../../lib/config.js';
 import type { ModelFamily } from '../../lib/contracts.js';
 import { monthRange, type Month } from '../../lib/months.js';
-import { FIXTURE_DIR } from '../helpers/fixture.js';
+import { sampleDatamart } from '../helpers/sample-cache.js';
 
 export const BANK_FROM = '2023-01';
 export const BANK_TO = '2024-12';
@@ -26,9 +25,7 @@ export interface SampleBank {
 
 export async function buildSampleBank(config: Config): Promise<SampleBank> {
   const months = monthRange(BANK_FROM, BANK_TO);
-  for (const month of months) {
-    await materializeMonth({ datamartDir: config.DATAMART_DIR, sourceDir: FIXTURE_DIR, month, maxQuarantineShare: config.MAX_QUARANTINE_SHARE });
-  }
+  await sampleDatamart(config); // the ETL of every month
   const train = async (asOf: Month, family: ModelFamily, workflowId: string) => {
     const trainingSet = await buildTrainingSet({ datamartDir: config.DATAMART_DIR, modelBankDir: config.MODEL_BANK_DIR, asOf });
     const candidate = await trainCandidate({ trainingSet, family });

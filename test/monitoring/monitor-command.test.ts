@@ -6,7 +6,6 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { materializeMonth } from '../../core/datamart/materialize.js';
 import { registerModel } from '../../core/models/bank.js';
 import { trainCandidate } from '../../core/models/candidate.js';
 import { promote } from '../../core/models/registry.js';
@@ -16,7 +15,8 @@ import { scoreMonth } from '../../core/scoring/score-month.js';
 import { monthRange } from '../../lib/months.js';
 import { LIFECYCLE_WORKFLOW_ID } from '../../lib/temporal.js';
 import { npmRun } from '../helpers/npm-process.js';
-import { FIXTURE_DIR, scratchConfig, startTemporal, withWorker } from '../helpers/temporal.js';
+import { scratchConfig, startTemporal, withWorker } from '../helpers/temporal.js';
+import { sampleDatamart } from '../helpers/sample-cache.js';
 
 const scratch = scratchConfig('monitor-command');
 const { config } = scratch;
@@ -25,9 +25,7 @@ let env: TestWorkflowEnvironment;
 
 before(async () => {
   env = await startTemporal();
-  for (const month of MONTHS) {
-    await materializeMonth({ datamartDir: config.DATAMART_DIR, sourceDir: FIXTURE_DIR, month, maxQuarantineShare: config.MAX_QUARANTINE_SHARE });
-  }
+  await sampleDatamart(config); // the ETL of every month
   const trainingSet = await buildTrainingSet({ datamartDir: config.DATAMART_DIR, modelBankDir: config.MODEL_BANK_DIR, asOf: '2024-12' });
   const candidate = await trainCandidate({ trainingSet, family: 'gblinear' });
   const { modelId } = await registerModel({ modelBankDir: config.MODEL_BANK_DIR, trainingSet, candidate, workflow: { workflowId: 'training-cli', runId: 'run' } });

@@ -6,7 +6,6 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createMonitoringActivities } from '../../activities/monitoring.js';
 import { withDuckDB } from '../../core/duckdb.js';
-import { materializeMonth } from '../../core/datamart/materialize.js';
 import { registerModel } from '../../core/models/bank.js';
 import { trainCandidate } from '../../core/models/candidate.js';
 import { promote } from '../../core/models/registry.js';
@@ -20,7 +19,8 @@ import { scoreMonth } from '../../core/scoring/score-month.js';
 import type { MonitoringRow } from '../../lib/contracts.js';
 import { datamart } from '../../lib/layout.js';
 import { monthRange } from '../../lib/months.js';
-import { FIXTURE_DIR, scratchConfig } from '../helpers/temporal.js';
+import { scratchConfig } from '../helpers/temporal.js';
+import { sampleDatamart } from '../helpers/sample-cache.js';
 import { incompleteGoldInputs } from '../../core/datamart/completeness.js';
 import { productionStaleness } from '../../core/models/staleness.js';
 
@@ -32,9 +32,7 @@ let modelId = '';
 let rows: MonitoringRow[] = [];
 
 before(async () => {
-  for (const month of MONTHS) {
-    await materializeMonth({ datamartDir: config.DATAMART_DIR, sourceDir: FIXTURE_DIR, month, maxQuarantineShare: config.MAX_QUARANTINE_SHARE });
-  }
+  await sampleDatamart(config); // the ETL of every month
   const trainingSet = await buildTrainingSet({ datamartDir: config.DATAMART_DIR, modelBankDir: config.MODEL_BANK_DIR, asOf: AS_OF });
   const candidate = await trainCandidate({ trainingSet, family: 'gblinear' });
   const workflow = { workflowId: 'training-real', runId: 'run' };

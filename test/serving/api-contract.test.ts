@@ -11,8 +11,6 @@ import { promisify } from 'node:util';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { z } from 'zod';
 import { ConfigError } from '../../lib/config.js';
-import { SAMPLE_MONTHS } from '../../tools/bench/sample-models.js';
-import { materializeMonth } from '../../core/datamart/materialize.js';
 import { registerModel } from '../../core/models/bank.js';
 import { trainCandidate } from '../../core/models/candidate.js';
 import { promote } from '../../core/models/registry.js';
@@ -24,8 +22,8 @@ import { testServeOptions } from '../helpers/serve-options.js';
 import { scoreRequestSchema } from '../../core/serving/request.js';
 import { REQUIRED_COLUMNS } from '../../core/etl/source-columns.js';
 import { PROJECT_ROOT } from '../../workers/dev-server.js';
-import { FIXTURE_DIR } from '../helpers/fixture.js';
 import { scratchConfig } from '../helpers/temporal.js';
+import { sampleDatamart } from '../helpers/sample-cache.js';
 
 const run = promisify(execFile);
 const scratch = scratchConfig('api-contract');
@@ -48,9 +46,7 @@ export function exampleAfter(markdown: string, marker: string): string {
 
 before(async () => {
   // A production model on the real sample (one gblinear: the contract needs a model, not the best one).
-  for (const month of SAMPLE_MONTHS) {
-    await materializeMonth({ datamartDir: config.DATAMART_DIR, sourceDir: FIXTURE_DIR, month, maxQuarantineShare: config.MAX_QUARANTINE_SHARE });
-  }
+  await sampleDatamart(config); // the ETL of every month
   const trainingSet = await buildTrainingSet({ datamartDir: config.DATAMART_DIR, modelBankDir: config.MODEL_BANK_DIR, asOf: '2024-12' });
   const candidate = await trainCandidate({ trainingSet, family: 'gblinear' });
   modelId = (await registerModel({ modelBankDir: config.MODEL_BANK_DIR, trainingSet, candidate, workflow: { workflowId: 'training-api-test', runId: 'run' } })).modelId;
