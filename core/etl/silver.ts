@@ -71,7 +71,7 @@ export async function buildSilver(options: {
   const quarantinePath = quarantineFile(datamartDir, source, month);
 
   return withDuckDB(async (db) => {
-    await defineCleaningMacros(db);
+    await defineCleaningMacros(db, 'connection');
     await db.run(`CREATE VIEW bronze AS SELECT * FROM ${readParquet(bronze)}`);
     const spellings = await queryRows<{ spelling: string }>(db, 'SELECT DISTINCT date_spelling AS spelling FROM bronze');
     const spelling = (spellings[0]?.spelling ?? 'YYYY-MM-DD') as DateSpelling;
@@ -110,7 +110,7 @@ export async function buildSilver(options: {
       );
     }
     const accepted = total - quarantined;
-    const nulledValues = await countNulledValues(db, source, rawColumns, accepted);
+    const nulledValues = await countNulledValues(db, source, accepted, acceptedValues);
     const tooMany = nulledValues.filter((n) => n.count / n.rows > maxQuarantineShare);
     if (tooMany.length > 0) {
       throw new DataQualityError(
@@ -135,14 +135,22 @@ export async function buildSilver(options: {
 
 /**
  * The columns kept as NULL in place of a given value (a `null` column of lib/column-ranges.ts), per column, among the
- * `acceptedRows` accepted rows. Only the accepted rows with a NULL in one of these columns are joined back to their raw
- * text (usually few), and their raw values are unnested into one column so that etl_text appears once in the query:
- * a test of every raw value of every row, with etl_text copied twice per column, cost a clickstream month of S = 1
- * ~50 ms of CPU (~70 at S = 10) against ~10 now, mostly setting up the copies' patterns.
+ * `acceptedRows` accepted rows (`acceptedValues`: their non-NULL values per range-checked column). Only a column with
+ * a NULL among them is looked at, and only the accepted rows with a NULL in such a column are joined back to their raw
+ * text (usually few), their raw values unnested into one column so that etl_text appears once in the query: a test of
+ * every raw value of every row, with etl_text copied twice per column, cost a clickstream month of S = 1 ~50 ms of CPU
+ * (~70 at S = 10) against ~10, mostly setting up the copies' patterns.
  */
-async function countNulledValues(db: DuckDBConnection, source: Source, rawColumns: readonly string[], acceptedRows: number): Promise<NulledValues[]> {
-  const columns = Object.entries(NUMERIC_COLUMNS[source]).filter(([column, range]) => range.outside === 'null' && rawColumns.includes(column));
-  if (columns.length === 0 || acceptedRows === 0) return [];
+async function countNulledValues(
+  db: DuckDBConnection,
+  source: Source,
+  acceptedRows: number,
+  acceptedValues: ReadonlyMap<string, number>,
+): Promise<NulledValues[]> {
+  const columns = Object.entries(NUMERIC_COLUMNS[source]).filter(
+    ([column, range]) => range.outside === 'null' && acceptedValues.has(column) && Number(acceptedValues.get(column)) < acceptedRows,
+  );
+  if (columns.length === 0) return [];
   const names = columns.map(([column]) => sqlIdent(column));
   const counts = await queryRows<{ k: number; n: number; line: number }>(
     db,
