@@ -6,6 +6,7 @@ import { DOUBLE, DuckDBVarCharType, LIST, VARCHAR, type DuckDBConnection, type D
 import { lineageOf, partitionName, readLineage, writeWithLineage, type Lineage } from '../datamart/lineage.js';
 import { appendInChunks, fillVarcharListVector, fillVarcharVector, fillVector, setNullRows, sqlString, writeParquetAtomic } from '../duckdb.js';
 import { sha256File } from '../hashing.js';
+import { exists } from '../etl/partitions.js';
 import type { ModelMetadata } from '../../lib/contracts.js';
 import { snapshotDate, type Month } from '../../lib/months.js';
 import { REASON_COUNT, topReasonIndices, type Explanations } from './contributions.js';
@@ -36,6 +37,16 @@ export async function explanationsLineage(featureFile: string, pinnedFeatureFile
     'booster.json': metadata.artifacts_sha256['booster.json'],
     'preprocessor.json': metadata.artifacts_sha256['preprocessor.json'],
   });
+}
+
+/**
+ * Whether the explanations partition at `destination` is current: it exists and its recorded lineage is `lineage`
+ * (the same feature partition, booster, preprocessor and transform version). A current partition is what computing
+ * the explanations again would write, so scoring keeps it instead (writeWithLineage records a lineage only once its
+ * data is in place).
+ */
+export async function explanationsCurrent(destination: string, lineage: Lineage): Promise<boolean> {
+  return (await exists(destination)) && (await readLineage(destination))?.fingerprint === lineage.fingerprint;
 }
 
 /** The contributions column's type: JSON text (SPEC §4c), which readers query with json_extract. */

@@ -12,7 +12,7 @@ import { describeColumns, requireColumns } from '../models/dataset.js';
 import { encodeColumns, featureReadList, KEY_COLUMNS, rawFeatureNames, type FeatureColumnValues, type Preprocessor } from '../features/preprocessor.js';
 import type { DenseMatrix } from '../xgboost/matrix.js';
 import { explainMatrix } from '../explain/contributions.js';
-import { explanationsLineage, writeExplanations } from '../explain/gold.js';
+import { explanationsCurrent, explanationsLineage, writeExplanations } from '../explain/gold.js';
 import { loadScoringModel } from './model-loader.js';
 import { riskColumnsSql } from './risk-bands.js';
 import { scoreMatrix } from './score-rows.js';
@@ -40,6 +40,12 @@ export interface ScoreMonthOptions {
    * (tools/bench/explain-cost.ts): the pipeline always explains what it scores.
    */
   explain?: boolean;
+  /**
+   * Keep a month's explanations partition that is current (explanationsCurrent: built from this feature partition,
+   * booster and preprocessor by this transform version) instead of computing it again (default). Off only to measure
+   * what computing them costs.
+   */
+  reuseExplanations?: boolean;
 }
 
 export type ModelRole = 'production' | 'challenger';
@@ -174,7 +180,7 @@ async function appendPredictions(db: DuckDBConnection, table: string, month: Enc
 
 export async function scoreMonth(options: ScoreMonthOptions): Promise<ScoreMonthResult> {
   const started = performance.now();
-  const { datamartDir, modelBankDir, month, modelId, onProgress, role = 'production', explain = true } = options;
+  const { datamartDir, modelBankDir, month, modelId, onProgress, role = 'production', explain = true, reuseExplanations = true } = options;
   const loaded = await loadScoringModel(modelBankDir, modelId);
   const { preprocessor, metadata } = loaded.model;
   const source = partitionFile(datamart.featureStore(datamartDir), month);
@@ -210,7 +216,13 @@ export async function scoreMonth(options: ScoreMonthOptions): Promise<ScoreMonth
     if (written !== matrix.rows) throw new Error(`${destination}: wrote ${written} predictions for ${matrix.rows} feature rows`);
 
     if (!explain) return written;
-    // The reasons of every score, from the same model's booster on the same encoded rows (SPEC §4c).
+    // The reasons of every score, from the same model's booster on the same encoded rows (SPEC §4c): computed unless
+    // the partition already holds them for these rows and this model (TreeSHAP is most of a month's scoring).
+    const lineage = await explanationsLineage(source, pin.path, month, metadata);
+    if (reuseExplanations && (await explanationsCurrent(explanationsDestination, lineage))) {
+      onProgress?.('explanations current: kept');
+      return written;
+    }
     const explanations = await explainMatrix(loaded.booster(), preprocessor, matrix, missing, (done) => onProgress?.(`explained ${done} of ${matrix.rows} rows`));
     const explained = await writeExplanations({
       db,
@@ -220,7 +232,7 @@ export async function scoreMonth(options: ScoreMonthOptions): Promise<ScoreMonth
       month,
       modelId,
       destination: explanationsDestination,
-      lineage: await explanationsLineage(source, pin.path, month, metadata),
+      lineage,
     });
     if (explained !== matrix.rows) throw new Error(`${explanationsDestination}: wrote ${explained} explanations for ${matrix.rows} feature rows`);
     return written;

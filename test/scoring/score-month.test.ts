@@ -3,7 +3,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, renameSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { loadConfig, type Config } from '../../lib/config.js';
@@ -11,6 +11,8 @@ import { RISK_BANDS } from '../../lib/contracts.js';
 import { InvalidModelArtifact, InvalidSourceData } from '../../lib/errors.js';
 import { datamart, modelBank, partitionFile } from '../../lib/layout.js';
 import { queryRows, readParquet, withDuckDB, writeParquetAtomic } from '../../core/duckdb.js';
+import { readLineage } from '../../core/datamart/lineage.js';
+import { sha256File } from '../../core/hashing.js';
 import { loadVerifiedModel, registerModel } from '../../core/models/bank.js';
 import { trainCandidate } from '../../core/models/candidate.js';
 import { encodeRows } from '../../core/features/preprocessor.js';
@@ -178,6 +180,39 @@ test('a feature partition replaced while it is scored: keys and features come fr
   for (const row of await read(after.path)) assert.equal(row.default_probability, kept.get(row.loan_id), `${row.loan_id}`);
 });
 
+test('explanations are kept while current (same feature partition, booster, preprocessor) and computed again when the features change', async () => {
+  const kept = join(dir, 'kept-datamart');
+  const original = partitionFile(datamart.featureStore(config.DATAMART_DIR), '2024-12');
+  const source = partitionFile(datamart.featureStore(kept), '2024-12');
+  await withDuckDB((db) => writeParquetAtomic(db, `SELECT * FROM ${readParquet(original)}`, source));
+  const options = { datamartDir: kept, modelBankDir: config.MODEL_BANK_DIR, month: '2024-12' as const, modelId: models.gbtree };
+  const identity = async (path: string) => {
+    const { ino, mtimeMs } = await stat(path);
+    return `${ino}:${mtimeMs}`;
+  };
+  const first = await scoreMonth(options);
+  const [explained, predicted] = [await identity(first.explanationsPath), await identity(first.path)];
+
+  const stages: string[] = [];
+  const again = await scoreMonth({ ...options, onProgress: (stage) => stages.push(stage) });
+  assert.equal(await identity(again.explanationsPath), explained, 'the current explanations partition is left as it is');
+  assert.ok(stages.includes('explanations current: kept'), stages.join(', '));
+  assert.ok(!stages.some((stage) => stage.startsWith('explained ')), 'no TreeSHAP for a current partition');
+  assert.notEqual(await identity(again.path), predicted, 'the predictions are written again (scored_at, model_role)');
+
+  await scoreMonth({ ...options, reuseExplanations: false });
+  assert.notEqual(await identity(again.explanationsPath), explained, 'reuseExplanations: false computes them again');
+
+  // The month's ETL rerun with other data: a new feature partition (content hash here, as this store has no lineage).
+  await withDuckDB((db) => writeParquetAtomic(db, `SELECT * FROM ${readParquet(original)} WHERE hash(loan_id) % 2 = 0`, source));
+  const changed = await scoreMonth(options);
+  assert.ok(changed.rows > 50 && changed.rows < 200, `about half the rows (${changed.rows})`);
+  const [{ n }] = await withDuckDB((db) => queryRows<{ n: number }>(db, `SELECT count(*) AS n FROM ${readParquet(changed.explanationsPath)}`));
+  assert.equal(n, changed.rows, 'the explanations are those of the new partition');
+  const lineage = await readLineage(changed.explanationsPath);
+  assert.equal(lineage?.inputs['gold/feature_store/2024-12'], `sha256:${await sha256File(source)}`);
+});
+
 test('promoting a model (or reading the registry) opens its scoring session in the background; scoring then reuses it', async () => {
   await releaseScoringSessions();
   assert.equal(cachedSessionCount(), 0);
@@ -197,7 +232,8 @@ test('throughput: a 100,000-row month', async (t) => {
   await mkdir(big.DATAMART_DIR, { recursive: true });
   await writeSyntheticStores(big.DATAMART_DIR, { ...STANDARD_STORES, from: '2025-01', to: '2025-01', perMonth: 100_000, seed: 99 });
   await scoreMonth({ datamartDir: big.DATAMART_DIR, modelBankDir: config.MODEL_BANK_DIR, month: '2025-01', modelId: models.gbtree }); // warm
-  const result = await scoreMonth({ datamartDir: big.DATAMART_DIR, modelBankDir: config.MODEL_BANK_DIR, month: '2025-01', modelId: models.gbtree });
+  // Explanations computed again: the warm run's are current, and kept they would not be measured.
+  const result = await scoreMonth({ datamartDir: big.DATAMART_DIR, modelBankDir: config.MODEL_BANK_DIR, month: '2025-01', modelId: models.gbtree, reuseExplanations: false });
   assert.equal(result.rows, 100_000);
   t.diagnostic(`scoreMonth ${result.rows} rows in ${result.seconds.toFixed(2)}s = ${Math.round(result.rows / result.seconds)} rows/s (gbtree ${models.gbtree})`);
 });

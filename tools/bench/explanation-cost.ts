@@ -73,7 +73,7 @@ export async function measureExplanationCost(options: {
     const cpu = { without: [] as number[], with: [] as number[] };
     let rows = 0;
     // Once untimed: the model's session and booster loaded and the files cached before either is timed.
-    for (const month of months) await scoreMonth({ datamartDir, modelBankDir, month, modelId });
+    for (const month of months) await scoreMonth({ datamartDir, modelBankDir, month, modelId, reuseExplanations: false });
     for (let round = 0; round < rounds; round++) {
       for (const explain of [false, true]) {
         let sum = 0;
@@ -81,7 +81,7 @@ export async function measureExplanationCost(options: {
         const cpuBefore = process.cpuUsage();
         for (const month of months) {
           const started = performance.now();
-          rows += (await scoreMonth({ datamartDir, modelBankDir, month, modelId, explain })).rows;
+          rows += (await scoreMonth({ datamartDir, modelBankDir, month, modelId, explain, reuseExplanations: false })).rows;
           sum += since(started);
         }
         rounds_[explain ? 'with' : 'without'].push(sum);
