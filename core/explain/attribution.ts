@@ -98,8 +98,12 @@ export async function monthsMeanAbsoluteContributions(
        GROUP BY filename`,
     );
   } catch (error) {
+    // A row lacking a feature or holding a non-number is bad input, for good; anything else (a partition replaced
+    // while it was read) is thrown as it came, for the activity's retry.
+    const message = error instanceof Error ? error.message : String(error);
+    if (!/^(Invalid Input|Conversion) Error/.test(message)) throw error;
     const directory = datamart.explanations(datamartDir, modelId);
-    throw new MonitoringInputError(directory, `contributions of ${pending.map(({ month }) => month).join(', ')}: ${(error as Error).message}`);
+    throw new MonitoringInputError(directory, `contributions of ${pending.map(({ month }) => month).join(', ')}: ${message}`);
   }
   const byFile = new Map(rows.map((row) => [String(row.filename), row]));
   for (const { month, file, key } of pending) {

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { computeMonitoringTable, readMonitoringTable, monitoringSettings } from '../../core/monitoring/table.js';
-import { withDuckDB, queryRows, readParquet } from '../../core/duckdb.js';
+import { withDuckDB, queryRows, readParquet, writeParquetAtomic } from '../../core/duckdb.js';
 import { loadConfig } from '../../lib/config.js';
 import { monthRange } from '../../lib/months.js';
 import { datamart, partitionFile } from '../../lib/layout.js';
@@ -129,6 +129,48 @@ test('a month that cannot be read fails the table, and the table already written
     assert.equal(progress.length, monthsWhenFailed);
     assert.deepEqual(await readFile(path), before);
     assert.deepEqual(await readdir(dirname(path)), ['data.parquet']);
+  } finally {
+    await cleanup();
+  }
+});
+
+test('attribution drift: each month against the training shares; a contributions row that lacks a feature is bad input naming the explanations', async () => {
+  const { dir, cleanup } = await makeTempDir();
+  try {
+    const datamartDir = `${dir}/datamart`;
+    const modelBankDir = `${dir}/model_bank`;
+    const metadata = metadataFor('m4', '2023-12', makeLoans('b', 2000, seeded(5)), 0.35);
+    metadata.attribution = { rows: { train: 100, oot: 50 }, train: { income: 3, occupation: 1 }, oot: { income: 3, occupation: 1 } };
+    await writeMetadata(modelBankDir, metadata);
+    const months = monthRange('2024-01', '2024-03');
+    for (const [i, month] of months.entries()) await writeMonth(datamartDir, 'm4', month, makeLoans(month, 300, seeded(50 + i)), 0.35);
+    const explanations = (month: string, rows: string[]) =>
+      withDuckDB((db) =>
+        writeParquetAtomic(
+          db,
+          `SELECT 'L' || i AS loan_id, CAST(c AS JSON) AS contributions FROM (SELECT unnest([${rows.map((row) => `'${row}'`).join(', ')}]) AS c, unnest(range(${rows.length})) AS i)`,
+          partitionFile(datamart.explanations(datamartDir, 'm4'), month),
+        ),
+      );
+    // 2024-01: |income| 1 on average, |occupation| 1 (shares ½, ½ against ¾, ¼ at training); 2024-02: as at training;
+    // 2024-03: none
+    await explanations('2024-01', ['{"income": 2, "occupation": -1}', '{"income": 0, "occupation": 1}']);
+    await explanations('2024-02', ['{"income": -0.3, "occupation": 0.1}']);
+    const settings = monitoringSettings(loadConfig({}), { datamartDir, modelBankDir });
+    const { rows } = await computeMonitoringTable(settings, '2024-03', 'm4');
+    const byMonth = new Map(rows.map((row) => [row.snapshot_date.slice(0, 7), row]));
+    assert.ok(Math.abs(byMonth.get('2024-01')!.attribution_shift! - 0.25) < 1e-12);
+    assert.equal(byMonth.get('2024-01')!.max_attribution_shift_feature, 'income');
+    assert.ok(Math.abs(byMonth.get('2024-01')!.max_attribution_shift! + 0.25) < 1e-12);
+    assert.ok(Math.abs(byMonth.get('2024-02')!.attribution_shift!) < 1e-12);
+    assert.equal(byMonth.get('2024-03')!.attribution_shift, null);
+
+    await explanations('2024-03', ['{"income": 1}']);
+    await assert.rejects(computeMonitoringTable(settings, '2024-03', 'm4'), (error: Error) => {
+      assert.equal(error.name, 'MonitoringInputError');
+      assert.match(error.message, /gold\/explanations\/model_id=m4: contributions of 2024-03: .*does not have key "occupation"/);
+      return true;
+    });
   } finally {
     await cleanup();
   }
