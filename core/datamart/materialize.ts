@@ -34,6 +34,30 @@ export interface Materializer {
   materialize<N extends TableName>(table: N, month: Month): Promise<ResultOf<N>>;
 }
 
+/**
+ * The partition builds under way in this process, by data file and fingerprint. Months run side by side (the worker's
+ * activity slots) read each other's partitions, month M the clickstream of M-1..M-3: one that finds an input missing
+ * while another month's run is building it, with the same fingerprint, waits for that build instead of building the
+ * same partition a second time on the other core.
+ */
+const building = new Map<string, Promise<unknown>>();
+
+/** Waits for `work` to settle, or throws when `signal` fires first. */
+async function settledOrAborted(work: Promise<unknown>, signal?: AbortSignal): Promise<void> {
+  if (!signal) return void (await work.catch(() => undefined));
+  signal.throwIfAborted();
+  let onAbort = () => {};
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    await Promise.race([work.catch(() => undefined), aborted]);
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
+}
+
 /** A run of materializations over the same staged sources: each source staged once, each partition built once. */
 export function materializer(options: MaterializeOptions): Materializer {
   const { datamartDir, sourceDir, maxQuarantineShare, signal, restage, minSourceVolumeShare = DEFAULT_MIN_SOURCE_VOLUME_SHARE } = options;
@@ -49,8 +73,16 @@ export function materializer(options: MaterializeOptions): Materializer {
   const ensureCurrent = async (table: TableName, month: Month): Promise<void> => {
     if (built.has(partitionName(table, month))) return;
     const path = partitionPath(datamartDir, table, month);
-    const current = (await exists(path)) && (await readLineage(path))?.fingerprint === (await expected(table, month)).fingerprint;
-    if (!current) await materialize(table, month);
+    const { fingerprint } = await expected(table, month);
+    const current = async () => (await exists(path)) && (await readLineage(path))?.fingerprint === fingerprint;
+    if (await current()) return;
+    const underWay = building.get(`${path}|${fingerprint}`);
+    if (underWay) {
+      // Whatever that build's outcome, the partition is judged again: built and current, or this run builds it.
+      await settledOrAborted(underWay, signal);
+      if (await current()) return;
+    }
+    await materialize(table, month);
   };
 
   const materialize = async <N extends TableName>(table: N, month: Month): Promise<ResultOf<N>> => {
@@ -62,7 +94,8 @@ export function materializer(options: MaterializeOptions): Materializer {
     // rewriting one of them (same content) right now, between its old lineage's removal and its new one.
     const lineage = await expected(table, month);
     const declaration = TABLES[table] as (typeof TABLES)[N];
-    const result = await declaration.build({
+    const key = `${path}|${lineage.fingerprint}`;
+    const build = declaration.build({
       datamartDir,
       month,
       path,
@@ -73,6 +106,13 @@ export function materializer(options: MaterializeOptions): Materializer {
       signal,
       publish: (writeData, annotations) => writeWithLineage(path, { ...lineage, ...annotations }, writeData, signal),
     });
+    building.set(key, build);
+    let result: unknown;
+    try {
+      result = await build;
+    } finally {
+      if (building.get(key) === build) building.delete(key);
+    }
     built.add(partitionName(table, month));
     return result as ResultOf<N>;
   };
