@@ -122,7 +122,11 @@ export async function buildSilver(options: {
       );
     }
     const findings = accepted > 0 ? await emptiedColumns(db, datamartDir, source, month, acceptedValues) : [];
-    const rejected = `SELECT bronze.* EXCLUDE (ingested_at), cleaned.reason FROM bronze JOIN cleaned USING (source_line) WHERE cleaned.reason IS NOT NULL`;
+    // No row of the month rejected (the usual case): the quarantine's columns without joining the month's rows back.
+    const rejected =
+      counts.quarantined > 0
+        ? `SELECT bronze.* EXCLUDE (ingested_at), cleaned.reason FROM bronze JOIN cleaned USING (source_line) WHERE cleaned.reason IS NOT NULL`
+        : `SELECT bronze.* EXCLUDE (ingested_at), CAST(NULL AS VARCHAR) AS reason FROM bronze WHERE false`;
     const withUndated = undatedHere
       ? `SELECT * FROM (${rejected} UNION ALL BY NAME
            SELECT * EXCLUDE (ingested_at), ${sqlString(UNDATED_REASON)} AS reason FROM ${readParquet(undatedHere.file)})`
