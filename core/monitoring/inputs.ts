@@ -87,18 +87,24 @@ export async function readMonthScores(
   asOf: Month,
 ): Promise<MonthScores> {
   const file = partitionFile(datamart.predictions(datamartDir, modelId), month);
-  const predictionColumns = await columnNames(db, file);
-  requireColumns(file, predictionColumns, ['loan_id', 'default_probability', 'predicted_default']);
   const mature = isMature(month, asOf);
   const labelFile = partitionFile(datamart.labelStore(datamartDir), labelMonthOf(month));
   const labelsFound = mature && (await exists(labelFile));
-  if (labelsFound) requireColumns(labelFile, await columnNames(db, labelFile), ['loan_id', 'label']);
   const sql = labelsFound
     ? `SELECT p.default_probability AS probability, p.predicted_default AS predicted, l.label AS label
        FROM ${readParquet(file)} p LEFT JOIN (SELECT loan_id, any_value(label) AS label FROM ${readParquet(labelFile)}
        GROUP BY loan_id) l USING (loan_id)`
     : `SELECT default_probability AS probability, predicted_default AS predicted, NULL AS label FROM ${readParquet(file)}`;
-  const columns = (await db.runAndReadAll(sql)).getColumnsObjectJS();
+  let columns: Record<string, unknown[]>;
+  try {
+    columns = (await db.runAndReadAll(sql)).getColumnsObjectJS();
+  } catch (error) {
+    // The columns are checked when the query fails, not before every month's query (two DESCRIBEs a month): a
+    // missing one is named with its file; any other failure is thrown as it came.
+    requireColumns(file, await columnNames(db, file), ['loan_id', 'default_probability', 'predicted_default']);
+    if (labelsFound) requireColumns(labelFile, await columnNames(db, labelFile), ['loan_id', 'label']);
+    throw error;
+  }
   const probabilities: number[] = [];
   const outcomes: ScoredOutcome[] = [];
   const count = columns.probability.length;

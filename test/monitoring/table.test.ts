@@ -175,3 +175,23 @@ test('attribution drift: each month against the training shares; a contributions
     await cleanup();
   }
 });
+
+test('a predictions partition without a column the table needs is a MonitoringInputError naming the file and the column', async () => {
+  const { dir, cleanup } = await makeTempDir();
+  try {
+    const datamartDir = `${dir}/datamart`;
+    const modelBankDir = `${dir}/model_bank`;
+    await writeMetadata(modelBankDir, metadataFor('m5', '2023-12', makeLoans('b', 2000, seeded(6)), 0.35));
+    for (const [i, month] of monthRange('2024-01', '2024-02').entries()) await writeMonth(datamartDir, 'm5', month, makeLoans(month, 200, seeded(60 + i)), 0.35);
+    const file = partitionFile(datamart.predictions(datamartDir, 'm5'), '2024-02');
+    await withDuckDB((db) => writeParquetAtomic(db, `SELECT * EXCLUDE (predicted_default) FROM ${readParquet(file)}`, file));
+    const settings = monitoringSettings(loadConfig({}), { datamartDir, modelBankDir });
+    await assert.rejects(computeMonitoringTable(settings, '2024-08', 'm5'), (error: Error) => {
+      assert.equal(error.name, 'MonitoringInputError');
+      assert.equal(error.message, `${file}: missing column(s) predicted_default`);
+      return true;
+    });
+  } finally {
+    await cleanup();
+  }
+});
