@@ -102,21 +102,19 @@ test('npm run demo -- --exit: two models, paused schedules, and try-next command
 });
 
 test('SIGINT and SIGTERM to the npm process stop the demo, the worker and the server', async () => {
-  // The two signals' runs at once: each has its own dev server port, database, datamart and model bank, and most of
-  // each is waiting (for the demo to reach phase 1, for a server or a worker to start or to stop).
-  await Promise.all((['SIGINT', 'SIGTERM'] as const).map(async (signal) => {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     const env = await environment(`signal-${signal}`);
     const demo = start(['demo', '--', '--source', FIXTURE_DIR], env);
     await demo.waitFor('phase 1 ');
-    await stopWith(demo, signal, `npm run demo (${signal})`);
+    await stopWith(demo, signal, 'npm run demo');
     assert.match(demo.output(), new RegExp(`${signal}: stopping the worker and the dev server`));
 
     const server = start(['server'], env);
     await server.waitFor('Ctrl-C to stop', 90_000);
     const worker = start(['worker'], env);
     await worker.waitFor('polling task queue');
-    await stopWith(worker, signal, `npm run worker (${signal})`);
-    await stopWith(server, signal, `npm run server (${signal})`);
+    await stopWith(worker, signal, 'npm run worker');
+    await stopWith(server, signal, 'npm run server');
     assert.equal((await server.exited).code, 0);
-  }));
+  }
 });
