@@ -94,7 +94,8 @@ test('two portfolios on one service: their own model banks give independent stat
       for await (const schedule of client.schedule.list()) ids.push(schedule.scheduleId);
       return ids.sort();
     };
-    assert.ok((await scheduleIds(cardsClient)).length >= 3);
+    // The schedule list reads visibility, which is eventually consistent: wait until it shows what was just created.
+    await waitUntil('the cards schedules are listed', async () => (await scheduleIds(cardsClient)).length >= 3, { timeoutMs: 30_000 });
     assert.deepEqual(await scheduleIds(env.client), [], 'no schedule leaked into the loans namespace');
     for (const id of await scheduleIds(cardsClient)) await cardsClient.schedule.getHandle(id).delete();
     await env.client.workflow.getHandle(LIFECYCLE_WORKFLOW_ID).terminate('test over');
