@@ -7,7 +7,7 @@ import type { ModelMetadata } from '../../lib/contracts.js';
 import { datamart, partitionFile } from '../../lib/layout.js';
 import type { Month } from '../../lib/months.js';
 import { queryRows, sqlString } from '../duckdb.js';
-import { stat } from 'node:fs/promises';
+import { fileIdentity } from '../file-identity.js';
 import { MonitoringInputError } from '../../lib/errors.js';
 export { attributionBaselineOf, ATTRIBUTION_SAMPLE_ROWS, meanAbsoluteContributions } from './attribution-baseline.js';
 
@@ -50,15 +50,6 @@ const computedMeans = new Map<string, Readonly<Record<string, number>> | null>()
 /** Entries kept (a few bytes per feature each): two years of months for dozens of models; the oldest go first. */
 const COMPUTED_MEANS_LIMIT = 5_000;
 
-async function fileIdentity(file: string): Promise<string | null> {
-  try {
-    const info = await stat(file);
-    return info.isFile() ? `${file}\n${info.ino}:${info.size}:${info.mtimeMs}` : null;
-  } catch {
-    return null;
-  }
-}
-
 /**
  * Mean |contribution| per raw feature of each month's explanations by the model, for the months that have some (a
  * month without a partition, or with an empty one, is left out). The months not computed before are read in one
@@ -77,9 +68,10 @@ export async function monthsMeanAbsoluteContributions(
   const pending: { month: Month; file: string; key: string }[] = [];
   for (const month of months) {
     const file = partitionFile(datamart.explanations(datamartDir, modelId), month);
-    const identity = await fileIdentity(file);
+    // A month without a partition is left out (fileIdentity rejects on a missing file).
+    const identity = await fileIdentity(file).catch(() => null);
     if (identity === null) continue;
-    const key = `${identity}\n${features.join('\n')}`;
+    const key = `${file}\n${identity}\n${features.join('\n')}`;
     const known = computedMeans.get(key);
     if (known === undefined) pending.push({ month, file, key });
     else if (known !== null) found.set(month, known);
